@@ -1,0 +1,287 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_fcn
+from keras_fcn.initializers import bilinear_kernel
+from keras_fcn.models import VARIANTS, build_fcn, transfer_weights
+
+NARROW = 8
+VGG_CONVS = [
+    f"block{block}_conv{conv}"
+    for block, convs in enumerate([2, 2, 3, 3, 3], start=1)
+    for conv in range(1, convs + 1)
+]
+
+
+@pytest.fixture(scope="module")
+def narrow_models():
+    return {
+        (variant, padding): build_fcn(
+            variant, num_classes=3, weights=None, fc_units=NARROW, padding=padding
+        )
+        for variant in VARIANTS
+        for padding in ("original", "aligned")
+    }
+
+
+@pytest.fixture(scope="module")
+def classifier_weights_file(tmp_path_factory):
+    """A VGG16 classifier with random weights saved where FCN can load it as `weights=`."""
+    keras.utils.set_random_seed(0)
+    classifier = keras.applications.VGG16(weights=None)
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16_random.weights.h5"
+    classifier.save_weights(path)
+    return classifier, str(path)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (37, 53), (97, 131), (500, 375)])
+@pytest.mark.parametrize("padding", ["original", "aligned"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_output_matches_input_size(narrow_models, variant, padding, size):
+    logits = narrow_models[variant, padding](np.zeros((1, *size, 3), "uint8"))
+    assert tuple(logits.shape) == (1, *size, 3)
+    assert logits.dtype == "float32"
+
+
+@pytest.mark.parametrize(
+    "builder, expected",
+    [
+        (keras_fcn.FCN32s, 136_152_917),
+        (keras_fcn.FCN16s, 134_815_994),
+        (keras_fcn.FCN8s, 134_489_759),
+    ],
+)
+def test_parameter_counts_equal_the_original_nets(builder, expected):
+    model = builder(num_classes=21, weights=None)
+    assert model.count_params() == expected
+    if builder is keras_fcn.FCN32s:
+        frozen = sum(int(np.prod(v.shape)) for v in model.non_trainable_weights)
+        assert frozen == 64 * 64 * 21 * 21 == 1_806_336
+
+
+def test_layer_names_follow_the_original_nets(narrow_models):
+    expected = {
+        "fcn32s": ["fc6", "fc7", "score_fr", "upscore"],
+        "fcn16s": ["upscore2", "score_pool4", "fuse_pool4", "upscore16"],
+        "fcn8s": [
+            "upscore2",
+            "score_pool4",
+            "fuse_pool4",
+            "upscore_pool4",
+            "score_pool3",
+            "fuse_pool3",
+            "upscore8",
+        ],
+        "fcn8s_atonce": ["scale_pool4", "scale_pool3", "fuse_pool3", "upscore8"],
+    }
+    for variant, names in expected.items():
+        layer_names = {layer.name for layer in narrow_models[variant, "original"].layers}
+        assert set(names + VGG_CONVS) <= layer_names, variant
+
+
+def test_at_once_net_scales_pool4_and_pool3():
+    model = build_fcn("fcn8s_atonce", 3, weights=None, fc_units=NARROW)
+    assert model.get_layer("scale_pool4").scale == 0.01
+    assert model.get_layer("scale_pool3").scale == 0.0001
+
+
+def test_upsamplers_are_frozen_bilinear(narrow_models):
+    model = narrow_models["fcn8s", "original"]
+    for name, size in [("upscore2", 4), ("upscore_pool4", 4), ("upscore8", 16)]:
+        layer = model.get_layer(name)
+        assert not layer.trainable and not layer.use_bias
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        np.testing.assert_array_equal(kernel[:, :, 1, 1], bilinear_kernel(size))
+        assert kernel[:, :, 0, 1].sum() == 0
+
+
+def test_fresh_logits_are_zero_and_one_sgd_step_changes_them():
+    keras.utils.set_random_seed(1)
+    model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=NARROW, padding="aligned")
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3)).astype("float32")
+    labels = np.random.default_rng(1).integers(0, 3, (2, 40, 40))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(images)), 0)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.train_on_batch(images, labels)
+    assert np.abs(keras.ops.convert_to_numpy(model(images))).max() > 0
+
+
+def test_surgery_aligned_fc6_fc7_equal_the_classifier_fc1_fc2(classifier_weights_file):
+    classifier, path = classifier_weights_file
+    fcn = keras_fcn.FCN32s(num_classes=2, weights=path, padding="aligned")
+    fcn_fc = keras.Model(fcn.input, [fcn.get_layer("fc6").output, fcn.get_layer("fc7").output])
+    cls_fc = keras.Model(
+        classifier.input, [classifier.get_layer("fc1").output, classifier.get_layer("fc2").output]
+    )
+    images = np.random.default_rng(0).integers(0, 256, (1, 224, 224, 3)).astype("float32")
+    fc6, fc7 = (keras.ops.convert_to_numpy(t) for t in fcn_fc(images))
+    fc1, fc2 = (
+        keras.ops.convert_to_numpy(t)
+        for t in cls_fc(keras.applications.vgg16.preprocess_input(images.copy()))
+    )
+    # pool5 is 7×7; the 7×7 'same' fc6 at the centre (3, 3) sees all of it, as fc1 does.
+    assert fc6.shape[1:3] == (7, 7)
+    np.testing.assert_allclose(fc6[0, 3, 3], fc1[0], rtol=1e-4, atol=1e-4 * np.abs(fc1).max())
+    np.testing.assert_allclose(fc7[0, 3, 3], fc2[0], rtol=1e-4, atol=1e-4 * np.abs(fc2).max())
+
+
+def test_surgery_original_kernels_are_the_reshaped_classifier(classifier_weights_file):
+    classifier, path = classifier_weights_file
+    fcn = keras_fcn.FCN8s(num_classes=2, weights=path)
+    fc1_kernel, fc1_bias = classifier.get_layer("fc1").get_weights()
+    fc2_kernel, fc2_bias = classifier.get_layer("fc2").get_weights()
+    fc6_kernel, fc6_bias = fcn.get_layer("fc6").get_weights()
+    fc7_kernel, fc7_bias = fcn.get_layer("fc7").get_weights()
+    # Flatten walks pool5 row by row, column by column, channel by channel.
+    for row, col, channel in [(0, 0, 0), (3, 5, 17), (6, 6, 511)]:
+        flat_index = (row * 7 + col) * 512 + channel
+        np.testing.assert_array_equal(fc6_kernel[row, col, channel], fc1_kernel[flat_index])
+    np.testing.assert_array_equal(fc6_kernel, fc1_kernel.reshape(7, 7, 512, 4096))
+    np.testing.assert_array_equal(fc7_kernel[0, 0], fc2_kernel)
+    np.testing.assert_array_equal(fc6_bias, fc1_bias)
+    np.testing.assert_array_equal(fc7_bias, fc2_bias)
+    for name in VGG_CONVS:
+        for ours, theirs in zip(
+            fcn.get_layer(name).get_weights(), classifier.get_layer(name).get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def _caffe_fcn8s(model, images):
+    """FCN-8s of voc-fcn8s/net.py from raw TF ops: pad 100, ceil pools, VALID deconvs, crops."""
+
+    def weights(name):
+        return model.get_layer(name).get_weights()
+
+    def ceil_pool(x):
+        # Caffe rounds the pooled size up: pad the odd row/column with -inf, then pool.
+        pad_h, pad_w = x.shape[1] % 2, x.shape[2] % 2
+        x = tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], constant_values=-np.inf)
+        return tf.nn.max_pool2d(x, 2, 2, "VALID")
+
+    def conv(x, name, relu=True, padding="SAME"):
+        kernel, bias = weights(name)
+        y = tf.nn.conv2d(x, kernel, 1, padding) + bias
+        return tf.nn.relu(y) if relu else y
+
+    def deconv(x, name, stride):
+        (kernel,) = weights(name)
+        size = (x.shape[1] - 1) * stride + kernel.shape[0]
+        out_shape = [x.shape[0], size, (x.shape[2] - 1) * stride + kernel.shape[0], kernel.shape[2]]
+        return tf.nn.conv2d_transpose(x, kernel, out_shape, stride, "VALID")
+
+    def crop(x, offset, reference):
+        return x[:, offset : offset + reference.shape[1], offset : offset + reference.shape[2]]
+
+    data = images[..., ::-1] - np.array([103.939, 116.779, 123.68], "float32")
+    x = tf.pad(data, [[0, 0], [100, 100], [100, 100], [0, 0]])
+    x = conv(x, "block1_conv1", padding="VALID")
+    taps = {}
+    for name in VGG_CONVS[1:]:
+        if name.endswith("conv1"):
+            x = ceil_pool(x)
+            taps[f"pool{int(name[5]) - 1}"] = x
+        x = conv(x, name)
+    pool5 = ceil_pool(x)
+    score_fr = conv(conv(conv(pool5, "fc6", padding="VALID"), "fc7"), "score_fr", relu=False)
+    upscore2 = deconv(score_fr, "upscore2", 2)
+    fuse_pool4 = upscore2 + crop(conv(taps["pool4"], "score_pool4", relu=False), 5, upscore2)
+    upscore_pool4 = deconv(fuse_pool4, "upscore_pool4", 2)
+    fuse_pool3 = upscore_pool4 + crop(
+        conv(taps["pool3"], "score_pool3", relu=False), 9, upscore_pool4
+    )
+    return crop(deconv(fuse_pool3, "upscore8", 8), 31, images).numpy()
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 45)])
+def test_original_geometry_matches_the_caffe_net_value_for_value(size):
+    keras.utils.set_random_seed(2)
+    model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=NARROW)
+    rng = np.random.default_rng(3)
+    for name in ["score_fr", "score_pool4", "score_pool3"]:
+        layer = model.get_layer(name)
+        layer.set_weights(
+            [rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.get_weights()]
+        )
+    images = rng.integers(0, 256, (1, *size, 3)).astype("float32")
+    expected = _caffe_fcn8s(model, images)
+    actual = keras.ops.convert_to_numpy(model(images))
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_logits_stay_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_fcn("fcn16s", num_classes=3, weights=None, fc_units=NARROW)
+        assert model.get_layer("fc6").compute_dtype == "float16"
+        assert model(np.zeros((1, 33, 35, 3), "uint8")).dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
+    keras.utils.set_random_seed(4)
+    model = build_fcn(
+        "fcn8s_atonce", num_classes=3, weights=None, fc_units=NARROW, padding="aligned"
+    )
+    for name in ["score_fr", "score_pool4", "score_pool3"]:
+        layer = model.get_layer(name)
+        layer.set_weights([np.full(w.shape, 0.01, "float32") for w in layer.get_weights()])
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.models.load_model(path)
+    images = np.random.default_rng(5).integers(0, 256, (1, 45, 61, 3)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(restored(images)), keras.ops.convert_to_numpy(model(images))
+    )
+
+
+def test_staged_transfer_copies_exactly_the_shared_layers():
+    keras.utils.set_random_seed(6)
+    fcn32s, fcn16s, fcn8s = (
+        build_fcn(variant, num_classes=3, weights=None, fc_units=NARROW)
+        for variant in ("fcn32s", "fcn16s", "fcn8s")
+    )
+    first = transfer_weights(fcn32s, fcn16s)
+    assert first.copied == [*VGG_CONVS, "fc6", "fc7", "score_fr"]
+    assert first.shape_mismatch == []
+    second = transfer_weights(fcn16s, fcn8s)
+    assert second.copied == [*VGG_CONVS, "fc6", "fc7", "score_fr", "upscore2", "score_pool4"]
+    for name in second.copied:
+        for copied, original in zip(
+            fcn8s.get_layer(name).weights, fcn16s.get_layer(name).weights, strict=True
+        ):
+            np.testing.assert_array_equal(copied.numpy(), original.numpy())
+    for name in first.copied:
+        for copied, original in zip(
+            fcn8s.get_layer(name).weights, fcn32s.get_layer(name).weights, strict=True
+        ):
+            np.testing.assert_array_equal(copied.numpy(), original.numpy())
+
+
+def test_transfer_reports_layers_whose_shapes_differ():
+    source = build_fcn("fcn32s", num_classes=3, weights=None, fc_units=NARROW)
+    target = build_fcn("fcn32s", num_classes=5, weights=None, fc_units=NARROW)
+    assert transfer_weights(source, target).shape_mismatch == ["score_fr", "upscore"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"variant": "fcn4s"}, "Unknown FCN variant"),
+        ({"padding": "same"}, "padding"),
+        ({"weights": "/no/such/file.h5"}, "no file exists"),
+        ({"input_shape": (None, None, 1)}, "input_shape"),
+        ({"num_classes": 0}, "positive"),
+    ],
+)
+def test_invalid_arguments_raise_clear_errors(kwargs, message):
+    arguments = {"variant": "fcn8s", "weights": None, "fc_units": NARROW, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        build_fcn(**arguments)
