@@ -35,6 +35,9 @@ BACKBONE_OUTPUT = "block5_pool"
 PAPER_FC_UNITS = 4096
 """Width of fc6/fc7 in VGG16 and the paper; only this width can take the classifier's weights."""
 
+PIXEL_STD = 58.0
+"""Standard deviation of ImageNet pixel values (0–255 scale), for initialising conv1_1."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Skip:
@@ -128,22 +131,44 @@ def _load_vgg16(weights: str | None, fc_units: int) -> keras.Model:
     return keras.applications.VGG16(include_top=True, weights=weights)
 
 
-def _vgg16_features(inputs, vgg16: keras.Model) -> dict:
+def _random_kernel_initializer(layer_name: str) -> keras.initializers.Initializer:
+    """He initialisation, with conv1_1 scaled down for inputs in pixel units.
+
+    He-normal keeps the activations' scale through ReLU layers when the input has unit variance;
+    the preprocessed images have a standard deviation of about `PIXEL_STD`, so conv1_1's kernel is
+    divided by it, and every layer then starts with activations of unit scale. VGG16 from
+    Glorot-uniform weights (keras.applications' default) halves the variance at every layer and
+    barely trains from scratch.
+
+    Reference: He et al., "Delving Deep into Rectifiers", ICCV 2015.
+    """
+    scale = 2.0 / PIXEL_STD**2 if layer_name == "block1_conv1" else 2.0
+    return keras.initializers.VarianceScaling(scale, mode="fan_in", distribution="truncated_normal")
+
+
+def _vgg16_features(inputs, vgg16: keras.Model, pretrained: bool) -> dict:
     """Applies VGG16's conv stack, pools rounding up (Caffe's ceil mode); returns every output.
 
     keras.applications' pools round down (`padding="valid"`); `"same"` pooling with a 2×2 window
-    and stride 2 equals Caffe's ceil mode. Convolutions keep their names and weights.
+    and stride 2 equals Caffe's ceil mode. Convolutions keep their names, and their weights when
+    `pretrained`; otherwise they start from `_random_kernel_initializer`.
     """
     outputs, features = {}, inputs
     for layer in vgg16.layers[1:]:
+        config = layer.get_config()
         if isinstance(layer, keras.layers.MaxPooling2D):
-            features = keras.layers.MaxPooling2D.from_config(
-                {**layer.get_config(), "padding": "same"}
-            )(features)
-        else:
-            conv = keras.layers.Conv2D.from_config(layer.get_config())
+            features = keras.layers.MaxPooling2D.from_config({**config, "padding": "same"})(
+                features
+            )
+        elif pretrained:
+            conv = keras.layers.Conv2D.from_config(config)
             features = conv(features)
             conv.set_weights(layer.get_weights())
+        else:
+            initializer = _random_kernel_initializer(layer.name)
+            features = keras.layers.Conv2D.from_config(
+                {**config, "kernel_initializer": keras.initializers.serialize(initializer)}
+            )(features)
         outputs[layer.name] = features
         if layer.name == BACKBONE_OUTPUT:
             return outputs
@@ -213,11 +238,20 @@ def build_fcn(
     conv_padding = "valid" if padding == "original" else "same"
 
     # conv1_1 … pool5: 1/32.
-    taps = _vgg16_features(features, vgg16)
+    taps = _vgg16_features(features, vgg16, pretrained=weights is not None)
 
     # fc6, fc7: the classifier as convolutions, 1/32.
-    fc6 = keras.layers.Conv2D(fc_units, 7, padding=conv_padding, activation="relu", name="fc6")
-    fc7 = keras.layers.Conv2D(fc_units, 1, activation="relu", name="fc7")
+    fc6 = keras.layers.Conv2D(
+        fc_units,
+        7,
+        padding=conv_padding,
+        activation="relu",
+        kernel_initializer="he_normal",
+        name="fc6",
+    )
+    fc7 = keras.layers.Conv2D(
+        fc_units, 1, activation="relu", kernel_initializer="he_normal", name="fc7"
+    )
     features = fc6(taps[BACKBONE_OUTPUT])
     features = keras.layers.Dropout(dropout, name="drop6")(features)
     features = fc7(features)
@@ -322,10 +356,11 @@ def FCN8s(
         num_classes: number of classes scored, background included (21 for PASCAL VOC).
         input_shape: `(height, width, 3)`; `None` for sizes that vary.
         weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use),
-            `None` (random backbone), or the path of a VGG16 classifier weights file such as
-            `vgg16_weights_tf_dim_ordering_tf_kernels.h5`.
+            `None` (random weights: He initialisation, with conv1_1 scaled for pixel-valued
+            inputs, so the net trains from scratch), or the path of a VGG16 classifier weights
+            file such as `vgg16_weights_tf_dim_ordering_tf_kernels.h5`.
         fc_units: width of fc6 and fc7. Only the paper's 4096 takes the classifier's fc weights;
-            narrower layers start random (for quick experiments and tests).
+            narrower layers start random (He initialisation), for quick experiments and tests.
         dropout: dropout rate after fc6 and fc7.
         padding: `"original"` or `"aligned"`.
         name: the model's name.

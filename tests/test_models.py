@@ -285,3 +285,17 @@ def test_invalid_arguments_raise_clear_errors(kwargs, message):
     arguments = {"variant": "fcn8s", "weights": None, "fc_units": NARROW, **kwargs}
     with pytest.raises(ValueError, match=message):
         build_fcn(**arguments)
+
+
+def test_random_weights_use_he_initialisation_scaled_for_pixels():
+    keras.utils.set_random_seed(7)
+    model = build_fcn("fcn32s", num_classes=3, weights=None, fc_units=64)
+    # He: std = sqrt(2 / fan_in); conv1_1 sees pixels of std ~58, so its kernel is 58× smaller.
+    for name, fan_in, pixel_scale in [
+        ("block1_conv1", 3 * 3 * 3, 58.0),
+        ("block3_conv2", 3 * 3 * 256, 1.0),
+        ("fc6", 7 * 7 * 512, 1.0),
+    ]:
+        kernel = model.get_layer(name).get_weights()[0]
+        expected = np.sqrt(2.0 / fan_in) / pixel_scale
+        assert np.std(kernel) == pytest.approx(expected, rel=0.1), name
