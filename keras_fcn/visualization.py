@@ -1,0 +1,127 @@
+"""Pictures of segmentations: palette PNG masks, colour overlays, and training curves.
+
+Masks are saved as palette PNGs with the PASCAL VOC colour map, as VOC's own
+`SegmentationClass` files are: viewers show colours, and `PIL.Image.open(path)` reads back the
+class indices.
+"""
+
+import csv
+import os
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from keras_fcn.classes import voc_palette
+
+
+def colorize(class_ids: np.ndarray) -> np.ndarray:
+    """Maps a `(H, W)` array of class ids (255 = void) to VOC palette colours `(H, W, 3)` uint8.
+
+    Example:
+
+    >>> colorize(np.array([[0, 15]]))[0, 1].tolist()
+    [192, 128, 128]
+    """
+    class_ids = np.asarray(class_ids)
+    if class_ids.min(initial=0) < 0 or class_ids.max(initial=0) > 255:
+        raise ValueError("Class ids must lie in [0, 255] to be drawn with the VOC palette.")
+    return voc_palette()[class_ids.astype(np.uint8)]
+
+
+def save_palette_png(class_ids: np.ndarray, path: str) -> None:
+    """Writes `(H, W)` class ids as a palette PNG that PIL reads back as the same indices.
+
+    Example:
+
+    >>> save_palette_png(np.zeros((4, 4), "int32"), "mask.png")
+    """
+    class_ids = np.asarray(class_ids)
+    if class_ids.ndim != 2:
+        raise ValueError(f"Expected class ids of shape (H, W), received {class_ids.shape}.")
+    if class_ids.min(initial=0) < 0 or class_ids.max(initial=0) > 255:
+        raise ValueError("Class ids must lie in [0, 255] to be stored in a palette PNG.")
+    image = Image.fromarray(class_ids.astype(np.uint8), mode="P")
+    image.putpalette(voc_palette().flatten().tolist())
+    image.save(path)
+
+
+def overlay(image: np.ndarray, class_ids: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blends the palette colours of `class_ids` over an RGB `image`; background stays clear.
+
+    Example:
+
+    >>> overlay(np.zeros((2, 2, 3), "uint8"), np.ones((2, 2), "int32")).shape
+    (2, 2, 3)
+    """
+    image = np.asarray(image, dtype=np.float32)
+    colors = colorize(class_ids).astype(np.float32)
+    weight = np.where(np.asarray(class_ids)[..., None] > 0, alpha, 0.0)
+    return np.clip((1 - weight) * image + weight * colors, 0, 255).astype(np.uint8)
+
+
+def save_prediction_figure(
+    path: str,
+    image: np.ndarray,
+    prediction: np.ndarray,
+    label: np.ndarray | None = None,
+) -> None:
+    """Saves a figure of the image, its ground truth (if given), the prediction and an overlay.
+
+    Example:
+
+    >>> save_prediction_figure("figure.png", image, prediction, label)
+    """
+    panels = [("image", np.asarray(image, dtype=np.uint8))]
+    if label is not None:
+        panels.append(("ground truth", colorize(label)))
+    panels += [("prediction", colorize(prediction)), ("overlay", overlay(image, prediction))]
+    figure = Figure(figsize=(3 * len(panels), 3.2))
+    axes = figure.subplots(1, len(panels))
+    for axis, (title, picture) in zip(axes, panels, strict=True):
+        axis.imshow(picture)
+        axis.set_title(title)
+        axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def read_history_csv(path: str) -> dict[str, list[float]]:
+    """Reads a `keras.callbacks.CSVLogger` file into `{column: values}`."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows:
+        raise ValueError(f"The training log {path} has no epochs.")
+    return {key: [float(row[key]) for row in rows] for key in rows[0]}
+
+
+def plot_training_curves(history: dict[str, list[float]], path: str) -> None:
+    """Plots loss and mean IU per epoch (training and validation) into a PNG.
+
+    Args:
+        history: `History.history` or `read_history_csv(...)`.
+        path: the PNG to write.
+
+    Example:
+
+    >>> plot_training_curves(read_history_csv("runs/fcn8s/history.csv"), "curves.png")
+    """
+    panels = [name for name in ("loss", "mean_iou", "pixel_accuracy") if name in history]
+    if not panels:
+        raise ValueError(f"No loss or score to plot; the history has {sorted(history)}.")
+    epochs = history.get("epoch")
+    figure = Figure(figsize=(4.5 * len(panels), 3.5))
+    axes = figure.subplots(1, len(panels), squeeze=False)
+    for axis, name in zip(axes[0], panels, strict=True):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(prefix + name)
+            if values:
+                steps = [e + 1 for e in epochs] if epochs else range(1, len(values) + 1)
+                axis.plot(list(steps), values, style, marker="o", label=(prefix or "train_") + name)
+        axis.set_xlabel("epoch")
+        axis.set_title(name)
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.savefig(path, dpi=100)

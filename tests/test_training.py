@@ -1,0 +1,104 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_fcn import training
+from keras_fcn.models import build_fcn
+
+
+@pytest.fixture()
+def tiny_fcn():
+    keras.utils.set_random_seed(0)
+    return build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+
+
+def _batches(num_batches=2, batch_size=2, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (num_batches * batch_size, size, size, 3)).astype("float32")
+    labels = rng.integers(0, 3, (num_batches * batch_size, size, size)).astype("int32")
+    labels[:, :4] = 255
+    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
+
+
+@pytest.mark.parametrize(
+    "variant, rate", [("fcn32s", 1e-10), ("fcn16s", 1e-12), ("fcn8s", 1e-14), ("fcn8s_atonce", 1e-10)]
+)
+def test_paper_recipe_is_the_original_solver(variant, rate):
+    recipe = training.paper_recipe(variant)
+    assert recipe.learning_rate == rate
+    assert (recipe.batch_size, recipe.augment, recipe.loss_reduction) == (1, False, "sum")
+    # Caffe's decay 5e-4 adds 5e-4·w to the gradient: the gradient of 2.5e-4·‖w‖².
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+
+
+def test_paper_compile_sums_the_loss_and_decays_kernels_only(tiny_fcn):
+    model = training.compile_for_training(tiny_fcn, training.paper_recipe("fcn8s"), num_classes=3)
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert model.optimizer.momentum == 0.99
+    assert model.loss.reduction == "sum" and model.loss.ignore_class == 255
+    kernels = [
+        layer.kernel
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.trainable
+    ]
+    expected = sum(2.5e-4 * float(np.sum(np.square(kernel.numpy()))) for kernel in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert len(model.losses) == len(kernels)  # no decay on biases or frozen upsamplers
+
+
+def test_summed_loss_is_the_mean_loss_times_the_labelled_pixels(tiny_fcn):
+    images, labels = next(iter(_batches()))
+    logits = tf.random.stateless_normal((*labels.shape, 3), seed=(1, 2))
+    summed = keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=255, reduction="sum"
+    )(labels, logits)
+    # Independent reference: log-softmax in numpy over the labelled pixels.
+    logits_np, labels_np = logits.numpy(), labels.numpy()
+    log_probs = logits_np - np.log(np.exp(logits_np).sum(-1, keepdims=True))
+    mask = labels_np != 255
+    expected = -np.take_along_axis(log_probs, np.where(mask, labels_np, 0)[..., None], -1)[..., 0]
+    assert float(summed) == pytest.approx(expected[mask].sum(), rel=1e-5)
+
+
+def test_default_recipe_trains_and_logs_the_four_scores(tiny_fcn, tmp_path):
+    model = training.compile_for_training(
+        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3, decay_steps=4
+    )
+    history = training.fit(model, _batches(), _batches(seed=1), 2, str(tmp_path), verbose=0)
+    for key in ("mean_iou", "pixel_accuracy", "mean_accuracy", "frequency_weighted_iou"):
+        assert len(history.history[key]) == 2 and len(history.history[f"val_{key}"]) == 2
+    assert (tmp_path / "final.keras").exists() and (tmp_path / "best.keras").exists()
+    csv_rows = (tmp_path / "history.csv").read_text().strip().splitlines()
+    assert len(csv_rows) == 3 and "val_mean_iou" in csv_rows[0]
+
+
+def test_a_nan_loss_stops_training_with_a_clear_error(tiny_fcn, tmp_path):
+    model = training.compile_for_training(
+        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3
+    )
+    score_fr = model.get_layer("score_fr")
+    score_fr.set_weights([score_fr.get_weights()[0], np.full(3, np.nan, "float32")])
+    with pytest.raises(training.NaNLossError, match="loss became nan"):
+        training.fit(model, _batches(), None, 3, str(tmp_path), verbose=0)
+    assert not (tmp_path / "final.keras").exists()
+
+
+def test_strategies_by_name():
+    assert isinstance(training.make_strategy("one-device"), tf.distribute.OneDeviceStrategy)
+    assert isinstance(training.make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ValueError, match="No TPU"):
+        training.make_strategy("tpu")
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        training.make_strategy("horovod")
+
+
+def test_default_schedule_warms_up_then_decays_to_zero(tiny_fcn):
+    recipe = training.default_recipe(1e-3, warmup_steps=10)
+    model = training.compile_for_training(tiny_fcn, recipe, num_classes=3, decay_steps=110)
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 60, 110)]
+    # Linear from 0 to 1e-3 over 10 steps, then half a cosine over the 100 left.
+    expected = [0.0, 5e-4, 1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi * 50 / 100)), 0.0]
+    np.testing.assert_allclose(rates, expected, atol=1e-9)
