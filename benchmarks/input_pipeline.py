@@ -1,0 +1,128 @@
+"""Throughput of the input pipeline on VOC-sized images, in images per second.
+
+Writes a temporary VOC tree of `--images` JPEGs of 500×375 (smooth colour fields with edges and
+noise, so that they compress like photographs, about 60 KB at quality 90) with palette PNG
+masks, then times one pass ("epoch") over it through:
+
+- the `voc` source alone (read, decode, palette mapping, checks);
+- `training_pipeline` with augmentation (scale 0.5-2, flip), 320×320 crops, batch 8;
+- the same with `cache=True` (decoding done once, before the timed passes);
+- the paper's recipe: `training_pipeline(crop_size=None, batch_size=1, augment=False)`;
+- `evaluation_pipeline` with batch 1.
+
+Each row keeps the best and the median of `--repeats` passes after one warm-up pass, and the
+process CPU time per image of the cheapest pass, which stays steady when other work shares the
+machine (then the wall-clock rates drop and "CPU utilisation", the share of the cores this
+process got, falls below 1). The model is not involved: these are the rates at which the
+pipeline can feed one.
+
+Usage:
+
+    python benchmarks/input_pipeline.py
+    python benchmarks/input_pipeline.py --images 128 --repeats 5
+"""
+
+import argparse
+import os
+import tempfile
+
+import numpy as np
+from machine import markdown_table, print_machine, time_calls, usable_cores
+from PIL import Image
+
+from keras_fcn.classes import voc_palette
+from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
+
+HEIGHT, WIDTH = 375, 500
+
+
+def write_voc_tree(root: str, count: int, seed: int = 0) -> None:
+    """Writes `count` VOC-sized JPEGs, their palette masks and the `train` split list."""
+    rng = np.random.default_rng(seed)
+    for name in ("JPEGImages", "SegmentationClass", os.path.join("ImageSets", "Segmentation")):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    ids = []
+    for index in range(count):
+        example_id = f"2007_{index:06d}"
+        ids.append(example_id)
+        label = np.zeros((HEIGHT, WIDTH), np.uint8)
+        image = np.empty((HEIGHT, WIDTH, 3))
+        for channel in range(3):
+            frequency = rng.uniform(0.005, 0.03, 2)
+            image[..., channel] = 128 + 80 * np.sin(frequency[0] * x + frequency[1] * y)
+        for _ in range(rng.integers(1, 4)):
+            top, left = rng.integers(0, HEIGHT - 100), rng.integers(0, WIDTH - 100)
+            bottom, right = top + rng.integers(60, 200), left + rng.integers(60, 250)
+            label[top:bottom, left:right] = rng.integers(1, 21)
+            image[top:bottom, left:right] = rng.uniform(0, 255, 3)
+        image += rng.normal(0, 8, image.shape)
+        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(
+            os.path.join(root, "JPEGImages", f"{example_id}.jpg"), quality=90
+        )
+        mask = Image.fromarray(label, mode="P")
+        mask.putpalette(voc_palette().ravel().tolist())
+        mask.save(os.path.join(root, "SegmentationClass", f"{example_id}.png"))
+    with open(os.path.join(root, "ImageSets", "Segmentation", "train.txt"), "w") as file:
+        file.write("".join(f"{i}\n" for i in ids))
+
+
+def consume(dataset) -> None:
+    for _ in dataset:
+        pass
+
+
+def main(args: argparse.Namespace) -> None:
+    print_machine("Input pipeline throughput (VOC-sized JPEGs)")
+    with tempfile.TemporaryDirectory() as root:
+        write_voc_tree(root, args.images)
+        jpeg_kb = np.mean(
+            [
+                os.path.getsize(os.path.join(root, "JPEGImages", name)) / 1024
+                for name in os.listdir(os.path.join(root, "JPEGImages"))
+            ]
+        )
+        print(f"{args.images} JPEGs of {WIDTH}×{HEIGHT}, {jpeg_kb:.0f} KB on average.\n")
+        source = voc(root, "train")
+        stages = {
+            "voc source (decode + checks)": source,
+            "training_pipeline: augment, crop 320, batch 8": training_pipeline(
+                source, crop_size=320, batch_size=8, seed=0
+            ),
+            "same, cache=True": training_pipeline(
+                source, crop_size=320, batch_size=8, seed=0, cache=True
+            ),
+            "training_pipeline: paper recipe (batch 1, native, no augmentation)": (
+                training_pipeline(source, crop_size=None, batch_size=1, augment=False, seed=0)
+            ),
+            "evaluation_pipeline: batch 1": evaluation_pipeline(source),
+        }
+        rows = []
+        for name, dataset in stages.items():
+            timing = time_calls(lambda dataset=dataset: consume(dataset), args.repeats)
+            rows.append(
+                [
+                    name,
+                    f"{args.images / timing.best:.0f}",
+                    f"{args.images / timing.median:.0f}",
+                    f"{timing.cpu_best * usable_cores() / args.images * 1000:.1f}",
+                    f"{timing.utilisation:.2f}",
+                ]
+            )
+            print(f"  {name}: {args.images / timing.best:.0f} images/s", flush=True)
+    print()
+    headers = [
+        "stage",
+        "images/s (best)",
+        "images/s (median)",
+        "CPU ms per image",
+        "CPU utilisation",
+    ]
+    print(markdown_table(headers, rows))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=64, help="number of images in the tree")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes per stage")
+    main(parser.parse_args())

@@ -1,0 +1,63 @@
+"""Datasets for semantic segmentation: sources, specs, pipelines and data checks.
+
+Every source returns a `tf.data.Dataset` of `(image, label)` at native size: an RGB uint8
+image `(H, W, 3)` and an int32 label `(H, W)` where 255 (`keras_fcn.classes.IGNORE_LABEL`)
+marks pixels that count nowhere. `training_pipeline` and `evaluation_pipeline` turn such a
+dataset into batches; `from_spec` builds a source from a command-line string; `check_dataset`
+lists every bad example of a dataset.
+
+Example:
+
+>>> from keras_fcn import data
+>>> train = data.training_pipeline(data.synthetic(num_examples=32), crop_size=48, batch_size=8)
+>>> val = data.evaluation_pipeline(data.synthetic(num_examples=8, split="val"))
+"""
+
+from keras_fcn.data.files import DataProblem, FilePairs
+from keras_fcn.data.folder import folder, folder_files
+from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
+from keras_fcn.data.sbd import sbd, sbd_files
+from keras_fcn.data.spec import SCHEMES, DatasetSpec, from_spec, parse_spec
+from keras_fcn.data.split_lists import (
+    read_split,
+    sbd_split_ids,
+    seg11valid_ids,
+    shipped_split,
+    split_overlap,
+    train_aug_ids,
+)
+from keras_fcn.data.synthetic import synthetic, synthetic_class_names
+from keras_fcn.data.tfds import KNOWN_DATASETS, from_tfds
+from keras_fcn.data.validation import check_dataset, check_files
+from keras_fcn.data.voc import VOC_NUM_CLASSES, voc, voc_files
+
+__all__ = [
+    "KNOWN_DATASETS",
+    "PAD_COLOUR",
+    "SCHEMES",
+    "VOC_NUM_CLASSES",
+    "DataProblem",
+    "DatasetSpec",
+    "FilePairs",
+    "check_dataset",
+    "check_files",
+    "evaluation_pipeline",
+    "folder",
+    "folder_files",
+    "from_spec",
+    "from_tfds",
+    "parse_spec",
+    "read_split",
+    "sbd",
+    "sbd_files",
+    "sbd_split_ids",
+    "seg11valid_ids",
+    "shipped_split",
+    "split_overlap",
+    "synthetic",
+    "synthetic_class_names",
+    "train_aug_ids",
+    "training_pipeline",
+    "voc",
+    "voc_files",
+]

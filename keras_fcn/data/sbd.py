@@ -1,0 +1,95 @@
+"""The Semantic Boundaries Dataset (SBD) source: `benchmark_RELEASE/dataset`.
+
+The directory holds `img/{id}.jpg`, `cls/{id}.mat` and the split lists `train.txt` (8,498
+images) and `val.txt` (2,857). Each `.mat` file holds a MATLAB struct `GTcls` whose field
+`Segmentation` is the class mask (0 = background, 1..20 the VOC classes; SBD has no void
+border). The `.mat` files are read with `scipy.io.loadmat` through `tf.numpy_function`.
+
+SBD re-annotates VOC2011 images: its `train` list overlaps VOC `val`, so a model trained on it
+is validated on `seg11valid` (`voc(root, split="seg11valid")`), as in the paper.
+
+Reference: B. Hariharan et al., "Semantic Contours from Inverse Detectors", ICCV 2011.
+"""
+
+import os
+
+import tensorflow as tf
+
+from keras_fcn.classes import VOC_CLASS_NAMES
+from keras_fcn.data.decode import dataset_from_files
+from keras_fcn.data.files import FilePairs, missing_file_problems
+from keras_fcn.data.split_lists import sbd_split_ids
+
+
+def _check_sbd_root(root: str) -> None:
+    if os.path.isdir(os.path.join(root, "img")) and os.path.isdir(os.path.join(root, "cls")):
+        return
+    hint = ""
+    if os.path.isdir(os.path.join(root, "dataset", "cls")):
+        hint = f" Did you mean {os.path.join(root, 'dataset')}?"
+    raise ValueError(
+        f"{root} is not an SBD directory: expected it to contain img/ and cls/ "
+        f"(benchmark_RELEASE/dataset).{hint}"
+    )
+
+
+def sbd_files(root: str | os.PathLike, split: str = "train") -> FilePairs:
+    """Lists the image and `.mat` mask files of an SBD split.
+
+    Args:
+        root: the `benchmark_RELEASE/dataset` directory.
+        split: `"train"`, `"val"`, `"trainval"` (both), or another `{split}.txt` in `root`.
+
+    Returns:
+        A `FilePairs`; missing files are recorded as its problems.
+
+    Example:
+
+    >>> len(sbd_files("benchmark_RELEASE/dataset", "train"))  # doctest: +SKIP
+    8498
+    """
+    root = os.fspath(root)
+    _check_sbd_root(root)
+    try:
+        ids = sbd_split_ids(root, split)
+    except ValueError as error:
+        listed = sorted(name[:-4] for name in os.listdir(root) if name.endswith(".txt"))
+        raise ValueError(
+            f"Unknown SBD split {split!r} ({error}) Available splits: {listed}."
+        ) from error
+    image_paths = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
+    label_paths = [os.path.join(root, "cls", f"{i}.mat") for i in ids]
+    return FilePairs(
+        source=os.path.join(root, f"{split}.txt"),
+        image_paths=tuple(image_paths),
+        label_paths=tuple(label_paths),
+        problems=tuple(missing_file_problems(image_paths + label_paths)),
+    )
+
+
+def sbd(
+    root: str | os.PathLike, split: str = "train", *, num_classes: int | None = len(VOC_CLASS_NAMES)
+) -> tf.data.Dataset:
+    """SBD segmentation examples at native size, with VOC's 21 classes.
+
+    Every example is checked as it is decoded: a missing, truncated or unreadable file, a mask
+    of another size than its image or a label outside `[0, num_classes)` and 255 stops the
+    pipeline with an error naming the file.
+
+    Args:
+        root: the `benchmark_RELEASE/dataset` directory.
+        split: `"train"`, `"val"`, `"trainval"`, or another `{split}.txt` in `root`.
+        num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
+
+    Returns:
+        A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)`.
+
+    Raises:
+        ValueError: if the directory or split does not exist, the split is empty, or files it
+            names are missing.
+
+    Example:
+
+    >>> dataset = sbd("benchmark_RELEASE/dataset", split="train")  # doctest: +SKIP
+    """
+    return dataset_from_files(sbd_files(root, split), num_classes)

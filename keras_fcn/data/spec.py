@@ -1,0 +1,229 @@
+"""Dataset specs: one string that names a dataset, as the command line takes it.
+
+A spec is `SCHEME[:ARGUMENTS]`, where `ARGUMENTS` is a comma-separated list of positional
+arguments (paths, names) and `key=value` options:
+
+| spec | source |
+| --- | --- |
+| `voc:PATH` | `voc(PATH)`: a `VOCdevkit/VOC20XX` directory |
+| `voc:PATH,split=seg11valid` | the paper's validation list |
+| `voc:PATH,sbd=SBD_PATH,split=train_aug` | VOC + SBD "train_aug" |
+| `sbd:PATH` | `sbd(PATH)`: a `benchmark_RELEASE/dataset` directory |
+| `tfds:NAME` | `from_tfds(NAME)`, e.g. `tfds:oxford_iiit_pet` |
+| `tfds:NAME,data_dir=DIR,image_key=K,mask_key=K` | TFDS options |
+| `folder:IMAGES_DIR,MASKS_DIR` | `folder(IMAGES_DIR, MASKS_DIR)` |
+| `synthetic` | `synthetic()`: 512 shapes of 64 x 64, 4 classes |
+| `synthetic:n=2000,size=96,num_classes=5,seed=1` | synthetic options |
+
+Every scheme but `synthetic` also takes `num_classes=N`, which turns on the label range check
+(`voc` and `sbd` check 21 classes by default). The split comes from `from_spec`'s `split`
+argument unless the spec sets `split=`, which wins; `folder` datasets have no splits (write one
+spec per directory pair). Paths may not contain commas.
+
+Example: `keras-fcn train --train-data sbd:/data/benchmark_RELEASE/dataset --val-data
+voc:/data/VOCdevkit/VOC2012,split=seg11valid`.
+"""
+
+import dataclasses
+import re
+
+import tensorflow as tf
+
+from keras_fcn.classes import VOC_CLASS_NAMES
+from keras_fcn.data.folder import folder
+from keras_fcn.data.sbd import sbd
+from keras_fcn.data.synthetic import synthetic, synthetic_class_names
+from keras_fcn.data.tfds import from_tfds, tfds_layout
+from keras_fcn.data.voc import voc
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scheme:
+    arguments: tuple[str, ...]
+    options: dict[str, type]
+    usage: str
+
+
+SCHEMES = {
+    "voc": _Scheme(
+        ("root",), {"split": str, "sbd": str, "num_classes": int}, "voc:PATH[,split=S,sbd=PATH]"
+    ),
+    "sbd": _Scheme(("root",), {"split": str, "num_classes": int}, "sbd:PATH[,split=S]"),
+    "tfds": _Scheme(
+        ("name",),
+        {"split": str, "data_dir": str, "image_key": str, "mask_key": str, "num_classes": int},
+        "tfds:NAME[,split=S,data_dir=DIR,image_key=K,mask_key=K]",
+    ),
+    "folder": _Scheme(
+        ("images_dir", "masks_dir"), {"num_classes": int}, "folder:IMAGES_DIR,MASKS_DIR"
+    ),
+    "synthetic": _Scheme(
+        (),
+        {"n": int, "size": int, "num_classes": int, "seed": int, "split": str},
+        "synthetic[:n=N,size=S,num_classes=C,seed=K]",
+    ),
+}
+"""The spec schemes, with their positional arguments, options and usage."""
+
+_OPTION = re.compile(r"^([a-z_]+)=(.*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A parsed dataset spec (see the module docstring for the syntax).
+
+    Args:
+        scheme: one of `SCHEMES`.
+        arguments: the positional arguments (paths, a TFDS name).
+        options: the `key=value` options, converted to their types.
+        text: the spec as written.
+
+    Example:
+
+    >>> spec = parse_spec("synthetic:num_classes=5,size=96")
+    >>> spec.num_classes, spec.options["size"]
+    (5, 96)
+    """
+
+    scheme: str
+    arguments: tuple[str, ...]
+    options: dict
+    text: str
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The dataset's class names, when the scheme knows them (`None` otherwise)."""
+        if self.scheme in ("voc", "sbd") and "num_classes" not in self.options:
+            return VOC_CLASS_NAMES
+        if self.scheme == "synthetic":
+            return synthetic_class_names(self.options.get("num_classes", 4))
+        if self.scheme == "tfds" and "num_classes" not in self.options:
+            return tfds_layout(self.arguments[0]).class_names
+        return None
+
+    @property
+    def num_classes(self) -> int | None:
+        """The dataset's number of classes: the `num_classes` option, else the scheme's own."""
+        if "num_classes" in self.options:
+            return self.options["num_classes"]
+        names = self.class_names
+        return None if names is None else len(names)
+
+
+def parse_spec(spec: str) -> DatasetSpec:
+    """Parses a dataset spec such as `"voc:/data/VOC2012,split=seg11valid"`.
+
+    Args:
+        spec: the spec (see the module docstring).
+
+    Returns:
+        A `DatasetSpec`.
+
+    Raises:
+        ValueError: for an unknown scheme (the message lists the valid ones), a wrong number
+            of positional arguments, or an unknown or malformed option.
+
+    Example:
+
+    >>> parse_spec("folder:data/images,data/masks").arguments
+    ('data/images', 'data/masks')
+    """
+    scheme, _, rest = spec.partition(":")
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"Unknown dataset scheme {scheme!r} in spec {spec!r}; valid schemes: "
+            f"{', '.join(SCHEMES)} (e.g. {', '.join(s.usage for s in SCHEMES.values())})."
+        )
+    layout = SCHEMES[scheme]
+    arguments, options = [], {}
+    for item in rest.split(",") if rest else []:
+        match = _OPTION.match(item)
+        if not item:
+            raise ValueError(f"Empty item in dataset spec {spec!r}; usage: {layout.usage}.")
+        if match is None:
+            arguments.append(item)
+            continue
+        key, value = match.groups()
+        if key not in layout.options:
+            raise ValueError(
+                f"Unknown option {key!r} in dataset spec {spec!r}; {scheme} takes "
+                f"{sorted(layout.options)}."
+            )
+        if key in options:
+            raise ValueError(f"Option {key!r} is given twice in dataset spec {spec!r}.")
+        try:
+            options[key] = layout.options[key](value)
+        except ValueError as error:
+            raise ValueError(
+                f"Option {key}={value!r} in dataset spec {spec!r} must be an integer."
+            ) from error
+    if len(arguments) != len(layout.arguments):
+        raise ValueError(
+            f"Dataset spec {spec!r} has {len(arguments)} positional argument(s) but {scheme} "
+            f"takes {len(layout.arguments)} ({', '.join(layout.arguments) or 'none'}); "
+            f"usage: {layout.usage}."
+        )
+    return DatasetSpec(scheme, tuple(arguments), options, spec)
+
+
+def from_spec(
+    spec: str | DatasetSpec, split: str = "train", num_classes: int | None = None
+) -> tf.data.Dataset:
+    """Builds the dataset a spec names, e.g. `from_spec("voc:/data/VOC2012", split="val")`.
+
+    Args:
+        spec: a spec string or a `DatasetSpec`.
+        split: the split, unless the spec sets `split=` (which wins); `folder` ignores it.
+        num_classes: labels must lie in `[0, num_classes)` or be 255; `None` takes the spec's
+            `num_classes` (its option, or the scheme's own: 21 for `voc` and `sbd`).
+
+    Returns:
+        The source's `tf.data.Dataset` of `(image, label)`.
+
+    Raises:
+        ValueError: for a malformed spec, or whatever the source raises.
+
+    Example:
+
+    >>> dataset = from_spec("synthetic:n=8,size=32", split="val")
+    >>> [tuple(tensor.shape) for tensor in next(iter(dataset))]
+    [(32, 32, 3), (32, 32)]
+    """
+    if isinstance(spec, str):
+        spec = parse_spec(spec)
+    options = spec.options
+    split = options.get("split", split)
+    if spec.scheme == "synthetic":
+        return _synthetic_from_spec(spec, split, num_classes)
+    num_classes = spec.num_classes if num_classes is None else num_classes
+    if spec.scheme == "voc":
+        return voc(spec.arguments[0], split, num_classes=num_classes, sbd_root=options.get("sbd"))
+    if spec.scheme == "sbd":
+        return sbd(spec.arguments[0], split, num_classes=num_classes)
+    if spec.scheme == "tfds":
+        return from_tfds(
+            spec.arguments[0],
+            split,
+            options.get("data_dir"),
+            image_key=options.get("image_key"),
+            mask_key=options.get("mask_key"),
+            num_classes=num_classes,
+        )
+    return folder(*spec.arguments, num_classes=num_classes)
+
+
+def _synthetic_from_spec(spec: DatasetSpec, split: str, num_classes: int | None):
+    options = spec.options
+    generated = spec.num_classes
+    if num_classes is not None and num_classes < generated:
+        raise ValueError(
+            f"Dataset spec {spec.text!r} makes {generated} classes but num_classes={num_classes}; "
+            f"set num_classes={num_classes} in the spec."
+        )
+    return synthetic(
+        num_examples=options.get("n", 512),
+        image_size=options.get("size", 64),
+        num_classes=generated,
+        seed=options.get("seed", 0),
+        split=split,
+    )

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.data.tfds import KNOWN_DATASETS, base_name, from_tfds, label_table, tfds_layout
+
+
+def pet_example(index):
+    """A consistent oxford_iiit_pet example: image and trimap of one size."""
+    rng = np.random.default_rng(index)
+    height, width = 10 + index, 13 + 2 * index
+    return {
+        "image": rng.integers(0, 256, (height, width, 3)).astype(np.uint8),
+        "segmentation_mask": rng.integers(1, 4, (height, width, 1)).astype(np.uint8),
+        "label": np.int64(index % 37),
+        "species": np.int64(index % 2),
+        "file_name": f"pet_{index}.jpg",
+        "head_bbox": np.zeros(4, np.float32),
+    }
+
+
+def consistent_pets(self, split, decoders=None, read_config=None, **kwargs):
+    del self, split, decoders, read_config, kwargs
+    examples = [pet_example(index) for index in range(3)]
+    return tf.data.Dataset.from_generator(
+        lambda: iter(examples),
+        output_signature={
+            "image": tf.TensorSpec([None, None, 3], tf.uint8),
+            "segmentation_mask": tf.TensorSpec([None, None, 1], tf.uint8),
+            "label": tf.TensorSpec([], tf.int64),
+            "species": tf.TensorSpec([], tf.int64),
+            "file_name": tf.TensorSpec([], tf.string),
+            "head_bbox": tf.TensorSpec([4], tf.float32),
+        },
+    )
+
+
+def test_pet_trimap_becomes_pet_background_and_ignored_border():
+    with tfds.testing.mock_data(as_dataset_fn=consistent_pets):
+        examples = list(from_tfds("oxford_iiit_pet", split="train"))
+    assert len(examples) == 3
+    for index, (image, label) in enumerate(examples):
+        trimap = pet_example(index)["segmentation_mask"][..., 0]
+        # 1 = pet -> 1, 2 = background -> 0, 3 = border -> 255.
+        expected = np.select([trimap == 1, trimap == 2], [1, 0], IGNORE_LABEL)
+        np.testing.assert_array_equal(label, expected)
+        np.testing.assert_array_equal(image, pet_example(index)["image"])
+        assert image.dtype == tf.uint8 and label.dtype == tf.int32
+
+
+def test_pets_has_two_classes():
+    assert KNOWN_DATASETS["oxford_iiit_pet"].class_names == ("background", "pet")
+
+
+def test_label_map_can_be_overridden():
+    with tfds.testing.mock_data(as_dataset_fn=consistent_pets):
+        (_, label), *_ = list(from_tfds("oxford_iiit_pet", label_map={1: 0, 2: 1, 3: 2}))
+    trimap = pet_example(0)["segmentation_mask"][..., 0]
+    np.testing.assert_array_equal(label, trimap.astype(int) - 1)
+
+
+def test_mask_values_missing_from_label_map_name_the_example():
+    with (
+        tfds.testing.mock_data(as_dataset_fn=consistent_pets),
+        pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"oxford_iiit_pet\[train\] example 0 \(pet_0\.jpg\): mask values \[3\]",
+        ),
+    ):
+        list(from_tfds("oxford_iiit_pet", label_map={1: 1, 2: 0}))
+
+
+def test_image_and_mask_of_different_sizes_name_the_example():
+    # Without as_dataset_fn, mock_data draws the image and the mask at independent sizes (and
+    # mask values in 0..255, all mapped here so that the size check is the one that fails).
+    every_value = {value: 0 for value in range(256)}
+    with (
+        tfds.testing.mock_data(num_examples=2),
+        pytest.raises(tf.errors.InvalidArgumentError, match=r"\[train\] example 0 .*the mask is"),
+    ):
+        list(from_tfds("oxford_iiit_pet", label_map=every_value))
+
+
+def test_tfds_voc_points_to_the_voc_source():
+    with pytest.raises(ValueError, match=r"no segmentation masks.*keras_fcn\.data\.voc"):
+        from_tfds("voc/2012")
+
+
+def test_missing_feature_lists_the_available_ones():
+    with (
+        tfds.testing.mock_data(num_examples=1),
+        pytest.raises(ValueError, match=r"no feature 'mask'.*'segmentation_mask'"),
+    ):
+        from_tfds("oxford_iiit_pet", mask_key="mask")
+
+
+def test_base_name_drops_config_and_version():
+    assert base_name("voc/2012:5.0.0") == "voc"
+    assert base_name("oxford_iiit_pet:4.*.*") == "oxford_iiit_pet"
+
+
+def test_unknown_dataset_uses_default_keys_and_raw_values():
+    layout = tfds_layout("my_dataset")
+    assert (layout.image_key, layout.mask_key, layout.label_map) == (
+        "image",
+        "segmentation_mask",
+        None,
+    )
+
+
+def test_label_table_sends_unmapped_and_large_values_to_minus_one():
+    # Keys 1..3 map; 0 and anything >= 4 (clamped to the last entry) are unmapped.
+    assert label_table({1: 1, 2: 0, 3: 255}).tolist() == [-1, 1, 0, 255, -1]
