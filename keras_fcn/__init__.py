@@ -1,9 +1,17 @@
 """Fully Convolutional Networks for semantic segmentation in Keras 3.
 
+The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`), their layers and initializer, the
+paper's four scores (`keras_fcn.metrics`) and `evaluate`. Importing the package registers every
+serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
+Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, serving
+export in `keras_fcn.export`.
+
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
 """
 
+from keras_fcn import metrics
+from keras_fcn.evaluation import EvaluationReport, evaluate
 from keras_fcn.initializers import BilinearUpsampling
 from keras_fcn.layers import CropToReference, PadToMultiple, VGGPreprocessing
 from keras_fcn.models import (
@@ -11,6 +19,7 @@ from keras_fcn.models import (
     FCN8sAtOnce,
     FCN16s,
     FCN32s,
+    WeightTransfer,
     build_fcn,
     convolutionalize,
     transfer_weights,
@@ -21,13 +30,17 @@ __version__ = "0.1.0"
 __all__ = [
     "BilinearUpsampling",
     "CropToReference",
+    "EvaluationReport",
     "FCN8s",
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
     "PadToMultiple",
     "VGGPreprocessing",
+    "WeightTransfer",
     "build_fcn",
     "convolutionalize",
+    "evaluate",
+    "metrics",
     "transfer_weights",
 ]

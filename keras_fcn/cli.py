@@ -1,10 +1,17 @@
 """The `keras-fcn` command line: one entry point from data to a served model.
 
-Run `keras-fcn --help` (or `python -m keras_fcn --help`) for the subcommands.
+Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, serve once),
+`train`, `evaluate`, `predict`, `export`, `check-data` and `summary`. Run
+`keras-fcn SUBCOMMAND --help` for each one's flags. Every subcommand goes through the library's
+own functions (`keras_fcn.data`, `keras_fcn.training`, `keras_fcn.evaluate`, `keras_fcn.export`).
 """
 
 import argparse
+import json
+import os
+import platform
 import sys
+import time
 
 MODEL_NAMES = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce")
 """Model names as the CLI spells them."""
@@ -16,6 +23,52 @@ class UsageError(Exception):
 
 def _variant(model_name: str) -> str:
     return model_name.replace("-", "_")
+
+
+def _weights(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
+def _write_run_info(output_dir: str, args: argparse.Namespace) -> None:
+    """Writes the command's arguments and library versions next to its outputs."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import keras_fcn
+
+    os.makedirs(output_dir, exist_ok=True)
+    arguments = {key: value for key, value in vars(args).items() if key != "handler"}
+    info = {
+        "arguments": arguments,
+        "versions": {
+            "keras_fcn": keras_fcn.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    with open(os.path.join(output_dir, "run.json"), "w") as file:
+        json.dump(info, file, indent=2, default=str)
+
+
+def _load_keras_model(path: str, num_classes: int | None = None):
+    """Loads a `.keras` FCN; checks its number of classes against `num_classes` when given."""
+    import keras
+
+    import keras_fcn  # noqa: F401  (registers the custom layers)
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no model file at {path!r}.")
+    model = keras.models.load_model(path)
+    model_classes = model.output_shape[-1]
+    if num_classes is not None and num_classes != model_classes:
+        raise UsageError(
+            f"the model {path} scores {model_classes} classes, but --num-classes is {num_classes}."
+        )
+    return model
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -30,7 +83,165 @@ def summary(args: argparse.Namespace) -> None:
             fc_units=args.fc_units,
             padding=args.padding,
         )
-        model.summary(line_length=110)
+        model.summary(line_length=100)
+
+
+def train(args: argparse.Namespace) -> None:
+    """Trains an FCN on a dataset spec; resumable by re-running the same command."""
+    import keras
+
+    from keras_fcn import data, training
+    from keras_fcn.models import build_fcn, transfer_weights
+    from keras_fcn.visualization import plot_training_curves, read_history_csv
+
+    variant = _variant(args.model)
+    if args.recipe == "paper":
+        base_recipe = training.paper_recipe(variant)
+    else:
+        base_recipe = training.default_recipe()
+    recipe = training.Recipe(
+        **{
+            **vars(base_recipe),
+            "learning_rate": args.learning_rate or base_recipe.learning_rate,
+            "batch_size": args.batch_size or base_recipe.batch_size,
+        }
+    )
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = training.make_strategy(args.strategy)
+
+    train_data = data.training_pipeline(
+        data.from_spec(args.dataset, split="train", num_classes=args.num_classes),
+        crop_size=args.crop_size if recipe.augment or recipe.batch_size > 1 else None,
+        batch_size=recipe.batch_size,
+        augment=recipe.augment,
+        seed=args.seed,
+    )
+    val_data = None
+    if args.val_dataset:
+        val_data = data.evaluation_pipeline(
+            data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
+        )
+    _write_run_info(args.output, args)
+    steps_per_epoch = int(train_data.cardinality())
+    with strategy.scope():
+        model = build_fcn(
+            variant,
+            num_classes=args.num_classes,
+            weights=_weights(args.weights),
+            fc_units=args.fc_units,
+            padding=args.padding,
+        )
+        if args.init_from:
+            source = _load_keras_model(args.init_from, args.num_classes)
+            transfer = transfer_weights(source, model)
+            if transfer.shape_mismatch:
+                raise UsageError(
+                    f"--init-from {args.init_from}: layers {transfer.shape_mismatch} differ in "
+                    "shape (another --fc-units or --num-classes?)."
+                )
+            print(f"Initialised {len(transfer.copied)} layers from {args.init_from}.")
+        decay_steps = steps_per_epoch * args.epochs if steps_per_epoch > 0 else None
+        training.compile_for_training(
+            model, recipe, args.num_classes, decay_steps=decay_steps, jit_compile=args.jit_compile
+        )
+    training.fit(model, train_data, val_data, args.epochs, args.output)
+    history_path = os.path.join(args.output, "history.csv")
+    plot_training_curves(read_history_csv(history_path), os.path.join(args.output, "curves.png"))
+    print(f"Saved {os.path.join(args.output, 'final.keras')} and the training curves.")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    """Prints the four scores and the per-class table of a model on a dataset."""
+    from keras_fcn import data
+    from keras_fcn.evaluation import evaluate as evaluate_model
+
+    model = _load_keras_model(args.model, args.num_classes)
+    num_classes = model.output_shape[-1]
+    dataset = data.evaluation_pipeline(
+        data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
+    )
+    report = evaluate_model(model, dataset, num_classes)
+    print(report)
+    if args.json:
+        report.to_json(args.json)
+        print(f"Wrote {args.json}.")
+
+
+def predict(args: argparse.Namespace) -> None:
+    """Writes a palette PNG mask and an overlay figure for each image."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from keras_fcn.export import load_predictor
+    from keras_fcn.visualization import save_palette_png, save_prediction_figure
+
+    if not os.path.exists(args.model):
+        raise UsageError(f"no model at {args.model!r}.")
+    predictor = load_predictor(args.model)
+    os.makedirs(args.output, exist_ok=True)
+    for path in args.images:
+        try:
+            image = np.asarray(Image.open(path).convert("RGB"))
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
+            raise UsageError(f"cannot read the image {path}: {error}") from error
+        class_ids = np.asarray(predictor(image[None]))[0]
+        stem = os.path.splitext(os.path.basename(path))[0]
+        save_palette_png(class_ids, os.path.join(args.output, f"{stem}_mask.png"))
+        save_prediction_figure(os.path.join(args.output, f"{stem}_overlay.png"), image, class_ids)
+        print(f"{path}: {os.path.join(args.output, stem)}_mask.png, _overlay.png")
+
+
+def export(args: argparse.Namespace) -> None:
+    """Exports a `.keras` model as a TF Serving SavedModel."""
+    from keras_fcn.export import export_for_serving
+
+    model = _load_keras_model(args.model)
+    path = export_for_serving(model, args.export_dir, version=args.version)
+    print(f"Exported {args.model} to {path}.")
+
+
+def check_data(args: argparse.Namespace) -> int:
+    """Lists every problem of a dataset; the exit status is 1 when there is any."""
+    from keras_fcn.data import check_dataset
+
+    problems = check_dataset(args.spec, num_classes=args.num_classes, split=args.split)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) found in {args.spec} ({args.split}).")
+    return 1 if problems else 0
+
+
+def demo(args: argparse.Namespace) -> None:
+    """Trains FCN-8s on synthetic shapes offline, evaluates, exports and serves it once."""
+    from keras_fcn.demo import run_demo
+
+    run_demo(
+        output_dir=args.output,
+        export_dir=args.export_dir,
+        epochs=args.epochs,
+        train_examples=args.train_examples,
+        image_size=args.image_size,
+        seed=args.seed,
+    )
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", choices=MODEL_NAMES, default="fcn8s", help="FCN variant (default: fcn8s)."
+    )
+    parser.add_argument(
+        "--fc-units",
+        type=int,
+        default=4096,
+        help="Width of fc6/fc7; narrower for quick CPU runs (default: the paper's 4096).",
+    )
+    parser.add_argument(
+        "--padding",
+        choices=("original", "aligned"),
+        default="original",
+        help="Geometry: the Caffe pad 100, or padding to a multiple of 32 (default: original).",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,9 +249,116 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
     )
-    subcommands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True)
 
-    summary_parser = subcommands.add_parser(
+    demo_parser = commands.add_parser(
+        "demo", help="Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve."
+    )
+    demo_parser.add_argument(
+        "--output", default="runs/demo", help="Run directory (default: runs/demo)."
+    )
+    demo_parser.add_argument(
+        "--export-dir",
+        default="saved_models/demo",
+        help="SavedModel base directory; version 1 is written (default: saved_models/demo).",
+    )
+    demo_parser.add_argument("--epochs", type=int, default=10, help="Epochs (default: 10).")
+    demo_parser.add_argument(
+        "--train-examples",
+        type=int,
+        default=1024,
+        help="Synthetic training images (default: 1024).",
+    )
+    demo_parser.add_argument(
+        "--image-size", type=int, default=64, help="Side of the synthetic images (default: 64)."
+    )
+    demo_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+    demo_parser.set_defaults(handler=demo)
+
+    train_parser = commands.add_parser("train", help="Train an FCN (resumable).")
+    train_parser.add_argument("--dataset", required=True, help="Training dataset spec.")
+    train_parser.add_argument("--val-dataset", help="Validation dataset spec (optional).")
+    _add_model_arguments(train_parser)
+    train_parser.add_argument(
+        "--num-classes", type=int, required=True, help="Classes, background included."
+    )
+    train_parser.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet', 'none', or a VGG16 classifier weights file (default: imagenet).",
+    )
+    train_parser.add_argument(
+        "--init-from", help="A trained .keras FCN to start from (staged training: 32s→16s→8s)."
+    )
+    train_parser.add_argument(
+        "--recipe",
+        choices=("default", "paper"),
+        default="default",
+        help="'paper': the original solver; 'default': Adam, augmentation (default: default).",
+    )
+    train_parser.add_argument("--epochs", type=int, default=20, help="Epochs (default: 20).")
+    train_parser.add_argument("--batch-size", type=int, help="Batch size (default: the recipe's).")
+    train_parser.add_argument(
+        "--learning-rate", type=float, help="Learning rate (default: the recipe's)."
+    )
+    train_parser.add_argument(
+        "--crop-size", type=int, default=320, help="Training crop side (default: 320)."
+    )
+    train_parser.add_argument(
+        "--output", default="runs/train", help="Run directory (default: runs/train)."
+    )
+    train_parser.add_argument(
+        "--strategy",
+        choices=("auto", "one-device", "mirrored", "multi-worker", "tpu"),
+        default="auto",
+        help="tf.distribute strategy (default: auto).",
+    )
+    train_parser.add_argument(
+        "--mixed-precision", action="store_true", help="Compute in float16 (GPU)."
+    )
+    train_parser.add_argument("--jit-compile", action="store_true", help="Compile with XLA.")
+    train_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+    train_parser.set_defaults(handler=train)
+
+    evaluate_parser = commands.add_parser("evaluate", help="Score a model on a dataset.")
+    evaluate_parser.add_argument("--dataset", required=True, help="Dataset spec.")
+    evaluate_parser.add_argument("--model", required=True, help="A .keras FCN.")
+    evaluate_parser.add_argument(
+        "--split", default="val", help="Split of the dataset (default: val)."
+    )
+    evaluate_parser.add_argument(
+        "--num-classes", type=int, help="Expected classes (default: the model's)."
+    )
+    evaluate_parser.add_argument("--json", help="Also write the report as JSON to this file.")
+    evaluate_parser.set_defaults(handler=evaluate)
+
+    predict_parser = commands.add_parser("predict", help="Segment images.")
+    predict_parser.add_argument(
+        "--model", required=True, help="A .keras FCN or an exported SavedModel."
+    )
+    predict_parser.add_argument("images", nargs="+", help="Image files.")
+    predict_parser.add_argument(
+        "--output", default="predictions", help="Output directory (default: predictions)."
+    )
+    predict_parser.set_defaults(handler=predict)
+
+    export_parser = commands.add_parser("export", help="Export a TF Serving SavedModel.")
+    export_parser.add_argument("--model", required=True, help="A .keras FCN.")
+    export_parser.add_argument(
+        "--export-dir", required=True, help="Base directory, e.g. saved_models/NAME."
+    )
+    export_parser.add_argument("--version", type=int, default=1, help="Version (default: 1).")
+    export_parser.set_defaults(handler=export)
+
+    check_parser = commands.add_parser("check-data", help="List every problem of a dataset.")
+    check_parser.add_argument("spec", help="Dataset spec.")
+    check_parser.add_argument(
+        "--num-classes", type=int, required=True, help="Classes, background included."
+    )
+    check_parser.add_argument("--split", default="train", help="Split (default: train).")
+    check_parser.set_defaults(handler=check_data)
+
+    summary_parser = commands.add_parser(
         "summary", help="Print the layer table and parameter counts of FCN variants."
     )
     summary_parser.add_argument(
@@ -60,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--padding",
         choices=("original", "aligned"),
         default="original",
-        help="Geometry: the Caffe pad 100, or padding to a multiple of 32 (default: original).",
+        help="Geometry (default: original).",
     )
     summary_parser.set_defaults(handler=summary)
     return parser
@@ -70,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; returns the process exit status."""
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
-    except UsageError as error:
+        status = args.handler(args)
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"keras-fcn {args.command}: error: {error}", file=sys.stderr)
         return 2
-    return 0
+    except RuntimeError as error:
+        print(f"keras-fcn {args.command}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    return status or 0

@@ -86,13 +86,17 @@ def save_prediction_figure(
     figure.savefig(path, dpi=100)
 
 
+def _csv_value(text: str) -> float:
+    return float("nan") if text in ("", "NA") else float(text)
+
+
 def read_history_csv(path: str) -> dict[str, list[float]]:
-    """Reads a `keras.callbacks.CSVLogger` file into `{column: values}`."""
+    """Reads a `keras.callbacks.CSVLogger` file into `{column: values}`; `NA` becomes NaN."""
     with open(path, newline="") as file:
         rows = list(csv.DictReader(file))
     if not rows:
         raise ValueError(f"The training log {path} has no epochs.")
-    return {key: [float(row[key]) for row in rows] for key in rows[0]}
+    return {key: [_csv_value(row[key]) for row in rows] for key in rows[0]}
 
 
 def plot_training_curves(history: dict[str, list[float]], path: str) -> None:

@@ -1,0 +1,282 @@
+"""The `keras-fcn` command line, end to end on small generated data (narrow fc, CPU)."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_fcn.cli import main
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+SMALL_MODEL = ["--fc-units", "8", "--padding", "aligned", "--weights", "none"]
+
+
+def run_cli(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "keras_fcn", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+    )
+
+
+def history_epochs(output_dir):
+    with open(os.path.join(output_dir, "history.csv"), newline="") as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+@pytest.fixture
+def voc_root(voc_tree):
+    ids = [f"2007_{index:06d}" for index in range(6)]
+    return voc_tree({"train": ids[:4], "val": ids[4:]}).root
+
+
+@pytest.mark.slow
+def test_train_evaluate_predict_export_on_a_voc_tree(voc_root, tmp_path, data_writers):
+    run_dir, export_dir = tmp_path / "run", tmp_path / "saved_models" / "tiny"
+    trained = run_cli(
+        "train",
+        "--dataset",
+        f"voc:{voc_root}",
+        "--val-dataset",
+        f"voc:{voc_root}",
+        "--model",
+        "fcn16s",
+        "--num-classes",
+        "21",
+        *SMALL_MODEL,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "2",
+        "--crop-size",
+        "32",
+        "--output",
+        str(run_dir),
+    )
+    assert trained.returncode == 0, trained.stderr
+    for name in ("final.keras", "best.keras", "history.csv", "curves.png", "run.json"):
+        assert (run_dir / name).exists(), name
+    assert history_epochs(run_dir) == [0, 1]
+    run_info = json.loads((run_dir / "run.json").read_text())
+    assert run_info["arguments"]["model"] == "fcn16s" and "tensorflow" in run_info["versions"]
+
+    report_path = tmp_path / "report.json"
+    evaluated = run_cli(
+        "evaluate",
+        "--dataset",
+        f"voc:{voc_root}",
+        "--model",
+        str(run_dir / "final.keras"),
+        "--json",
+        str(report_path),
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "mean IU" in evaluated.stdout and "aeroplane" in evaluated.stdout
+    report = json.loads(report_path.read_text())
+    confusion = np.array(report["confusion_matrix"])
+    assert confusion.shape == (21, 21)
+    # Only labelled pixels of the two val images count (void 255 never does).
+    labels = [data_writers.example(f"2007_{index:06d}")[1] for index in (4, 5)]
+    assert confusion.sum() == sum(int(np.sum(label != 255)) for label in labels)
+
+    exported = run_cli(
+        "export",
+        "--model",
+        str(run_dir / "final.keras"),
+        "--export-dir",
+        str(export_dir),
+        "--version",
+        "3",
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert (export_dir / "3" / "saved_model.pb").exists()
+
+    image_path = voc_root / "JPEGImages" / "2007_000004.jpg"
+    for model_path in (run_dir / "final.keras", export_dir):
+        out_dir = tmp_path / f"predictions_{model_path.name}"
+        predicted = run_cli(
+            "predict", "--model", str(model_path), str(image_path), "--output", str(out_dir)
+        )
+        assert predicted.returncode == 0, predicted.stderr
+        mask = Image.open(out_dir / "2007_000004_mask.png")
+        assert mask.mode == "P" and mask.size == Image.open(image_path).size
+        assert np.asarray(mask).max() < 21
+        assert (out_dir / "2007_000004_overlay.png").exists()
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_after_the_last_finished_epoch(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "keras_fcn",
+        "train",
+        "--dataset",
+        "synthetic:n=64,size=32,num_classes=3",
+        "--model",
+        "fcn32s",
+        "--num-classes",
+        "3",
+        *SMALL_MODEL,
+        "--epochs",
+        "4",
+        "--batch-size",
+        "4",
+        "--crop-size",
+        "32",
+        "--output",
+        str(run_dir),
+    ]
+    first = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and first.poll() is None:
+        if (run_dir / "history.csv").exists() and history_epochs(run_dir):
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    finished_before_kill = history_epochs(run_dir)
+    assert finished_before_kill and finished_before_kill[0] == 0
+    assert len(finished_before_kill) < 4, "the first run ended before it could be interrupted"
+
+    resumed = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    # Every epoch exactly once: the re-run started after the last finished epoch.
+    assert history_epochs(run_dir) == [0, 1, 2, 3]
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import dataclasses
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from keras_fcn import data, training
+    from keras_fcn.models import build_fcn
+
+    def train(strategy_name):
+        strategy = training.make_strategy(strategy_name)
+        assert strategy.num_replicas_in_sync == (2 if strategy_name == "mirrored" else 1)
+        keras.utils.set_random_seed(0)
+        dataset = data.evaluation_pipeline(
+            data.synthetic(num_examples=8, image_size=32, num_classes=3), batch_size=4
+        )
+        with strategy.scope():
+            model = build_fcn("fcn8s", 3, weights=None, fc_units=8, padding="aligned")
+            initial = model.get_weights()
+            # The paper's recipe (SGD, summed loss): updates follow the gradients linearly.
+            recipe = dataclasses.replace(training.paper_recipe("fcn8s"), learning_rate=1e-7)
+            training.compile_for_training(model, recipe, 3)
+        history = model.fit(dataset, epochs=2, verbose=0)
+        change = max(np.abs(w - i).max() for w, i in zip(model.get_weights(), initial))
+        assert change > 1e-4, change
+        return model.get_weights(), history.history, change
+
+    mirrored_weights, mirrored_history, _ = train("mirrored")
+    single_weights, single_history, largest_change = train("one-device")
+    for key in ("loss", "mean_iou", "pixel_accuracy"):
+        np.testing.assert_allclose(mirrored_history[key], single_history[key], rtol=1e-4)
+    # Weights agree up to float noise: far closer than the updates themselves (a gradient
+    # scaled by the number of replicas would be off by half the update).
+    for mirrored, single in zip(mirrored_weights, single_weights, strict=True):
+        assert np.abs(mirrored - single).max() <= 0.05 * largest_change
+    print("same")
+    """
+)
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_cpus_trains_like_one_device():
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert result.returncode == 0 and "same" in result.stdout, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_demo_trains_exports_and_serves(tmp_path):
+    result = run_cli(
+        "demo",
+        "--epochs",
+        "1",
+        "--train-examples",
+        "32",
+        "--image-size",
+        "32",
+        "--output",
+        str(tmp_path / "run"),
+        "--export-dir",
+        str(tmp_path / "saved_models" / "demo"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Before training" in result.stdout and "After 1 epochs" in result.stdout
+    assert "Mean IU on" in result.stdout and "minutes" in result.stdout
+    assert (tmp_path / "run" / "prediction.png").exists()
+    assert (tmp_path / "saved_models" / "demo" / "1" / "saved_model.pb").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--dataset", "imagenet:/x", "--num-classes", "3"], "imagenet"),
+        (["evaluate", "--dataset", "synthetic", "--model", "/no/such/model.keras"], "no model"),
+        (["predict", "--model", "/no/such/dir", "image.png"], "no model"),
+        (["export", "--model", "/no/such/model.keras", "--export-dir", "x"], "no model"),
+        (["train", "--dataset", "voc:/no/such/VOC2012", "--num-classes", "21"], "VOC2012"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_without_traceback(args, message, capsys, tmp_path):
+    status = main([*args, "--output", str(tmp_path / "out")] if args[0] == "train" else args)
+    error = capsys.readouterr().err.strip()
+    assert status != 0
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    assert message in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_model_name_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", "synthetic", "--num-classes", "3", "--model", "fcn4s"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'fcn4s'" in capsys.readouterr().err
+
+
+def test_wrong_number_of_classes_for_a_checkpoint_is_reported(tmp_path, capsys):
+    from keras_fcn.models import build_fcn
+
+    path = tmp_path / "model.keras"
+    build_fcn("fcn32s", num_classes=3, weights=None, fc_units=8, padding="aligned").save(path)
+    status = main(
+        ["evaluate", "--dataset", "synthetic", "--model", str(path), "--num-classes", "5"]
+    )
+    error = capsys.readouterr().err
+    assert status == 2 and "scores 3 classes, but --num-classes is 5" in error
+
+
+def test_check_data_lists_problems_and_fails(tmp_path, capsys, data_writers):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    image, label = data_writers.example("a")
+    data_writers.jpeg(images / "a.jpg", image)
+    data_writers.palette_png(masks / "a.png", np.where(label == 255, 255, 7))
+    data_writers.jpeg(images / "b.jpg", image)
+    status = main(["check-data", f"folder:{images},{masks}", "--num-classes", "3"])
+    output = capsys.readouterr().out
+    assert status == 1
+    assert "b.jpg" in output and "a.png" in output

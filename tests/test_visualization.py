@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_fcn.classes import voc_palette
+from keras_fcn.visualization import (
+    colorize,
+    overlay,
+    plot_training_curves,
+    read_history_csv,
+    save_palette_png,
+    save_prediction_figure,
+)
+
+
+def test_voc_palette_matches_the_devkit_colours():
+    palette = voc_palette()
+    # VOClabelcolormap.m: aeroplane (128, 0, 0), person (192, 128, 128), void (224, 224, 192).
+    assert palette[1].tolist() == [128, 0, 0]
+    assert palette[15].tolist() == [192, 128, 128]
+    assert palette[255].tolist() == [224, 224, 192]
+
+
+def test_palette_png_reads_back_as_class_indices(tmp_path):
+    class_ids = np.random.default_rng(0).integers(0, 21, (7, 9))
+    class_ids[0, 0] = 255
+    path = tmp_path / "mask.png"
+    save_palette_png(class_ids, str(path))
+    image = Image.open(path)
+    assert image.mode == "P"
+    np.testing.assert_array_equal(np.asarray(image), class_ids)
+    np.testing.assert_array_equal(np.asarray(image.convert("RGB")), voc_palette()[class_ids])
+
+
+def test_colorize_and_overlay_keep_background_clear():
+    image = np.full((2, 2, 3), 100, np.uint8)
+    class_ids = np.array([[0, 1], [15, 0]])
+    np.testing.assert_array_equal(colorize(class_ids)[1, 0], [192, 128, 128])
+    blended = overlay(image, class_ids, alpha=0.5)
+    np.testing.assert_array_equal(blended[0, 0], image[0, 0])
+    np.testing.assert_array_equal(blended[0, 1], [114, 50, 50])  # (100 + 128) / 2, 100 / 2
+
+
+def test_out_of_range_class_ids_raise():
+    with pytest.raises(ValueError, match="255"):
+        colorize(np.array([[256]]))
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        save_palette_png(np.zeros((2, 2, 1)), "unused.png")
+
+
+def test_training_curves_from_a_csv_log_with_missing_values(tmp_path):
+    log = tmp_path / "history.csv"
+    log.write_text("epoch,loss,mean_iou,val_mean_iou\n0,1.5,0.2,NA\n1,0.9,0.4,0.35\n")
+    history = read_history_csv(str(log))
+    assert history["loss"] == [1.5, 0.9] and np.isnan(history["val_mean_iou"][0])
+    path = tmp_path / "curves.png"
+    plot_training_curves(history, str(path))
+    assert Image.open(path).size[0] > 100
+
+
+def test_prediction_figure_has_a_panel_per_picture(tmp_path):
+    image = np.zeros((8, 8, 3), np.uint8)
+    labels = np.ones((8, 8), np.int32)
+    with_truth, without_truth = tmp_path / "a.png", tmp_path / "b.png"
+    save_prediction_figure(str(with_truth), image, labels, labels)
+    save_prediction_figure(str(without_truth), image, labels)
+    assert Image.open(with_truth).size[0] > Image.open(without_truth).size[0]
