@@ -103,3 +103,18 @@ def test_default_schedule_warms_up_then_decays_to_zero(tiny_fcn):
     # Linear from 0 to 1e-3 over 10 steps, then half a cosine over the 100 left.
     expected = [0.0, 5e-4, 1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi * 50 / 100)), 0.0]
     np.testing.assert_allclose(rates, expected, atol=1e-9)
+
+
+def test_mixed_precision_training_keeps_logits_and_loss_float32(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+        training.compile_for_training(model, training.default_recipe(1e-4, 2), num_classes=3)
+        history = training.fit(model, _batches(), None, 1, str(tmp_path), verbose=0)
+        assert model.get_layer("block1_conv1").compute_dtype == "float16"
+        assert model.output.dtype == "float32"
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert np.isfinite(history.history["loss"][0])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
