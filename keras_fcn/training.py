@@ -69,7 +69,9 @@ def paper_recipe(variant: str) -> Recipe:
     1e-14
     """
     if variant not in PAPER_LEARNING_RATES:
-        raise ValueError(f"Unknown variant {variant!r}; expected one of {list(PAPER_LEARNING_RATES)}.")
+        raise ValueError(
+            f"Unknown variant {variant!r}; expected one of {list(PAPER_LEARNING_RATES)}."
+        )
     return Recipe(
         name="paper",
         learning_rate=PAPER_LEARNING_RATES[variant],
