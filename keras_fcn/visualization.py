@@ -65,8 +65,10 @@ def save_prediction_figure(
     image: np.ndarray,
     prediction: np.ndarray,
     label: np.ndarray | None = None,
-) -> None:
+) -> Figure:
     """Saves a figure of the image, its ground truth (if given), the prediction and an overlay.
+
+    Returns the `matplotlib.figure.Figure`, which notebooks display inline.
 
     Example:
 
@@ -76,7 +78,7 @@ def save_prediction_figure(
     if label is not None:
         panels.append(("ground truth", colorize(label)))
     panels += [("prediction", colorize(prediction)), ("overlay", overlay(image, prediction))]
-    figure = Figure(figsize=(3 * len(panels), 3.2))
+    figure = Figure(figsize=(3 * len(panels), 3.5))
     axes = figure.subplots(1, len(panels))
     for axis, (title, picture) in zip(axes, panels, strict=True):
         axis.imshow(picture)
@@ -84,6 +86,7 @@ def save_prediction_figure(
         axis.axis("off")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+    return figure
 
 
 def _csv_value(text: str) -> float:
@@ -99,8 +102,8 @@ def read_history_csv(path: str) -> dict[str, list[float]]:
     return {key: [_csv_value(row[key]) for row in rows] for key in rows[0]}
 
 
-def plot_training_curves(history: dict[str, list[float]], path: str) -> None:
-    """Plots loss and mean IU per epoch (training and validation) into a PNG.
+def plot_training_curves(history: dict[str, list[float]], path: str) -> Figure:
+    """Plots loss and mean IU per epoch (training and validation) into a PNG; returns the figure.
 
     Args:
         history: `History.history` or `read_history_csv(...)`.
@@ -129,3 +132,4 @@ def plot_training_curves(history: dict[str, list[float]], path: str) -> None:
     figure.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.savefig(path, dpi=100)
+    return figure
