@@ -1,0 +1,366 @@
+"""Inference speed of FCN-32s/16s/8s at full width, and where the time of a forward pass goes.
+
+Two kinds of tables:
+
+1. One row per configuration: every selected model × geometry × size × batch run in
+   `tf.function`, and FCN-8s at each geometry's native size (`original` 500×500, `aligned`
+   512×512) in every execution mode: eager `model(x)`, `model.predict`, `tf.function` and
+   `tf.function(jit_compile=True)` (XLA), at the `--mode-batches`.
+2. Per layer (`--layers`): every layer of FCN-8s timed alone on its real input, summed by stage,
+   next to the whole model in `tf.function` and with XLA.
+
+Every row times its call after one warm-up call ("first call", tracing and compilation
+included) and keeps the best and the median of `--repeats` calls. A float32 4096² `tf.matmul`
+ceiling is measured just before and just after each row (the better one is kept), and the
+achieved GFLOP/s (FLOPs counted from the model's convolutions, `machine.conv_flops`) are
+reported as a fraction of it, by wall clock and by CPU time (steadier when other processes share
+the machine; see `machine.Timing`). The models are built with `weights=None` (random weights;
+nothing is downloaded) and `fc_units=4096`, the paper's width.
+
+Usage:
+
+    python benchmarks/inference.py            # full run, several minutes
+    python benchmarks/inference.py --quick    # FCN-8s, batch 1, native sizes, about a minute
+    python benchmarks/inference.py --models fcn8s --paddings aligned --sizes 512 --batches 1 \\
+        --modes function xla --layers
+"""
+
+import argparse
+import itertools
+
+import keras
+import numpy as np
+import tensorflow as tf
+from machine import (
+    RATE_HEADERS,
+    Ceiling,
+    PeakMemory,
+    Timing,
+    conv_flops,
+    markdown_table,
+    matmul_ceiling,
+    print_machine,
+    rate_cells,
+    release_memory,
+    time_against_ceiling,
+    time_calls,
+)
+
+from keras_fcn.models import MODEL_BUILDERS
+
+MODELS = ("fcn32s", "fcn16s", "fcn8s")
+PADDINGS = ("original", "aligned")
+MODES = ("eager", "predict", "function", "xla")
+NATIVE_SIZE = {"original": 500, "aligned": 512}
+"""The size each geometry is usually run at: VOC's 500, and the multiple of 32 above it."""
+NUM_CLASSES = 21
+
+
+def build(model_name: str, padding: str) -> keras.Model:
+    """A full-width model with random weights (nothing downloads)."""
+    return MODEL_BUILDERS[model_name](
+        num_classes=NUM_CLASSES, weights=None, padding=padding, fc_units=4096
+    )
+
+
+def make_call(model: keras.Model, mode: str):
+    """The inference call of one execution mode, taking a float32 batch of images."""
+
+    def forward(images):
+        return model(images, training=False)
+
+    if mode == "eager":
+        return forward
+    if mode == "predict":
+        return lambda images: model.predict(images, batch_size=images.shape[0], verbose=0)
+    if mode == "function":
+        return tf.function(forward)
+    if mode == "xla":
+        return tf.function(forward, jit_compile=True)
+    raise ValueError(f"Unknown mode {mode!r}; expected one of {MODES}.")
+
+
+def random_images(batch: int, size: int) -> tf.Tensor:
+    """A seeded float32 batch of RGB images with values in [0, 255)."""
+    generator = np.random.default_rng(0)
+    return tf.constant(generator.uniform(0, 255, (batch, size, size, 3)).astype("float32"))
+
+
+def as_numpy(result) -> np.ndarray:
+    """Blocks until `result` is computed (tensor or array) and returns it as an array."""
+    return result if isinstance(result, np.ndarray) else result.numpy()
+
+
+def time_row(model, model_name, padding, size, batch, mode, repeats) -> list:
+    """Times one configuration after measuring the matmul ceiling; returns a table row."""
+    images = random_images(batch, size)
+    inputs = images.numpy() if mode == "predict" else images
+    call = make_call(model, mode)
+    flops = sum(layer.flops for layer in conv_flops(model, images.shape))
+    memory = PeakMemory()
+    timing, ceiling = time_against_ceiling(lambda: as_numpy(call(inputs)), repeats, memory=memory)
+    return [
+        model_name,
+        padding,
+        f"{size}×{size}",
+        batch,
+        mode,
+        f"{flops / batch / 1e9:.1f}",
+        f"{timing.first:.2f}",
+        f"{timing.best:.2f}",
+        f"{timing.median:.2f}",
+        f"{batch / timing.best:.2f}",
+        *rate_cells(flops, timing, ceiling),
+        f"{timing.utilisation:.2f}",
+        f"{memory.tf_increase_mib:.0f}",
+        f"{memory.rss_increase_mib:.0f}",
+    ]
+
+
+ROW_HEADERS = [
+    "model",
+    "geometry",
+    "input",
+    "batch",
+    "mode",
+    "GFLOP/image",
+    "first call (s)",
+    "best (s)",
+    "median (s)",
+    "images/s",
+    *RATE_HEADERS,
+    "core use",
+    "TF peak increase (MiB)",
+    "RSS peak increase (MiB)",
+]
+
+
+def run_rows(configs, repeats: int) -> list[list]:
+    """Times each `(model, padding, size, batch, mode)`, building each model once."""
+    rows = []
+    for (model_name, padding), group in itertools.groupby(configs, key=lambda c: c[:2]):
+        model = build(model_name, padding)
+        for _, _, size, batch, mode in group:
+            rows.append(time_row(model, model_name, padding, size, batch, mode, repeats))
+            print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+        del model
+        release_memory()
+    return rows
+
+
+def layer_values(model: keras.Model, images: tf.Tensor) -> tuple[dict, dict]:
+    """Runs the model once; returns every layer's real input and output shape, by layer name."""
+    layers = model.layers[1:]
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    values = {id(model.inputs[0]): images}
+    for layer, value in zip(layers, probe(images, training=False), strict=True):
+        values[id(layer.output)] = value
+    inputs = {
+        layer.name: keras.tree.map_structure(lambda tensor: values[id(tensor)], layer.input)
+        for layer in layers
+    }
+    shapes = {layer.name: tuple(values[id(layer.output)].shape) for layer in layers}
+    return inputs, shapes
+
+
+def stage(layer_name: str) -> str:
+    """The stage a layer belongs to: input, block1 … block5, fc6, fc7, or head."""
+    if layer_name.startswith("block"):
+        return layer_name.split("_")[0]
+    if layer_name in ("fc6", "drop6", "fc7", "drop7"):
+        return "fc" + layer_name[-1]
+    if layer_name in ("preprocessing", "pad100", "pad_to_stride"):
+        return "input"
+    return "head"
+
+
+def summed(timings: list[Timing]) -> Timing:
+    """The best times of several timings added up, as one `Timing` of the whole."""
+    return Timing(
+        first=sum(timing.first for timing in timings),
+        seconds=[sum(timing.best for timing in timings)],
+        cpu_seconds=[sum(timing.cpu_best for timing in timings)],
+    )
+
+
+def layer_tables(padding: str, size: int, batch: int, repeats: int) -> str:
+    """Times every layer of FCN-8s alone in its own `tf.function`; returns markdown tables.
+
+    Each layer runs on the input it receives in the model. A first table sums the layers by
+    stage (input, VGG blocks, fc6, fc7, the scoring and upsampling head) and compares the sum
+    with the whole model in `tf.function` and with XLA, timed in the same run; a second one lists
+    every layer.
+    """
+    model = build("fcn8s", padding)
+    images = random_images(batch, size)
+    flops = {layer.name: layer.flops for layer in conv_flops(model, images.shape)}
+    inputs, shapes = layer_values(model, images)
+    before = matmul_ceiling()
+    times = {}
+    for layer in model.layers[1:]:
+        call = tf.function(lambda value, layer=layer: layer(value, training=False))
+        value = inputs[layer.name]
+        times[layer.name] = time_calls(lambda call=call, value=value: call(value).numpy(), repeats)
+    del inputs
+    whole = {}
+    for mode in ("function", "xla"):
+        call = make_call(model, mode)
+        whole[mode] = time_calls(lambda call=call: call(images).numpy(), repeats)
+    after = matmul_ceiling()
+    ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+    del model
+    release_memory()
+
+    total = summed(list(times.values()))
+    rows, stages = [], {}
+    for name, timing in times.items():
+        layer_flops = flops.get(name, 0)
+        rows.append(
+            [
+                name,
+                "×".join(str(dim) for dim in shapes[name][1:]),
+                f"{layer_flops / 1e9:.2f}",
+                f"{timing.best * 1e3:.1f}",
+                f"{100 * timing.best / total.best:.1f}",
+                *(rate_cells(layer_flops, timing, ceiling) if layer_flops else [""] * 4),
+            ]
+        )
+        stages.setdefault(stage(name), []).append(name)
+    stage_rows = []
+    for name, members in [*stages.items(), ("sum of layers", list(times))]:
+        stage_flops = sum(flops.get(member, 0) for member in members)
+        timing = summed([times[member] for member in members])
+        stage_rows.append(
+            [
+                name,
+                f"{stage_flops / 1e9:.1f}",
+                f"{timing.best * 1e3:.0f}",
+                f"{100 * timing.best / total.best:.1f}",
+                *(rate_cells(stage_flops, timing, ceiling) if stage_flops else [""] * 4),
+            ]
+        )
+    total_flops = sum(flops.values())
+    for mode, timing in whole.items():
+        stage_rows.append(
+            [
+                f"whole model, {mode}",
+                f"{total_flops / 1e9:.1f}",
+                f"{timing.best * 1e3:.0f}",
+                f"{100 * timing.best / total.best:.0f}",
+                *rate_cells(total_flops, timing, ceiling),
+            ]
+        )
+    title = (
+        f"### FCN-8s, {padding} geometry, {size}×{size}, batch {batch}, per layer\n\n"
+        f"Each layer alone in a `tf.function` on its real input, best of {repeats} calls "
+        f"after a warm-up; share = part of the sum over layers.\n\n"
+    )
+    stage_headers = ["stage", "GFLOP", "best (ms)", "share (%)", *RATE_HEADERS]
+    layer_headers = ["layer", "output", "GFLOP", "best (ms)", "share (%)", *RATE_HEADERS]
+    return (
+        title
+        + markdown_table(stage_headers, stage_rows)
+        + "\n\n"
+        + markdown_table(layer_headers, rows)
+    )
+
+
+def parse_sizes(values: list[str]) -> list[str]:
+    """Checks `--sizes`: positive integers or `native`."""
+    for value in values:
+        if value != "native" and not (value.isdigit() and int(value) > 0):
+            raise argparse.ArgumentTypeError(
+                f"--sizes takes positive integers or 'native', received {value!r}."
+            )
+    return values
+
+
+def configs(args: argparse.Namespace) -> list[tuple]:
+    """The rows to time: the model grid in `tf.function`, then the modes on FCN-8s.
+
+    Rows are ordered by model and geometry, so that each model is built once.
+    """
+    rows = set()
+    for model_name, padding, size, batch in itertools.product(
+        args.models, args.paddings, args.sizes, args.batches
+    ):
+        size = NATIVE_SIZE[padding] if size == "native" else int(size)
+        rows.add((model_name, padding, size, batch, "function"))
+    for padding, batch, mode in itertools.product(args.paddings, args.mode_batches, args.modes):
+        rows.add(("fcn8s", padding, NATIVE_SIZE[padding], batch, mode))
+    order = {name: index for index, name in enumerate(MODELS + PADDINGS + MODES)}
+    return sorted(rows, key=lambda r: (order[r[0]], order[r[1]], r[2], r[3], order[r[4]]))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time"
+    )
+    parser.add_argument(
+        "--paddings", nargs="+", choices=PADDINGS, default=list(PADDINGS), help="geometries"
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["500", "512"],
+        help="square input sizes of the model grid; 'native' is 500 (original) or 512 (aligned)",
+    )
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 4], help="batch sizes")
+    parser.add_argument(
+        "--modes",
+        nargs="*",
+        choices=MODES,
+        default=list(MODES),
+        help="execution modes compared on FCN-8s at each geometry's native size",
+    )
+    parser.add_argument(
+        "--mode-batches",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="batch sizes at which the execution modes are compared",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="timed calls per row after one warm-up call"
+    )
+    parser.add_argument(
+        "--layers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also time FCN-8s layer by layer (default: on, off with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="FCN-8s, batch 1, native sizes, no per-layer table (about a minute)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.models, args.sizes, args.batches = ["fcn8s"], ["native"], [1]
+    if args.layers is None:
+        args.layers = not args.quick
+    parse_sizes(args.sizes)
+    return args
+
+
+def main(args: argparse.Namespace) -> None:
+    print_machine("FCN inference")
+    print(
+        f'Every row: one warm-up call ("first call"), then the best and the median of '
+        f"{args.repeats} calls. GFLOP counts 2 × the multiply-accumulates of every convolution; "
+        f"the 4096² float32 matmul ceiling is measured just before and just after each row, "
+        f"and the better of the two kept. Models have random weights and fc6/fc7 of 4096 "
+        f"units; inputs are float32. Memory columns are peaks above the state before the row "
+        f"(the model's weights excluded).\n"
+    )
+    print(markdown_table(ROW_HEADERS, []), flush=True)
+    run_rows(configs(args), args.repeats)
+    if args.layers:
+        for padding in args.paddings:
+            print()
+            print(layer_tables(padding, NATIVE_SIZE[padding], 1, args.repeats), flush=True)
+
+
+if __name__ == "__main__":
+    main(parse_args())

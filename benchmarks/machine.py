@@ -1,0 +1,447 @@
+"""Helpers shared by the benchmark scripts: the machine, its matmul ceiling, FLOPs, timing.
+
+Timings on a shared machine are noisy, so every script reports a time as the best (and the
+median) of several repeats, next to a float32 matrix-product ceiling measured in the same run
+just before and after, and the fraction of that ceiling the model reaches. FLOPs are counted from
+the model itself (`conv_flops`), never hard-coded.
+
+Import from a script in this folder with `from machine import ...` (running
+`python benchmarks/<script>.py` puts the folder on `sys.path`).
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import gc
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MIB = 2**20
+
+
+VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
+"""CPU flags that decide which oneDNN and Eigen kernels run."""
+
+
+def cpuinfo() -> dict[str, str]:
+    """The first processor's fields in `/proc/cpuinfo` (empty where the file does not exist)."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as lines:
+            for line in lines:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return fields
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (`avx512f`, `avx512_bf16`, ...) from `/proc/cpuinfo`."""
+    return set(cpuinfo().get("flags", "").split())
+
+
+def cpu_model() -> str:
+    """The CPU's model name, family/model and vector flags from `/proc/cpuinfo`.
+
+    Falls back to `platform.processor()` where `/proc/cpuinfo` does not exist.
+    """
+    fields = cpuinfo()
+    if not fields:
+        return platform.processor() or "unknown"
+    flags = [flag for flag in VECTOR_FLAGS if flag in cpu_flags()]
+    return (
+        f"{fields.get('model name', 'unknown')} (family {fields.get('cpu family', '?')}, "
+        f"model {fields.get('model', '?')}; {' '.join(flags) or 'no AVX2'})"
+    )
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), else `os.cpu_count()`."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def accelerators() -> list[str]:
+    """Names of the GPUs TensorFlow sees (empty on a CPU-only machine)."""
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        names.append(details.get("device_name", device.name))
+    return names
+
+
+def machine_info() -> dict[str, str]:
+    """Describes the machine and libraries a benchmark ran on.
+
+    Returns:
+        An ordered `{field: value}` dict: date, CPU model, cores, memory, load average at the
+        start, accelerators, and the Python, TensorFlow, Keras and numpy versions.
+    """
+    try:
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    except (ValueError, OSError, AttributeError):
+        memory = "unknown"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 Linux)")
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_model(),
+        "cores": f"{usable_cores()} usable of {os.cpu_count()}",
+        "memory": memory,
+        "load average (1, 5, 15 min) at start": ", ".join(f"{value:.2f}" for value in load),
+        "accelerators": ", ".join(accelerators()) or "none (CPU only)",
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "TF_ENABLE_ONEDNN_OPTS": onednn,
+        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+    }
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """Formats rows as a GitHub markdown table; floats are printed as they come (preformat)."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def print_machine(title: str) -> dict[str, str]:
+    """Prints a markdown title and the machine table; returns `machine_info()`."""
+    info = machine_info()
+    print(f"## {title}\n")
+    print(markdown_table(["machine", ""], list(info.items())))
+    print(flush=True)
+    return info
+
+
+@dataclasses.dataclass
+class Timing:
+    """Seconds of repeated calls: wall clock, and process CPU time divided by the cores.
+
+    On a machine shared with other work, the wall clock of a call grows whenever another process
+    takes a core, while the CPU time this process spends stays nearly the same. For work that
+    keeps every core busy (large convolutions and matrix products), `cpu_best` is then a steadier
+    estimate of the uncontended time than `best`; `utilisation` tells how busy the cores were
+    during the best wall-clock call (near 1: the call had the machine to itself).
+    """
+
+    first: float
+    """Wall seconds of the first warm-up call (tracing and compilation included)."""
+    seconds: list[float]
+    cpu_seconds: list[float]
+    """Process CPU seconds of each timed call divided by the number of usable cores."""
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def cpu_best(self) -> float:
+        return min(self.cpu_seconds)
+
+    @property
+    def utilisation(self) -> float:
+        index = self.seconds.index(self.best)
+        return self.cpu_seconds[index] / self.seconds[index]
+
+
+def time_calls(function: Callable[[], object], repeats: int, warmup: int = 1) -> Timing:
+    """Times `function()` `repeats` times after `warmup` untimed calls.
+
+    `function` must block until its result is ready (e.g. end with `.numpy()`).
+
+    Args:
+        function: the call to time.
+        repeats: number of timed calls.
+        warmup: number of calls before them; the first one's time is kept as `Timing.first`.
+
+    Returns:
+        A `Timing`.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, received {repeats}.")
+    first = float("nan")
+    for index in range(warmup):
+        start = time.perf_counter()
+        function()
+        if index == 0:
+            first = time.perf_counter() - start
+    cores = usable_cores()
+    seconds, cpu_seconds = [], []
+    for _ in range(repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        function()
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append((time.process_time() - cpu_start) / cores)
+    return Timing(first, seconds, cpu_seconds)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ceiling:
+    """Best rates of a square matrix product, in GFLOP/s: wall clock and CPU time per core."""
+
+    wall: float
+    cpu: float
+
+
+def matmul_ceiling(size: int = 4096, repeats: int = 5, dtype: str = "float32") -> Ceiling:
+    """Measures the best rate of a `size`² matrix product in a `tf.function`, in GFLOP/s.
+
+    This is the practical ceiling a dense model can hope to reach on the machine at this moment:
+    measure it in the same run, just before the model, and report the model's fraction of it.
+
+    Args:
+        size: side of the square matrices.
+        repeats: timed products after one warm-up; the best is kept.
+        dtype: the matrices' dtype.
+
+    Returns:
+        A `Ceiling`: `2·size³ / 1e9` over the best wall-clock seconds, and over the best CPU
+        seconds per core (see `Timing`).
+    """
+    a = tf.random.normal([size, size], dtype=dtype)
+    b = tf.random.normal([size, size], dtype=dtype)
+    product = tf.function(lambda a, b: tf.matmul(a, b)[0, 0])
+    timing = time_calls(lambda: product(a, b).numpy(), repeats)
+    return Ceiling(2 * size**3 / timing.best / 1e9, 2 * size**3 / timing.cpu_best / 1e9)
+
+
+def time_against_ceiling(
+    function: Callable[[], object],
+    repeats: int,
+    warmup: int = 1,
+    memory: "PeakMemory | None" = None,
+) -> tuple[Timing, Ceiling]:
+    """Times `function` (see `time_calls`) between two measurements of the matmul ceiling.
+
+    The ceiling kept is the better of the two, so that a burst of other work on the machine
+    while one of them ran does not lower it; use it with the CPU-time fraction of `rate_cells`.
+
+    Args:
+        function: the call to time; must block until its result is ready.
+        repeats: number of timed calls.
+        warmup: number of untimed calls before them.
+        memory: a `PeakMemory` entered around the calls only (not the ceiling's matrices).
+
+    Returns:
+        The `Timing` of `function` and the `Ceiling`.
+    """
+    before = matmul_ceiling()
+    with memory or contextlib.nullcontext():
+        timing = time_calls(function, repeats, warmup)
+    after = matmul_ceiling()
+    return timing, Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+
+
+RATE_HEADERS = ["GFLOP/s", "ceiling (GFLOP/s)", "fraction", "fraction, CPU time"]
+"""Column names of `rate_cells`."""
+
+
+def rate_cells(flops: float, timing: Timing, ceiling: Ceiling) -> list[str]:
+    """Achieved GFLOP/s, the ceiling, and the fraction of it by wall clock and by CPU time.
+
+    The wall-clock fraction compares the best wall-clock call with the best wall-clock matmul;
+    the CPU-time fraction does the same with CPU seconds per core, which other processes on the
+    machine disturb far less (see `Timing`).
+    """
+    rate = flops / timing.best / 1e9
+    cpu_rate = flops / timing.cpu_best / 1e9
+    return [
+        f"{rate:.0f}",
+        f"{ceiling.wall:.0f}",
+        f"{rate / ceiling.wall:.2f}",
+        f"{cpu_rate / ceiling.cpu:.2f}",
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerFlops:
+    """Multiply-accumulates of one convolution layer for one input shape."""
+
+    name: str
+    kind: str
+    input_shape: tuple
+    output_shape: tuple
+    macs: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+def conv_flops(model: keras.Model, input_shape: Sequence[int]) -> list[LayerFlops]:
+    """Counts the multiply-accumulates of every Conv2D and Conv2DTranspose of a model.
+
+    Shapes come from the functional graph for the given input (no computation): a Conv2D
+    with kernel `(kh, kw, c_in, c_out)` costs `prod(output shape) · kh · kw · c_in` MACs, and a
+    Conv2DTranspose with kernel `(kh, kw, c_out, c_in)` costs `prod(input shape) · kh · kw ·
+    c_out` (each input value is scattered through the whole kernel). Zero padding counts, as the
+    kernels compute it. Pooling, ReLU, additions and crops are left out (well under 1%).
+
+    Args:
+        model: a functional `keras.Model` with one image input.
+        input_shape: `(batch, height, width, channels)`.
+
+    Returns:
+        One `LayerFlops` per convolution, in graph order.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+    >>> conv_flops(model, (1, 8, 8, 3))[0].macs  # 6·6·4 outputs · 3·3·3
+    3888
+    """
+    convs = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
+    ]
+    if not convs:
+        raise ValueError(f"Model {model.name!r} has no Conv2D or Conv2DTranspose layer.")
+    probe = keras.Model(model.inputs, [[layer.input, layer.output] for layer in convs])
+    specs = probe.compute_output_spec(keras.KerasTensor(tuple(input_shape)))
+    counts = []
+    for layer, (inputs, outputs) in zip(convs, specs, strict=True):
+        kernel_height, kernel_width, kernel_in, _ = layer.kernel.shape
+        transposed = isinstance(layer, keras.layers.Conv2DTranspose)
+        positions = int(np.prod(inputs.shape if transposed else outputs.shape))
+        counts.append(
+            LayerFlops(
+                name=layer.name,
+                kind=type(layer).__name__,
+                input_shape=tuple(inputs.shape),
+                output_shape=tuple(outputs.shape),
+                macs=positions * kernel_height * kernel_width * kernel_in,
+            )
+        )
+    return counts
+
+
+def total_flops(model: keras.Model, input_shape: Sequence[int]) -> int:
+    """`2 · MACs` of all convolutions of `model` for one input shape (see `conv_flops`)."""
+    return sum(layer.flops for layer in conv_flops(model, input_shape))
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    """A memory field of `/proc/self/status` (`VmRSS`, `VmHWM`) in bytes, None elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Resets the kernel's peak resident set size (`VmHWM`) to the current one (Linux ≥ 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return _proc_status_bytes("VmHWM") is not None
+
+
+def process_rss() -> int:
+    """Resident set size of this process in bytes (Linux `/proc`, else psutil, else 0)."""
+    rss = _proc_status_bytes("VmRSS")
+    if rss is not None:
+        return rss
+    try:
+        import psutil
+    except ImportError:
+        return 0
+    return psutil.Process().memory_info().rss
+
+
+class PeakMemory:
+    """Context manager that records peak memory while its body runs.
+
+    Both views are increases over the state at entry, so that tensors already alive (a model's
+    weights) do not count:
+
+    - the process's peak resident set size: on Linux the kernel's own high-water mark
+      (`VmHWM`, reset on entry through `/proc/self/clear_refs`), exact and free; elsewhere a
+      thread samples the resident set size every `interval` seconds. It sees oneDNN and XLA
+      buffers too, but not memory that the allocator kept from earlier work and reuses.
+    - the peak of TensorFlow's own allocator on the device
+      (`tf.config.experimental.get_memory_info`, reset on entry) above what it held at entry.
+
+    A sampling thread that wakes every few milliseconds slows `model.predict` down several
+    fold (it competes for the GIL with Keras' Python loop), hence the kernel's counter first.
+
+    Example:
+
+    >>> with PeakMemory() as memory:
+    ...     _ = tf.zeros([1024, 1024]) + 1
+    >>> memory.tf_increase_mib >= 4
+    True
+    """
+
+    def __init__(self, interval: float = 0.02, device: str | None = None):
+        self.interval = interval
+        self.device = device or ("GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0")
+        self.baseline = self.peak = self.tf_baseline = self.tf_peak = 0
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, process_rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self.baseline = self.peak = process_rss()
+        if not _reset_peak_rss():
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        try:
+            tf.config.experimental.reset_memory_stats(self.device)
+            self.tf_baseline = tf.config.experimental.get_memory_info(self.device)["current"]
+        except (ValueError, RuntimeError):
+            self.device = None
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._thread is None:
+            self.peak = max(self.peak, _proc_status_bytes("VmHWM") or 0)
+        else:
+            self._stop.set()
+            self._thread.join()
+        self.peak = max(self.peak, process_rss())
+        if self.device is not None:
+            self.tf_peak = tf.config.experimental.get_memory_info(self.device)["peak"]
+
+    @property
+    def rss_increase_mib(self) -> float:
+        """Peak resident set size above the one at entry, in MiB."""
+        return (self.peak - self.baseline) / MIB
+
+    @property
+    def tf_increase_mib(self) -> float:
+        """Peak bytes of TensorFlow's allocator on the device above those at entry, in MiB."""
+        return (self.tf_peak - self.tf_baseline) / MIB
+
+
+def release_memory():
+    """Drops Keras' global state and collects garbage between benchmark rows."""
+    keras.backend.clear_session()
+    gc.collect()

@@ -1,0 +1,209 @@
+"""Training speed of the FCNs: steps/s and images/s on synthetic batches, with and without XLA.
+
+One training step is `model.train_on_batch` after `model.compile` with SGD (momentum 0.99) and
+`SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)`, exactly what `model.fit`
+runs per batch. Inputs are seeded random images and labels (a tenth of the pixels set to the
+ignore label 255), batch 8 of 320×320 crops by default; models are full width (fc6/fc7 of 4096
+units) with random weights, dropout active.
+
+A step costs about 3× the forward FLOPs (forward, gradient with respect to the activations,
+gradient with respect to the weights); that nominal count is compared with a float32 4096²
+matmul ceiling measured just before and just after each row.
+
+Mixed precision: `mixed_float16` runs only where a GPU exists; on a CPU the rows are skipped
+with a note (float16 convolutions run there at float32 speed, and loss scaling adds work).
+`mixed_bfloat16` runs on a GPU and on CPUs with bfloat16 instructions (AVX512_BF16 or AMX),
+where oneDNN's bfloat16 convolutions are about twice as fast as float32 ones.
+
+Usage:
+
+    python benchmarks/training.py            # full run, several minutes
+    python benchmarks/training.py --quick    # aligned FCN-8s, no XLA, 2 repeats, about a minute
+"""
+
+import argparse
+import itertools
+
+import keras
+import numpy as np
+import tensorflow as tf
+from machine import (
+    RATE_HEADERS,
+    PeakMemory,
+    cpu_flags,
+    markdown_table,
+    print_machine,
+    rate_cells,
+    release_memory,
+    time_against_ceiling,
+    total_flops,
+)
+
+from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.models import MODEL_BUILDERS
+
+MODELS = ("fcn32s", "fcn16s", "fcn8s")
+PADDINGS = ("original", "aligned")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+NUM_CLASSES = 21
+BACKWARD_FACTOR = 3
+"""A training step's FLOPs over the forward pass's: forward + 2 gradients per convolution."""
+
+
+def synthetic_batch(batch: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded images in [0, 255) and labels in [0, 21) with 10% ignored pixels."""
+    generator = np.random.default_rng(0)
+    images = generator.uniform(0, 255, (batch, size, size, 3)).astype("float32")
+    labels = generator.integers(0, NUM_CLASSES, (batch, size, size)).astype("int32")
+    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
+    return images, labels
+
+
+def build_and_compile(model_name: str, padding: str, precision: str, xla: bool) -> keras.Model:
+    """A full-width model with random weights, compiled with the paper's optimizer."""
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        model = MODEL_BUILDERS[model_name](
+            num_classes=NUM_CLASSES, weights=None, padding=padding, fc_units=4096
+        )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=1e-10, momentum=0.99),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=IGNORE_LABEL
+        ),
+        jit_compile=xla,
+    )
+    return model
+
+
+def skip_reason(precision: str) -> str | None:
+    """Why a precision is not timed on this machine, or None."""
+    if tf.config.list_physical_devices("GPU"):
+        return None
+    if precision == "mixed_float16":
+        return "skipped: no GPU (float16 pays off on GPU tensor cores, see the README)"
+    if precision == "mixed_bfloat16" and not cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        return "skipped: the CPU has no bfloat16 instructions (avx512_bf16, amx_bf16)"
+    return None
+
+
+def time_row(model_name, padding, precision, xla, batch, size, repeats) -> list:
+    """Times training steps of one configuration; returns a table row."""
+    label = [model_name, padding, precision, "yes" if xla else "no", batch, f"{size}×{size}"]
+    reason = skip_reason(precision)
+    if reason:
+        return [*label, reason] + [""] * (len(ROW_HEADERS) - len(label) - 1)
+    model = build_and_compile(model_name, padding, precision, xla)
+    images, labels = synthetic_batch(batch, size)
+    flops = BACKWARD_FACTOR * total_flops(model, images.shape)
+    memory = PeakMemory()
+    timing, ceiling = time_against_ceiling(
+        lambda: model.train_on_batch(images, labels), repeats, memory=memory
+    )
+    model = None
+    release_memory()
+    return [
+        *label,
+        f"{timing.first:.1f}",
+        f"{timing.best:.2f}",
+        f"{timing.median:.2f}",
+        f"{1 / timing.best:.3f}",
+        f"{batch / timing.best:.2f}",
+        f"{flops / 1e9:.0f}",
+        *rate_cells(flops, timing, ceiling),
+        f"{timing.utilisation:.2f}",
+        f"{memory.tf_increase_mib:.0f}",
+        f"{memory.rss_increase_mib:.0f}",
+    ]
+
+
+ROW_HEADERS = [
+    "model",
+    "geometry",
+    "precision",
+    "XLA",
+    "batch",
+    "crop",
+    "first step (s)",
+    "best step (s)",
+    "median step (s)",
+    "steps/s",
+    "images/s",
+    "GFLOP/step (3× forward)",
+    *RATE_HEADERS,
+    "core use",
+    "TF peak increase (MiB)",
+    "RSS peak increase (MiB)",
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models", nargs="+", choices=MODELS, default=["fcn8s"], help="models to train"
+    )
+    parser.add_argument(
+        "--paddings", nargs="+", choices=PADDINGS, default=list(PADDINGS), help="geometries"
+    )
+    parser.add_argument(
+        "--xla",
+        nargs="+",
+        choices=("off", "on"),
+        default=["off", "on"],
+        help="compile the step without and/or with XLA (jit_compile)",
+    )
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        choices=PRECISIONS,
+        default=list(PRECISIONS),
+        help="Keras dtype policies (mixed_float16 is skipped without a GPU, mixed_bfloat16 on "
+        "CPUs without bfloat16 instructions)",
+    )
+    parser.add_argument("--batch", type=int, default=8, help="images per step")
+    parser.add_argument("--size", type=int, default=320, help="side of the square crops")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed steps after one warm-up step (default 3)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="aligned FCN-8s in float32 without XLA, 2 repeats (about a minute)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.models, args.paddings, args.xla, args.precisions = (
+            ["fcn8s"],
+            ["aligned"],
+            ["off"],
+            ["float32"],
+        )
+    args.repeats = args.repeats or (2 if args.quick else 3)
+    return args
+
+
+def main(args: argparse.Namespace) -> None:
+    print_machine("FCN training")
+    print(
+        f'Every row: one warm-up step ("first step", tracing and compilation included), then '
+        f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
+        f"the forward convolutions' 2·MACs; the 4096² float32 matmul ceiling is measured just "
+        f"before and just after each row, and the better of the two kept (bfloat16 rows are "
+        f"compared with it too, so their fraction can pass 1). Memory columns are peaks "
+        f"above the state before the first step (the weights excluded, the optimizer's "
+        f"momentum included).\n"
+    )
+    print(markdown_table(ROW_HEADERS, []), flush=True)
+    for model_name, padding, precision, xla in itertools.product(
+        args.models, args.paddings, args.precisions, args.xla
+    ):
+        row = time_row(
+            model_name, padding, precision, xla == "on", args.batch, args.size, args.repeats
+        )
+        print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main(parse_args())
