@@ -4,7 +4,8 @@ One training step is `model.train_on_batch` after `model.compile` with SGD (mome
 `SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)`, exactly what `model.fit`
 runs per batch. Inputs are seeded random images and labels (a tenth of the pixels set to the
 ignore label 255), batch 8 of 320×320 crops by default; models are full width (fc6/fc7 of 4096
-units) with random weights, dropout active.
+units) with random weights, dropout active. Each row runs in a fresh process, so that memory
+kept by one configuration (XLA holds several GB) neither adds up nor shows in the next one.
 
 A step costs about 3× the forward FLOPs (forward, gradient with respect to the activations,
 gradient with respect to the weights); that nominal count is compared with a float32 4096²
@@ -23,6 +24,8 @@ Usage:
 
 import argparse
 import itertools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import keras
 import numpy as np
@@ -191,17 +194,28 @@ def main(args: argparse.Namespace) -> None:
         f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
         f"the forward convolutions' 2·MACs; the 4096² float32 matmul ceiling is measured just "
         f"before and just after each row, and the better of the two kept (bfloat16 rows are "
-        f"compared with it too, so their fraction can pass 1). Memory columns are peaks "
-        f"above the state before the first step (the weights excluded, the optimizer's "
-        f"momentum included).\n"
+        f"compared with it too, so their fraction can pass 1). Each row runs in a fresh "
+        f"process; memory columns are peaks above the state before the first step (the "
+        f"weights excluded, the optimizer's momentum included).\n"
     )
     print(markdown_table(ROW_HEADERS, []), flush=True)
+    spawn = multiprocessing.get_context("spawn")
     for model_name, padding, precision, xla in itertools.product(
         args.models, args.paddings, args.precisions, args.xla
     ):
-        row = time_row(
-            model_name, padding, precision, xla == "on", args.batch, args.size, args.repeats
-        )
+        # A fresh process per row: XLA keeps gigabytes that would otherwise add up across rows
+        # (and hide in the next row's memory columns).
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
+            row = worker.submit(
+                time_row,
+                model_name,
+                padding,
+                precision,
+                xla == "on",
+                args.batch,
+                args.size,
+                args.repeats,
+            ).result()
         print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
 
 
