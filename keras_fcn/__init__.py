@@ -13,7 +13,7 @@ CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
 from keras_fcn import metrics
 from keras_fcn.evaluation import EvaluationReport, evaluate
 from keras_fcn.initializers import BilinearUpsampling
-from keras_fcn.layers import CropToReference, PadToMultiple, VGGPreprocessing
+from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple, VGGPreprocessing
 from keras_fcn.models import (
     FCN8s,
     FCN8sAtOnce,
@@ -35,6 +35,7 @@ __all__ = [
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
+    "MatmulConv2D",
     "PadToMultiple",
     "VGGPreprocessing",
     "WeightTransfer",

@@ -1,5 +1,6 @@
 """Small serializable layers that the FCN graph is built from: input preprocessing, padding to a
-multiple of the network's stride, and cropping to a reference tensor's (dynamic) size."""
+multiple of the network's stride, cropping to a reference tensor's (dynamic) size, and a
+convolution computed as one matrix product (fc6)."""
 
 import keras
 from keras import ops
@@ -122,3 +123,68 @@ class CropToReference(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "offset": self.offset}
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class MatmulConv2D(keras.layers.Conv2D):
+    """A stride-1 `Conv2D` computed as one matrix product over the gathered patches (im2col).
+
+    Same weights, configuration and results (up to float rounding) as `keras.layers.Conv2D`, but
+    the kernel runs as a single dense matrix product: the `kh·kw` shifted views of the input are
+    concatenated along the channels, so that the `(kh, kw, c_in, c_out)` kernel, read row-major
+    as a `(kh·kw·c_in, c_out)` matrix, multiplies them at once. FCN's fc6 (7×7, 512 → 4096 on a
+    16×16 map at 500×500) runs about 3× faster this way on CPUs, where the library's convolution
+    kernels handle large kernels on small maps poorly; the gathered patches take `kh·kw` times the
+    input's memory.
+
+    Args:
+        filters, kernel_size, padding, activation, ...: as `keras.layers.Conv2D`; `strides` and
+            `dilation_rate` must be 1, `groups` 1 and `data_format` `"channels_last"`.
+
+    Example:
+
+    >>> layer = MatmulConv2D(8, 7, padding="same")
+    >>> layer(np.zeros((1, 16, 16, 4))).shape
+    TensorShape([1, 16, 16, 8])
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
+        if (
+            self.strides != (1, 1)
+            or self.dilation_rate != (1, 1)
+            or self.groups != 1
+            or self.data_format != "channels_last"
+        ):
+            raise ValueError(
+                f"MatmulConv2D supports strides=1, dilation_rate=1, groups=1 and "
+                f"data_format='channels_last' only; received strides={self.strides}, "
+                f"dilation_rate={self.dilation_rate}, groups={self.groups}, "
+                f"data_format={self.data_format!r}. Use keras.layers.Conv2D otherwise."
+            )
+
+    def convolution_op(self, inputs, kernel):
+        kernel_height, kernel_width = self.kernel_size
+        if self.padding == "same":
+            inputs = ops.pad(
+                inputs,
+                [
+                    [0, 0],
+                    [(kernel_height - 1) // 2, kernel_height // 2],
+                    [(kernel_width - 1) // 2, kernel_width // 2],
+                    [0, 0],
+                ],
+            )
+        batch, height, width, channels = ops.shape(inputs)
+        height, width = height - kernel_height + 1, width - kernel_width + 1
+        patches = ops.concatenate(
+            [
+                ops.slice(inputs, [0, row, column, 0], [batch, height, width, channels])
+                for row in range(kernel_height)
+                for column in range(kernel_width)
+            ],
+            axis=-1,
+        )
+        kernel = ops.reshape(kernel, (-1, self.filters))
+        outputs = ops.matmul(ops.reshape(patches, (-1, kernel.shape[0])), kernel)
+        return ops.reshape(outputs, (batch, height, width, self.filters))
