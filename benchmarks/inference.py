@@ -46,10 +46,9 @@ from machine import (
     time_calls,
 )
 
-from keras_fcn.models import MODEL_BUILDERS
+from keras_fcn.models import MODEL_BUILDERS, PADDINGS
 
 MODELS = ("fcn32s", "fcn16s", "fcn8s")
-PADDINGS = ("original", "aligned")
 MODES = ("eager", "predict", "function", "xla")
 NATIVE_SIZE = {"original": 500, "aligned": 512}
 """The size each geometry is usually run at: VOC's 500, and the multiple of 32 above it."""

@@ -17,19 +17,9 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from machine import cpu_model
 
 from keras_fcn.metrics import SegmentationScores
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def milliseconds(function, repeats: int) -> float:

@@ -43,10 +43,9 @@ from machine import (
 )
 
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.models import MODEL_BUILDERS
+from keras_fcn.models import MODEL_BUILDERS, PADDINGS
 
 MODELS = ("fcn32s", "fcn16s", "fcn8s")
-PADDINGS = ("original", "aligned")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 NUM_CLASSES = 21
 BACKWARD_FACTOR = 3
