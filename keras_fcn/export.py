@@ -24,6 +24,9 @@ BYTES_SIGNATURE = "serving_default"
 IMAGES_SIGNATURE = "serve_images"
 """Signature taking decoded uint8 images."""
 
+CLASS_IDS_SIGNATURE = "serve_class_ids"
+"""Signature taking encoded images and returning class ids only: the small REST response."""
+
 BYTES_INPUT = "image_bytes"
 """Input of `BYTES_SIGNATURE`: a `[B]` string tensor of encoded JPEG, PNG, GIF or BMP images."""
 
@@ -31,10 +34,11 @@ IMAGES_INPUT = "images"
 """Input of `IMAGES_SIGNATURE`: `[B, H, W, 3]` uint8 RGB images."""
 
 CLASS_IDS_OUTPUT = "class_ids"
-"""Output of both signatures: `[B, H, W]` int32, the most likely class of each pixel."""
+"""Output of every signature: `[B, H, W]` int32, the most likely class of each pixel."""
 
 PROBABILITIES_OUTPUT = "probabilities"
-"""Output of both signatures: `[B, H, W, num_classes]` float32, the softmax of the logits."""
+"""Output of `BYTES_SIGNATURE` and `IMAGES_SIGNATURE`: `[B, H, W, num_classes]` float32, the
+softmax of the logits."""
 
 SAME_SIZE_MESSAGE = (
     f"{BYTES_INPUT}: all images of one request must have the same height and width; "
@@ -43,13 +47,15 @@ SAME_SIZE_MESSAGE = (
 """Error message of `BYTES_SIGNATURE` for a request whose images differ in size."""
 
 
-def _segment(model: keras.Model, images: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Runs the model on uint8 images; returns the signatures' outputs."""
+def _segment(
+    model: keras.Model, images: tf.Tensor, probabilities: bool = True
+) -> dict[str, tf.Tensor]:
+    """Runs the model on uint8 images; returns the class ids, and the probabilities if asked."""
     logits = tf.cast(model(tf.cast(images, tf.float32), training=False), tf.float32)
-    return {
-        CLASS_IDS_OUTPUT: tf.argmax(logits, axis=-1, output_type=tf.int32),
-        PROBABILITIES_OUTPUT: tf.nn.softmax(logits, axis=-1),
-    }
+    outputs = {CLASS_IDS_OUTPUT: tf.argmax(logits, axis=-1, output_type=tf.int32)}
+    if probabilities:
+        outputs[PROBABILITIES_OUTPUT] = tf.nn.softmax(logits, axis=-1)
+    return outputs
 
 
 def _decode(image_bytes: tf.Tensor) -> tf.Tensor:
@@ -91,7 +97,7 @@ def _decode_batch(image_bytes: tf.Tensor) -> tf.Tensor:
 
 
 def _serving_module(model: keras.Model) -> tf.Module:
-    """A `tf.Module` holding the two serving functions and, once each, the variables they use.
+    """A `tf.Module` holding the serving functions and, once each, the variables they use.
 
     The module keeps the variables the traced functions capture rather than the Keras model
     itself: tracking the model as well would store every variable twice (keras-team/keras#23553).
@@ -106,11 +112,16 @@ def _serving_module(model: keras.Model) -> tf.Module:
     def serve_image_bytes(image_bytes):
         return _segment(model, _decode_batch(image_bytes))
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, BYTES_INPUT)])
+    def serve_class_ids(image_bytes):
+        return _segment(model, _decode_batch(image_bytes), probabilities=False)
+
     module = tf.Module()
     module.serve_images = serve_images
     module.serve_image_bytes = serve_image_bytes
+    module.serve_class_ids = serve_class_ids
     captured = {}
-    for function in (serve_images, serve_image_bytes):
+    for function in (serve_images, serve_image_bytes, serve_class_ids):
         for variable in function.get_concrete_function().variables:
             captured.setdefault(id(variable), variable)
     module.model_variables = list(captured.values())
@@ -145,8 +156,8 @@ def export_for_serving(
 ) -> str:
     """Writes `model` as a TF Serving SavedModel in `export_dir/<version>/`.
 
-    The SavedModel has two signatures, both returning `class_ids` (int32 `[B, H, W]`) and
-    `probabilities` (float32 `[B, H, W, num_classes]`):
+    The SavedModel has three signatures, all returning `class_ids` (int32 `[B, H, W]`), the
+    first two also `probabilities` (float32 `[B, H, W, num_classes]`):
 
     - `serving_default` takes `image_bytes`, a `[B]` string tensor of encoded JPEG, PNG, GIF
       (first frame) or BMP images, decoded to RGB in the graph. This is what TF Serving's REST
@@ -155,6 +166,12 @@ def export_for_serving(
       `InvalidArgumentError` saying so. Padding them to a common size instead would change the
       scores near their borders.
     - `serve_images` takes `images`, uint8 RGB `[B, H, W, 3]`.
+    - `serve_class_ids` takes `image_bytes` like `serving_default` and returns `class_ids` only.
+      TF Serving's REST API writes every output of a signature as JSON, and the probabilities
+      are `num_classes` floats per pixel: for a 500×375 image and 21 classes, tens of
+      megabytes that take longer to encode and parse than the network takes to run. REST
+      clients that want the segmentation only should name this signature
+      (`"signature_name": "serve_class_ids"`); gRPC clients can use `output_filter` instead.
 
     Height and width may be anything: the functions are traced once with `None` dimensions and
     never retraced. They are not XLA-compiled, since XLA would compile again for every new image
@@ -204,6 +221,7 @@ def export_for_serving(
             signatures={
                 BYTES_SIGNATURE: module.serve_image_bytes.get_concrete_function(),
                 IMAGES_SIGNATURE: module.serve_images.get_concrete_function(),
+                CLASS_IDS_SIGNATURE: module.serve_class_ids.get_concrete_function(),
             },
         )
     except BaseException:

@@ -113,7 +113,7 @@ def test_export_writes_a_numbered_version_directory(export_path):
     assert os.stat(export_path).st_mode & 0o755 == 0o755
 
 
-def test_saved_model_cli_shows_both_signatures(export_path):
+def test_saved_model_cli_shows_the_three_signatures(export_path):
     show = subprocess.run(
         ["saved_model_cli", "show", "--all", "--dir", export_path],
         capture_output=True,
@@ -133,10 +133,22 @@ def test_saved_model_cli_shows_both_signatures(export_path):
         "DT_UINT8",
         "(-1, -1, -1, 3)",
     )
+    assert _tensor_info(blocks["serve_class_ids"], "inputs", "image_bytes") == (
+        "DT_STRING",
+        "(-1)",
+    )
+    signatures = {"serving_default", "serve_images", "serve_class_ids"}
+    assert set(blocks) - {"__saved_model_init_op"} == signatures
     for signature in ("serving_default", "serve_images"):
-        assert "Method name is: tensorflow/serving/predict" in blocks[signature]
         for name, expected in expected_outputs.items():
             assert _tensor_info(blocks[signature], "outputs", name) == expected
+    assert (
+        _tensor_info(blocks["serve_class_ids"], "outputs", "class_ids")
+        == (expected_outputs["class_ids"])
+    )
+    assert "probabilities" not in blocks["serve_class_ids"]
+    for signature in signatures:
+        assert "Method name is: tensorflow/serving/predict" in blocks[signature]
 
 
 def test_saved_model_cli_run_segments_an_encoded_png(model, export_path, tmp_path):
@@ -258,6 +270,32 @@ def test_rest_b64_body_and_predict_request_carry_the_image_bytes(model, loaded):
     _assert_segments_like(
         outputs["class_ids"], outputs["probabilities"], *_reference(model, _decode(png)[None])
     )
+
+
+def test_class_ids_signature_answers_a_rest_request_with_class_ids_only(model, loaded):
+    jpegs = [_encode(_image(40, 24, seed=seed), "JPEG") for seed in (10, 11)]
+    instances = [{"b64": base64.b64encode(jpeg).decode("ascii")} for jpeg in jpegs]
+    body = json.loads(json.dumps({"signature_name": "serve_class_ids", "instances": instances}))
+    image_bytes = [base64.b64decode(instance["b64"]) for instance in body["instances"]]
+    outputs = loaded.signatures[body["signature_name"]](image_bytes=tf.constant(image_bytes))
+    assert set(outputs) == {"class_ids"}
+
+    full = loaded.signatures["serving_default"](image_bytes=tf.constant(image_bytes))
+    _assert_segments_like(
+        outputs["class_ids"],
+        full["probabilities"],
+        *_reference(model, np.stack([_decode(jpeg) for jpeg in jpegs])),
+    )
+    np.testing.assert_array_equal(outputs["class_ids"], full["class_ids"])
+
+    def response_size(outputs):
+        """Characters of TF Serving's REST response: one object of outputs per instance."""
+        names = list(outputs)
+        rows = zip(*(outputs[name].numpy().tolist() for name in names), strict=True)
+        predictions = [dict(zip(names, row, strict=True)) for row in rows]
+        return len(json.dumps({"predictions": predictions}))
+
+    assert response_size(outputs) * NUM_CLASSES < response_size(full)
 
 
 def test_variables_are_stored_once(model, export_path):
