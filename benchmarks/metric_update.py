@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> None:
 
         def update():
             metric.update_state(labels, y_pred)
-            return metric.counts
+            return metric.counts_low
 
         return update
 

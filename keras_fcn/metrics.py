@@ -10,10 +10,13 @@ prediction, `n[i, j]` = pixels of class `i` predicted as `j`, `t_i = sum_j n[i, 
 - frequency-weighted IU `(sum_k t_k)^-1 sum_i t_i IU_i`.
 
 The Keras metrics below accumulate that matrix and apply the same functions, and so does
-`keras_fcn.evaluation`. The matrix is held in float64, so that counts stay exact (whole numbers
-are exact up to 2^53, about 9e15 pixels per cell; `keras.metrics.MeanIoU`'s float32 matrix
-stops counting exactly at 2^24, and PASCAL VOC 2012 val alone holds about 2.7e8 labelled
-pixels) and fractional sample weights still accumulate.
+`keras_fcn.evaluation`. The counts stay exact over a whole split: `keras.metrics.MeanIoU`'s
+float32 matrix stops counting exactly at 2^24 pixels per cell, and PASCAL VOC 2012 val alone
+holds about 2.7e8 labelled pixels. Float64 would be exact but TPUs have no float64, so the
+matrix is held as two float32 words, `high + low`: `high` takes whole multiples of 2^16, `low`
+the rest (below 2^16, where float32 still resolves 1/128). Whole-number counts are exact up to
+2^40 (about 1.1e12 pixels per cell), also summed over up to 256 replicas, and fractional sample
+weights accumulate.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
 Segmentation", CVPR 2015, section 5 (the original `score.py`).
@@ -26,11 +29,22 @@ from keras import ops
 
 from keras_fcn.classes import IGNORE_LABEL
 
-_COUNT_DTYPE = "float64"
+_COUNT_DTYPE = "float32"
+"""Dtype of the two words of the metrics' state: legal on every device, TPUs included."""
+
+_CARRY = 2.0**16
+"""`high` holds multiples of `_CARRY`, `low` what is left: below `_CARRY`."""
+
+_EXACT_DTYPE = "float64"
+"""Dtype of the scores of a matrix given as integers or a list, and of the exact matrix."""
 
 
 def _counts(confusion_matrix):
-    return ops.cast(ops.convert_to_tensor(confusion_matrix), _COUNT_DTYPE)
+    """The matrix as a float tensor: float32 and float64 stay as they are, others go float64."""
+    counts = ops.convert_to_tensor(confusion_matrix)
+    if keras.backend.standardize_dtype(counts.dtype) in ("float32", "float64"):
+        return counts
+    return ops.cast(counts, _EXACT_DTYPE)
 
 
 def _divide_where_defined(numerator, denominator):
@@ -42,7 +56,7 @@ def _divide_where_defined(numerator, denominator):
 def _mean_where_defined(values):
     defined = ops.logical_not(ops.isnan(values))
     total = ops.sum(ops.where(defined, values, 0.0))
-    return total / ops.maximum(ops.sum(ops.cast(defined, _COUNT_DTYPE)), 1.0)
+    return total / ops.maximum(ops.sum(ops.cast(defined, values.dtype)), 1.0)
 
 
 def per_class_accuracy(confusion_matrix):
@@ -55,7 +69,8 @@ def per_class_accuracy(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 tensor of shape `(num_classes,)`.
+        A tensor of shape `(num_classes,)`, in the matrix's dtype if float32 or float64, else
+        float64.
 
     Example:
 
@@ -79,7 +94,8 @@ def per_class_iou(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 tensor of shape `(num_classes,)`.
+        A tensor of shape `(num_classes,)`, in the matrix's dtype if float32 or float64, else
+        float64.
 
     Example:
 
@@ -104,7 +120,7 @@ def pixel_accuracy(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 scalar tensor.
+        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 
@@ -127,7 +143,7 @@ def mean_accuracy(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 scalar tensor.
+        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 
@@ -150,7 +166,7 @@ def mean_iou(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 scalar tensor.
+        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 
@@ -173,7 +189,7 @@ def frequency_weighted_iou(confusion_matrix):
             columns = prediction.
 
     Returns:
-        A float64 scalar tensor.
+        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 
@@ -200,14 +216,16 @@ def _count_pairs(y_true, y_pred, weights, num_classes, ignore_class, metric_name
     Args:
         y_true: integer labels.
         y_pred: class scores with one more axis than `y_true`, or class ids of its shape.
-        weights: float64 per-pixel weights of `y_true`'s shape, or `None`.
+        weights: float32 per-pixel weights of `y_true`'s shape, or `None`.
         num_classes: number of classes.
         ignore_class: label of the pixels to skip, or `None`.
         metric_name: the metric's name, for error messages.
 
     Returns:
-        The flattened `(num_classes * num_classes,)` float64 counts, and the float64 number of
-        out-of-range pixels left out.
+        The flattened `(num_classes * num_classes,)` counts as two float32 words, the whole
+        multiples of `_CARRY` and the rest (see `ConfusionMatrixMetric`), and the float32
+        number of out-of-range pixels left out. Unweighted counts are split as integers, so
+        a batch of more than 2^24 pixels still counts exactly.
     """
     import tensorflow as tf
 
@@ -257,7 +275,13 @@ def _count_pairs(y_true, y_pred, weights, num_classes, ignore_class, metric_name
         else:
             weights = tf.reshape(weights, [-1])
             counts = tf.raw_ops.DenseBincount(input=bins, size=discarded + 1, weights=weights)
-    return tf.cast(counts[:discarded], tf.float64), tf.reduce_sum(tf.cast(invalid, tf.float64))
+    counts = counts[:discarded]
+    high = counts // tf.cast(_CARRY, counts.dtype) * tf.cast(_CARRY, counts.dtype)
+    return (
+        tf.cast(high, _COUNT_DTYPE),
+        tf.cast(counts - high, _COUNT_DTYPE),
+        tf.reduce_sum(tf.cast(invalid, _COUNT_DTYPE)),
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -265,11 +289,14 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     """Accumulates a segmentation confusion matrix over a whole split.
 
     Row `i`, column `j` counts the pixels labelled `i` and predicted `j`. Pixels labelled
-    `ignore_class` never enter the matrix. The state is float64: whole-number counts stay exact
-    up to 2^53 per cell, far beyond any dataset, and it adds up across replicas under
-    `tf.distribute` (SUM aggregation). `result()` returns the matrix itself; the subclasses
-    turn it into the paper's scores, and `per_class_iou()` / `per_class_accuracy()` give the
-    per-class numbers.
+    `ignore_class` never enter the matrix. The state is two float32 matrices, `high` (whole
+    multiples of 2^16) and `low` (the rest, below 2^16), whose sum is the matrix: whole-number
+    counts stay exact up to 2^40 (1.1e12) per cell, far beyond any dataset, it adds up across
+    replicas under `tf.distribute` (SUM aggregation), and it needs no float64, which TPUs lack.
+    The subclasses compute their scores in float32 (float64 if `dtype="float64"`), so they
+    compile on every device. `result()`, `confusion_matrix()`, `per_class_iou()` and
+    `per_class_accuracy()` return the exact matrix and the per-class numbers in float64, for
+    use outside a compiled TPU step.
 
     `update_state(y_true, y_pred, sample_weight=None)` takes integer labels `(B, H, W)` or
     `(B, H, W, 1)`, and predictions as class scores `(B, H, W, num_classes)` (logits or
@@ -323,11 +350,17 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
             )
         self.num_classes = num_classes
         self.ignore_class = ignore_class
-        self.counts = self.add_variable(
+        self.counts_high = self.add_variable(
             shape=(num_classes, num_classes),
             initializer="zeros",
             dtype=_COUNT_DTYPE,
-            name="counts",
+            name="counts_high",
+        )
+        self.counts_low = self.add_variable(
+            shape=(num_classes, num_classes),
+            initializer="zeros",
+            dtype=_COUNT_DTYPE,
+            name="counts_low",
         )
         self.out_of_range_pixels = self.add_variable(
             shape=(), initializer="zeros", dtype=_COUNT_DTYPE, name="out_of_range_pixels"
@@ -369,26 +402,38 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
             while 0 < len(weights.shape) < len(y_true.shape):
                 weights = ops.expand_dims(weights, axis=-1)
             weights = ops.broadcast_to(weights, ops.shape(y_true))
-        counts, out_of_range = _count_pairs(
+        high, low, out_of_range = _count_pairs(
             y_true, y_pred, weights, self.num_classes, self.ignore_class, self.name
         )
-        self.counts.assign_add(ops.reshape(counts, (self.num_classes, self.num_classes)))
+        shape = (self.num_classes, self.num_classes)
+        low = self.counts_low + ops.reshape(low, shape)
+        carry = ops.floor(low / _CARRY) * _CARRY
+        self.counts_high.assign_add(ops.reshape(high, shape) + carry)
+        self.counts_low.assign(low - carry)
         self.out_of_range_pixels.assign_add(out_of_range)
 
+    def _matrix(self, dtype):
+        """The accumulated matrix, `high + low`, in `dtype` (exact in float64)."""
+        return ops.cast(self.counts_high, dtype) + ops.cast(self.counts_low, dtype)
+
     def confusion_matrix(self):
-        """Returns the accumulated `(num_classes, num_classes)` float64 confusion matrix."""
-        return ops.convert_to_tensor(self.counts)
+        """Returns the accumulated `(num_classes, num_classes)` confusion matrix, float64."""
+        return self._matrix(_EXACT_DTYPE)
 
     def per_class_iou(self):
         """Returns each class's IU so far (float64, NaN where undefined)."""
-        return per_class_iou(self.counts)
+        return per_class_iou(self.confusion_matrix())
 
     def per_class_accuracy(self):
         """Returns each class's accuracy so far (float64, NaN where undefined)."""
-        return per_class_accuracy(self.counts)
+        return per_class_accuracy(self.confusion_matrix())
 
     def result(self):
         return self.confusion_matrix()
+
+    def _score_counts(self):
+        """The matrix in the dtype the scores are computed in: float64 if asked, else float32."""
+        return self._matrix("float64" if self.dtype == "float64" else "float32")
 
     def _score(self, score):
         score = ops.where(self.out_of_range_pixels > 0, math.nan, score)
@@ -434,7 +479,7 @@ class PixelAccuracy(ConfusionMatrixMetric):
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def result(self):
-        return self._score(pixel_accuracy(self.counts))
+        return self._score(pixel_accuracy(self._score_counts()))
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -469,7 +514,7 @@ class MeanAccuracy(ConfusionMatrixMetric):
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def result(self):
-        return self._score(mean_accuracy(self.counts))
+        return self._score(mean_accuracy(self._score_counts()))
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -506,7 +551,7 @@ class MeanIoU(ConfusionMatrixMetric):
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def result(self):
-        return self._score(mean_iou(self.counts))
+        return self._score(mean_iou(self._score_counts()))
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -541,7 +586,7 @@ class FrequencyWeightedIoU(ConfusionMatrixMetric):
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def result(self):
-        return self._score(frequency_weighted_iou(self.counts))
+        return self._score(frequency_weighted_iou(self._score_counts()))
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -582,7 +627,7 @@ class SegmentationScores(ConfusionMatrixMetric):
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def result(self):
-        counts = self.counts
+        counts = self._score_counts()
         return {
             "pixel_accuracy": self._score(pixel_accuracy(counts)),
             "mean_accuracy": self._score(mean_accuracy(counts)),

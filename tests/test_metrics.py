@@ -98,6 +98,16 @@ def test_random_split_has_every_kind_of_absent_class():
     assert 18 in in_truth and 18 not in predicted
 
 
+def test_score_functions_keep_float32_and_float64_and_make_others_float64():
+    matrix = [[3, 1], [1, 5]]
+    assert pixel_accuracy(matrix).dtype == "float64"
+    assert mean_iou(np.array(matrix, np.int64)).dtype == "float64"
+    for dtype in ("float32", "float64"):
+        for function in (pixel_accuracy, mean_accuracy, mean_iou, frequency_weighted_iou):
+            assert function(np.array(matrix, dtype)).dtype == dtype
+        assert per_class_iou(np.array(matrix, dtype)).dtype == dtype
+
+
 def test_score_functions_match_numpy_reference_in_float64():
     labels, predictions = random_split(21, seed=3)
     hist = fast_hist(labels, predictions, 21)
@@ -258,23 +268,82 @@ def test_xla_compiled_update_matches_reference():
 
 
 def test_counts_stay_exact_beyond_two_to_the_24():
-    # 2^24 + 1 pixels of class 0: float32 would round the cell back to 2^24 = 16777216.
+    # One batch of 2^24 + 4096 pixels of class 0, then one more: a float32 cell would hold
+    # neither count (float32 whole numbers above 2^24 are even).
     metric = ConfusionMatrixMetric(2)
-    metric.update_state(np.zeros((1, 4096, 4096), np.uint8), np.zeros((1, 4096, 4096), np.uint8))
+    big = np.zeros((1, 4097, 4096), np.uint8)
+    metric.update_state(big, big)
+    assert int(metric.result().numpy()[0, 0]) == 2**24 + 4096
     metric.update_state(np.zeros((1, 1, 1), np.uint8), np.zeros((1, 1, 1), np.uint8))
-    assert int(metric.result().numpy()[0, 0]) == 2**24 + 1
+    assert int(metric.result().numpy()[0, 0]) == 2**24 + 4097
+    assert int(np.float32(2**24 + 4097)) != 2**24 + 4097
 
 
 def test_integer_weights_add_up_exactly_beyond_float32():
-    # Cell (1, 1) gets 3e8 + 1 + 1 and cell (0, 1) 2^40 + 3: neither is a float32 number.
+    # Cell (1, 1) gets 2^30, then 1 + 1; cell (0, 1) 2^40, then 3: neither total is a float32
+    # number, though each update's counts are.
     metric = ConfusionMatrixMetric(2)
     labels, predictions = np.array([[[1, 1, 0]]]), np.array([[[1, 1, 1]]])
-    metric.update_state(labels, predictions, sample_weight=np.array([[[300_000_001, 1, 2**40]]]))
-    metric.update_state(labels, predictions, sample_weight=np.array([[[0, 1, 3]]]))
+    metric.update_state(labels, predictions, sample_weight=np.array([[[2**30, 0, 2**40]]]))
+    metric.update_state(labels, predictions, sample_weight=np.array([[[1, 1, 3]]]))
     counts = metric.result().numpy()
-    assert counts[1, 1] == 300_000_003
+    assert counts[1, 1] == 2**30 + 2
     assert counts[0, 1] == 2**40 + 3
-    assert int(np.float32(300_000_003)) != 300_000_003
+    assert int(np.float32(2**30 + 2)) != 2**30 + 2
+
+
+def test_many_weighted_updates_stay_exact_and_scores_match_the_reference():
+    # 40 updates with integer weights up to 2^16 carry into the high word again and again and
+    # take most cells past 2^24; an int64 numpy matrix is the reference.
+    num_classes = 21
+    rng = np.random.default_rng(15)
+    metric = SegmentationScores(num_classes)
+    update = tf.function(metric.update_state)
+    expected = np.zeros((num_classes, num_classes), np.int64)
+    for seed in range(40):
+        labels, predictions = random_split(num_classes, seed=seed)
+        weights = rng.integers(0, 2**16, size=labels.shape)
+        update(labels, predictions, sample_weight=weights.astype(np.float32))
+        counted = labels != 255
+        expected += (
+            np.bincount(
+                num_classes * labels[counted] + predictions[counted],
+                weights=weights[counted],
+                minlength=num_classes**2,
+            )
+            .astype(np.int64)
+            .reshape(num_classes, num_classes)
+        )
+    assert expected.max() > 2**24
+    np.testing.assert_array_equal(metric.confusion_matrix().numpy(), expected)
+    reference = reference_scores(expected)[0]
+    for key, value in scores_of(metric).items():
+        np.testing.assert_allclose(value, reference[key], rtol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("metric_class", [*SCORE_METRICS.values(), SegmentationScores])
+def test_compiled_update_and_scores_use_no_float64(metric_class):
+    # TPUs have no float64: a training or evaluation step that compiles these metrics must
+    # not hold a float64 tensor anywhere.
+    metric = metric_class(21)
+
+    @tf.function
+    def step(labels, logits, weights):
+        metric.update_state(labels, logits, sample_weight=weights)
+        return metric.result()
+
+    labels, predictions = random_split(21, seed=16)
+    graph = step.get_concrete_function(
+        labels, logits_for(predictions, 21), np.ones(labels.shape, np.float32)
+    ).graph
+    float64 = [
+        op.name
+        for op in graph.get_operations()
+        if any(tensor.dtype == tf.float64 for tensor in op.outputs)
+        or any(value == tf.float64 for value in op.node_def.attr.values())
+    ]
+    assert float64 == []
+    assert all(variable.dtype == "float32" for variable in metric.variables)
 
 
 def test_sample_weight_counts_each_pixel_for_its_weight():
@@ -457,16 +526,21 @@ MIRRORED_SCRIPT = textwrap.dedent(
     with strategy.scope():
         model = keras.Sequential([keras.Input(data["logits"].shape[1:]), keras.layers.Identity()])
         matrix = ConfusionMatrixMetric(int(data["num_classes"]))
+        weighted = ConfusionMatrixMetric(int(data["num_classes"]), name="weighted")
         model.compile(
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255),
             metrics=[SegmentationScores(int(data["num_classes"])), matrix],
+            weighted_metrics=[weighted],
         )
     logs = model.evaluate(data["logits"], data["labels"], batch_size=4, verbose=0,
                           return_dict=True)
+    model.evaluate(data["logits"], data["labels"], sample_weight=data["weights"], batch_size=4,
+                   verbose=0)
     print(json.dumps({
         "replicas": strategy.num_replicas_in_sync,
         "scores": {key: float(value) for key, value in logs.items() if np.ndim(value) == 0},
         "matrix": matrix.confusion_matrix().numpy().tolist(),
+        "weighted": weighted.confusion_matrix().numpy().tolist(),
     }))
     """
 )
@@ -476,7 +550,16 @@ def test_mirrored_strategy_over_two_cpus_equals_single_device(tmp_path):
     num_classes = 6
     labels, predictions = random_split(num_classes, seed=14, shape=(10, 8, 8))
     logits = logits_for(predictions, num_classes)
-    np.savez(tmp_path / "data.npz", logits=logits, labels=labels, num_classes=num_classes)
+    # Whole multiples of 2^8 below 2^22: each replica's counts carry into the high word and
+    # most cells end beyond 2^24, while every weight and per-step sum is a float32 number.
+    weights = np.random.default_rng(17).integers(0, 2**14, size=labels.shape) * 2**8
+    np.savez(
+        tmp_path / "data.npz",
+        logits=logits,
+        labels=labels,
+        weights=weights.astype(np.float32),
+        num_classes=num_classes,
+    )
     script = tmp_path / "mirrored.py"
     script.write_text(MIRRORED_SCRIPT)
     environment = {
@@ -503,5 +586,13 @@ def test_mirrored_strategy_over_two_cpus_equals_single_device(tmp_path):
     hist = fast_hist(labels, predictions, num_classes)
     np.testing.assert_array_equal(result["matrix"], hist)
     np.testing.assert_array_equal(single.confusion_matrix().numpy(), hist)
+    counted = labels != 255
+    weighted_hist = np.bincount(
+        num_classes * labels[counted] + predictions[counted],
+        weights=weights[counted],
+        minlength=num_classes**2,
+    ).reshape(num_classes, num_classes)
+    assert weighted_hist.max() > 2**24
+    np.testing.assert_array_equal(result["weighted"], weighted_hist)
     for key, value in scores_of(single).items():
         np.testing.assert_allclose(result["scores"][key], value, rtol=1e-6, err_msg=key)
