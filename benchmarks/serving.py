@@ -35,7 +35,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from inference import build
+from inference import NATIVE_SIZE, build
 from machine import (
     RATE_HEADERS,
     PeakMemory,
@@ -63,7 +63,6 @@ from keras_fcn.export import (
 )
 from keras_fcn.models import PADDINGS
 
-NATIVE_SIZE = {"original": 500, "aligned": 512}
 PATHS = (
     "model, tf.function",
     "in process, serve_images",
