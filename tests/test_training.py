@@ -118,3 +118,62 @@ def test_mixed_precision_training_keeps_logits_and_loss_float32(tmp_path):
         assert np.isfinite(history.history["loss"][0])
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def _with_random_scores(model, seed=0):
+    """Random score kernels: a fresh FCN scores zero, which would leave little to compare."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.name.startswith("score") and layer.weights:
+            kernel = layer.kernel
+            scale = 1 / np.sqrt(kernel.shape[2])
+            kernel.assign(rng.normal(0, scale, kernel.shape).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("padding", ["original", "aligned"])
+def test_xla_loss_and_gradients_equal_the_graph_ones(padding):
+    # What an XLA device (TPU, or GPU with Keras' default jit_compile) runs: every layer of the
+    # net (pad, ceil pools, MatmulConv2D fc6, crops, transposed convolutions) compiled together,
+    # forward and backward, on an input that is not a multiple of 32.
+    keras.utils.set_random_seed(0)
+    model = _with_random_scores(
+        build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding=padding)
+    )
+    images, labels = next(iter(_batches(size=44)))
+    loss_function = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)
+
+    def loss_and_gradients(images, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_function(labels, model(images, training=False))
+        return loss, tape.gradient(loss, model.trainable_variables)
+
+    graph_loss, graph_gradients = tf.function(loss_and_gradients)(images, labels)
+    xla_loss, xla_gradients = tf.function(loss_and_gradients, jit_compile=True)(images, labels)
+    assert float(xla_loss) == pytest.approx(float(graph_loss), rel=1e-5)
+    for variable, graph, xla in zip(
+        model.trainable_variables, graph_gradients, xla_gradients, strict=True
+    ):
+        scale = float(tf.reduce_max(tf.abs(graph)))
+        assert scale > 0, f"no gradient reaches {variable.path}"
+        np.testing.assert_allclose(xla, graph, rtol=1e-3, atol=1e-4 * scale, err_msg=variable.path)
+
+
+def test_xla_training_in_mixed_bfloat16_logs_finite_loss_and_scores(tmp_path):
+    # A TPU's usual configuration: bfloat16 compute, float32 variables, XLA-compiled steps.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+        training.compile_for_training(
+            model, training.default_recipe(1e-4, 2), num_classes=3, jit_compile=True
+        )
+        history = training.fit(model, _batches(), _batches(seed=1), 1, str(tmp_path), verbose=0)
+        assert model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+        assert model.get_layer("fc6").kernel.dtype == "float32"
+        assert model.output.dtype == "float32"
+        assert np.isfinite(history.history["loss"][0])
+        for key in ("mean_iou", "val_mean_iou", "pixel_accuracy", "val_pixel_accuracy"):
+            assert 0.0 <= history.history[key][0] <= 1.0, key
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
