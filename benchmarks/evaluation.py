@@ -49,7 +49,7 @@ from machine import (
     usable_cores,
 )
 
-from keras_fcn.layers import VGG_MEAN_BGR
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR as VGG_MEAN_BGR
 from keras_fcn.models import FCN8s
 
 NUM_CLASSES = 21

@@ -11,9 +11,10 @@ CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
 """
 
 from keras_fcn import metrics
+from keras_fcn.backbones.preprocessing import VGGPreprocessing
 from keras_fcn.evaluation import EvaluationReport, evaluate
 from keras_fcn.initializers import BilinearUpsampling
-from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple, VGGPreprocessing
+from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple
 from keras_fcn.models import (
     FCN8s,
     FCN8sAtOnce,

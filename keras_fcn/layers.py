@@ -1,46 +1,9 @@
-"""Small serializable layers that the FCN graph is built from: input preprocessing, padding to a
+"""Small serializable layers that the FCN graph is built from: padding to a
 multiple of the network's stride, cropping to a reference tensor's (dynamic) size, and a
 convolution computed as one matrix product (fc6)."""
 
 import keras
 from keras import ops
-
-VGG_MEAN_BGR = (103.939, 116.779, 123.68)
-"""ImageNet mean that keras.applications' VGG16 weights were trained with, in BGR order."""
-
-
-@keras.saving.register_keras_serializable(package="keras_fcn")
-class VGGPreprocessing(keras.layers.Layer):
-    """Turns RGB images in [0, 255] into the input VGG16's Caffe weights expect.
-
-    Flips RGB to BGR and subtracts the per-channel ImageNet mean, exactly as
-    `keras.applications.vgg16.preprocess_input`, so that models (and SavedModels exported from
-    them) take raw images.
-
-    Args:
-        mean: per-channel mean to subtract, in BGR order.
-
-    Example:
-
-    >>> layer = VGGPreprocessing()
-    >>> layer(np.full((1, 2, 2, 3), 255, "uint8"))[0, 0, 0]  # doctest: +SKIP
-    """
-
-    def __init__(self, mean: tuple[float, float, float] = VGG_MEAN_BGR, **kwargs):
-        super().__init__(**kwargs)
-        if len(mean) != 3:
-            raise ValueError(f"mean must have 3 values (B, G, R), received {mean}.")
-        self.mean = tuple(float(value) for value in mean)
-
-    def call(self, images):
-        images = ops.cast(images, self.compute_dtype)
-        return ops.flip(images, axis=-1) - ops.convert_to_tensor(self.mean, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "mean": self.mean}
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")

@@ -16,8 +16,9 @@ import os
 import keras
 import numpy as np
 
+from keras_fcn.backbones.preprocessing import VGGPreprocessing
 from keras_fcn.initializers import BilinearUpsampling
-from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple, VGGPreprocessing
+from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple
 
 PADDINGS = ("original", "aligned")
 """`"original"`: the Caffe geometry (pad 100, fixed crops); `"aligned"`: pad to a multiple of 32."""

@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple, VGGPreprocessing
+from keras_fcn.backbones.preprocessing import VGGPreprocessing
+from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple
 
 
 def test_preprocessing_equals_keras_applications_vgg16():

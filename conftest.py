@@ -1,0 +1,19 @@
+"""Set-up of the docstring examples (`--doctest-modules`): the names they use, and a scratch
+working directory, so that examples which write files leave nothing behind."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from _pytest.doctest import DoctestItem
+
+import keras_fcn
+
+
+@pytest.fixture(autouse=True)
+def _doctest_setup(request, doctest_namespace, tmp_path, monkeypatch):
+    if not isinstance(request.node, DoctestItem):
+        return
+    doctest_namespace.update(keras=keras, np=np, tf=tf, keras_fcn=keras_fcn)
+    monkeypatch.chdir(tmp_path)
+    keras.utils.set_random_seed(0)

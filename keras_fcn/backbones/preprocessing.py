@@ -1,0 +1,56 @@
+"""Input preprocessing of VGG-family backbones: RGB in [0, 255] to BGR minus the weights' mean.
+
+The mean is a property of the weights a model is loaded with, not of the architecture: the
+keras.applications VGG16 weights were trained with one mean, the original Caffe FCN models with
+another. It is stored in the layer's config, so a saved model keeps the mean of its weights.
+"""
+
+import keras
+from keras import ops
+
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+"""Mean that keras.applications' VGG16 ImageNet weights were trained with, in BGR order."""
+
+IMAGENET_MEAN_RGB = tuple(reversed(IMAGENET_MEAN_BGR))
+"""`IMAGENET_MEAN_BGR` in RGB order: the colour that becomes zero after preprocessing."""
+
+CAFFE_FCN_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
+"""Mean of the original Caffe FCN models trained on PASCAL VOC (`voc-fcn*/net.py`), BGR."""
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class VGGPreprocessing(keras.layers.Layer):
+    """Turns RGB images in [0, 255] into the input of VGG-family Caffe weights.
+
+    Flips RGB to BGR and subtracts a per-channel mean. With the default mean this is exactly
+    `keras.applications.vgg16.preprocess_input`, so that models (and SavedModels exported from
+    them) take raw images.
+
+    Args:
+        mean: per-channel mean to subtract, in BGR order: the mean of the weights the model
+            is loaded with (`IMAGENET_MEAN_BGR` for keras.applications' VGG16,
+            `CAFFE_FCN_MEAN_BGR` for the original FCN models).
+
+    Example:
+
+    >>> layer = VGGPreprocessing()
+    >>> pixel = layer(np.full((1, 1, 1, 3), 255, "uint8"))[0, 0, 0]
+    >>> [round(float(value), 3) for value in pixel]  # 255 minus the BGR mean
+    [151.061, 138.221, 131.32]
+    """
+
+    def __init__(self, mean: tuple[float, float, float] = IMAGENET_MEAN_BGR, **kwargs):
+        super().__init__(**kwargs)
+        if len(mean) != 3:
+            raise ValueError(f"mean must have 3 values (B, G, R), received {mean}.")
+        self.mean = tuple(float(value) for value in mean)
+
+    def call(self, images):
+        images = ops.cast(images, self.compute_dtype)
+        return ops.flip(images, axis=-1) - ops.convert_to_tensor(self.mean, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mean": self.mean}
