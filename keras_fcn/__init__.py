@@ -1,35 +1,34 @@
-"""Fully Convolutional Networks for semantic segmentation in Keras 3.
+"""Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
-The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`), their layers and initializer, the
-paper's four scores (`keras_fcn.metrics`) and `evaluate`. Importing the package registers every
-serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
-Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, serving
-export in `keras_fcn.export`.
+The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`; every model by name in
+`keras_fcn.registry`), their layers, the paper's four scores (`keras_fcn.metrics`) and
+`evaluate`. Importing the package registers every serializable class, so
+`keras.models.load_model` reads `.keras` files without `custom_objects`. Data sources and
+pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, serving export in
+`keras_fcn.export`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
 """
 
-from keras_fcn import metrics
-from keras_fcn.backbones.preprocessing import VGGPreprocessing
+from keras_fcn import metrics, registry
+from keras_fcn.backbones import VGGPreprocessing, convolutionalize
 from keras_fcn.evaluation import EvaluationReport, evaluate
-from keras_fcn.initializers import BilinearUpsampling
-from keras_fcn.layers import CropToReference, MatmulConv2D, PadToMultiple
-from keras_fcn.models import (
-    FCN8s,
-    FCN8sAtOnce,
-    FCN16s,
-    FCN32s,
-    WeightTransfer,
-    build_fcn,
-    convolutionalize,
-    transfer_weights,
+from keras_fcn.layers import (
+    BilinearUpsampling,
+    CaffeMaxPooling2D,
+    CropToReference,
+    MatmulConv2D,
+    PadToMultiple,
 )
+from keras_fcn.models import FCN8s, FCN8sAtOnce, FCN16s, FCN32s
+from keras_fcn.weights import WeightTransfer, transfer_weights
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "BilinearUpsampling",
+    "CaffeMaxPooling2D",
     "CropToReference",
     "EvaluationReport",
     "FCN8s",
@@ -40,9 +39,9 @@ __all__ = [
     "PadToMultiple",
     "VGGPreprocessing",
     "WeightTransfer",
-    "build_fcn",
     "convolutionalize",
     "evaluate",
     "metrics",
+    "registry",
     "transfer_weights",
 ]

@@ -7,30 +7,24 @@ own functions (`keras_fcn.data`, `keras_fcn.training`, `keras_fcn.evaluate`, `ke
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
 import sys
 import time
 
-MODEL_NAMES = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce")
-"""Model names as the CLI spells them."""
-
 
 class UsageError(Exception):
     """A mistake in the command line or its inputs, reported as one line on stderr."""
-
-
-def _variant(model_name: str) -> str:
-    return model_name.replace("-", "_")
 
 
 def _weights(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
-def _write_run_info(output_dir: str, args: argparse.Namespace) -> None:
-    """Writes the command's arguments and library versions next to its outputs."""
+def _write_run_info(output_dir: str, args: argparse.Namespace, recipe=None) -> None:
+    """Writes the command's arguments, the recipe and library versions next to its outputs."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -41,6 +35,7 @@ def _write_run_info(output_dir: str, args: argparse.Namespace) -> None:
     arguments = {key: value for key, value in vars(args).items() if key != "handler"}
     info = {
         "arguments": arguments,
+        "recipe": None if recipe is None else dataclasses.asdict(recipe),
         "versions": {
             "keras_fcn": keras_fcn.__version__,
             "tensorflow": tf.__version__,
@@ -72,47 +67,48 @@ def _load_keras_model(path: str, num_classes: int | None = None):
 
 
 def summary(args: argparse.Namespace) -> None:
-    """Builds each requested FCN and prints its layer table and parameter counts."""
-    from keras_fcn.models import build_fcn
+    """Builds each requested model and prints its layer table and parameter counts."""
+    from keras_fcn import registry
 
     for model_name in args.model:
-        model = build_fcn(
-            _variant(model_name),
-            num_classes=args.num_classes,
-            weights=None,
-            fc_units=args.fc_units,
-            padding=args.padding,
+        model = registry.build(
+            model_name, args.num_classes, weights=None, **_model_options(args, model_name)
         )
         model.summary(line_length=100)
 
 
+def _model_options(args: argparse.Namespace, model_name: str) -> dict:
+    """The builder options given on the command line (`--geometry`, `--fc-units`)."""
+    from keras_fcn import registry
+
+    options = {"geometry": args.geometry}
+    if args.fc_units is not None:
+        if "fc_units" not in registry.get(model_name).options:
+            raise UsageError(f"--fc-units: the model {model_name} has no fc6/fc7.")
+        options["fc_units"] = args.fc_units
+    return options
+
+
 def train(args: argparse.Namespace) -> None:
-    """Trains an FCN on a dataset spec; resumable by re-running the same command."""
-    import keras
-
-    from keras_fcn import data, training
-    from keras_fcn.models import build_fcn, transfer_weights
+    """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
+    from keras_fcn import data, registry, training
     from keras_fcn.visualization import plot_training_curves, read_history_csv
+    from keras_fcn.weights import transfer_weights
 
-    variant = _variant(args.model)
-    if args.recipe == "paper":
-        base_recipe = training.paper_recipe(variant)
-    else:
-        base_recipe = training.default_recipe()
-    recipe = training.Recipe(
-        **{
-            **vars(base_recipe),
-            "learning_rate": args.learning_rate or base_recipe.learning_rate,
-            "batch_size": args.batch_size or base_recipe.batch_size,
-        }
+    entry = registry.get(args.model)
+    base_recipe = entry.paper_recipe if args.recipe == "paper" else training.default_recipe()
+    recipe = dataclasses.replace(
+        base_recipe,
+        learning_rate=args.learning_rate or base_recipe.learning_rate,
+        batch_size=args.batch_size or base_recipe.batch_size,
+        crop_size=args.crop_size or base_recipe.crop_size,
     )
-    if args.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
     train_data = data.training_pipeline(
         data.from_spec(args.dataset, split="train", num_classes=args.num_classes),
-        crop_size=args.crop_size if recipe.augment or recipe.batch_size > 1 else None,
+        crop_size=recipe.crop_size,
         batch_size=recipe.batch_size,
         augment=recipe.augment,
         seed=args.seed,
@@ -122,15 +118,14 @@ def train(args: argparse.Namespace) -> None:
         val_data = data.evaluation_pipeline(
             data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
         )
-    _write_run_info(args.output, args)
+    _write_run_info(args.output, args, recipe)
     steps_per_epoch = int(train_data.cardinality())
     with strategy.scope():
-        model = build_fcn(
-            variant,
-            num_classes=args.num_classes,
+        model = registry.build(
+            args.model,
+            args.num_classes,
             weights=_weights(args.weights),
-            fc_units=args.fc_units,
-            padding=args.padding,
+            **_model_options(args, args.model),
         )
         if args.init_from:
             source = _load_keras_model(args.init_from, args.num_classes)
@@ -141,9 +136,9 @@ def train(args: argparse.Namespace) -> None:
                     "shape (another --fc-units or --num-classes?)."
                 )
             print(f"Initialised {len(transfer.copied)} layers from {args.init_from}.")
-        decay_steps = steps_per_epoch * args.epochs if steps_per_epoch > 0 else None
+        total_steps = steps_per_epoch * args.epochs if steps_per_epoch > 0 else None
         training.compile_for_training(
-            model, recipe, args.num_classes, decay_steps=decay_steps, jit_compile=args.jit_compile
+            model, recipe, args.num_classes, total_steps=total_steps, jit_compile=args.jit_compile
         )
     training.fit(model, train_data, val_data, args.epochs, args.output)
     history_path = os.path.join(args.output, "history.csv")
@@ -227,25 +222,35 @@ def demo(args: argparse.Namespace) -> None:
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    from keras_fcn import registry
+
     parser.add_argument(
-        "--model", choices=MODEL_NAMES, default="fcn8s", help="FCN variant (default: fcn8s)."
+        "--model", choices=list(registry.MODELS), default="fcn8s", help="Model (default: fcn8s)."
     )
+    _add_architecture_arguments(parser)
+
+
+def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
+    from keras_fcn import registry
+
+    geometries = sorted({g for entry in registry.MODELS.values() for g in entry.geometries})
     parser.add_argument(
         "--fc-units",
         type=int,
-        default=4096,
-        help="Width of fc6/fc7; narrower for quick CPU runs (default: the paper's 4096).",
+        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN).",
     )
     parser.add_argument(
-        "--padding",
-        choices=("original", "aligned"),
-        default="original",
-        help="Geometry: the Caffe pad 100, or padding to a multiple of 32 (default: original).",
+        "--geometry",
+        choices=geometries,
+        help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
+        "multiple of 32) (default: the model's own, 'original').",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every subcommand."""
+    from keras_fcn import registry, training
+
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
     )
@@ -275,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
     demo_parser.set_defaults(handler=demo)
 
-    train_parser = commands.add_parser("train", help="Train an FCN (resumable).")
+    train_parser = commands.add_parser("train", help="Train a model (resumable).")
     train_parser.add_argument("--dataset", required=True, help="Training dataset spec.")
     train_parser.add_argument("--val-dataset", help="Validation dataset spec (optional).")
     _add_model_arguments(train_parser)
@@ -294,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=("default", "paper"),
         default="default",
-        help="'paper': the original solver; 'default': Adam, augmentation (default: default).",
+        help="'paper': the solver of the model's paper; 'default': Adam, warm-up, cosine decay, "
+        "augmented crops (default: default).",
     )
     train_parser.add_argument("--epochs", type=int, default=20, help="Epochs (default: 20).")
     train_parser.add_argument("--batch-size", type=int, help="Batch size (default: the recipe's).")
@@ -302,19 +308,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=float, help="Learning rate (default: the recipe's)."
     )
     train_parser.add_argument(
-        "--crop-size", type=int, default=320, help="Training crop side (default: 320)."
+        "--crop-size", type=int, help="Training crop side (default: the recipe's, 320 or none)."
     )
     train_parser.add_argument(
         "--output", default="runs/train", help="Run directory (default: runs/train)."
     )
     train_parser.add_argument(
         "--strategy",
-        choices=("auto", "one-device", "mirrored", "multi-worker", "tpu"),
+        choices=training.STRATEGIES,
         default="auto",
         help="tf.distribute strategy (default: auto).",
     )
     train_parser.add_argument(
-        "--mixed-precision", action="store_true", help="Compute in float16 (GPU)."
+        "--precision",
+        choices=training.PRECISIONS,
+        default="float32",
+        help="Keras dtype policy: mixed_bfloat16 for CPUs and TPUs, mixed_float16 for GPUs "
+        "(default: float32).",
     )
     train_parser.add_argument("--jit-compile", action="store_true", help="Compile with XLA.")
     train_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
@@ -359,27 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.set_defaults(handler=check_data)
 
     summary_parser = commands.add_parser(
-        "summary", help="Print the layer table and parameter counts of FCN variants."
+        "summary", help="Print the layer table and parameter counts of models."
     )
     summary_parser.add_argument(
         "--model",
         nargs="+",
-        choices=MODEL_NAMES,
-        default=list(MODEL_NAMES),
-        help="Variants to build (default: all four).",
+        choices=list(registry.MODELS),
+        default=list(registry.MODELS),
+        help="Models to build (default: all).",
     )
     summary_parser.add_argument(
         "--num-classes", type=int, default=21, help="Classes scored (default: 21, PASCAL VOC)."
     )
-    summary_parser.add_argument(
-        "--fc-units", type=int, default=4096, help="Width of fc6/fc7 (default: the paper's 4096)."
-    )
-    summary_parser.add_argument(
-        "--padding",
-        choices=("original", "aligned"),
-        default="original",
-        help="Geometry (default: original).",
-    )
+    _add_architecture_arguments(summary_parser)
     summary_parser.set_defaults(handler=summary)
     return parser
 

@@ -65,7 +65,11 @@ def run_demo(
 
     Example:
 
-    >>> scores = run_demo(epochs=1, train_examples=64)
+    >>> scores = run_demo(epochs=1, train_examples=16, image_size=32)  # doctest: +ELLIPSIS
+    Before training (FCN-8s from random weights):
+    ...
+    >>> sorted(scores)
+    ['after', 'before', 'export', 'seconds']
     """
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
@@ -84,11 +88,11 @@ def run_demo(
     class_names = data.synthetic_class_names(DEMO_NUM_CLASSES)
 
     model = FCN8s(
-        DEMO_NUM_CLASSES, weights=None, fc_units=DEMO_FC_UNITS, dropout=0.0, padding="aligned"
+        DEMO_NUM_CLASSES, weights=None, fc_units=DEMO_FC_UNITS, dropout=0.0, geometry="aligned"
     )
     recipe = training.default_recipe(DEMO_LEARNING_RATE, DEMO_BATCH_SIZE)
     steps = int(train_data.cardinality()) * epochs
-    training.compile_for_training(model, recipe, DEMO_NUM_CLASSES, decay_steps=steps)
+    training.compile_for_training(model, recipe, DEMO_NUM_CLASSES, total_steps=steps)
 
     before = evaluate(model, val_data, DEMO_NUM_CLASSES, class_names)
     print(f"Before training (FCN-8s from random weights):\n{before}\n")

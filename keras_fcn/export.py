@@ -198,7 +198,7 @@ def export_for_serving(
 
     Example:
 
-    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, padding="aligned")
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
     >>> export_for_serving(model, "saved_models/demo", version=1)
     'saved_models/demo/1'
     """
@@ -253,8 +253,11 @@ def find_saved_model(path: str) -> str:
 
     Example:
 
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> for version in (1, 2):
+    ...     _ = export_for_serving(model, "saved_models/demo", version=version)
     >>> find_saved_model("saved_models/demo")
-    'saved_models/demo/1'
+    'saved_models/demo/2'
     """
     if not os.path.isdir(path):
         raise FileNotFoundError(f"No SavedModel directory at {path!r}.")
@@ -290,6 +293,8 @@ def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
 
     Example:
 
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> _ = export_for_serving(model, "saved_models/demo")
     >>> predict = load_predictor("saved_models/demo")
     >>> predict(np.zeros((1, 37, 53, 3), "uint8")).shape
     (1, 37, 53)

@@ -72,7 +72,11 @@ def save_prediction_figure(
 
     Example:
 
-    >>> save_prediction_figure("figure.png", image, prediction, label)
+    >>> image = np.zeros((8, 8, 3), "uint8")
+    >>> label, prediction = np.eye(8, dtype="int32"), np.ones((8, 8), "int32")
+    >>> figure = save_prediction_figure("figure.png", image, prediction, label)
+    >>> len(figure.axes)  # image, ground truth, prediction, overlay
+    4
     """
     panels = [("image", np.asarray(image, dtype=np.uint8))]
     if label is not None:
@@ -111,7 +115,10 @@ def plot_training_curves(history: dict[str, list[float]], path: str) -> Figure:
 
     Example:
 
-    >>> plot_training_curves(read_history_csv("runs/fcn8s/history.csv"), "curves.png")
+    >>> history = {"loss": [0.9, 0.5], "mean_iou": [0.2, 0.4], "val_mean_iou": [0.3, 0.35]}
+    >>> figure = plot_training_curves(history, "curves.png")
+    >>> [axis.get_title() for axis in figure.axes]
+    ['loss', 'mean_iou']
     """
     panels = [name for name in ("loss", "mean_iou", "pixel_accuracy") if name in history]
     if not panels:

@@ -16,7 +16,7 @@ from PIL import Image
 from keras_fcn.cli import main
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-SMALL_MODEL = ["--fc-units", "8", "--padding", "aligned", "--weights", "none"]
+SMALL_MODEL = ["--fc-units", "8", "--geometry", "aligned", "--weights", "none"]
 
 
 def run_cli(*args, timeout=600):
@@ -164,8 +164,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from keras_fcn import data, training
-    from keras_fcn.models import build_fcn
+    from keras_fcn import data, registry, training
 
     def train(strategy_name):
         strategy = training.make_strategy(strategy_name)
@@ -175,10 +174,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
             data.synthetic(num_examples=8, image_size=32, num_classes=3), batch_size=4
         )
         with strategy.scope():
-            model = build_fcn("fcn8s", 3, weights=None, fc_units=8, padding="aligned")
+            model = registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
             initial = model.get_weights()
             # The paper's recipe (SGD, summed loss): updates follow the gradients linearly.
-            recipe = dataclasses.replace(training.paper_recipe("fcn8s"), learning_rate=1e-7)
+            recipe = dataclasses.replace(registry.get("fcn8s").paper_recipe, learning_rate=1e-7)
             training.compile_for_training(model, recipe, 3)
         history = model.fit(dataset, epochs=2, verbose=0)
         change = max(np.abs(w - i).max() for w, i in zip(model.get_weights(), initial))
@@ -259,10 +258,10 @@ def test_unknown_model_name_is_rejected_by_the_parser(capsys):
 
 
 def test_wrong_number_of_classes_for_a_checkpoint_is_reported(tmp_path, capsys):
-    from keras_fcn.models import build_fcn
+    from keras_fcn import registry
 
     path = tmp_path / "model.keras"
-    build_fcn("fcn32s", num_classes=3, weights=None, fc_units=8, padding="aligned").save(path)
+    registry.build("fcn32s", 3, weights=None, fc_units=8, geometry="aligned").save(path)
     status = main(
         ["evaluate", "--dataset", "synthetic", "--model", str(path), "--num-classes", "5"]
     )

@@ -15,13 +15,13 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import predict_pb2
 
+from keras_fcn import registry
 from keras_fcn.export import (
     SAME_SIZE_MESSAGE,
     export_for_serving,
     find_saved_model,
     load_predictor,
 )
-from keras_fcn.models import build_fcn
 
 NUM_CLASSES = 3
 SCORE_LAYERS = ("score_fr", "score_pool4", "score_pool3")
@@ -67,7 +67,7 @@ def _assert_segments_like(class_ids, probabilities, expected_ids, expected_proba
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    model = build_fcn("fcn8s", num_classes=NUM_CLASSES, weights=None, fc_units=8, padding="aligned")
+    model = registry.build("fcn8s", NUM_CLASSES, weights=None, fc_units=8, geometry="aligned")
     # A fresh FCN scores zero everywhere. Random unit-variance scores, centred on a few images
     # (through score_pool3's bias, which adds to every logit), make the winning class vary.
     rng = np.random.default_rng(0)

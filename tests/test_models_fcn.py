@@ -4,8 +4,10 @@ import pytest
 import tensorflow as tf
 
 import keras_fcn
-from keras_fcn.initializers import bilinear_kernel
-from keras_fcn.models import VARIANTS, build_fcn, transfer_weights
+from keras_fcn import registry
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
+from keras_fcn.layers.upsampling import bilinear_kernel
+from keras_fcn.models.fcn import FCN8S, GEOMETRIES, build_fcn
 
 NARROW = 8
 VGG_CONVS = [
@@ -13,16 +15,19 @@ VGG_CONVS = [
     for block, convs in enumerate([2, 2, 3, 3, 3], start=1)
     for conv in range(1, convs + 1)
 ]
+FCN_NAMES = [
+    name for name, entry in registry.MODELS.items() if entry.builder.__module__.endswith(".fcn")
+]
+
+
+def narrow(name, geometry="original", num_classes=3):
+    return registry.build(name, num_classes, weights=None, fc_units=NARROW, geometry=geometry)
 
 
 @pytest.fixture(scope="module")
 def narrow_models():
     return {
-        (variant, padding): build_fcn(
-            variant, num_classes=3, weights=None, fc_units=NARROW, padding=padding
-        )
-        for variant in VARIANTS
-        for padding in ("original", "aligned")
+        (name, geometry): narrow(name, geometry) for name in FCN_NAMES for geometry in GEOMETRIES
     }
 
 
@@ -37,10 +42,10 @@ def classifier_weights_file(tmp_path_factory):
 
 
 @pytest.mark.parametrize("size", [(1, 1), (37, 53), (97, 131), (500, 375)])
-@pytest.mark.parametrize("padding", ["original", "aligned"])
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_output_matches_input_size(narrow_models, variant, padding, size):
-    logits = narrow_models[variant, padding](np.zeros((1, *size, 3), "uint8"))
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("name", FCN_NAMES)
+def test_output_matches_input_size(narrow_models, name, geometry, size):
+    logits = narrow_models[name, geometry](np.zeros((1, *size, 3), "uint8"))
     assert tuple(logits.shape) == (1, *size, 3)
     assert logits.dtype == "float32"
 
@@ -74,15 +79,16 @@ def test_layer_names_follow_the_original_nets(narrow_models):
             "fuse_pool3",
             "upscore8",
         ],
-        "fcn8s_atonce": ["scale_pool4", "scale_pool3", "fuse_pool3", "upscore8"],
+        "fcn8s-atonce": ["scale_pool4", "scale_pool3", "fuse_pool3", "upscore8"],
     }
-    for variant, names in expected.items():
-        layer_names = {layer.name for layer in narrow_models[variant, "original"].layers}
-        assert set(names + VGG_CONVS) <= layer_names, variant
+    assert sorted(expected) == sorted(FCN_NAMES)
+    for name, names in expected.items():
+        layer_names = {layer.name for layer in narrow_models[name, "original"].layers}
+        assert set(names + VGG_CONVS) <= layer_names, name
 
 
 def test_at_once_net_scales_pool4_and_pool3():
-    model = build_fcn("fcn8s_atonce", 3, weights=None, fc_units=NARROW)
+    model = narrow("fcn8s-atonce")
     assert model.get_layer("scale_pool4").scale == 0.01
     assert model.get_layer("scale_pool3").scale == 0.0001
 
@@ -99,7 +105,7 @@ def test_upsamplers_are_frozen_bilinear(narrow_models):
 
 def test_fresh_logits_are_zero_and_one_sgd_step_changes_them():
     keras.utils.set_random_seed(1)
-    model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=NARROW, padding="aligned")
+    model = narrow("fcn8s", "aligned")
     images = np.random.default_rng(0).integers(0, 256, (2, 40, 40, 3)).astype("float32")
     labels = np.random.default_rng(1).integers(0, 3, (2, 40, 40))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(images)), 0)
@@ -113,7 +119,7 @@ def test_fresh_logits_are_zero_and_one_sgd_step_changes_them():
 
 def test_surgery_aligned_fc6_fc7_equal_the_classifier_fc1_fc2(classifier_weights_file):
     classifier, path = classifier_weights_file
-    fcn = keras_fcn.FCN32s(num_classes=2, weights=path, padding="aligned")
+    fcn = keras_fcn.FCN32s(num_classes=2, weights=path, geometry="aligned")
     fcn_fc = keras.Model(fcn.input, [fcn.get_layer("fc6").output, fcn.get_layer("fc7").output])
     cls_fc = keras.Model(
         classifier.input, [classifier.get_layer("fc1").output, classifier.get_layer("fc2").output]
@@ -178,7 +184,7 @@ def _caffe_fcn8s(model, images):
     def crop(x, offset, reference):
         return x[:, offset : offset + reference.shape[1], offset : offset + reference.shape[2]]
 
-    data = images[..., ::-1] - np.array([103.939, 116.779, 123.68], "float32")
+    data = images[..., ::-1] - np.array(IMAGENET_MEAN_BGR, "float32")
     x = tf.pad(data, [[0, 0], [100, 100], [100, 100], [0, 0]])
     x = conv(x, "block1_conv1", padding="VALID")
     taps = {}
@@ -201,7 +207,7 @@ def _caffe_fcn8s(model, images):
 @pytest.mark.parametrize("size", [(37, 53), (64, 45)])
 def test_original_geometry_matches_the_caffe_net_value_for_value(size):
     keras.utils.set_random_seed(2)
-    model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=NARROW)
+    model = narrow("fcn8s")
     rng = np.random.default_rng(3)
     for name in ["score_fr", "score_pool4", "score_pool3"]:
         layer = model.get_layer(name)
@@ -218,7 +224,7 @@ def test_original_geometry_matches_the_caffe_net_value_for_value(size):
 def test_logits_stay_float32_under_mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = build_fcn("fcn16s", num_classes=3, weights=None, fc_units=NARROW)
+        model = narrow("fcn16s")
         assert model.get_layer("fc6").compute_dtype == "float16"
         assert model(np.zeros((1, 33, 35, 3), "uint8")).dtype == "float32"
     finally:
@@ -227,9 +233,7 @@ def test_logits_stay_float32_under_mixed_precision():
 
 def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
     keras.utils.set_random_seed(4)
-    model = build_fcn(
-        "fcn8s_atonce", num_classes=3, weights=None, fc_units=NARROW, padding="aligned"
-    )
+    model = narrow("fcn8s-atonce", "aligned")
     for name in ["score_fr", "score_pool4", "score_pool3"]:
         layer = model.get_layer(name)
         layer.set_weights([np.full(w.shape, 0.01, "float32") for w in layer.get_weights()])
@@ -242,60 +246,25 @@ def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
     )
 
 
-def test_staged_transfer_copies_exactly_the_shared_layers():
-    keras.utils.set_random_seed(6)
-    fcn32s, fcn16s, fcn8s = (
-        build_fcn(variant, num_classes=3, weights=None, fc_units=NARROW)
-        for variant in ("fcn32s", "fcn16s", "fcn8s")
-    )
-    first = transfer_weights(fcn32s, fcn16s)
-    assert first.copied == [*VGG_CONVS, "fc6", "fc7", "score_fr"]
-    assert first.shape_mismatch == []
-    second = transfer_weights(fcn16s, fcn8s)
-    assert second.copied == [*VGG_CONVS, "fc6", "fc7", "score_fr", "upscore2", "score_pool4"]
-    for name in second.copied:
-        for copied, original in zip(
-            fcn8s.get_layer(name).weights, fcn16s.get_layer(name).weights, strict=True
-        ):
-            np.testing.assert_array_equal(copied.numpy(), original.numpy())
-    for name in first.copied:
-        for copied, original in zip(
-            fcn8s.get_layer(name).weights, fcn32s.get_layer(name).weights, strict=True
-        ):
-            np.testing.assert_array_equal(copied.numpy(), original.numpy())
-
-
-def test_transfer_reports_layers_whose_shapes_differ():
-    source = build_fcn("fcn32s", num_classes=3, weights=None, fc_units=NARROW)
-    target = build_fcn("fcn32s", num_classes=5, weights=None, fc_units=NARROW)
-    assert transfer_weights(source, target).shape_mismatch == ["score_fr", "upscore"]
-
-
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"variant": "fcn4s"}, "Unknown FCN variant"),
-        ({"padding": "same"}, "padding"),
+        ({"geometry": "same"}, "geometry"),
         ({"weights": "/no/such/file.h5"}, "no file exists"),
         ({"input_shape": (None, None, 1)}, "input_shape"),
         ({"num_classes": 0}, "positive"),
     ],
 )
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
-    arguments = {"variant": "fcn8s", "weights": None, "fc_units": NARROW, **kwargs}
+    arguments = {"num_classes": 3, "weights": None, "fc_units": NARROW, **kwargs}
     with pytest.raises(ValueError, match=message):
-        build_fcn(**arguments)
+        build_fcn(FCN8S, **arguments)
 
 
-def test_random_weights_use_he_initialisation_scaled_for_pixels():
-    keras.utils.set_random_seed(7)
-    model = build_fcn("fcn32s", num_classes=3, weights=None, fc_units=64)
-    # He: std = sqrt(2 / fan_in); conv1_1 sees pixels of std ~58, so its kernel is 58× smaller.
-    for name, fan_in, pixel_scale in [
-        ("block1_conv1", 3 * 3 * 3, 58.0),
-        ("block3_conv2", 3 * 3 * 256, 1.0),
-        ("fc6", 7 * 7 * 512, 1.0),
-    ]:
-        kernel = model.get_layer(name).get_weights()[0]
-        expected = np.sqrt(2.0 / fan_in) / pixel_scale
-        assert np.std(kernel) == pytest.approx(expected, rel=0.1), name
+def test_the_mean_of_the_weights_goes_into_the_model():
+    mean = (104.0, 116.5, 122.5)
+    model = build_fcn(FCN8S, 3, weights=None, fc_units=NARROW, mean=mean)
+    assert model.get_layer("preprocessing").mean == mean
+    assert keras_fcn.FCN8s(3, weights=None, fc_units=NARROW).get_layer("preprocessing").mean == (
+        IMAGENET_MEAN_BGR
+    )

@@ -1,4 +1,5 @@
-"""The bilinear-interpolation initializer of FCN's upsampling (deconvolution) layers."""
+"""Bilinear upsampling: the kernel of the original FCN's `upsample_filt`, and the initializer
+that sets transposed convolutions (FCN's `upscore` layers) to it."""
 
 import keras
 import numpy as np

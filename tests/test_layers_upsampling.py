@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_fcn.initializers import BilinearUpsampling, bilinear_kernel
+from keras_fcn.layers.upsampling import BilinearUpsampling, bilinear_kernel
 
 
 def closed_form_kernel(size):

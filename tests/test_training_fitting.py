@@ -3,14 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_fcn import training
-from keras_fcn.models import build_fcn
+from keras_fcn import registry, training
 
 
 @pytest.fixture()
 def tiny_fcn():
     keras.utils.set_random_seed(0)
-    return build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+    return registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
 
 
 def _batches(num_batches=2, batch_size=2, size=32, seed=0):
@@ -21,20 +20,10 @@ def _batches(num_batches=2, batch_size=2, size=32, seed=0):
     return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
 
 
-@pytest.mark.parametrize(
-    "variant, rate",
-    [("fcn32s", 1e-10), ("fcn16s", 1e-12), ("fcn8s", 1e-14), ("fcn8s_atonce", 1e-10)],
-)
-def test_paper_recipe_is_the_original_solver(variant, rate):
-    recipe = training.paper_recipe(variant)
-    assert recipe.learning_rate == rate
-    assert (recipe.batch_size, recipe.augment, recipe.loss_reduction) == (1, False, "sum")
-    # Caffe's decay 5e-4 adds 5e-4·w to the gradient: the gradient of 2.5e-4·‖w‖².
-    assert recipe.l2 == pytest.approx(5e-4 / 2)
-
-
 def test_paper_compile_sums_the_loss_and_decays_kernels_only(tiny_fcn):
-    model = training.compile_for_training(tiny_fcn, training.paper_recipe("fcn8s"), num_classes=3)
+    model = training.compile_for_training(
+        tiny_fcn, registry.get("fcn8s").paper_recipe, num_classes=3
+    )
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert model.optimizer.momentum == 0.99
     assert model.loss.reduction == "sum" and model.loss.ignore_class == 255
@@ -48,23 +37,9 @@ def test_paper_compile_sums_the_loss_and_decays_kernels_only(tiny_fcn):
     assert len(model.losses) == len(kernels)  # no decay on biases or frozen upsamplers
 
 
-def test_summed_loss_adds_the_cross_entropy_of_labelled_pixels_only():
-    _, labels = next(iter(_batches()))
-    logits = tf.random.stateless_normal((*labels.shape, 3), seed=(1, 2))
-    summed = keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, ignore_class=255, reduction="sum"
-    )(labels, logits)
-    # Independent reference: log-softmax in numpy over the labelled pixels.
-    logits_np, labels_np = logits.numpy(), labels.numpy()
-    log_probs = logits_np - np.log(np.exp(logits_np).sum(-1, keepdims=True))
-    mask = labels_np != 255
-    expected = -np.take_along_axis(log_probs, np.where(mask, labels_np, 0)[..., None], -1)[..., 0]
-    assert float(summed) == pytest.approx(expected[mask].sum(), rel=1e-5)
-
-
 def test_default_recipe_trains_and_logs_the_four_scores(tiny_fcn, tmp_path):
     model = training.compile_for_training(
-        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3, decay_steps=4
+        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3, total_steps=4
     )
     history = training.fit(model, _batches(), _batches(seed=1), 2, str(tmp_path), verbose=0)
     for key in ("mean_iou", "pixel_accuracy", "mean_accuracy", "frequency_weighted_iou"):
@@ -85,31 +60,11 @@ def test_a_nan_loss_stops_training_with_a_clear_error(tiny_fcn, tmp_path):
     assert not (tmp_path / "final.keras").exists()
 
 
-def test_strategies_by_name():
-    assert isinstance(training.make_strategy("one-device"), tf.distribute.OneDeviceStrategy)
-    assert isinstance(training.make_strategy("mirrored"), tf.distribute.MirroredStrategy)
-    with pytest.raises(ValueError, match="No TPU"):
-        training.make_strategy("tpu")
-    with pytest.raises(ValueError, match="Unknown strategy"):
-        training.make_strategy("horovod")
-
-
-def test_default_schedule_warms_up_then_decays_to_zero(tiny_fcn):
-    recipe = training.default_recipe(1e-3, warmup_steps=10)
-    model = training.compile_for_training(tiny_fcn, recipe, num_classes=3, decay_steps=110)
-    schedule = model.optimizer._learning_rate
-    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
-    rates = [float(schedule(step)) for step in (0, 5, 10, 60, 110)]
-    # Linear from 0 to 1e-3 over 10 steps, then half a cosine over the 100 left.
-    expected = [0.0, 5e-4, 1e-3, 1e-3 * 0.5 * (1 + np.cos(np.pi * 50 / 100)), 0.0]
-    np.testing.assert_allclose(rates, expected, atol=1e-9)
-
-
 def test_mixed_precision_training_keeps_logits_and_loss_float32(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         keras.utils.set_random_seed(0)
-        model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+        model = registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
         training.compile_for_training(model, training.default_recipe(1e-4, 2), num_classes=3)
         history = training.fit(model, _batches(), None, 1, str(tmp_path), verbose=0)
         assert model.get_layer("block1_conv1").compute_dtype == "float16"
@@ -131,14 +86,14 @@ def _with_random_scores(model, seed=0):
     return model
 
 
-@pytest.mark.parametrize("padding", ["original", "aligned"])
-def test_xla_loss_and_gradients_equal_the_graph_ones(padding):
+@pytest.mark.parametrize("geometry", ["original", "aligned"])
+def test_xla_loss_and_gradients_equal_the_graph_ones(geometry):
     # What an XLA device (TPU, or GPU with Keras' default jit_compile) runs: every layer of the
     # net (pad, ceil pools, MatmulConv2D fc6, crops, transposed convolutions) compiled together,
     # forward and backward, on an input that is not a multiple of 32.
     keras.utils.set_random_seed(0)
     model = _with_random_scores(
-        build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding=padding)
+        registry.build("fcn8s", 3, weights=None, fc_units=8, geometry=geometry)
     )
     images, labels = next(iter(_batches(size=44)))
     loss_function = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)
@@ -164,7 +119,7 @@ def test_xla_training_in_mixed_bfloat16_logs_finite_loss_and_scores(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         keras.utils.set_random_seed(0)
-        model = build_fcn("fcn8s", num_classes=3, weights=None, fc_units=8, padding="aligned")
+        model = registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
         training.compile_for_training(
             model, training.default_recipe(1e-4, 2), num_classes=3, jit_compile=True
         )

@@ -1,0 +1,141 @@
+"""Max pooling as Caffe computes it: explicit zero padding and output sizes that round up.
+
+Keras' `MaxPooling2D` either rounds down (`"valid"`) or pads to `ceil(size / stride)` outputs
+(`"same"`). Caffe pads `padding` on every side and then rounds the number of windows up, keeping
+a last window only when it starts inside the image or the top/left padding:
+`out = ceil((size + 2 * padding - window) / stride) + 1`, minus one when `padding > 0` and the
+last window would start past `size + padding`. For 2×2 windows of stride 2 without padding, and
+for stride-1 windows with `(window - 1) / 2` padding, that equals `"same"` pooling; for others,
+such as DeepLab's 3×3 stride-2 pools with padding 1, it does not (at even sizes Caffe gives one
+more output), and `CaffeMaxPooling2D` computes it.
+
+Reference: Caffe, `src/caffe/layers/pooling_layer.cpp` (`PoolingLayer::Reshape`).
+"""
+
+import keras
+from keras import ops
+
+
+def caffe_pooled_size(size: int, window: int, stride: int, padding: int = 0) -> int:
+    """The output size of a Caffe max pooling along one axis.
+
+    Args:
+        size: the input size.
+        window: the pooling window.
+        stride: the stride.
+        padding: the padding on each side.
+
+    Returns:
+        The number of windows, rounded up as Caffe does.
+
+    Example:
+
+    >>> caffe_pooled_size(321, 3, 2, 1), caffe_pooled_size(320, 3, 2, 1)  # DeepLab's pool1
+    (161, 161)
+    >>> caffe_pooled_size(500, 2, 2)  # FCN's pool1
+    250
+    """
+    pooled = -(-(size + 2 * padding - window) // stride) + 1
+    if padding > 0 and (pooled - 1) * stride >= size + padding:
+        pooled -= 1
+    return pooled
+
+
+def _pooled_size(size, window: int, stride: int, padding: int):
+    """`caffe_pooled_size` for a static size (int) or a dynamic one (a scalar tensor)."""
+    if isinstance(size, int):
+        return caffe_pooled_size(size, window, stride, padding)
+    pooled = (size + 2 * padding - window + stride - 1) // stride + 1
+    if padding == 0:
+        return pooled
+    overshoot = ops.cast(ops.greater_equal((pooled - 1) * stride, size + padding), pooled.dtype)
+    return pooled - overshoot
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class CaffeMaxPooling2D(keras.layers.Layer):
+    """Max pooling with Caffe's padding and round-up output size (see the module docstring).
+
+    Padded positions hold minus infinity, so they never win a window. Use it where
+    `keras.layers.MaxPooling2D` cannot express Caffe's pooling; `pooling_layer` picks the Keras
+    layer where it can.
+
+    Reference: Caffe, `PoolingLayer` (`pool: MAX`).
+
+    Args:
+        pool_size: the square window.
+        strides: the stride.
+        padding: zero padding on every side, as Caffe's `pad`.
+
+    Example:
+
+    >>> pool = CaffeMaxPooling2D(3, 2, padding=1)
+    >>> pool(np.zeros((1, 320, 320, 4))).shape  # "same" pooling would give 160 × 160
+    TensorShape([1, 161, 161, 4])
+    """
+
+    def __init__(self, pool_size: int = 2, strides: int = 2, padding: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if pool_size < 1 or strides < 1 or padding < 0 or padding >= pool_size:
+            raise ValueError(
+                "CaffeMaxPooling2D needs pool_size >= 1, strides >= 1 and 0 <= padding < "
+                f"pool_size; received pool_size={pool_size}, strides={strides}, "
+                f"padding={padding}."
+            )
+        self.pool_size, self.strides, self.padding = int(pool_size), int(strides), int(padding)
+
+    def _padding(self, size):
+        pooled = _pooled_size(size, self.pool_size, self.strides, self.padding)
+        return [self.padding, (pooled - 1) * self.strides + self.pool_size - size - self.padding]
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        padded = ops.pad(
+            inputs,
+            [[0, 0], self._padding(shape[1]), self._padding(shape[2]), [0, 0]],
+            constant_values=float("-inf"),
+        )
+        return ops.max_pool(padded, self.pool_size, self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        def pooled(size):
+            if size is None:
+                return None
+            return caffe_pooled_size(size, self.pool_size, self.strides, self.padding)
+
+        batch, height, width, channels = input_shape
+        return (batch, pooled(height), pooled(width), channels)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+        }
+
+
+def pooling_layer(pool_size: int, strides: int, padding: int, name: str) -> keras.layers.Layer:
+    """The layer computing a Caffe max pooling: Keras' own where it is equal, else Caffe's.
+
+    Args:
+        pool_size: the square window.
+        strides: the stride.
+        padding: Caffe's `pad`.
+        name: the layer's name.
+
+    Returns:
+        `keras.layers.MaxPooling2D(padding="same")` for unpadded windows of their own stride
+        (FCN's 2×2 pools) and for stride-1 windows padded by half the window (DeepLab's pool4
+        and pool5), otherwise a `CaffeMaxPooling2D`.
+
+    Example:
+
+    >>> type(pooling_layer(2, 2, 0, "pool1")).__name__
+    'MaxPooling2D'
+    >>> type(pooling_layer(3, 2, 1, "pool1")).__name__
+    'CaffeMaxPooling2D'
+    """
+    if (padding == 0 and pool_size == strides) or (strides == 1 and 2 * padding == pool_size - 1):
+        return keras.layers.MaxPooling2D(pool_size, strides, padding="same", name=name)
+    return CaffeMaxPooling2D(pool_size, strides, padding, name=name)

@@ -1,0 +1,349 @@
+"""FCN-32s, FCN-16s, FCN-8s and the at-once FCN-8s on a VGG16 backbone.
+
+The four nets are one construction driven by a table (`FCNVariant` rows): VGG16's convolutions
+(`keras_fcn.backbones.vgg16`), fc6/fc7 as convolutions that keep the classifier's weights ("net
+surgery"), a 1×1 `score_fr`, and zero or more skip connections that add the scores of pool4 and
+pool3 to the 2× upsampled coarser scores, before a last frozen bilinear upsampling to the input
+size. Layer names follow the original Caffe nets (`voc-fcn*/net.py`).
+
+Two geometries take the same weights: `"original"` is the Caffe net exactly (pad 100 before
+conv1_1, pools that round up, a 7×7 valid fc6, crops at fixed offsets); `"aligned"` pads the
+input to a multiple of 32 and uses `same` convolutions throughout, so that every score map sits
+on the pixel grid, at about 1.6× fewer FLOPs.
+
+Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
+CVPR 2015 (arXiv:1411.4038); Shelhamer, Long & Darrell, PAMI 2016 (arXiv:1605.06211).
+"""
+
+import dataclasses
+
+import keras
+
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.vgg16 import (
+    FC_UNITS,
+    POOL_NAMES,
+    vgg16_classifier,
+    vgg16_convolutions,
+    vgg16_fully_connected,
+)
+from keras_fcn.layers import BilinearUpsampling, CropToReference, PadToMultiple
+
+GEOMETRIES = ("original", "aligned")
+"""`"original"`: the Caffe geometry (pad 100, fixed crops); `"aligned"`: pad to a multiple of 32."""
+
+ORIGINAL_PADDING = 100
+"""Zero padding of conv1_1 in the original nets, so that any input survives five poolings and a
+7×7 valid fc6."""
+
+OUTPUT_STRIDE = 32
+"""Downsampling factor from the input to pool5 and score_fr."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Skip:
+    """One skip connection: the scores of a pooling layer added to the 2× upsampled scores."""
+
+    tap: str
+    """Name of the VGG16 layer tapped (keras.applications naming)."""
+    name: str
+    """Caffe name of that pooling layer, which names the layers built on it."""
+    upsampler: str
+    """Name of the 2× upsampler whose output the skip is fused with."""
+    crop_offset: int
+    """Offset of the crop of the skip's scores in the original geometry."""
+    at_once_scale: float
+    """Fixed scale of the pooled features in the at-once FCN-8s."""
+
+
+SKIPS = (
+    Skip(POOL_NAMES[3], "pool4", "upscore2", crop_offset=5, at_once_scale=0.01),
+    Skip(POOL_NAMES[2], "pool3", "upscore_pool4", crop_offset=9, at_once_scale=0.0001),
+)
+"""The skips in the order FCN-16s and FCN-8s add them: pool4 (1/16), then pool3 (1/8)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FCNVariant:
+    """One row of the FCN family: how many skips, and the last upsampler."""
+
+    num_skips: int
+    upsampler: str
+    """Name of the last upsampler, whose stride is `OUTPUT_STRIDE / 2**num_skips`."""
+    crop_offset: int
+    """Offset of the final crop to the input in the original geometry."""
+    scale_skips: bool = False
+    """Whether pooled features are scaled before scoring (the at-once net)."""
+
+    @property
+    def stride(self) -> int:
+        return OUTPUT_STRIDE // 2**self.num_skips
+
+
+FCN32S = FCNVariant(num_skips=0, upsampler="upscore", crop_offset=19)
+FCN16S = FCNVariant(num_skips=1, upsampler="upscore16", crop_offset=27)
+FCN8S = FCNVariant(num_skips=2, upsampler="upscore8", crop_offset=31)
+FCN8S_AT_ONCE = FCNVariant(num_skips=2, upsampler="upscore8", crop_offset=31, scale_skips=True)
+
+
+def _score(features, num_classes: int, name: str):
+    """A 1×1 scoring convolution, zero-initialised as the original's filler-less layers."""
+    return keras.layers.Conv2D(
+        num_classes, 1, kernel_initializer="zeros", bias_initializer="zeros", name=name
+    )(features)
+
+
+def _upsample(scores, num_classes: int, stride: int, geometry: str, name: str):
+    """A frozen, bias-free transposed convolution initialised to bilinear interpolation."""
+    return keras.layers.Conv2DTranspose(
+        num_classes,
+        kernel_size=2 * stride,
+        strides=stride,
+        padding="valid" if geometry == "original" else "same",
+        use_bias=False,
+        kernel_initializer=BilinearUpsampling(),
+        trainable=False,
+        name=name,
+    )(scores)
+
+
+def build_fcn(
+    variant: FCNVariant,
+    num_classes: int = 21,
+    *,
+    input_shape: tuple = (None, None, 3),
+    weights: str | None = "imagenet",
+    fc_units: int = FC_UNITS,
+    dropout: float = 0.5,
+    geometry: str = "original",
+    mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+    name: str = "fcn",
+) -> keras.Model:
+    """Builds one FCN of the family table (`FCN32S`, `FCN16S`, `FCN8S`, `FCN8S_AT_ONCE`).
+
+    See `FCN8s` for the arguments; `variant` picks the row of the table and `mean` (BGR) is the
+    mean the weights expect, subtracted inside the model (the original Caffe models' differs from
+    keras.applications').
+
+    Example:
+
+    >>> model = build_fcn(FCN16S, num_classes=2, weights=None, fc_units=64)
+    >>> [layer.name for layer in model.layers if layer.name.startswith("upscore")]
+    ['upscore2', 'upscore16']
+    """
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"geometry must be one of {GEOMETRIES}, received {geometry!r}.")
+    if num_classes < 1 or fc_units < 1:
+        raise ValueError(
+            f"num_classes and fc_units must be positive, received {num_classes} and {fc_units}."
+        )
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    classifier = vgg16_classifier(weights)
+
+    # data: RGB in [0, 255] → BGR minus the mean of the weights.
+    images = keras.Input(shape=input_shape, name="image")
+    features = VGGPreprocessing(mean, name="preprocessing")(images)
+    if geometry == "original":
+        # conv1_1 pads 1 itself ("same"); 99 more make the original's pad 100.
+        features = keras.layers.ZeroPadding2D(ORIGINAL_PADDING - 1, name="pad100")(features)
+    else:
+        features = PadToMultiple(OUTPUT_STRIDE, name="pad_to_stride")(features)
+
+    # conv1_1 … pool5: 1/32.
+    taps = vgg16_convolutions(features, classifier)
+
+    # fc6, fc7: the classifier as convolutions, 1/32. Only fc layers of the classifier's width
+    # take its weights; narrower ones start random.
+    features = vgg16_fully_connected(
+        taps[POOL_NAMES[-1]],
+        classifier if fc_units == FC_UNITS else None,
+        units=fc_units,
+        padding="valid" if geometry == "original" else "same",
+        dropout=dropout,
+    )
+    scores = _score(features, num_classes, "score_fr")
+
+    # Skips, coarse to fine: upsample 2×, add the scores of pool4 (1/16), then pool3 (1/8).
+    for skip in SKIPS[: variant.num_skips]:
+        scores = _upsample(scores, num_classes, 2, geometry, skip.upsampler)
+        pooled = taps[skip.tap]
+        if variant.scale_skips:
+            pooled = keras.layers.Rescaling(skip.at_once_scale, name=f"scale_{skip.name}")(pooled)
+        skip_scores = _score(pooled, num_classes, f"score_{skip.name}")
+        offset = skip.crop_offset if geometry == "original" else 0
+        skip_scores = CropToReference(offset, name=f"score_{skip.name}c")([skip_scores, scores])
+        scores = keras.layers.Add(name=f"fuse_{skip.name}")([scores, skip_scores])
+
+    # Last upsampling to the padded input, then crop to the input itself: 1/1.
+    scores = _upsample(scores, num_classes, variant.stride, geometry, variant.upsampler)
+    offset = variant.crop_offset if geometry == "original" else 0
+    logits = CropToReference(offset, dtype="float32", name="score")([scores, images])
+    return keras.Model(images, logits, name=name)
+
+
+def FCN32s(
+    num_classes: int = 21,
+    *,
+    input_shape: tuple = (None, None, 3),
+    weights: str | None = "imagenet",
+    fc_units: int = FC_UNITS,
+    dropout: float = 0.5,
+    geometry: str = "original",
+    name: str = "fcn32s",
+) -> keras.Model:
+    """Builds FCN-32s: VGG16 scores at 1/32, upsampled 32× (`upscore`, kernel 64) in one step.
+
+    See `FCN8s` for the arguments and behaviour.
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.1.
+
+    Example:
+
+    >>> model = FCN32s(num_classes=2, weights=None, fc_units=64)
+    >>> model(np.zeros((1, 37, 53, 3))).shape
+    TensorShape([1, 37, 53, 2])
+    """
+    return build_fcn(
+        FCN32S,
+        num_classes,
+        input_shape=input_shape,
+        weights=weights,
+        fc_units=fc_units,
+        dropout=dropout,
+        geometry=geometry,
+        name=name,
+    )
+
+
+def FCN16s(
+    num_classes: int = 21,
+    *,
+    input_shape: tuple = (None, None, 3),
+    weights: str | None = "imagenet",
+    fc_units: int = FC_UNITS,
+    dropout: float = 0.5,
+    geometry: str = "original",
+    name: str = "fcn16s",
+) -> keras.Model:
+    """Builds FCN-16s: FCN-32s's scores upsampled 2× (`upscore2`) plus pool4's, then 16×.
+
+    See `FCN8s` for the arguments and behaviour. The paper trains it from a trained FCN-32s
+    (`keras_fcn.transfer_weights`).
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.2.
+
+    Example:
+
+    >>> model = FCN16s(num_classes=2, weights=None, fc_units=64)
+    >>> model.get_layer("upscore16").strides
+    (16, 16)
+    """
+    return build_fcn(
+        FCN16S,
+        num_classes,
+        input_shape=input_shape,
+        weights=weights,
+        fc_units=fc_units,
+        dropout=dropout,
+        geometry=geometry,
+        name=name,
+    )
+
+
+def FCN8s(
+    num_classes: int = 21,
+    *,
+    input_shape: tuple = (None, None, 3),
+    weights: str | None = "imagenet",
+    fc_units: int = FC_UNITS,
+    dropout: float = 0.5,
+    geometry: str = "original",
+    name: str = "fcn8s",
+) -> keras.Model:
+    """Builds FCN-8s: FCN-16s's fused scores upsampled 2× plus pool3's, then 8× (`upscore8`).
+
+    The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
+    and returns per-pixel class logits of the same height and width, always float32 (also under a
+    mixed-precision policy). VGG preprocessing is inside the model. The scoring layers start at
+    zero and the upsamplers are frozen bilinear interpolation, as in the original; unfreeze one
+    with `model.get_layer("upscore8").trainable = True` to learn it.
+
+    `geometry="original"` is the Caffe geometry: 100 pixels of zero padding before conv1_1, pools
+    that round up, a 7×7 valid fc6 and fixed crops. `geometry="aligned"` pads the input to a
+    multiple of 32 and uses `same` convolutions throughout, about 1.6× fewer FLOPs at 500×500;
+    the weights are the same, the outputs close but not equal.
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.2; Shelhamer, Long & Darrell,
+    PAMI 2016.
+
+    Args:
+        num_classes: number of classes scored, background included (21 for PASCAL VOC).
+        input_shape: `(height, width, 3)`; `None` for sizes that vary.
+        weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use),
+            `None` (random weights: He initialisation, with conv1_1 scaled for pixel-valued
+            inputs, so the net trains from scratch), or the path of a VGG16 classifier weights
+            file such as `vgg16_weights_tf_dim_ordering_tf_kernels.h5`. The original trained
+            Caffe nets load with `keras_fcn.from_preset`.
+        fc_units: width of fc6 and fc7. Only the paper's 4096 takes the classifier's fc weights;
+            narrower layers start random (He initialisation), for quick experiments and tests.
+        dropout: dropout rate after fc6 and fc7.
+        geometry: `"original"` or `"aligned"`.
+        name: the model's name.
+
+    Returns:
+        A functional `keras.Model` mapping `(B, H, W, 3)` images to `(B, H, W, num_classes)`
+        logits.
+
+    Example:
+
+    >>> model = FCN8s(num_classes=21)  # doctest: +SKIP
+    >>> model = FCN8s(num_classes=2, weights=None, fc_units=64)
+    >>> model(np.zeros((1, 37, 53, 3))).shape
+    TensorShape([1, 37, 53, 2])
+    """
+    return build_fcn(
+        FCN8S,
+        num_classes,
+        input_shape=input_shape,
+        weights=weights,
+        fc_units=fc_units,
+        dropout=dropout,
+        geometry=geometry,
+        name=name,
+    )
+
+
+def FCN8sAtOnce(
+    num_classes: int = 21,
+    *,
+    input_shape: tuple = (None, None, 3),
+    weights: str | None = "imagenet",
+    fc_units: int = FC_UNITS,
+    dropout: float = 0.5,
+    geometry: str = "original",
+    name: str = "fcn8s-atonce",
+) -> keras.Model:
+    """Builds the at-once FCN-8s: FCN-8s with pool4 scaled by 0.01 and pool3 by 0.0001.
+
+    The fixed scales let all skips learn together from VGG16 in one stage instead of the staged
+    32s → 16s → 8s training. See `FCN8s` for the arguments and behaviour.
+
+    Reference: Shelhamer, Long & Darrell, PAMI 2016, section 4.1.
+
+    Example:
+
+    >>> model = FCN8sAtOnce(num_classes=2, weights=None, fc_units=64)
+    >>> model.get_layer("scale_pool3").scale
+    0.0001
+    """
+    return build_fcn(
+        FCN8S_AT_ONCE,
+        num_classes,
+        input_shape=input_shape,
+        weights=weights,
+        fc_units=fc_units,
+        dropout=dropout,
+        geometry=geometry,
+        name=name,
+    )

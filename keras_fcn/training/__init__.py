@@ -1,0 +1,34 @@
+"""Training: recipes as data (`recipes`), strategies and precision (`strategies`), the run's
+callbacks (`callbacks`), and compiling and fitting a model (`fitting`).
+
+Everything else is Keras: `model.fit`, `tf.distribute` strategies, Keras callbacks.
+"""
+
+from keras_fcn.training.callbacks import training_callbacks
+from keras_fcn.training.fitting import NaNLossError, compile_for_training, fit
+from keras_fcn.training.recipes import (
+    Recipe,
+    default_recipe,
+    l2_for_caffe_weight_decay,
+    make_learning_rate,
+    make_loss,
+    make_optimizer,
+)
+from keras_fcn.training.strategies import PRECISIONS, STRATEGIES, make_strategy, set_precision
+
+__all__ = [
+    "PRECISIONS",
+    "STRATEGIES",
+    "NaNLossError",
+    "Recipe",
+    "compile_for_training",
+    "default_recipe",
+    "fit",
+    "l2_for_caffe_weight_decay",
+    "make_learning_rate",
+    "make_loss",
+    "make_optimizer",
+    "make_strategy",
+    "set_precision",
+    "training_callbacks",
+]

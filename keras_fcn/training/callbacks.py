@@ -1,0 +1,42 @@
+"""The callbacks of a training run: resumable, checkpointed, logged.
+
+All are Keras' own: `BackupAndRestore` (re-running an interrupted command resumes at the last
+finished epoch, optimizer state included), `ModelCheckpoint` (best validation mean IU),
+`CSVLogger`, `TensorBoard` and `TerminateOnNaN`.
+"""
+
+import os
+
+import keras
+
+
+def training_callbacks(output_dir: str, monitor: str = "val_mean_iou") -> list:
+    """The callbacks of a training run writing into `output_dir`.
+
+    - `backup/`: `BackupAndRestore` at the end of each epoch; re-running the same command after an
+      interruption resumes from the last finished epoch, optimizer state included.
+    - `best.keras`: `ModelCheckpoint` of the best `monitor` (maximised).
+    - `history.csv`: `CSVLogger`, appended to on resume; `logs/`: `TensorBoard`.
+    - `TerminateOnNaN`.
+
+    Args:
+        output_dir: the run's directory.
+        monitor: the logged score that picks `best.keras`.
+
+    Returns:
+        A list of callbacks for `model.fit`.
+
+    Example:
+
+    >>> [type(callback).__name__ for callback in training_callbacks("runs/fcn8s")][:2]
+    ['BackupAndRestore', 'ModelCheckpoint']
+    """
+    return [
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(output_dir, "best.keras"), monitor=monitor, mode="max", save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, "history.csv"), append=True),
+        keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
+        keras.callbacks.TerminateOnNaN(),
+    ]

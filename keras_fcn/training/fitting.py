@@ -1,0 +1,120 @@
+"""Compiling a model with a recipe, and training it with `model.fit` and the run's callbacks.
+
+Everything is Keras: `model.compile`, `model.fit`, Keras callbacks, `tf.distribute` strategies.
+
+Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & Darrell, PAMI
+2016, section 4.
+"""
+
+import math
+import os
+
+import keras
+
+from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.metrics import SegmentationScores
+from keras_fcn.training.callbacks import training_callbacks
+from keras_fcn.training.recipes import Recipe, make_loss, make_optimizer
+
+
+def compile_for_training(
+    model: keras.Model,
+    recipe: Recipe,
+    num_classes: int,
+    total_steps: int | None = None,
+    jit_compile: bool = False,
+) -> keras.Model:
+    """Compiles `model` with the recipe's optimiser and loss and the paper's four scores.
+
+    The loss ignores `IGNORE_LABEL`; the metric `SegmentationScores` logs `pixel_accuracy`,
+    `mean_accuracy`, `mean_iou` and `frequency_weighted_iou` from one confusion matrix. The
+    recipe's L2 penalty goes on every trainable convolution kernel (not on biases or frozen
+    upsamplers). Call it inside the strategy's scope.
+
+    Args:
+        model: a segmentation model (logits out).
+        recipe: a `Recipe`: a model's paper recipe (`keras_fcn.registry`) or `default_recipe()`.
+        num_classes: classes scored by the model.
+        total_steps: training steps in all, for the recipe's learning-rate schedule; `None`
+            keeps the learning rate fixed.
+        jit_compile: compile the training step with XLA.
+
+    Returns:
+        The model, compiled.
+
+    Example:
+
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8)
+    >>> model = compile_for_training(model, keras_fcn.training.default_recipe(), num_classes=2)
+    >>> type(model.optimizer).__name__
+    'Adam'
+    """
+    if recipe.l2:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv2D) and layer.trainable:
+                layer.kernel.regularizer = keras.regularizers.L2(recipe.l2)
+    model.compile(
+        optimizer=make_optimizer(recipe, total_steps),
+        loss=make_loss(recipe),
+        metrics=[SegmentationScores(num_classes, ignore_class=IGNORE_LABEL)],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+class NaNLossError(RuntimeError):
+    """Raised when training stopped because the loss became NaN or infinite."""
+
+
+def fit(
+    model: keras.Model,
+    train_dataset,
+    val_dataset,
+    epochs: int,
+    output_dir: str,
+    verbose: int | str = "auto",
+) -> keras.callbacks.History:
+    """Trains a compiled model with `training_callbacks` and saves `output_dir/final.keras`.
+
+    Args:
+        model: compiled with `compile_for_training`.
+        train_dataset: batches of `(images, labels)`.
+        val_dataset: validation batches, or `None` (then the checkpoint follows `mean_iou`).
+        epochs: total epochs, counting those of an interrupted run that is resumed.
+        output_dir: where the run's files go (created if needed).
+        verbose: Keras' progress display.
+
+    Returns:
+        The `History` of the epochs run now.
+
+    Raises:
+        NaNLossError: if the loss became NaN or infinite (lower the learning rate).
+
+    Example:
+
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> model = compile_for_training(model, keras_fcn.training.default_recipe(), num_classes=2)
+    >>> batches = tf.data.Dataset.from_tensors((np.zeros((2, 32, 32, 3)), np.zeros((2, 32, 32))))
+    >>> history = fit(model, batches, None, epochs=1, output_dir="run", verbose=0)
+    >>> import os
+    >>> sorted(os.listdir("run"))  # backup/ is removed once the run ends
+    ['best.keras', 'final.keras', 'history.csv', 'logs']
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    monitor = "val_mean_iou" if val_dataset is not None else "mean_iou"
+    history = model.fit(
+        train_dataset,
+        validation_data=val_dataset,
+        epochs=epochs,
+        callbacks=training_callbacks(output_dir, monitor),
+        shuffle=False,
+        verbose=verbose,
+    )
+    losses = history.history.get("loss", [])
+    if model.stop_training and losses and not math.isfinite(losses[-1]):
+        raise NaNLossError(
+            f"Training stopped at epoch {len(losses)}: the loss became {losses[-1]}. "
+            "Lower the learning rate (or check the labels) and run again."
+        )
+    model.save(os.path.join(output_dir, "final.keras"))
+    return history

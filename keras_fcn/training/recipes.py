@@ -1,0 +1,185 @@
+"""Training recipes as data: the optimiser, its learning-rate schedule, the loss and the batches.
+
+A `Recipe` says everything about how a model is trained that is not the model: which optimiser
+with which learning rate and schedule, how the loss is reduced over pixels, the L2 penalty on
+kernels, the batch size, and whether batches are random augmented crops or whole images.
+`make_optimizer` and `make_loss` turn it into Keras objects; nothing branches on a recipe's name.
+
+Two kinds of recipes exist:
+- each model's **paper recipe**, the solver of its original release, kept with the model in
+  `keras_fcn.registry` (for FCN: SGD, momentum 0.99, a fixed tiny rate with the loss summed over
+  pixels, batch 1, no augmentation);
+- `default_recipe()`, a modern recipe for one's own data: Adam with a linear warm-up and a
+  cosine decay, the loss averaged over labelled pixels, batches of 8 random crops with scale
+  jitter and flips.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_fcn.classes import IGNORE_LABEL
+
+OPTIMIZERS = ("sgd", "adam")
+"""Optimisers a recipe can name."""
+
+SCHEDULES = ("constant", "cosine", "poly")
+"""Learning-rate schedules: fixed; linear warm-up then cosine decay to zero; DeepLab's "poly"."""
+
+LOSS_REDUCTIONS = ("sum", "sum_over_batch_size")
+"""`"sum"` over labelled pixels (Caffe's `SoftmaxWithLoss`, `normalize: false`), or their mean."""
+
+
+def l2_for_caffe_weight_decay(weight_decay: float) -> float:
+    """The L2 penalty `λ‖w‖²` equal to Caffe's weight decay.
+
+    Caffe's `weight_decay` adds `weight_decay · w` to the gradient: the gradient of
+    `weight_decay / 2 · ‖w‖²`. Keras 3 optimisers' own `weight_decay` is decoupled (AdamW-style)
+    and differs, so recipes state Caffe's decay as a kernel regulariser instead.
+
+    Example:
+
+    >>> l2_for_caffe_weight_decay(5e-4)
+    0.00025
+    """
+    return weight_decay / 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a model is trained (see the module docstring).
+
+    Args:
+        name: what the recipe is called in logs and `run.json`.
+        optimizer: one of `OPTIMIZERS`.
+        learning_rate: the base learning rate.
+        momentum: SGD's momentum.
+        schedule: one of `SCHEDULES`.
+        warmup_steps: steps of linear warm-up from zero (`"cosine"`), at most half the run.
+        poly_power: the power of the `"poly"` schedule, `(1 - step / total) ** power`.
+        loss_reduction: one of `LOSS_REDUCTIONS`.
+        l2: L2 penalty `λ‖w‖²` on the trainable convolution kernels.
+        batch_size: examples per batch.
+        crop_size: side of the random training crops, or `None` for whole images.
+        augment: random scale jitter and flips.
+
+    Example:
+
+    >>> recipe = Recipe("mine", optimizer="sgd", learning_rate=1e-3, momentum=0.9)
+    >>> dataclasses.replace(recipe, batch_size=4).batch_size
+    4
+    """
+
+    name: str
+    optimizer: str
+    learning_rate: float
+    momentum: float = 0.0
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    poly_power: float = 0.9
+    loss_reduction: str = "sum_over_batch_size"
+    l2: float = 0.0
+    batch_size: int = 1
+    crop_size: int | None = None
+    augment: bool = False
+
+    def __post_init__(self):
+        for field, allowed in (
+            ("optimizer", OPTIMIZERS),
+            ("schedule", SCHEDULES),
+            ("loss_reduction", LOSS_REDUCTIONS),
+        ):
+            if getattr(self, field) not in allowed:
+                raise ValueError(
+                    f"Recipe {self.name!r}: {field} must be one of {allowed}, received "
+                    f"{getattr(self, field)!r}."
+                )
+        if self.learning_rate <= 0 or self.batch_size < 1:
+            raise ValueError(
+                f"Recipe {self.name!r}: learning_rate and batch_size must be positive, received "
+                f"{self.learning_rate} and {self.batch_size}."
+            )
+
+
+def default_recipe(
+    learning_rate: float = 1e-4,
+    batch_size: int = 8,
+    warmup_steps: int = 100,
+    crop_size: int = 320,
+) -> Recipe:
+    """Returns the recipe for training on one's own data (see the module docstring).
+
+    Example:
+
+    >>> default_recipe().batch_size
+    8
+    """
+    return Recipe(
+        name="default",
+        optimizer="adam",
+        learning_rate=learning_rate,
+        schedule="cosine",
+        warmup_steps=warmup_steps,
+        batch_size=batch_size,
+        crop_size=crop_size,
+        augment=True,
+    )
+
+
+def make_learning_rate(recipe: Recipe, total_steps: int | None = None):
+    """The recipe's learning rate: a float, or a schedule over `total_steps`.
+
+    Args:
+        recipe: the recipe.
+        total_steps: training steps in all; `None` keeps the learning rate fixed whatever the
+            schedule (the schedules need to know where they end).
+
+    Returns:
+        A float or a `keras.optimizers.schedules.LearningRateSchedule`.
+
+    Example:
+
+    >>> schedule = make_learning_rate(default_recipe(1e-3, warmup_steps=10), total_steps=110)
+    >>> round(float(schedule(5)), 8)  # half-way through the warm-up
+    0.0005
+    """
+    if recipe.schedule == "constant" or not total_steps:
+        return recipe.learning_rate
+    if recipe.schedule == "cosine":
+        warmup_steps = min(recipe.warmup_steps, total_steps // 2)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0,
+            total_steps - warmup_steps,
+            warmup_target=recipe.learning_rate,
+            warmup_steps=warmup_steps,
+        )
+    return keras.optimizers.schedules.PolynomialDecay(
+        recipe.learning_rate, total_steps, end_learning_rate=0.0, power=recipe.poly_power
+    )
+
+
+def make_optimizer(recipe: Recipe, total_steps: int | None = None) -> keras.optimizers.Optimizer:
+    """The recipe's optimiser, with its learning rate (`make_learning_rate`).
+
+    Example:
+
+    >>> make_optimizer(Recipe("sgd", "sgd", 0.1, momentum=0.9)).momentum
+    0.9
+    """
+    learning_rate = make_learning_rate(recipe, total_steps)
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def make_loss(recipe: Recipe) -> keras.losses.Loss:
+    """The recipe's loss: cross-entropy on logits, void pixels (255) ignored.
+
+    Example:
+
+    >>> make_loss(default_recipe()).reduction
+    'sum_over_batch_size'
+    """
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=IGNORE_LABEL, reduction=recipe.loss_reduction
+    )

@@ -1,0 +1,25 @@
+import keras
+import pytest
+import tensorflow as tf
+
+from keras_fcn import training
+
+
+def test_strategies_by_name():
+    assert isinstance(training.make_strategy("one-device"), tf.distribute.OneDeviceStrategy)
+    assert isinstance(training.make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ValueError, match="No TPU"):
+        training.make_strategy("tpu")
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        training.make_strategy("horovod")
+
+
+def test_precision_sets_the_global_policy_and_rejects_unknown_ones():
+    try:
+        training.set_precision("mixed_bfloat16")
+        policy = keras.mixed_precision.global_policy()
+        assert (policy.compute_dtype, policy.variable_dtype) == ("bfloat16", "float32")
+    finally:
+        training.set_precision("float32")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        training.set_precision("float16")
