@@ -79,10 +79,12 @@ def _decode_batch(image_bytes: tf.Tensor) -> tf.Tensor:
     their borders (the network sees the padding), so a request mixing sizes fails with an
     `InvalidArgumentError` that says so.
     """
-    tf.debugging.assert_positive(
+    not_empty = tf.debugging.assert_positive(
         tf.size(image_bytes), message=f"{BYTES_INPUT}: the request holds no image"
     )
-    first_shape = tf.shape(_decode(image_bytes[0]))
+    # The check must run before the first image is taken, or the slice fails first.
+    with tf.control_dependencies([not_empty]):
+        first_shape = tf.shape(_decode(image_bytes[0]))
 
     def decode_same_size(encoded: tf.Tensor) -> tf.Tensor:
         image = _decode(encoded)
