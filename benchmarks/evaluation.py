@@ -4,7 +4,8 @@ PASCAL VOC images come in many sizes (at most 500 on a side), and evaluation run
 time at their own size. A `tf.function` traces a new graph for every new input shape unless told
 otherwise, and XLA compiles a new program for every shape it meets. This script feeds a seeded
 list of images of random sizes (each side between `--min-size` and `--max-size`) at batch 1
-through FCN-8s in several ways, once cold and then again warm over the same list:
+through FCN-8s (`--model`, any model of `keras_fcn.registry`) in several ways, once cold and then
+again warm over the same list:
 
 - `eager`: `model(x)`, nothing traced;
 - `function`: plain `tf.function`: one trace per new shape;
@@ -25,11 +26,12 @@ right borders, where the padding enters the receptive fields).
 The model is FCN-8s with random weights (score layers too, so that logits are not all zero);
 `--fc-units` below the paper's 4096 shortens the run without changing the retracing behaviour.
 
-Usage:
+Usage, from the repository root:
 
-    python benchmarks/evaluation.py            # aligned FCN-8s, 20 images, several minutes
-    python benchmarks/evaluation.py --quick    # 6 images, fc6/fc7 of 1024 units, about a minute
-    python benchmarks/evaluation.py --padding original --images 10
+    python -m benchmarks.evaluation            # aligned FCN-8s, 20 images, several minutes
+    python -m benchmarks.evaluation --quick    # 6 images, fc6/fc7 of 1024 units, about a minute
+    python -m benchmarks.evaluation --smoke    # seconds: checks that the script runs
+    python -m benchmarks.evaluation --geometry original --images 10
 """
 
 import argparse
@@ -39,7 +41,10 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from machine import (
+
+from benchmarks import models, smoke
+from benchmarks.machine import (
+    CEILING_SIZE,
     Ceiling,
     Timing,
     markdown_table,
@@ -48,13 +53,10 @@ from machine import (
     total_flops,
     usable_cores,
 )
+from keras_fcn import registry
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
+from keras_fcn.backbones.vgg16 import FC_UNITS
 
-from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR as VGG_MEAN_BGR
-from keras_fcn.models import FCN8s
-
-NUM_CLASSES = 21
-MEAN_RGB = VGG_MEAN_BGR[::-1]
-"""The colour that VGG preprocessing maps to zero, used to pad images into buckets."""
 IMAGE_SIGNATURE = [tf.TensorSpec([None, None, None, 3], tf.float32)]
 
 
@@ -64,9 +66,9 @@ def random_sizes(count: int, low: int, high: int, seed: int = 0) -> list[tuple[i
     return [tuple(int(side) for side in generator.integers(low, high + 1, 2)) for _ in range(count)]
 
 
-def build(padding: str, fc_units: int) -> keras.Model:
-    """FCN-8s with random weights everywhere, score layers included."""
-    model = FCN8s(num_classes=NUM_CLASSES, weights=None, padding=padding, fc_units=fc_units)
+def build(model_name: str, geometry: str, fc_units: int) -> keras.Model:
+    """A model with random weights everywhere, score layers included."""
+    model = models.build(model_name, geometry, fc_units)
     generator = np.random.default_rng(1)
     for layer in model.layers:
         if layer.name.startswith("score_"):
@@ -81,7 +83,7 @@ def pad_to_bucket(images: tf.Tensor, bucket: int) -> tf.Tensor:
     height, width = images.shape[1], images.shape[2]
     padded_height, padded_width = -(-height // bucket) * bucket, -(-width // bucket) * bucket
     canvas = tf.broadcast_to(
-        tf.constant(MEAN_RGB, tf.float32), (1, padded_height, padded_width, 3)
+        tf.constant(IMAGENET_MEAN_RGB, tf.float32), (1, padded_height, padded_width, 3)
     ).numpy()
     canvas[:, :height, :width] = images.numpy()
     return tf.constant(canvas)
@@ -153,12 +155,29 @@ def runner_names(buckets: list[int]) -> list[str]:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--padding", choices=("original", "aligned"), default="aligned", help="geometry"
+        "--model",
+        choices=list(registry.MODELS),
+        default="fcn8s",
+        help="model of keras_fcn.registry to evaluate (default: fcn8s)",
+    )
+    parser.add_argument(
+        "--geometry",
+        choices=models.GEOMETRIES,
+        default="aligned",
+        help="geometry to build the model in (default: aligned)",
     )
     parser.add_argument("--images", type=int, default=20, help="number of image sizes")
     parser.add_argument("--min-size", type=int, default=300, help="smallest side")
     parser.add_argument("--max-size", type=int, default=500, help="largest side")
-    parser.add_argument("--fc-units", type=int, default=4096, help="width of fc6 and fc7")
+    parser.add_argument(
+        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+    )
+    parser.add_argument(
+        "--ceiling-size",
+        type=int,
+        default=CEILING_SIZE,
+        help="side of the float32 matrices of the matmul ceiling",
+    )
     parser.add_argument(
         "--buckets",
         nargs="*",
@@ -183,9 +202,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="6 images, fc6/fc7 of 1024 units, 1 warm pass (about a minute)",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
+        f"geometry, 2 images with sides up to {smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} "
+        f"units, buckets of 32, 1 warm pass (measures nothing)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.images, args.fc_units, args.warm_passes = 6, 1024, 1
+    if args.smoke:
+        args.model, args.geometry, args.buckets = smoke.MODEL, smoke.GEOMETRY, [32]
+        args.images, args.min_size, args.max_size = 2, smoke.SIZE // 2, smoke.SIZE
+        args.fc_units, args.ceiling_size, args.warm_passes = (
+            smoke.FC_UNITS,
+            smoke.CEILING_SIZE,
+            smoke.REPEATS,
+        )
+    models.check_geometries(parser, [args.model], [args.geometry])
     if args.warm_passes < 1:
         parser.error(f"--warm-passes must be at least 1, received {args.warm_passes}.")
     if not 0 < args.min_size <= args.max_size:
@@ -203,17 +238,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     print_machine("FCN evaluation at varying image sizes")
+    if args.smoke:
+        print(smoke.NOTE)
     sizes = random_sizes(args.images, args.min_size, args.max_size)
     generator = np.random.default_rng(2)
     images = [
         tf.constant(generator.uniform(0, 255, (1, height, width, 3)).astype("float32"))
         for height, width in sizes
     ]
-    model = build(args.padding, args.fc_units)
+    model = build(args.model, args.geometry, args.fc_units)
     reference = [model(image, training=False).numpy() for image in images]
-    before = matmul_ceiling()
+    before = matmul_ceiling(args.ceiling_size)
     print(
-        f"FCN-8s, {args.padding} geometry, fc6/fc7 of {args.fc_units} units, random weights; "
+        f"{registry.get(args.model).title}, {args.geometry} geometry, fc6/fc7 of "
+        f"{args.fc_units} units, random weights; "
         f"{len(images)} images at batch 1, sides in [{args.min_size}, {args.max_size}] "
         f"({len(set(sizes))} distinct sizes), seed 0. Pass 1 meets every size for the first "
         f"time (traces and compilations included); {args.warm_passes} warm passes run the same "
@@ -254,7 +292,7 @@ def main(args: argparse.Namespace) -> None:
         difference = max(float(np.abs(a - b).max()) for a, b in zip(logits, reference, strict=True))
         results.append((name, runner.traces, shapes, first, second, flops, difference))
         print(f"  {name}: done", file=sys.stderr, flush=True)
-    after = matmul_ceiling()
+    after = matmul_ceiling(args.ceiling_size)
     ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
     for name, traces, shapes, first, second, flops, difference in results:
         rate = flops / sum(second.seconds) / 1e9
@@ -273,7 +311,10 @@ def main(args: argparse.Namespace) -> None:
             f"{difference:.1e}",
         ]
         print("| " + " | ".join(str(cell) for cell in row) + " |")
-    print(f"\nMatmul ceiling: {ceiling.wall:.0f} GFLOP/s (wall), {ceiling.cpu:.0f} (CPU time).")
+    print(
+        f"\nMatmul ceiling ({args.ceiling_size}²): {ceiling.wall:.0f} GFLOP/s (wall), "
+        f"{ceiling.cpu:.0f} (CPU time)."
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""Inference speed of FCN-32s/16s/8s at full width, and where the time of a forward pass goes.
+"""Inference speed of the registry's models at full width, and where a forward pass's time goes.
 
 Two kinds of tables:
 
-1. One row per configuration: every selected model × geometry × size × batch run in
-   `tf.function`, and FCN-8s at each geometry's native size (`original` 500×500, `aligned`
-   512×512) in every execution mode: eager `model(x)`, `model.predict`, `tf.function` and
-   `tf.function(jit_compile=True)` (XLA), at the `--mode-batches`.
+1. One row per configuration: every selected model (FCN-32s/16s/8s by default) × geometry ×
+   size × batch run in `tf.function`, and FCN-8s at each geometry's native size (the
+   registry's `native_size`: `original` 500×500, `aligned` 512×512) in every execution mode:
+   eager `model(x)`, `model.predict`, `tf.function` and `tf.function(jit_compile=True)` (XLA),
+   at the `--mode-batches`.
 2. Per layer (`--layers`): every layer of FCN-8s timed alone on its real input, summed by stage,
    next to the whole model in `tf.function` and with XLA.
 
@@ -14,14 +15,16 @@ included) and keeps the best and the median of `--repeats` calls. A float32 4096
 ceiling is measured just before and just after each row (the better one is kept), and the
 achieved GFLOP/s (FLOPs counted from the model's convolutions, `machine.conv_flops`) are
 reported as a fraction of it, by wall clock and by CPU time (steadier when other processes share
-the machine; see `machine.Timing`). The models are built with `weights=None` (random weights;
-nothing is downloaded) and `fc_units=4096`, the paper's width.
+the machine; see `machine.Timing`). The models are built by `keras_fcn.registry` with
+`weights=None` (random weights; nothing is downloaded) and fc6/fc7 of 4096 units, the paper's
+width (`--fc-units`).
 
-Usage:
+Usage, from the repository root:
 
-    python benchmarks/inference.py            # full run, several minutes
-    python benchmarks/inference.py --quick    # FCN-8s, batch 1, native sizes, about a minute
-    python benchmarks/inference.py --models fcn8s --paddings aligned --sizes 512 --batches 1 \\
+    python -m benchmarks.inference            # full run, several minutes
+    python -m benchmarks.inference --quick    # FCN-8s, batch 1, native sizes, about a minute
+    python -m benchmarks.inference --smoke    # seconds: checks that the script runs
+    python -m benchmarks.inference --models fcn8s --geometries aligned --sizes 512 --batches 1 \\
         --modes function xla --layers
 """
 
@@ -31,7 +34,10 @@ import itertools
 import keras
 import numpy as np
 import tensorflow as tf
-from machine import (
+
+from benchmarks import models, smoke
+from benchmarks.machine import (
+    CEILING_SIZE,
     RATE_HEADERS,
     Ceiling,
     PeakMemory,
@@ -45,21 +51,14 @@ from machine import (
     time_against_ceiling,
     time_calls,
 )
+from keras_fcn import registry
+from keras_fcn.backbones.vgg16 import FC_UNITS
 
-from keras_fcn.models import MODEL_BUILDERS, PADDINGS
-
-MODELS = ("fcn32s", "fcn16s", "fcn8s")
+DEFAULT_MODELS = ("fcn32s", "fcn16s", "fcn8s")
+"""The nets of the paper's table, timed by default; the at-once FCN-8s costs what FCN-8s does."""
+MODE_MODEL = "fcn8s"
+"""The model the execution modes and the per-layer tables are timed on."""
 MODES = ("eager", "predict", "function", "xla")
-NATIVE_SIZE = {"original": 500, "aligned": 512}
-"""The size each geometry is usually run at: VOC's 500, and the multiple of 32 above it."""
-NUM_CLASSES = 21
-
-
-def build(model_name: str, padding: str) -> keras.Model:
-    """A full-width model with random weights (nothing downloads)."""
-    return MODEL_BUILDERS[model_name](
-        num_classes=NUM_CLASSES, weights=None, padding=padding, fc_units=4096
-    )
 
 
 def make_call(model: keras.Model, mode: str):
@@ -90,17 +89,21 @@ def as_numpy(result) -> np.ndarray:
     return result if isinstance(result, np.ndarray) else result.numpy()
 
 
-def time_row(model, model_name, padding, size, batch, mode, repeats) -> list:
+def time_row(
+    model, model_name, geometry, size, batch, mode, repeats, ceiling_size=CEILING_SIZE
+) -> list:
     """Times one configuration after measuring the matmul ceiling; returns a table row."""
     images = random_images(batch, size)
     inputs = images.numpy() if mode == "predict" else images
     call = make_call(model, mode)
     flops = sum(layer.flops for layer in conv_flops(model, images.shape))
     memory = PeakMemory()
-    timing, ceiling = time_against_ceiling(lambda: as_numpy(call(inputs)), repeats, memory=memory)
+    timing, ceiling = time_against_ceiling(
+        lambda: as_numpy(call(inputs)), repeats, memory=memory, ceiling_size=ceiling_size
+    )
     return [
         model_name,
-        padding,
+        geometry,
         f"{size}×{size}",
         batch,
         mode,
@@ -134,13 +137,24 @@ ROW_HEADERS = [
 ]
 
 
-def run_rows(configs, repeats: int) -> list[list]:
-    """Times each `(model, padding, size, batch, mode)`, building each model once."""
+def run_rows(configs, args: argparse.Namespace) -> list[list]:
+    """Times each `(model, geometry, size, batch, mode)`, building each model once."""
     rows = []
-    for (model_name, padding), group in itertools.groupby(configs, key=lambda c: c[:2]):
-        model = build(model_name, padding)
+    for (model_name, geometry), group in itertools.groupby(configs, key=lambda c: c[:2]):
+        model = models.build(model_name, geometry, args.fc_units)
         for _, _, size, batch, mode in group:
-            rows.append(time_row(model, model_name, padding, size, batch, mode, repeats))
+            rows.append(
+                time_row(
+                    model,
+                    model_name,
+                    geometry,
+                    size,
+                    batch,
+                    mode,
+                    args.repeats,
+                    args.ceiling_size,
+                )
+            )
             print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
         del model
         release_memory()
@@ -182,7 +196,14 @@ def summed(timings: list[Timing]) -> Timing:
     )
 
 
-def layer_tables(padding: str, size: int, batch: int, repeats: int) -> str:
+def layer_tables(
+    geometry: str,
+    size: int,
+    batch: int,
+    repeats: int,
+    fc_units: int = FC_UNITS,
+    ceiling_size: int = CEILING_SIZE,
+) -> str:
     """Times every layer of FCN-8s alone in its own `tf.function`; returns markdown tables.
 
     Each layer runs on the input it receives in the model. A first table sums the layers by
@@ -190,11 +211,11 @@ def layer_tables(padding: str, size: int, batch: int, repeats: int) -> str:
     with the whole model in `tf.function` and with XLA, timed in the same run; a second one lists
     every layer.
     """
-    model = build("fcn8s", padding)
+    model = models.build(MODE_MODEL, geometry, fc_units)
     images = random_images(batch, size)
     flops = {layer.name: layer.flops for layer in conv_flops(model, images.shape)}
     inputs, shapes = layer_values(model, images)
-    before = matmul_ceiling()
+    before = matmul_ceiling(ceiling_size)
     times = {}
     for layer in model.layers[1:]:
         call = tf.function(lambda value, layer=layer: layer(value, training=False))
@@ -205,7 +226,7 @@ def layer_tables(padding: str, size: int, batch: int, repeats: int) -> str:
     for mode in ("function", "xla"):
         call = make_call(model, mode)
         whole[mode] = time_calls(lambda call=call: call(images).numpy(), repeats)
-    after = matmul_ceiling()
+    after = matmul_ceiling(ceiling_size)
     ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
     del model
     release_memory()
@@ -250,7 +271,8 @@ def layer_tables(padding: str, size: int, batch: int, repeats: int) -> str:
             ]
         )
     title = (
-        f"### FCN-8s, {padding} geometry, {size}×{size}, batch {batch}, per layer\n\n"
+        f"### {registry.get(MODE_MODEL).title}, {geometry} geometry, {size}×{size}, batch "
+        f"{batch}, per layer\n\n"
         f"Each layer alone in a `tf.function` on its real input, best of {repeats} calls "
         f"after a warm-up; share = part of the sum over layers.\n\n"
     )
@@ -274,36 +296,55 @@ def parse_sizes(values: list[str]) -> list[str]:
     return values
 
 
+def native_size(args: argparse.Namespace, model_name: str, geometry: str) -> int:
+    """The size a model runs at in a geometry: the registry's native size (tiny for `--smoke`)."""
+    return smoke.SIZE if args.smoke else models.native_size(model_name, geometry)
+
+
 def configs(args: argparse.Namespace) -> list[tuple]:
     """The rows to time: the model grid in `tf.function`, then the modes on FCN-8s.
 
     Rows are ordered by model and geometry, so that each model is built once.
     """
     rows = set()
-    for model_name, padding, size, batch in itertools.product(
-        args.models, args.paddings, args.sizes, args.batches
+    for model_name, geometry, size, batch in itertools.product(
+        args.models, args.geometries, args.sizes, args.batches
     ):
-        size = NATIVE_SIZE[padding] if size == "native" else int(size)
-        rows.add((model_name, padding, size, batch, "function"))
-    for padding, batch, mode in itertools.product(args.paddings, args.mode_batches, args.modes):
-        rows.add(("fcn8s", padding, NATIVE_SIZE[padding], batch, mode))
-    order = {name: index for index, name in enumerate(MODELS + PADDINGS + MODES)}
-    return sorted(rows, key=lambda r: (order[r[0]], order[r[1]], r[2], r[3], order[r[4]]))
+        size = native_size(args, model_name, geometry) if size == "native" else int(size)
+        rows.add((model_name, geometry, size, batch, "function"))
+    for geometry, batch, mode in itertools.product(args.geometries, args.mode_batches, args.modes):
+        rows.add((MODE_MODEL, geometry, native_size(args, MODE_MODEL, geometry), batch, mode))
+    model_order = {name: index for index, name in enumerate(registry.MODELS)}
+    geometry_order = {name: index for index, name in enumerate(models.GEOMETRIES)}
+    mode_order = {name: index for index, name in enumerate(MODES)}
+    return sorted(
+        rows,
+        key=lambda r: (model_order[r[0]], geometry_order[r[1]], r[2], r[3], mode_order[r[4]]),
+    )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time"
+        "--models",
+        nargs="+",
+        choices=list(registry.MODELS),
+        default=list(DEFAULT_MODELS),
+        help=f"models of keras_fcn.registry to time (default: {' '.join(DEFAULT_MODELS)})",
     )
     parser.add_argument(
-        "--paddings", nargs="+", choices=PADDINGS, default=list(PADDINGS), help="geometries"
+        "--geometries",
+        nargs="+",
+        choices=models.GEOMETRIES,
+        default=None,
+        help="geometries to build the models in (default: every geometry of the models)",
     )
     parser.add_argument(
         "--sizes",
         nargs="+",
         default=["500", "512"],
-        help="square input sizes of the model grid; 'native' is 500 (original) or 512 (aligned)",
+        help="square input sizes of the model grid; 'native' is the registry's native size of "
+        "the geometry (500 original, 512 aligned)",
     )
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 4], help="batch sizes")
     parser.add_argument(
@@ -324,6 +365,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--repeats", type=int, default=2, help="timed calls per row after one warm-up call"
     )
     parser.add_argument(
+        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+    )
+    parser.add_argument(
+        "--ceiling-size",
+        type=int,
+        default=CEILING_SIZE,
+        help="side of the float32 matrices of the matmul ceiling",
+    )
+    parser.add_argument(
         "--layers",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -334,31 +384,57 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="FCN-8s, batch 1, native sizes, no per-layer table (about a minute)",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: {smoke.MODEL}, {smoke.GEOMETRY} geometry, "
+        f"{smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of {smoke.FC_UNITS} units, "
+        f"{smoke.REPEATS} repeat, every mode and the per-layer table (measures nothing)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.models, args.sizes, args.batches = ["fcn8s"], ["native"], [1]
+        args.models, args.sizes, args.batches = [MODE_MODEL], ["native"], [1]
+    if args.smoke:
+        args.models, args.geometries = [smoke.MODEL], [smoke.GEOMETRY]
+        args.sizes, args.batches, args.mode_batches = ["native"], [smoke.BATCH], [smoke.BATCH]
+        args.repeats, args.fc_units, args.ceiling_size = (
+            smoke.REPEATS,
+            smoke.FC_UNITS,
+            smoke.CEILING_SIZE,
+        )
     if args.layers is None:
         args.layers = not args.quick
+    if args.geometries is None:
+        args.geometries = [
+            geometry
+            for geometry in models.GEOMETRIES
+            if any(geometry in registry.get(name).geometries for name in args.models)
+        ]
+    models.check_geometries(parser, [*args.models, MODE_MODEL], args.geometries)
     parse_sizes(args.sizes)
     return args
 
 
 def main(args: argparse.Namespace) -> None:
     print_machine("FCN inference")
+    if args.smoke:
+        print(smoke.NOTE)
     print(
         f'Every row: one warm-up call ("first call"), then the best and the median of '
         f"{args.repeats} calls. GFLOP counts 2 × the multiply-accumulates of every convolution; "
-        f"the 4096² float32 matmul ceiling is measured just before and just after each row, "
-        f"and the better of the two kept. Models have random weights and fc6/fc7 of 4096 "
-        f"units; inputs are float32. Memory columns are peaks above the state before the row "
-        f"(the model's weights excluded).\n"
+        f"the {args.ceiling_size}² float32 matmul ceiling is measured just before and just "
+        f"after each row, and the better of the two kept. Models have random weights and "
+        f"fc6/fc7 of {args.fc_units} units; inputs are float32. Memory columns are peaks above "
+        f"the state before the row (the model's weights excluded).\n"
     )
     print(markdown_table(ROW_HEADERS, []), flush=True)
-    run_rows(configs(args), args.repeats)
+    run_rows(configs(args), args)
     if args.layers:
-        for padding in args.paddings:
+        for geometry in args.geometries:
+            size = native_size(args, MODE_MODEL, geometry)
+            tables = layer_tables(geometry, size, 1, args.repeats, args.fc_units, args.ceiling_size)
             print()
-            print(layer_tables(padding, NATIVE_SIZE[padding], 1, args.repeats), flush=True)
+            print(tables, flush=True)
 
 
 if __name__ == "__main__":

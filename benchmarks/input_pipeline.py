@@ -16,10 +16,11 @@ machine (then the wall-clock rates drop and "CPU utilisation", the share of the 
 process got, falls below 1). The model is not involved: these are the rates at which the
 pipeline can feed one.
 
-Usage:
+Usage, from the repository root:
 
-    python benchmarks/input_pipeline.py
-    python benchmarks/input_pipeline.py --images 128 --repeats 5
+    python -m benchmarks.input_pipeline
+    python -m benchmarks.input_pipeline --images 128 --repeats 5
+    python -m benchmarks.input_pipeline --smoke    # seconds: checks that the script runs
 """
 
 import argparse
@@ -27,9 +28,10 @@ import os
 import tempfile
 
 import numpy as np
-from machine import markdown_table, print_machine, time_calls, usable_cores
 from PIL import Image
 
+from benchmarks import smoke
+from benchmarks.machine import markdown_table, print_machine, time_calls, usable_cores
 from keras_fcn.classes import voc_palette
 from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
 
@@ -74,6 +76,8 @@ def consume(dataset) -> None:
 
 def main(args: argparse.Namespace) -> None:
     print_machine("Input pipeline throughput (VOC-sized JPEGs)")
+    if args.smoke:
+        print(smoke.NOTE)
     with tempfile.TemporaryDirectory() as root:
         write_voc_tree(root, args.images)
         jpeg_kb = np.mean(
@@ -121,8 +125,21 @@ def main(args: argparse.Namespace) -> None:
     print(markdown_table(headers, rows))
 
 
-if __name__ == "__main__":
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=64, help="number of images in the tree")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per stage")
-    main(parser.parse_args())
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: a tree of {smoke.IMAGES} images, "
+        f"{smoke.REPEATS} pass per stage (measures nothing)",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.images, args.repeats = smoke.IMAGES, smoke.REPEATS
+    return args
+
+
+if __name__ == "__main__":
+    main(parse_args())

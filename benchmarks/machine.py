@@ -5,8 +5,8 @@ median) of several repeats, next to a float32 matrix-product ceiling measured in
 just before and after, and the fraction of that ceiling the model reaches. FLOPs are counted from
 the model itself (`conv_flops`), never hard-coded.
 
-Import from a script in this folder with `from machine import ...` (running
-`python benchmarks/<script>.py` puts the folder on `sys.path`).
+Import from a script of the package with `from benchmarks.machine import ...`; run the scripts
+from the repository root as `python -m benchmarks.<script>`.
 """
 
 import contextlib
@@ -26,6 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 MIB = 2**20
+
+CEILING_SIZE = 4096
+"""Side of the square float32 matrices of the matmul ceiling."""
 
 
 VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16")
@@ -106,8 +109,16 @@ def machine_info() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "TF_ENABLE_ONEDNN_OPTS": onednn,
-        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "command": " ".join([program(), *sys.argv[1:]]),
     }
+
+
+def program() -> str:
+    """How this process was started: `python -m benchmarks.<script>`, or the script's name."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:
+        return f"python -m {spec.name}"
+    return os.path.basename(sys.argv[0])
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -200,7 +211,7 @@ class Ceiling:
     cpu: float
 
 
-def matmul_ceiling(size: int = 4096, repeats: int = 5, dtype: str = "float32") -> Ceiling:
+def matmul_ceiling(size: int = CEILING_SIZE, repeats: int = 5, dtype: str = "float32") -> Ceiling:
     """Measures the best rate of a `size`² matrix product in a `tf.function`, in GFLOP/s.
 
     This is the practical ceiling a dense model can hope to reach on the machine at this moment:
@@ -227,6 +238,7 @@ def time_against_ceiling(
     repeats: int,
     warmup: int = 1,
     memory: "PeakMemory | None" = None,
+    ceiling_size: int = CEILING_SIZE,
 ) -> tuple[Timing, Ceiling]:
     """Times `function` (see `time_calls`) between two measurements of the matmul ceiling.
 
@@ -238,14 +250,15 @@ def time_against_ceiling(
         repeats: number of timed calls.
         warmup: number of untimed calls before them.
         memory: a `PeakMemory` entered around the calls only (not the ceiling's matrices).
+        ceiling_size: side of the ceiling's matrices (see `matmul_ceiling`).
 
     Returns:
         The `Timing` of `function` and the `Ceiling`.
     """
-    before = matmul_ceiling()
+    before = matmul_ceiling(ceiling_size)
     with memory or contextlib.nullcontext():
         timing = time_calls(function, repeats, warmup)
-    after = matmul_ceiling()
+    after = matmul_ceiling(ceiling_size)
     return timing, Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
 
 

@@ -1,25 +1,30 @@
 """Times one confusion-matrix update of a batch of segmentation logits.
 
-Prints a table of the update cost of `keras_fcn.metrics.SegmentationScores` (from logits and
-from class ids), of `keras.metrics.MeanIoU` for comparison, and of a 3x3 convolution over the
-same batch as a yardstick, each eager, in a `tf.function` and XLA-compiled, with the machine it
-ran on.
+Prints a markdown table of the update cost of `keras_fcn.metrics.SegmentationScores` (from
+logits and from class ids), of `keras.metrics.MeanIoU` for comparison, and of a 3x3 convolution
+over the same batch as a yardstick, each eager, in a `tf.function` and XLA-compiled, with the
+machine it ran on.
 
-    python benchmarks/metric_update.py
+Usage, from the repository root:
+
+    python -m benchmarks.metric_update            # 8×512×512, about 20 s
+    python -m benchmarks.metric_update --smoke    # seconds: checks that the script runs
 """
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
-from machine import cpu_model
 
+from benchmarks import smoke
+from benchmarks.machine import markdown_table, print_machine
+from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.metrics import SegmentationScores
+
+HEADERS = ["operation", "mode", "ms", "Mpixel/s"]
 
 
 def milliseconds(function, repeats: int) -> float:
@@ -41,10 +46,13 @@ def wrapped(function, mode: str):
 
 
 def main(args: argparse.Namespace) -> None:
+    print_machine("Metric update")
+    if args.smoke:
+        print(smoke.NOTE)
     rng = np.random.default_rng(0)
     shape = (args.batch, args.size, args.size)
     labels = rng.integers(0, args.classes, size=shape).astype(np.int32)
-    labels[rng.random(shape) < 0.1] = 255
+    labels[rng.random(shape) < 0.1] = IGNORE_LABEL
     labels = tf.constant(labels)
     logits = tf.constant(rng.normal(size=(*shape, args.classes)).astype(np.float32))
     class_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -61,7 +69,7 @@ def main(args: argparse.Namespace) -> None:
         return update
 
     def keras_mean_iou_update():
-        metric = keras.metrics.MeanIoU(args.classes, ignore_class=255, sparse_y_pred=False)
+        metric = keras.metrics.MeanIoU(args.classes, ignore_class=IGNORE_LABEL, sparse_y_pred=False)
 
         def update():
             metric.update_state(labels, logits)
@@ -79,23 +87,20 @@ def main(args: argparse.Namespace) -> None:
     }
     pixels = np.prod(shape)
     conv_gflop = 2 * pixels * 9 * args.classes**2 / 1e9
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.platform()}")
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}")
     print(
-        f"batch {args.batch}x{args.size}x{args.size}x{args.classes} logits, 10% pixels = 255, "
-        f"median of {args.repeats} runs; the reference convolution is {conv_gflop:.1f} GFLOP."
+        f"batch {args.batch}×{args.size}×{args.size}×{args.classes} logits, 10% pixels = "
+        f"{IGNORE_LABEL}, median of {args.repeats} runs after 2 warm-ups; the reference "
+        f"convolution is {conv_gflop:.3g} GFLOP.\n"
     )
-    print()
-    header = f"{'operation':<58} {'mode':<12} {'ms':>8} {'Mpixel/s':>9}"
-    print(header)
-    print("-" * len(header))
+    print(markdown_table(HEADERS, []), flush=True)
     for name, function in rows.items():
         for mode in ("eager", "tf.function", "jit"):
             elapsed = milliseconds(wrapped(function, mode), args.repeats)
-            print(f"{name:<58} {mode:<12} {elapsed:8.1f} {pixels / elapsed / 1e3:9.1f}")
+            row = [name, mode, f"{elapsed:.1f}", f"{pixels / elapsed / 1e3:.1f}"]
+            print("| " + " | ".join(row) + " |", flush=True)
 
 
-if __name__ == "__main__":
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default: 8)")
     parser.add_argument("--size", type=int, default=512, help="image side (default: 512)")
@@ -103,4 +108,17 @@ if __name__ == "__main__":
     parser.add_argument(
         "--repeats", type=int, default=10, help="timed runs per row, after 2 warm-ups (default: 10)"
     )
-    main(parser.parse_args())
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: batch {smoke.BATCH} of "
+        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
+    return args
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,8 +1,9 @@
 """Serving speed: the exported SavedModel against the in-process model, on the same images.
 
-For FCN-8s at full width (random weights) in each geometry at its native size, the script
-exports the model with `keras_fcn.export_for_serving`, loads the SavedModel back with
-`tf.saved_model.load` (TensorFlow alone, as TF Serving does) and times, on the same images:
+For FCN-8s (`--model`, any model of `keras_fcn.registry`) at full width (random weights) in
+each geometry at its native size (the registry's `native_size`), the script exports the model
+with `keras_fcn.export_for_serving`, loads the SavedModel back with `tf.saved_model.load`
+(TensorFlow alone, as TF Serving does) and times, on the same images:
 
 - `model, tf.function`: the Keras model called in a `tf.function` on float32 images (logits
   out), as in `inference.py`: the reference;
@@ -20,10 +21,11 @@ encode: TF Serving writes every output of the signature as JSON, so the float32 
 (`H·W·num_classes` numbers) dwarf the class ids. It is encoded here with Python's `json`
 module, which is slower than TF Serving's C++ encoder; the sizes are of the same order.
 
-Usage:
+Usage, from the repository root:
 
-    python benchmarks/serving.py            # both geometries, batch 1 and 4, about 5 minutes
-    python benchmarks/serving.py --quick    # aligned 512×512, batch 1
+    python -m benchmarks.serving            # both geometries, batch 1 and 4, about 5 minutes
+    python -m benchmarks.serving --quick    # aligned 512×512, batch 1
+    python -m benchmarks.serving --smoke    # seconds: checks that the script runs
 """
 
 import argparse
@@ -36,8 +38,11 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
-from inference import NATIVE_SIZE, build
-from machine import (
+from PIL import Image
+
+from benchmarks import models, smoke
+from benchmarks.machine import (
+    CEILING_SIZE,
     RATE_HEADERS,
     PeakMemory,
     conv_flops,
@@ -47,8 +52,8 @@ from machine import (
     release_memory,
     time_against_ceiling,
 )
-from PIL import Image
-
+from keras_fcn import registry
+from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export import (
     BYTES_INPUT,
@@ -62,7 +67,6 @@ from keras_fcn.export import (
     export_for_serving,
     load_predictor,
 )
-from keras_fcn.models import PADDINGS
 
 PATHS = (
     "model, tf.function",
@@ -143,21 +147,30 @@ def serving_calls(
     return dict(zip(PATHS, calls, strict=True)), predict
 
 
-def time_paths(padding: str, batch: int, repeats: int, workdir: str) -> tuple[list, list]:
+def image_size(args: argparse.Namespace, geometry: str) -> int:
+    """The side of the photos: the model's native size in the geometry (tiny for `--smoke`)."""
+    return smoke.SIZE if args.smoke else models.native_size(args.model, geometry)
+
+
+def time_paths(
+    args: argparse.Namespace, geometry: str, batch: int, workdir: str
+) -> tuple[list, list]:
     """Times every path for one geometry and batch; returns the rows and the check results."""
-    size = NATIVE_SIZE[padding]
-    model = with_random_scores(build("fcn8s", padding))
+    size = image_size(args, geometry)
+    model = with_random_scores(models.build(args.model, geometry, args.fc_units))
     images = photos(batch, size)
-    saved_model_dir = export_for_serving(model, f"{workdir}/{padding}", version=batch)
+    saved_model_dir = export_for_serving(model, f"{workdir}/{geometry}", version=batch)
     flops = sum(layer.flops for layer in conv_flops(model, images.shape))
     calls, predict = serving_calls(model, saved_model_dir, images)
     rows = []
     for path, call in calls.items():
         memory = PeakMemory()
-        timing, ceiling = time_against_ceiling(call, repeats, memory=memory)
+        timing, ceiling = time_against_ceiling(
+            call, args.repeats, memory=memory, ceiling_size=args.ceiling_size
+        )
         rows.append(
             [
-                padding,
+                geometry,
                 f"{size}×{size}",
                 batch,
                 path,
@@ -178,7 +191,7 @@ def time_paths(padding: str, batch: int, repeats: int, workdir: str) -> tuple[li
     from_bytes = calls[f"SavedModel, {BYTES_SIGNATURE}"]()[ids]
     from_pixels = predict(decode_jpegs(encode_jpegs(images)))
     checks = [
-        padding,
+        geometry,
         batch,
         f"{np.mean(in_process[ids] == loaded[ids]):.4f}",
         f"{np.max(np.abs(in_process[probabilities] - loaded[probabilities])):.1e}",
@@ -189,10 +202,13 @@ def time_paths(padding: str, batch: int, repeats: int, workdir: str) -> tuple[li
     return rows, checks
 
 
-def response_cost(padding: str, workdir: str) -> list[list]:
-    """JSON size and encoding time of a one-image REST response, with and without probabilities."""
-    images = photos(1, NATIVE_SIZE[padding])
-    loaded = tf.saved_model.load(f"{workdir}/{padding}/1")
+def response_cost(args: argparse.Namespace, geometry: str, workdir: str) -> list[list]:
+    """JSON size and encoding time of a one-image REST response, with and without probabilities.
+
+    Reads the SavedModel that `time_paths` exported for batch 1 in this geometry.
+    """
+    images = photos(1, image_size(args, geometry))
+    loaded = tf.saved_model.load(f"{workdir}/{geometry}/1")
     encoded = tf.constant(encode_jpegs(images))
     rows = []
     for signature in (BYTES_SIGNATURE, CLASS_IDS_SIGNATURE):
@@ -213,7 +229,7 @@ def response_cost(padding: str, workdir: str) -> list[list]:
             float32_size -= shorter * values.size
         rows.append(
             [
-                padding,
+                geometry,
                 signature,
                 ", ".join(sorted(outputs)),
                 f"{len(body) / 2**20:.1f}",
@@ -244,34 +260,82 @@ HEADERS = [
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--paddings", nargs="+", choices=PADDINGS, default=list(PADDINGS), help="geometries"
+        "--model",
+        choices=list(registry.MODELS),
+        default="fcn8s",
+        help="model of keras_fcn.registry to export and serve (default: fcn8s)",
     )
-    parser.add_argument("--batches", nargs="+", type=int, default=[1, 4], help="batch sizes")
+    parser.add_argument(
+        "--geometries",
+        nargs="+",
+        choices=models.GEOMETRIES,
+        default=None,
+        help="geometries to build the model in (default: every geometry of the model)",
+    )
+    parser.add_argument(
+        "--batches",
+        nargs="+",
+        type=int,
+        default=[1, 4],
+        help="batch sizes (the REST response table reads the batch-1 export, so keep 1)",
+    )
     parser.add_argument(
         "--repeats", type=int, default=3, help="timed calls per row after one warm-up call"
     )
+    parser.add_argument(
+        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+    )
+    parser.add_argument(
+        "--ceiling-size",
+        type=int,
+        default=CEILING_SIZE,
+        help="side of the float32 matrices of the matmul ceiling",
+    )
     parser.add_argument("--quick", action="store_true", help="aligned 512×512, batch 1")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
+        f"geometry, {smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of "
+        f"{smoke.FC_UNITS} units, {smoke.REPEATS} repeat (measures nothing)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.paddings, args.batches = ["aligned"], [1]
+        args.geometries, args.batches = ["aligned"], [1]
+    if args.smoke:
+        args.model, args.geometries, args.batches = smoke.MODEL, [smoke.GEOMETRY], [smoke.BATCH]
+        args.repeats, args.fc_units, args.ceiling_size = (
+            smoke.REPEATS,
+            smoke.FC_UNITS,
+            smoke.CEILING_SIZE,
+        )
+    args.geometries = args.geometries or list(registry.get(args.model).geometries)
+    models.check_geometries(parser, [args.model], args.geometries)
     return args
 
 
 def main(args: argparse.Namespace) -> None:
     print_machine("FCN serving")
+    if args.smoke:
+        print(smoke.NOTE)
+    sizes = ", ".join(
+        f"{geometry} {image_size(args, geometry)}×{image_size(args, geometry)}"
+        for geometry in args.geometries
+    )
     print(
-        f"FCN-8s, fc6/fc7 of 4096 units, random weights, 21 classes; synthetic photos at each "
-        f"geometry's native size (JPEG quality 90 for the bytes signatures). Every row: one "
-        f"warm-up call, then the best and the median of {args.repeats} calls, outputs "
-        f"converted to numpy; the 4096² float32 matmul ceiling is measured before and after "
+        f"{registry.get(args.model).title}, fc6/fc7 of {args.fc_units} units, random weights, "
+        f"{models.num_classes(args.model)} classes; synthetic photos at each geometry's native "
+        f"size ({sizes}; JPEG quality 90 for the bytes signatures). Every row: one warm-up "
+        f"call, then the best and the median of {args.repeats} calls, outputs converted to "
+        f"numpy; the {args.ceiling_size}² float32 matmul ceiling is measured before and after "
         f"each row and the better kept. GFLOP/s counts the network's convolutions only.\n"
     )
     print(markdown_table(HEADERS, []), flush=True)
     all_checks = []
     with tempfile.TemporaryDirectory() as workdir:
-        for padding in args.paddings:
+        for geometry in args.geometries:
             for batch in args.batches:
-                _, checks = time_paths(padding, batch, args.repeats, workdir)
+                _, checks = time_paths(args, geometry, batch, workdir)
                 all_checks.append(checks)
         print(
             "\nSame outputs: the in-process and the loaded `serve_images` (share of equal class "
@@ -301,7 +365,9 @@ def main(args: argparse.Namespace) -> None:
             "json.dumps (s)",
             "json.loads (s)",
         ]
-        rows = [row for padding in args.paddings for row in response_cost(padding, workdir)]
+        rows = [
+            row for geometry in args.geometries for row in response_cost(args, geometry, workdir)
+        ]
         print(markdown_table(response_headers, rows), flush=True)
 
 

@@ -3,8 +3,9 @@
 One training step is `model.train_on_batch` after `model.compile` with SGD (momentum 0.99) and
 `SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)`, exactly what `model.fit`
 runs per batch. Inputs are seeded random images and labels (a tenth of the pixels set to the
-ignore label 255), batch 8 of 320×320 crops by default; models are full width (fc6/fc7 of 4096
-units) with random weights, dropout active. Each row runs in a fresh process, so that memory
+ignore label 255), batch 8 of 320×320 crops by default; models are built by
+`keras_fcn.registry` at full width (fc6/fc7 of 4096 units, `--fc-units`) with random weights,
+dropout active. Each row runs in a fresh process, so that memory
 kept by one configuration (XLA holds several GB) neither adds up nor shows in the next one.
 
 A step costs about 3× the forward FLOPs (forward, gradient with respect to the activations,
@@ -16,10 +17,11 @@ with a note (float16 convolutions run there at float32 speed, and loss scaling a
 `mixed_bfloat16` runs on a GPU and on CPUs with bfloat16 instructions (AVX512_BF16 or AMX),
 where oneDNN's bfloat16 convolutions are about twice as fast as float32 ones.
 
-Usage:
+Usage, from the repository root:
 
-    python benchmarks/training.py            # full run, several minutes
-    python benchmarks/training.py --quick    # aligned FCN-8s, no XLA, 2 repeats, about a minute
+    python -m benchmarks.training            # full run, several minutes
+    python -m benchmarks.training --quick    # aligned FCN-8s, no XLA, 2 repeats, about a minute
+    python -m benchmarks.training --smoke    # seconds: checks that the script runs
 """
 
 import argparse
@@ -30,7 +32,10 @@ from concurrent.futures import ProcessPoolExecutor
 import keras
 import numpy as np
 import tensorflow as tf
-from machine import (
+
+from benchmarks import models, smoke
+from benchmarks.machine import (
+    CEILING_SIZE,
     RATE_HEADERS,
     PeakMemory,
     cpu_flags,
@@ -41,33 +46,31 @@ from machine import (
     time_against_ceiling,
     total_flops,
 )
-
+from keras_fcn import registry
+from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.models import MODEL_BUILDERS, PADDINGS
+from keras_fcn.training import PRECISIONS
 
-MODELS = ("fcn32s", "fcn16s", "fcn8s")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-NUM_CLASSES = 21
 BACKWARD_FACTOR = 3
 """A training step's FLOPs over the forward pass's: forward + 2 gradients per convolution."""
 
 
-def synthetic_batch(batch: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images in [0, 255) and labels in [0, 21) with 10% ignored pixels."""
+def synthetic_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
     generator = np.random.default_rng(0)
     images = generator.uniform(0, 255, (batch, size, size, 3)).astype("float32")
-    labels = generator.integers(0, NUM_CLASSES, (batch, size, size)).astype("int32")
+    labels = generator.integers(0, num_classes, (batch, size, size)).astype("int32")
     labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
     return images, labels
 
 
-def build_and_compile(model_name: str, padding: str, precision: str, xla: bool) -> keras.Model:
-    """A full-width model with random weights, compiled with the paper's optimizer."""
+def build_and_compile(
+    model_name: str, geometry: str, precision: str, xla: bool, fc_units: int = FC_UNITS
+) -> keras.Model:
+    """A model with random weights, compiled with the paper's optimizer."""
     keras.mixed_precision.set_global_policy(precision)
     try:
-        model = MODEL_BUILDERS[model_name](
-            num_classes=NUM_CLASSES, weights=None, padding=padding, fc_units=4096
-        )
+        model = models.build(model_name, geometry, fc_units)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.compile(
@@ -91,18 +94,31 @@ def skip_reason(precision: str) -> str | None:
     return None
 
 
-def time_row(model_name, padding, precision, xla, batch, size, repeats) -> list:
+def time_row(
+    model_name,
+    geometry,
+    precision,
+    xla,
+    batch,
+    size,
+    repeats,
+    fc_units=FC_UNITS,
+    ceiling_size=CEILING_SIZE,
+) -> list:
     """Times training steps of one configuration; returns a table row."""
-    label = [model_name, padding, precision, "yes" if xla else "no", batch, f"{size}×{size}"]
+    label = [model_name, geometry, precision, "yes" if xla else "no", batch, f"{size}×{size}"]
     reason = skip_reason(precision)
     if reason:
         return [*label, reason] + [""] * (len(ROW_HEADERS) - len(label) - 1)
-    model = build_and_compile(model_name, padding, precision, xla)
-    images, labels = synthetic_batch(batch, size)
+    model = build_and_compile(model_name, geometry, precision, xla, fc_units)
+    images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
     flops = BACKWARD_FACTOR * total_flops(model, images.shape)
     memory = PeakMemory()
     timing, ceiling = time_against_ceiling(
-        lambda: model.train_on_batch(images, labels), repeats, memory=memory
+        lambda: model.train_on_batch(images, labels),
+        repeats,
+        memory=memory,
+        ceiling_size=ceiling_size,
     )
     model = None
     release_memory()
@@ -144,10 +160,18 @@ ROW_HEADERS = [
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--models", nargs="+", choices=MODELS, default=["fcn8s"], help="models to train"
+        "--models",
+        nargs="+",
+        choices=list(registry.MODELS),
+        default=["fcn8s"],
+        help="models of keras_fcn.registry to train (default: fcn8s)",
     )
     parser.add_argument(
-        "--paddings", nargs="+", choices=PADDINGS, default=list(PADDINGS), help="geometries"
+        "--geometries",
+        nargs="+",
+        choices=models.GEOMETRIES,
+        default=None,
+        help="geometries to build the models in (default: every geometry of the models)",
     )
     parser.add_argument(
         "--xla",
@@ -170,37 +194,73 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--repeats", type=int, default=None, help="timed steps after one warm-up step (default 3)"
     )
     parser.add_argument(
+        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+    )
+    parser.add_argument(
+        "--ceiling-size",
+        type=int,
+        default=CEILING_SIZE,
+        help="side of the float32 matrices of the matmul ceiling",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="aligned FCN-8s in float32 without XLA, 2 repeats (about a minute)",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: one row, {smoke.MODEL} in the "
+        f"{smoke.GEOMETRY} geometry, float32 without XLA, batch {smoke.BATCH} of "
+        f"{smoke.SIZE}×{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, {smoke.REPEATS} repeat "
+        f"(measures nothing)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.models, args.paddings, args.xla, args.precisions = (
+        args.models, args.geometries, args.xla, args.precisions = (
             ["fcn8s"],
             ["aligned"],
             ["off"],
             ["float32"],
         )
+    if args.smoke:
+        args.models, args.geometries, args.xla, args.precisions = (
+            [smoke.MODEL],
+            [smoke.GEOMETRY],
+            ["off"],
+            ["float32"],
+        )
+        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
+        args.fc_units, args.ceiling_size = smoke.FC_UNITS, smoke.CEILING_SIZE
     args.repeats = args.repeats or (2 if args.quick else 3)
+    if args.geometries is None:
+        args.geometries = [
+            geometry
+            for geometry in models.GEOMETRIES
+            if any(geometry in registry.get(name).geometries for name in args.models)
+        ]
+    models.check_geometries(parser, args.models, args.geometries)
     return args
 
 
 def main(args: argparse.Namespace) -> None:
     print_machine("FCN training")
+    if args.smoke:
+        print(smoke.NOTE)
     print(
         f'Every row: one warm-up step ("first step", tracing and compilation included), then '
         f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
-        f"the forward convolutions' 2·MACs; the 4096² float32 matmul ceiling is measured just "
-        f"before and just after each row, and the better of the two kept (bfloat16 rows are "
-        f"compared with it too, so their fraction can pass 1). Each row runs in a fresh "
+        f"the forward convolutions' 2·MACs; the {args.ceiling_size}² float32 matmul ceiling is "
+        f"measured just before and just after each row, and the better of the two kept "
+        f"(bfloat16 rows are compared with it too, so their fraction can pass 1). Models have "
+        f"random weights and fc6/fc7 of {args.fc_units} units. Each row runs in a fresh "
         f"process; memory columns are peaks above the state before the first step (the "
         f"weights excluded, the optimizer's momentum included).\n"
     )
     print(markdown_table(ROW_HEADERS, []), flush=True)
     spawn = multiprocessing.get_context("spawn")
-    for model_name, padding, precision, xla in itertools.product(
-        args.models, args.paddings, args.precisions, args.xla
+    for model_name, geometry, precision, xla in itertools.product(
+        args.models, args.geometries, args.precisions, args.xla
     ):
         # A fresh process per row: XLA keeps gigabytes that would otherwise add up across rows
         # (and hide in the next row's memory columns).
@@ -208,12 +268,14 @@ def main(args: argparse.Namespace) -> None:
             row = worker.submit(
                 time_row,
                 model_name,
-                padding,
+                geometry,
                 precision,
                 xla == "on",
                 args.batch,
                 args.size,
                 args.repeats,
+                args.fc_units,
+                args.ceiling_size,
             ).result()
         print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
 

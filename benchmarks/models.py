@@ -1,0 +1,60 @@
+"""The models the benchmarks time, taken from `keras_fcn.registry`: names, geometries, sizes.
+
+No benchmark keeps its own list of models: the choices of `--models` are the registry's names,
+those of `--geometries` the geometries its entries take, and each entry's native input size is
+the one its geometry is usually run at.
+"""
+
+import argparse
+from collections.abc import Sequence
+
+import keras
+
+from keras_fcn import registry
+
+GEOMETRIES = tuple(
+    dict.fromkeys(geometry for entry in registry.MODELS.values() for geometry in entry.geometries)
+)
+"""Every geometry some model of the registry takes, in the registry's order."""
+
+
+def build(name: str, geometry: str, fc_units: int) -> keras.Model:
+    """A model of the registry with random weights (nothing downloads), scoring its paper's classes.
+
+    Args:
+        name: a key of `keras_fcn.registry.MODELS`.
+        geometry: one of the entry's `geometries`.
+        fc_units: width of fc6 and fc7.
+
+    Returns:
+        The model.
+    """
+    entry = registry.get(name)
+    return registry.build(
+        name, len(entry.class_names), weights=None, geometry=geometry, fc_units=fc_units
+    )
+
+
+def num_classes(name: str) -> int:
+    """Classes a model scores: those of the dataset its paper trained it on."""
+    return len(registry.get(name).class_names)
+
+
+def native_size(name: str, geometry: str) -> int:
+    """The square input side a model is usually run at in a geometry."""
+    return registry.get(name).native_size[geometry]
+
+
+def check_geometries(
+    parser: argparse.ArgumentParser, names: Sequence[str], geometries: Sequence[str]
+) -> None:
+    """Stops the parser with a message where a selected model lacks a selected geometry."""
+    for name in names:
+        missing = [
+            geometry for geometry in geometries if geometry not in registry.get(name).geometries
+        ]
+        if missing:
+            parser.error(
+                f"model {name!r} has the geometries {registry.get(name).geometries}; received "
+                f"{', '.join(missing)}. Choose among its geometries or leave the flag out."
+            )
