@@ -20,7 +20,7 @@ Every scheme but `synthetic` also takes `num_classes=N`, which turns on the labe
 argument unless the spec sets `split=`, which wins; `folder` datasets have no splits (write one
 spec per directory pair). Paths may not contain commas.
 
-Example: `keras-fcn train --train-data sbd:/data/benchmark_RELEASE/dataset --val-data
+Example: `keras-fcn train --dataset sbd:/data/benchmark_RELEASE/dataset --val-dataset
 voc:/data/VOCdevkit/VOC2012,split=seg11valid`.
 """
 
