@@ -4,7 +4,8 @@ Every source returns a `tf.data.Dataset` of `(image, label)` at native size: an 
 image `(H, W, 3)` and an int32 label `(H, W)` where 255 (`keras_fcn.classes.IGNORE_LABEL`)
 marks pixels that count nowhere. `training_pipeline` and `evaluation_pipeline` turn such a
 dataset into batches; `from_spec` builds a source from a command-line string; `check_dataset`
-lists every bad example of a dataset.
+lists every bad example of a dataset. `keras_fcn.data.testing` writes small VOC, SBD and folder
+trees for tests and smoke runs.
 
 Example:
 
@@ -13,6 +14,7 @@ Example:
 >>> val = data.evaluation_pipeline(data.synthetic(num_examples=8, split="val"))
 """
 
+from keras_fcn.data import testing
 from keras_fcn.data.files import DataProblem, FilePairs
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
@@ -56,6 +58,7 @@ __all__ = [
     "split_overlap",
     "synthetic",
     "synthetic_class_names",
+    "testing",
     "train_aug_ids",
     "training_pipeline",
     "voc",
