@@ -15,7 +15,7 @@ Example:
 """
 
 from keras_fcn.data import testing
-from keras_fcn.data.files import DataProblem, FilePairs
+from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
 from keras_fcn.data.sbd import sbd, sbd_files
@@ -43,6 +43,7 @@ __all__ = [
     "FilePairs",
     "check_dataset",
     "check_files",
+    "dataset_from_files",
     "evaluation_pipeline",
     "folder",
     "folder_files",

@@ -11,8 +11,7 @@ import os
 
 import tensorflow as tf
 
-from keras_fcn.data.decode import dataset_from_files
-from keras_fcn.data.files import DataProblem, FilePairs
+from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 """File extensions read as images (any case)."""

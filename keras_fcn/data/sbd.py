@@ -16,8 +16,7 @@ import os
 import tensorflow as tf
 
 from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.data.decode import dataset_from_files
-from keras_fcn.data.files import FilePairs, missing_file_problems
+from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
 from keras_fcn.data.split_lists import sbd_split_ids
 
 

@@ -15,20 +15,18 @@ import numpy as np
 import tensorflow as tf
 
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.decode import decode_image, decode_mask
+from keras_fcn.data.checks import label_table
 from keras_fcn.data.files import DataProblem, FilePairs
 from keras_fcn.data.folder import folder_files
+from keras_fcn.data.formats import decode_image, decode_mask
 from keras_fcn.data.sbd import sbd_files
 from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
-from keras_fcn.data.tfds import label_table, tfds_examples, tfds_layout
+from keras_fcn.data.tfds import tfds_examples, tfds_layout
 from keras_fcn.data.voc import voc_files
 
 _PATH = tf.TensorSpec([], tf.string)
 _read_image = tf.function(decode_image, input_signature=[_PATH])
 _read_mask = tf.function(decode_mask, input_signature=[_PATH])
-_read_mask_through = tf.function(
-    decode_mask, input_signature=[_PATH, tf.TensorSpec([None, 3], tf.uint8)]
-)
 
 
 def _error_text(error: tf.errors.OpError, path: str) -> str:
@@ -99,13 +97,13 @@ def check_files(pairs: FilePairs, num_classes: int | None = None) -> list[DataPr
     problems = list(pairs.problems)
     if not len(pairs) and not problems:
         return [DataProblem(pairs.source, "the split lists no examples")]
-    if pairs.colours is None:
+    if pairs.palette is None:
         read_mask = _read_mask
     else:
-        colours = tf.constant(pairs.colours, tf.uint8)
-
-        def read_mask(path):
-            return _read_mask_through(path, colours)
+        palette = tf.constant(pairs.palette, tf.uint8)
+        read_mask = tf.function(
+            lambda path: decode_mask(path, palette, pairs.palette_name), input_signature=[_PATH]
+        )
 
     for image_path, label_path in zip(pairs.image_paths, pairs.label_paths, strict=True):
         if not (os.path.isfile(image_path) and os.path.isfile(label_path)):

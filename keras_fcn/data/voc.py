@@ -16,8 +16,7 @@ import os
 import tensorflow as tf
 
 from keras_fcn.classes import VOC_CLASS_NAMES, voc_palette
-from keras_fcn.data.decode import dataset_from_files
-from keras_fcn.data.files import FilePairs, missing_file_problems
+from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
 from keras_fcn.data.split_lists import (
     SHIPPED_SPLITS,
     read_split,
@@ -108,7 +107,8 @@ def voc_files(
         source=source,
         image_paths=tuple(image_paths),
         label_paths=tuple(label_paths),
-        colours=voc_palette(),
+        palette=voc_palette(),
+        palette_name="VOC",
         problems=tuple(missing_file_problems(image_paths + label_paths)),
     )
 
