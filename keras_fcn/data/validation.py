@@ -17,12 +17,9 @@ import tensorflow as tf
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.data.checks import label_table
 from keras_fcn.data.files import DataProblem, FilePairs
-from keras_fcn.data.folder import folder_files
 from keras_fcn.data.formats import decode_image, decode_mask
-from keras_fcn.data.sbd import sbd_files
-from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
-from keras_fcn.data.tfds import tfds_examples, tfds_layout
-from keras_fcn.data.voc import voc_files
+from keras_fcn.data.sources import named_examples
+from keras_fcn.data.spec import DatasetSpec, parse_spec
 
 _PATH = tf.TensorSpec([], tf.string)
 _read_image = tf.function(decode_image, input_signature=[_PATH])
@@ -158,35 +155,6 @@ def _check_arrays(
     return problems
 
 
-def _dataset_examples(dataset: tf.data.Dataset, name: str):
-    for index, (image, label) in enumerate(dataset.as_numpy_iterator()):
-        yield image, label, f"{name} example {index}"
-
-
-def _check_spec(spec: DatasetSpec, num_classes: int | None, split: str) -> list[DataProblem]:
-    split = spec.options.get("split", split)
-    if spec.scheme in ("voc", "sbd", "folder"):
-        try:
-            if spec.scheme == "voc":
-                pairs = voc_files(spec.arguments[0], split, spec.options.get("sbd"))
-            elif spec.scheme == "sbd":
-                pairs = sbd_files(spec.arguments[0], split)
-            else:
-                pairs = folder_files(*spec.arguments)
-        except ValueError as error:
-            return [DataProblem(spec.arguments[0], str(error))]
-        return check_files(pairs, num_classes)
-    if spec.scheme == "tfds":
-        layout = tfds_layout(
-            spec.arguments[0], spec.options.get("image_key"), spec.options.get("mask_key")
-        )
-        examples = tfds_examples(spec.arguments[0], split, spec.options.get("data_dir"), layout)
-        name = f"{spec.text}[{split}]"
-        return _check_arrays(examples.as_numpy_iterator(), name, num_classes, layout.label_map)
-    name = f"{spec.text}[{split}]"
-    return _check_arrays(_dataset_examples(from_spec(spec, split), name), name, num_classes)
-
-
 def check_dataset(
     source: str | DatasetSpec | tf.data.Dataset,
     num_classes: int | None = None,
@@ -217,7 +185,18 @@ def check_dataset(
     ...     print(problem)  # doctest: +SKIP
     """
     if isinstance(source, tf.data.Dataset):
-        return _check_arrays(_dataset_examples(source, "dataset"), "dataset", num_classes)
-    spec = parse_spec(source) if isinstance(source, str) else source
-    num_classes = spec.num_classes if num_classes is None else num_classes
-    return _check_spec(spec, num_classes, split)
+        examples = named_examples(source, "dataset")
+    else:
+        spec = parse_spec(source) if isinstance(source, str) else source
+        num_classes = spec.num_classes if num_classes is None else num_classes
+        split = spec.options.get("split", split)
+        if spec.source.files is not None:
+            try:
+                pairs = spec.source.files(spec, split)
+            except ValueError as error:
+                return [DataProblem(spec.arguments[0], str(error))]
+            return check_files(pairs, num_classes)
+        examples = spec.source.examples(spec, split)
+    return _check_arrays(
+        examples.dataset.as_numpy_iterator(), examples.source, num_classes, examples.label_map
+    )
