@@ -4,8 +4,9 @@ Every source returns a `tf.data.Dataset` of `(image, label)` at native size: an 
 image `(H, W, 3)` and an int32 label `(H, W)` where 255 (`keras_fcn.classes.IGNORE_LABEL`)
 marks pixels that count nowhere. `training_pipeline` and `evaluation_pipeline` turn such a
 dataset into batches; `from_spec` builds a source from a command-line string, through the
-table of sources `SOURCES`; `check_dataset` lists every bad example of a dataset.
-`keras_fcn.data.testing` writes small VOC, SBD and folder trees for tests and smoke runs.
+table of sources `SOURCES`; `check_dataset` lists every bad example of a dataset, with the same
+checks (`keras_fcn.data.checks`) that stop the pipelines. `keras_fcn.data.testing` writes small
+VOC, SBD and folder trees for tests and smoke runs.
 
 Example:
 
@@ -31,7 +32,7 @@ from keras_fcn.data.split_lists import (
 )
 from keras_fcn.data.synthetic import synthetic, synthetic_class_names
 from keras_fcn.data.tfds import KNOWN_DATASETS, from_tfds
-from keras_fcn.data.validation import check_dataset, check_files
+from keras_fcn.data.validation import check_dataset, check_examples, check_files
 from keras_fcn.data.voc import VOC_NUM_CLASSES, voc, voc_files
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "FilePairs",
     "Source",
     "check_dataset",
+    "check_examples",
     "check_files",
     "dataset_from_files",
     "evaluation_pipeline",
