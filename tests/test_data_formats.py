@@ -10,6 +10,7 @@ from keras_fcn.data.formats import (
     decode_image,
     decode_mask,
     decode_png_mask,
+    decode_sbd_mask,
     png_palette,
     to_rgb,
 )
@@ -183,6 +184,13 @@ def test_sbd_mat_mask_gives_its_segmentation(tmp_path, data_writers):
     data_writers.sbd_mat(tmp_path / "a.mat", INDICES % 21)
     label = tf.function(decode_mask)(tf.constant(str(tmp_path / "a.mat")))
     np.testing.assert_array_equal(label, INDICES % 21)
+
+
+def test_sbd_mat_mask_is_read_outside_a_graph_too(tmp_path, data_writers):
+    data_writers.sbd_mat(tmp_path / "a.mat", INDICES % 21)
+    np.testing.assert_array_equal(
+        decode_sbd_mask(tf.constant(str(tmp_path / "a.mat"))), INDICES % 21
+    )
 
 
 @pytest.mark.parametrize(

@@ -349,8 +349,8 @@ def decode_png_mask(
     return tf.ensure_shape(label, [None, None])
 
 
-def _read_sbd_mat(path: bytes) -> np.ndarray:
-    path = path.decode()
+def _read_sbd_mat(path: bytes | np.ndarray) -> np.ndarray:
+    path = np.asarray(path).item().decode()  # bytes in a graph, a 0-d array when eager
     try:
         contents = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
     except (
