@@ -133,7 +133,13 @@ def decode_example(
 
     Example:
 
-    >>> image, label = decode_example(tf.constant("a.jpg"), tf.constant("a.png"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> image, label = testing.example_arrays("a")
+    >>> testing.write_jpeg("a.jpg", image)
+    >>> testing.write_palette_png("a.png", label)
+    >>> image, label = decode_example(tf.constant("a.jpg"), tf.constant("a.png"))
+    >>> image.shape[:2] == label.shape
+    True
     """
     image = decode_image(image_path)
     label = decode_mask(label_path, palette, palette_name)
@@ -158,7 +164,13 @@ def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.d
 
     Example:
 
-    >>> dataset = dataset_from_files(FilePairs("x", ("a.jpg",), ("a.png",)))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> image, label = testing.example_arrays("a")
+    >>> testing.write_jpeg("a.jpg", image)
+    >>> testing.write_palette_png("a.png", label)
+    >>> dataset = dataset_from_files(FilePairs("a", ("a.jpg",), ("a.png",)), num_classes=21)
+    >>> [tuple(tensor.shape) for tensor in next(iter(dataset))]
+    [(20, 25, 3), (20, 25)]
     """
     if pairs.problems:
         raise ValueError(

@@ -121,7 +121,11 @@ def decode_image(path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> image = decode_image(tf.constant("JPEGImages/2007_000032.jpg"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_jpeg("a.jpg", np.full((4, 6, 3), 128, np.uint8))
+    >>> image = decode_image(tf.constant("a.jpg"))
+    >>> image.shape, image.dtype.name
+    (TensorShape([4, 6, 3]), 'uint8')
     """
     contents = tf.io.read_file(path)
     is_jpeg = _starts_with(contents, _JPEG_START)
@@ -236,7 +240,10 @@ def png_palette(contents: tf.Tensor, path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> palette = png_palette(tf.io.read_file("mask.png"), "mask.png")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("mask.png", np.array([[0, 1]]), [[0, 0, 0], [9, 8, 7]])
+    >>> png_palette(tf.io.read_file("mask.png"), tf.constant("mask.png")).numpy().tolist()
+    [[0, 0, 0], [9, 8, 7]]
     """
     size = tf.cast(tf.strings.length(contents), tf.int64)
 
@@ -278,8 +285,11 @@ def decode_png_mask(
 
     Example:
 
-    >>> label = decode_png_mask(tf.constant("SegmentationClass/2007_000032.png"),
-    ...                         voc_palette(), "VOC")  # doctest: +SKIP
+    >>> from keras_fcn.classes import voc_palette
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("2007_000032.png", np.array([[0, 15, 255]]))
+    >>> decode_png_mask(tf.constant("2007_000032.png"), voc_palette(), "VOC").numpy()
+    array([[  0,  15, 255]], dtype=int32)
     """
     contents = tf.io.read_file(path)
     checks = [
@@ -379,7 +389,11 @@ def decode_sbd_mask(path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> label = decode_sbd_mask(tf.constant("cls/2008_000002.mat"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_sbd_mat("cls/2008_000002.mat", np.array([[0, 3], [3, 3]]))
+    >>> decode_sbd_mask(tf.constant("cls/2008_000002.mat")).numpy()
+    array([[0, 3],
+           [3, 3]], dtype=int32)
     """
     label = tf.numpy_function(_read_sbd_mat, [path], tf.int32, stateful=False)
     return tf.ensure_shape(label, [None, None])
@@ -402,7 +416,10 @@ def decode_mask(
 
     Example:
 
-    >>> label = decode_mask(tf.constant("masks/cat.png"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("masks/cat.png", np.array([[0, 1]]), [[0, 0, 0], [9, 8, 7]])
+    >>> decode_mask(tf.constant("masks/cat.png")).numpy()
+    array([[0, 1]], dtype=int32)
     """
     return tf.cond(
         tf.strings.regex_full_match(path, r"(?i).*\.mat"),
