@@ -28,26 +28,22 @@ import os
 import tempfile
 
 import numpy as np
-from PIL import Image
 
 from benchmarks import smoke
 from benchmarks.machine import markdown_table, print_machine, time_calls, usable_cores
-from keras_fcn.classes import voc_palette
 from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
+from keras_fcn.data.testing import write_voc_tree
 
 HEIGHT, WIDTH = 375, 500
 
 
-def write_voc_tree(root: str, count: int, seed: int = 0) -> None:
-    """Writes `count` VOC-sized JPEGs, their palette masks and the `train` split list."""
+def photo_like_arrays(seed: int = 0):
+    """Returns a function drawing, for each example id in turn, a VOC-sized image and its label."""
     rng = np.random.default_rng(seed)
-    for name in ("JPEGImages", "SegmentationClass", os.path.join("ImageSets", "Segmentation")):
-        os.makedirs(os.path.join(root, name), exist_ok=True)
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    ids = []
-    for index in range(count):
-        example_id = f"2007_{index:06d}"
-        ids.append(example_id)
+
+    def arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+        del example_id  # examples are drawn in order from one generator
         label = np.zeros((HEIGHT, WIDTH), np.uint8)
         image = np.empty((HEIGHT, WIDTH, 3))
         for channel in range(3):
@@ -59,14 +55,9 @@ def write_voc_tree(root: str, count: int, seed: int = 0) -> None:
             label[top:bottom, left:right] = rng.integers(1, 21)
             image[top:bottom, left:right] = rng.uniform(0, 255, 3)
         image += rng.normal(0, 8, image.shape)
-        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(
-            os.path.join(root, "JPEGImages", f"{example_id}.jpg"), quality=90
-        )
-        mask = Image.fromarray(label, mode="P")
-        mask.putpalette(voc_palette().ravel().tolist())
-        mask.save(os.path.join(root, "SegmentationClass", f"{example_id}.png"))
-    with open(os.path.join(root, "ImageSets", "Segmentation", "train.txt"), "w") as file:
-        file.write("".join(f"{i}\n" for i in ids))
+        return np.clip(image, 0, 255).astype(np.uint8), label
+
+    return arrays
 
 
 def consume(dataset) -> None:
@@ -79,7 +70,8 @@ def main(args: argparse.Namespace) -> None:
     if args.smoke:
         print(smoke.NOTE)
     with tempfile.TemporaryDirectory() as root:
-        write_voc_tree(root, args.images)
+        ids = [f"2007_{index:06d}" for index in range(args.images)]
+        write_voc_tree(root, {"train": ids}, photo_like_arrays(), jpeg_quality=90)
         jpeg_kb = np.mean(
             [
                 os.path.getsize(os.path.join(root, "JPEGImages", name)) / 1024

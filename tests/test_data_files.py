@@ -1,4 +1,16 @@
-from keras_fcn.data.files import DataProblem, FilePairs, missing_file_problems, summarize_problems
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_fcn.classes import voc_palette
+from keras_fcn.data.files import (
+    DataProblem,
+    FilePairs,
+    dataset_from_files,
+    decode_example,
+    missing_file_problems,
+    summarize_problems,
+)
 
 
 def test_data_problem_prints_path_then_message():
@@ -24,3 +36,38 @@ def test_summarize_problems_says_how_many_were_left_out():
 
 def test_file_pairs_length_is_its_number_of_examples():
     assert len(FilePairs("s", ("a.jpg", "b.jpg"), ("a.png", "b.png"))) == 2
+
+
+def test_decode_example_returns_aligned_image_and_label(tmp_path, data_writers):
+    image, label = data_writers.example("2008_000002")
+    data_writers.jpeg(tmp_path / "a.jpg", image)
+    data_writers.palette_png(tmp_path / "a.png", label)
+    decoded_image, decoded_label = decode_example(
+        tf.constant(str(tmp_path / "a.jpg")),
+        tf.constant(str(tmp_path / "a.png")),
+        voc_palette(),
+        21,
+        palette_name="VOC",
+    )
+    assert decoded_image.dtype == tf.uint8 and decoded_label.dtype == tf.int32
+    np.testing.assert_array_equal(decoded_label, label)
+
+
+def test_errors_inside_a_dataset_name_the_file(tmp_path, data_writers):
+    data_writers.jpeg(tmp_path / "a.jpg", np.zeros((4, 5, 3), np.uint8))
+    data_writers.palette_png(tmp_path / "a.png", np.zeros((4, 6), np.uint8))
+    pairs = FilePairs("test", (str(tmp_path / "a.jpg"),), (str(tmp_path / "a.png"),))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=str(tmp_path / "a.png")):
+        list(dataset_from_files(pairs))
+
+
+def test_listing_problems_stop_dataset_construction():
+    problem = DataProblem("/data/b.png", "file is missing")
+    pairs = FilePairs("split.txt", ("/data/b.jpg",), ("/data/b.png",), problems=(problem,))
+    with pytest.raises(ValueError, match=r"/data/b\.png: file is missing"):
+        dataset_from_files(pairs)
+
+
+def test_empty_listing_stops_dataset_construction():
+    with pytest.raises(ValueError, match=r"split\.txt: the split lists no examples"):
+        dataset_from_files(FilePairs("split.txt", (), ()))

@@ -3,7 +3,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.data.spec import SCHEMES, from_spec, parse_spec
+from keras_fcn.data.spec import from_spec, parse_spec
 from keras_fcn.data.synthetic import synthetic_example
 
 
@@ -67,10 +67,6 @@ def test_number_of_classes_comes_from_the_option_or_the_scheme():
     assert parse_spec("folder:a,b").num_classes is None
     assert parse_spec("synthetic").class_names == ("background", "disc", "square", "triangle")
     assert parse_spec("synthetic:num_classes=6").num_classes == 6
-
-
-def test_every_scheme_has_a_usage_line():
-    assert all(layout.usage.startswith(name) for name, layout in SCHEMES.items())
 
 
 def test_synthetic_spec_builds_the_synthetic_split():

@@ -4,7 +4,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.tfds import KNOWN_DATASETS, base_name, from_tfds, label_table, tfds_layout
+from keras_fcn.data.tfds import KNOWN_DATASETS, base_name, from_tfds, tfds_layout
 
 
 def pet_example(index):
@@ -108,8 +108,3 @@ def test_unknown_dataset_uses_default_keys_and_raw_values():
         "segmentation_mask",
         None,
     )
-
-
-def test_label_table_sends_unmapped_and_large_values_to_minus_one():
-    # Keys 1..3 map; 0 and anything >= 4 (clamped to the last entry) are unmapped.
-    assert label_table({1: 1, 2: 0, 3: 255}).tolist() == [-1, 1, 0, 255, -1]

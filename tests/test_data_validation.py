@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
 
+from keras_fcn.data import testing
 from keras_fcn.data.files import DataProblem
 from keras_fcn.data.pipeline import evaluation_pipeline, training_pipeline
 from keras_fcn.data.spec import from_spec
@@ -206,3 +207,32 @@ def test_tfds_examples_are_checked_after_the_label_mapping():
     assert len(problems) >= 3
     assert all(p.path.startswith("oxford_iiit_pet[train] example ") for p in problems)
     assert {p.message.split(" ")[0] for p in problems} <= {"mask", "the"}
+
+
+def test_one_file_pair_with_a_bad_label_and_a_bad_size_shows_both_problems(tmp_path):
+    tree = testing.write_folder_tree(tmp_path, ["a", "b"])
+    mask = tree.root / "masks" / "b.png"
+    testing.write_palette_png(mask, np.full((5, 7), 30))
+    height, width = tree.labels["b"].shape
+    spec = f"folder:{tree.root / 'images'},{tree.root / 'masks'}"
+    assert check_dataset(spec, num_classes=21) == [
+        DataProblem(str(mask), "label values [30] are outside [0, 21) and the ignore label 255"),
+        DataProblem(
+            str(mask),
+            f"the mask is [5 7] (height, width) but its image {tree.root / 'images' / 'b.jpg'} "
+            f"is [{height} {width}]",
+        ),
+    ]
+
+
+def test_one_dataset_example_with_a_bad_label_and_a_bad_size_shows_both_problems():
+    dataset = tf.data.Dataset.from_tensors((np.zeros((4, 4, 3), np.uint8), np.full((3, 4), 7)))
+    assert check_dataset(dataset, num_classes=5) == [
+        DataProblem(
+            "dataset example 0", "label values [7] are outside [0, 5) and the ignore label 255"
+        ),
+        DataProblem(
+            "dataset example 0",
+            "the mask is [3 4] (height, width) but its image dataset example 0 is [4 4]",
+        ),
+    ]

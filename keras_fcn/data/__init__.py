@@ -3,8 +3,10 @@
 Every source returns a `tf.data.Dataset` of `(image, label)` at native size: an RGB uint8
 image `(H, W, 3)` and an int32 label `(H, W)` where 255 (`keras_fcn.classes.IGNORE_LABEL`)
 marks pixels that count nowhere. `training_pipeline` and `evaluation_pipeline` turn such a
-dataset into batches; `from_spec` builds a source from a command-line string; `check_dataset`
-lists every bad example of a dataset.
+dataset into batches; `from_spec` builds a source from a command-line string, through the
+table of sources `SOURCES`; `check_dataset` lists every bad example of a dataset, with the same
+checks (`keras_fcn.data.checks`) that stop the pipelines. `keras_fcn.data.testing` writes small
+VOC, SBD and folder trees for tests and smoke runs.
 
 Example:
 
@@ -13,11 +15,13 @@ Example:
 >>> val = data.evaluation_pipeline(data.synthetic(num_examples=8, split="val"))
 """
 
-from keras_fcn.data.files import DataProblem, FilePairs
+from keras_fcn.data import testing
+from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
 from keras_fcn.data.sbd import sbd, sbd_files
-from keras_fcn.data.spec import SCHEMES, DatasetSpec, from_spec, parse_spec
+from keras_fcn.data.sources import SOURCES, Examples, Source, named_examples
+from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
 from keras_fcn.data.split_lists import (
     read_split,
     sbd_split_ids,
@@ -28,24 +32,29 @@ from keras_fcn.data.split_lists import (
 )
 from keras_fcn.data.synthetic import synthetic, synthetic_class_names
 from keras_fcn.data.tfds import KNOWN_DATASETS, from_tfds
-from keras_fcn.data.validation import check_dataset, check_files
+from keras_fcn.data.validation import check_dataset, check_examples, check_files
 from keras_fcn.data.voc import VOC_NUM_CLASSES, voc, voc_files
 
 __all__ = [
     "KNOWN_DATASETS",
     "PAD_COLOUR",
-    "SCHEMES",
+    "SOURCES",
     "VOC_NUM_CLASSES",
     "DataProblem",
     "DatasetSpec",
+    "Examples",
     "FilePairs",
+    "Source",
     "check_dataset",
+    "check_examples",
     "check_files",
+    "dataset_from_files",
     "evaluation_pipeline",
     "folder",
     "folder_files",
     "from_spec",
     "from_tfds",
+    "named_examples",
     "parse_spec",
     "read_split",
     "sbd",
@@ -56,6 +65,7 @@ __all__ = [
     "split_overlap",
     "synthetic",
     "synthetic_class_names",
+    "testing",
     "train_aug_ids",
     "training_pipeline",
     "voc",

@@ -1,15 +1,21 @@
-"""The files of one split: (image, mask) path pairs, and the problems found while listing them.
+"""The files of one split: (image, mask) path pairs, the problems found listing them, and the
+dataset they decode to.
 
 File-based sources (`voc`, `sbd`, `folder`) first list their split as a `FilePairs`, then decode
-it. Listing never raises for a bad file: it records a `DataProblem`, so that `check_dataset` can
-report every problem at once while a source refuses to build a dataset from a listing that has
-any.
+it with `dataset_from_files`. Listing never raises for a bad file: it records a `DataProblem`,
+so that `check_dataset` can report every problem at once while a source refuses to build a
+dataset from a listing that has any.
 """
 
 import dataclasses
 import os
 
 import numpy as np
+import tensorflow as tf
+
+from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.data.checks import check_label_values, check_same_size
+from keras_fcn.data.formats import decode_image, decode_mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +47,10 @@ class FilePairs:
         source: what was listed (a split list or a directory), named in errors.
         image_paths: one image file per example.
         label_paths: the mask of each example: a PNG, or an SBD `.mat` file.
-        colours: `None` to read palette PNG masks through the palette stored in each file, or a
+        palette: `None` to read palette PNG masks through the palette stored in each file, or a
             `(K, 3)` uint8 array (e.g. the VOC palette) that maps the colours of palette and RGB
             masks back to class indices.
+        palette_name: how errors name `palette`, e.g. `"VOC"` for "not in the VOC palette".
         problems: missing or unpaired files found while listing.
 
     Example:
@@ -56,7 +63,8 @@ class FilePairs:
     source: str
     image_paths: tuple[str, ...]
     label_paths: tuple[str, ...]
-    colours: np.ndarray | None = None
+    palette: np.ndarray | None = None
+    palette_name: str = "given"
     problems: tuple[DataProblem, ...] = ()
 
     def __len__(self) -> int:
@@ -101,3 +109,83 @@ def summarize_problems(
     if len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more")
     return "\n".join(lines)
+
+
+def decode_example(
+    image_path: tf.Tensor,
+    label_path: tf.Tensor,
+    palette: np.ndarray | tf.Tensor | None = None,
+    num_classes: int | None = None,
+    *,
+    palette_name: str = "given",
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Reads one `(image, label)` example from its two files, checking that they agree.
+
+    Args:
+        image_path: scalar string tensor, the image file.
+        label_path: scalar string tensor, the mask file (PNG or SBD `.mat`).
+        palette: the palette of PNG masks, as in `decode_png_mask`.
+        num_classes: when given, label values outside `[0, num_classes)` and 255 are an error.
+        palette_name: how errors name `palette`.
+
+    Returns:
+        `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
+
+    Example:
+
+    >>> from keras_fcn.data import testing
+    >>> image, label = testing.example_arrays("a")
+    >>> testing.write_jpeg("a.jpg", image)
+    >>> testing.write_palette_png("a.png", label)
+    >>> image, label = decode_example(tf.constant("a.jpg"), tf.constant("a.png"))
+    >>> image.shape[:2] == label.shape
+    True
+    """
+    image = decode_image(image_path)
+    label = decode_mask(label_path, palette, palette_name)
+    label = check_same_size(image, label, image_path, label_path)
+    if num_classes is not None:
+        label = check_label_values(label, num_classes, label_path)
+    return image, label
+
+
+def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.data.Dataset:
+    """Builds the dataset of decoded `(image, label)` examples of a listing.
+
+    Args:
+        pairs: the files, as listed by a source.
+        num_classes: when given, the decode step checks every label value.
+
+    Returns:
+        A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
+
+    Raises:
+        ValueError: if the listing found problems (missing or unpaired files) or is empty.
+
+    Example:
+
+    >>> from keras_fcn.data import testing
+    >>> image, label = testing.example_arrays("a")
+    >>> testing.write_jpeg("a.jpg", image)
+    >>> testing.write_palette_png("a.png", label)
+    >>> dataset = dataset_from_files(FilePairs("a", ("a.jpg",), ("a.png",)), num_classes=21)
+    >>> [tuple(tensor.shape) for tensor in next(iter(dataset))]
+    [(20, 25, 3), (20, 25)]
+    """
+    if pairs.problems:
+        raise ValueError(
+            f"{pairs.source}: {len(pairs.problems)} problem(s) with the dataset's files:\n"
+            f"{summarize_problems(pairs.problems)}\n"
+            "Run `keras-fcn check-data` on the dataset to list every problem."
+        )
+    if not len(pairs):
+        raise ValueError(f"{pairs.source}: the split lists no examples.")
+    if num_classes is not None and not 0 < num_classes <= IGNORE_LABEL:
+        raise ValueError(f"num_classes must be in [1, {IGNORE_LABEL}], received {num_classes}.")
+    paths = tf.data.Dataset.from_tensor_slices((list(pairs.image_paths), list(pairs.label_paths)))
+    return paths.map(
+        lambda image_path, label_path: decode_example(
+            image_path, label_path, pairs.palette, num_classes, palette_name=pairs.palette_name
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )

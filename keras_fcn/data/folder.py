@@ -11,8 +11,7 @@ import os
 
 import tensorflow as tf
 
-from keras_fcn.data.decode import dataset_from_files
-from keras_fcn.data.files import DataProblem, FilePairs
+from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 """File extensions read as images (any case)."""
@@ -58,7 +57,15 @@ def folder_files(images_dir: str | os.PathLike, masks_dir: str | os.PathLike) ->
 
     Example:
 
-    >>> pairs = folder_files("data/images", "data/masks")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_folder_tree("data", ["cat", "dog"])
+    >>> (tree.root / "images" / "bird.jpg").write_bytes(b"")
+    0
+    >>> pairs = folder_files("data/images", "data/masks")
+    >>> pairs.label_paths
+    ('data/masks/cat.png', 'data/masks/dog.png')
+    >>> print(pairs.problems[0])
+    data/images/bird.jpg: image without a mask (no bird.png in data/masks)
     """
     images_dir, masks_dir = os.fspath(images_dir), os.fspath(masks_dir)
     images, problems = _files_by_stem(images_dir, IMAGE_EXTENSIONS, "image")
@@ -108,6 +115,10 @@ def folder(
 
     Example:
 
-    >>> dataset = folder("data/images", "data/masks", num_classes=3)  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_folder_tree("data", ["cat", "dog"])
+    >>> dataset = folder("data/images", "data/masks", num_classes=21)
+    >>> [label.shape for _, label in dataset]
+    [TensorShape([21, 27]), TensorShape([27, 30])]
     """
     return dataset_from_files(folder_files(images_dir, masks_dir), num_classes)

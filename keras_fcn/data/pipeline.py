@@ -15,9 +15,10 @@ transform and a given `seed` gives the same batches on every run.
 
 import tensorflow as tf
 
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
 from keras_fcn.classes import IGNORE_LABEL
 
-PAD_COLOUR = (123.68, 116.78, 103.94)
+PAD_COLOUR = IMAGENET_MEAN_RGB
 """ImageNet mean colour (RGB) that pads images; it becomes zero after mean subtraction."""
 
 

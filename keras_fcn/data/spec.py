@@ -15,12 +15,13 @@ arguments (paths, names) and `key=value` options:
 | `synthetic` | `synthetic()`: 512 shapes of 64 x 64, 4 classes |
 | `synthetic:n=2000,size=96,num_classes=5,seed=1` | synthetic options |
 
+The schemes, their arguments and options are the rows of `keras_fcn.data.sources.SOURCES`.
 Every scheme but `synthetic` also takes `num_classes=N`, which turns on the label range check
 (`voc` and `sbd` check 21 classes by default). The split comes from `from_spec`'s `split`
 argument unless the spec sets `split=`, which wins; `folder` datasets have no splits (write one
 spec per directory pair). Paths may not contain commas.
 
-Example: `keras-fcn train --train-data sbd:/data/benchmark_RELEASE/dataset --val-data
+Example: `keras-fcn train --dataset sbd:/data/benchmark_RELEASE/dataset --val-dataset
 voc:/data/VOCdevkit/VOC2012,split=seg11valid`.
 """
 
@@ -29,41 +30,7 @@ import re
 
 import tensorflow as tf
 
-from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.data.folder import folder
-from keras_fcn.data.sbd import sbd
-from keras_fcn.data.synthetic import synthetic, synthetic_class_names
-from keras_fcn.data.tfds import from_tfds, tfds_layout
-from keras_fcn.data.voc import voc
-
-
-@dataclasses.dataclass(frozen=True)
-class _Scheme:
-    arguments: tuple[str, ...]
-    options: dict[str, type]
-    usage: str
-
-
-SCHEMES = {
-    "voc": _Scheme(
-        ("root",), {"split": str, "sbd": str, "num_classes": int}, "voc:PATH[,split=S,sbd=PATH]"
-    ),
-    "sbd": _Scheme(("root",), {"split": str, "num_classes": int}, "sbd:PATH[,split=S]"),
-    "tfds": _Scheme(
-        ("name",),
-        {"split": str, "data_dir": str, "image_key": str, "mask_key": str, "num_classes": int},
-        "tfds:NAME[,split=S,data_dir=DIR,image_key=K,mask_key=K]",
-    ),
-    "folder": _Scheme(
-        ("images_dir", "masks_dir"), {"num_classes": int}, "folder:IMAGES_DIR,MASKS_DIR"
-    ),
-    "synthetic": _Scheme(
-        (),
-        {"n": int, "size": int, "num_classes": int, "seed": int, "split": str},
-        "synthetic[:n=N,size=S,num_classes=C,seed=K]",
-    ),
-}
-"""The spec schemes, with their positional arguments, options and usage."""
+from keras_fcn.data.sources import SOURCES, Source
 
 _OPTION = re.compile(r"^([a-z_]+)=(.*)$")
 
@@ -73,7 +40,7 @@ class DatasetSpec:
     """A parsed dataset spec (see the module docstring for the syntax).
 
     Args:
-        scheme: one of `SCHEMES`.
+        scheme: one of `SOURCES`.
         arguments: the positional arguments (paths, a TFDS name).
         options: the `key=value` options, converted to their types.
         text: the spec as written.
@@ -91,15 +58,14 @@ class DatasetSpec:
     text: str
 
     @property
+    def source(self) -> Source:
+        """The scheme's row of `SOURCES`."""
+        return SOURCES[self.scheme]
+
+    @property
     def class_names(self) -> tuple[str, ...] | None:
         """The dataset's class names, when the scheme knows them (`None` otherwise)."""
-        if self.scheme in ("voc", "sbd") and "num_classes" not in self.options:
-            return VOC_CLASS_NAMES
-        if self.scheme == "synthetic":
-            return synthetic_class_names(self.options.get("num_classes", 4))
-        if self.scheme == "tfds" and "num_classes" not in self.options:
-            return tfds_layout(self.arguments[0]).class_names
-        return None
+        return self.source.class_names(self)
 
     @property
     def num_classes(self) -> int | None:
@@ -129,12 +95,12 @@ def parse_spec(spec: str) -> DatasetSpec:
     ('data/images', 'data/masks')
     """
     scheme, _, rest = spec.partition(":")
-    if scheme not in SCHEMES:
+    if scheme not in SOURCES:
         raise ValueError(
             f"Unknown dataset scheme {scheme!r} in spec {spec!r}; valid schemes: "
-            f"{', '.join(SCHEMES)} (e.g. {', '.join(s.usage for s in SCHEMES.values())})."
+            f"{', '.join(SOURCES)} (e.g. {', '.join(s.usage for s in SOURCES.values())})."
         )
-    layout = SCHEMES[scheme]
+    layout = SOURCES[scheme]
     arguments, options = [], {}
     for item in rest.split(",") if rest else []:
         match = _OPTION.match(item)
@@ -191,39 +157,6 @@ def from_spec(
     """
     if isinstance(spec, str):
         spec = parse_spec(spec)
-    options = spec.options
-    split = options.get("split", split)
-    if spec.scheme == "synthetic":
-        return _synthetic_from_spec(spec, split, num_classes)
+    split = spec.options.get("split", split)
     num_classes = spec.num_classes if num_classes is None else num_classes
-    if spec.scheme == "voc":
-        return voc(spec.arguments[0], split, num_classes=num_classes, sbd_root=options.get("sbd"))
-    if spec.scheme == "sbd":
-        return sbd(spec.arguments[0], split, num_classes=num_classes)
-    if spec.scheme == "tfds":
-        return from_tfds(
-            spec.arguments[0],
-            split,
-            options.get("data_dir"),
-            image_key=options.get("image_key"),
-            mask_key=options.get("mask_key"),
-            num_classes=num_classes,
-        )
-    return folder(*spec.arguments, num_classes=num_classes)
-
-
-def _synthetic_from_spec(spec: DatasetSpec, split: str, num_classes: int | None):
-    options = spec.options
-    generated = spec.num_classes
-    if num_classes is not None and num_classes < generated:
-        raise ValueError(
-            f"Dataset spec {spec.text!r} makes {generated} classes but num_classes={num_classes}; "
-            f"set num_classes={num_classes} in the spec."
-        )
-    return synthetic(
-        num_examples=options.get("n", 512),
-        image_size=options.get("size", 64),
-        num_classes=generated,
-        seed=options.get("seed", 0),
-        split=split,
-    )
+    return spec.source.build(spec, split, num_classes)

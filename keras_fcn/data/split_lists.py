@@ -36,7 +36,10 @@ def read_split(path: str | os.PathLike) -> list[str]:
 
     Example:
 
-    >>> ids = read_split("VOC2012/ImageSets/Segmentation/val.txt")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_split_list("val.txt", ["2007_000033", "2007_000042"])
+    >>> read_split("val.txt")
+    ['2007_000033', '2007_000042']
     """
     if not os.path.isfile(path):
         raise ValueError(f"Split list {path} does not exist.")
@@ -99,7 +102,11 @@ def sbd_split_ids(sbd_root: str | os.PathLike, split: str) -> list[str]:
 
     Example:
 
-    >>> ids = sbd_split_ids("benchmark_RELEASE/dataset", "train")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_split_list("dataset/train.txt", ["2008_000002"])
+    >>> testing.write_split_list("dataset/val.txt", ["2008_000003"])
+    >>> sbd_split_ids("dataset", "trainval")
+    ['2008_000002', '2008_000003']
     """
     path = os.path.join(os.fspath(sbd_root), f"{split}.txt")
     if split == "trainval" and not os.path.isfile(path):
@@ -122,7 +129,11 @@ def seg11valid_ids(voc_root: str | os.PathLike, sbd_root: str | os.PathLike) -> 
 
     Example:
 
-    >>> ids = seg11valid_ids("VOCdevkit/VOC2011", "benchmark_RELEASE/dataset")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_split_list("VOC2011/ImageSets/Segmentation/val.txt", ["a", "b", "c"])
+    >>> testing.write_split_list("dataset/train.txt", ["b", "d"])
+    >>> seg11valid_ids("VOC2011", "dataset")
+    ['a', 'c']
     """
     sbd_train = set(sbd_split_ids(sbd_root, "train"))
     return [i for i in read_split(voc_split_path(voc_root, "val")) if i not in sbd_train]
@@ -143,7 +154,13 @@ def train_aug_ids(voc_root: str | os.PathLike, sbd_root: str | os.PathLike) -> l
 
     Example:
 
-    >>> ids = train_aug_ids("VOCdevkit/VOC2012", "benchmark_RELEASE/dataset")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_split_list("VOC2012/ImageSets/Segmentation/train.txt", ["a", "b"])
+    >>> testing.write_split_list("VOC2012/ImageSets/Segmentation/val.txt", ["c", "d"])
+    >>> testing.write_split_list("dataset/train.txt", ["b", "d", "e"])
+    >>> testing.write_split_list("dataset/val.txt", ["c", "f"])
+    >>> train_aug_ids("VOC2012", "dataset")
+    ['a', 'b', 'e', 'f']
     """
     voc_val = set(read_split(voc_split_path(voc_root, "val")))
     union = set(read_split(voc_split_path(voc_root, "train")))

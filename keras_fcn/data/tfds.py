@@ -17,12 +17,18 @@ Reference: O. M. Parkhi et al., "Cats and Dogs", CVPR 2012 (Oxford-IIIT Pet).
 import dataclasses
 import re
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.decode import check_label_values, check_same_size, require
+from keras_fcn.data.checks import (
+    check_image_channels,
+    check_label_values,
+    check_same_size,
+    label_table,
+    map_labels,
+)
+from keras_fcn.data.formats import to_rgb
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,31 +120,6 @@ def tfds_layout(
         label_map=known.label_map if label_map is None else label_map,
         class_names=known.class_names if label_map is None else None,
     )
-
-
-def label_table(label_map: dict[int, int]) -> np.ndarray:
-    """Turns a `label_map` into a lookup table: `table[value] = label`, -1 where unmapped.
-
-    The table has one entry more than the largest key, always -1, which values beyond the
-    table are sent to.
-
-    Args:
-        label_map: stored mask value -> class index (or 255).
-
-    Returns:
-        An int32 numpy array.
-
-    Example:
-
-    >>> label_table({1: 1, 2: 0, 3: 255}).tolist()
-    [-1, 1, 0, 255, -1]
-    """
-    if any(not isinstance(key, int) or key < 0 for key in label_map):
-        raise ValueError(f"label_map keys must be non-negative integers, received {label_map}.")
-    table = np.full(max(label_map) + 2, -1, np.int32)
-    for value, label in label_map.items():
-        table[value] = label
-    return table
 
 
 def tfds_examples(
@@ -235,33 +216,11 @@ def from_tfds(
     table = None if layout.label_map is None else tf.constant(label_table(layout.label_map))
 
     def to_example(image, mask, description):
-        image_check = require(
-            tf.equal(tf.shape(image)[-1], 3) | tf.equal(tf.shape(image)[-1], 1),
-            "{}: the image has {} channels; expected 3 (RGB) or 1 (grayscale)",
-            description,
-            tf.shape(image)[-1],
-        )
-        with tf.control_dependencies([image_check]):
-            image = tf.cond(
-                tf.equal(tf.shape(image)[-1], 1),
-                lambda: tf.tile(image, [1, 1, 3]),
-                lambda: tf.identity(image),
-            )
+        image = to_rgb(check_image_channels(image, description))
         image = tf.ensure_shape(tf.cast(image, tf.uint8), [None, None, 3])
         label = tf.cast(mask, tf.int32)
         if table is not None:
-            value = label
-            unmapped = tf.size(table) - 1
-            in_table = (label >= 0) & (label < unmapped)
-            label = tf.gather(table, tf.where(in_table, label, unmapped))
-            unmapped_check = require(
-                tf.reduce_all(label >= 0),
-                "{}: mask values {} are not in label_map",
-                description,
-                lambda: tf.sort(tf.unique(tf.boolean_mask(value, label < 0))[0]),
-            )
-            with tf.control_dependencies([unmapped_check]):
-                label = tf.identity(label)
+            label = map_labels(label, table, description)
         label = check_same_size(image, label, description, description)
         if num_classes is not None:
             label = check_label_values(label, num_classes, description)

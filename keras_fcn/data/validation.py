@@ -3,36 +3,45 @@
 `check_dataset` reads every example of a dataset and returns one `DataProblem` (file and
 message) per problem, instead of stopping at the first as the pipelines do: missing or
 unpaired files, unreadable or truncated files, images with the wrong number of channels, masks
-that are not PNGs or use colours outside their palette, masks whose size differs from their
-image's, label values outside `[0, num_classes)` and 255, and empty splits. File-based sources
-are checked with the same decoding functions their pipelines use, so the two always agree.
+that are not PNGs or use colours outside their palette, mask values missing from a label map,
+masks whose size differs from their image's, label values outside `[0, num_classes)` and 255,
+and empty splits.
+
+It finds a source's files or examples through `SOURCES` and runs on them the very functions the
+pipelines run (`keras_fcn.data.formats` to decode, `keras_fcn.data.checks` to check), each check
+on its own so that one example can show several problems, and turns each error they raise into
+a `DataProblem`; so the two always agree.
 """
 
 import os
 import re
 
-import numpy as np
 import tensorflow as tf
 
-from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.decode import decode_image, decode_mask
+from keras_fcn.data.checks import (
+    check_image_channels,
+    check_label_values,
+    check_same_size,
+    label_table,
+    map_labels,
+)
 from keras_fcn.data.files import DataProblem, FilePairs
-from keras_fcn.data.folder import folder_files
-from keras_fcn.data.sbd import sbd_files
-from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
-from keras_fcn.data.tfds import label_table, tfds_examples, tfds_layout
-from keras_fcn.data.voc import voc_files
+from keras_fcn.data.formats import decode_image, decode_mask
+from keras_fcn.data.sources import Examples, named_examples
+from keras_fcn.data.spec import DatasetSpec, parse_spec
 
 _PATH = tf.TensorSpec([], tf.string)
 _read_image = tf.function(decode_image, input_signature=[_PATH])
 _read_mask = tf.function(decode_mask, input_signature=[_PATH])
-_read_mask_through = tf.function(
-    decode_mask, input_signature=[_PATH, tf.TensorSpec([None, 3], tf.uint8)]
-)
+# Checks are traced once per dtype and number of classes; image and mask sizes vary freely.
+_check_image_channels = tf.function(check_image_channels, reduce_retracing=True)
+_check_same_size = tf.function(check_same_size, reduce_retracing=True)
+_check_label_values = tf.function(check_label_values, reduce_retracing=True)
+_map_labels = tf.function(map_labels, reduce_retracing=True)
 
 
 def _error_text(error: tf.errors.OpError, path: str) -> str:
-    """The useful line of a TensorFlow error raised while decoding `path`, without the path."""
+    """The useful line of a TensorFlow error raised while reading `path`, without the path."""
     message = error.message
     match = re.search(r"assertion failed: \[(.*)\]", message) or re.search(
         r"ValueError: (.*)", message
@@ -47,39 +56,34 @@ def _error_text(error: tf.errors.OpError, path: str) -> str:
     return text.removeprefix(f"{path}: ")
 
 
-def _as_tf_prints(values) -> str:
-    """Writes integers as `tf.strings.format` does, `[5 7]`, so both kinds of check agree."""
-    return "[" + " ".join(str(int(value)) for value in values) + "]"
+def _attempt(problems: list[DataProblem], name: str, function, *args) -> tf.Tensor | None:
+    """Runs a decoder or check; on an error, adds its problem (under `name`) and returns `None`.
+
+    Decoders may fail with any `tf.errors.OpError` for a bad file (e.g. a permission error);
+    checks fail with `InvalidArgumentError`, which is one of them.
+    """
+    try:
+        return function(*args)
+    except tf.errors.OpError as error:
+        problems.append(DataProblem(name, _error_text(error, name)))
+        return None
 
 
-def _label_problems(path: str, label: np.ndarray, num_classes: int | None) -> list[DataProblem]:
-    if num_classes is None:
-        return []
-    bad = (label < 0) | ((label >= num_classes) & (label != IGNORE_LABEL))
-    if not bad.any():
-        return []
-    values = _as_tf_prints(np.unique(label[bad])[:10])
-    return [
-        DataProblem(
-            path,
-            f"label values {values} are outside [0, {num_classes}) and the ignore label "
-            f"{IGNORE_LABEL}",
-        )
-    ]
-
-
-def _size_problems(
-    image_name: str, label_name: str, image: np.ndarray, label: np.ndarray
+def _label_and_size_problems(
+    image: tf.Tensor | None,
+    label: tf.Tensor | None,
+    image_name: str,
+    label_name: str,
+    num_classes: int | None,
 ) -> list[DataProblem]:
-    if image.shape[:2] == label.shape[:2]:
-        return []
-    return [
-        DataProblem(
-            label_name,
-            f"the mask is {_as_tf_prints(label.shape[:2])} (height, width) but its image "
-            f"{image_name} is {_as_tf_prints(image.shape[:2])}",
-        )
-    ]
+    """The label range and size problems of one example whose image or label may be unread."""
+    problems = []
+    names = tf.constant(image_name), tf.constant(label_name)  # tensors: traced once, not per name
+    if label is not None and num_classes is not None:
+        _attempt(problems, label_name, _check_label_values, label, num_classes, names[1])
+    if image is not None and label is not None:
+        _attempt(problems, label_name, _check_same_size, image, label, *names)
+    return problems
 
 
 def check_files(pairs: FilePairs, num_classes: int | None = None) -> list[DataProblem]:
@@ -94,99 +98,69 @@ def check_files(pairs: FilePairs, num_classes: int | None = None) -> list[DataPr
 
     Example:
 
-    >>> problems = check_files(folder_files("data/images", "data/masks"), 3)  # doctest: +SKIP
+    >>> from keras_fcn.data import folder_files, testing
+    >>> tree = testing.write_folder_tree("data", ["cat", "dog"])
+    >>> check_files(folder_files("data/images", "data/masks"), num_classes=21)
+    []
+    >>> (tree.root / "masks" / "dog.png").unlink()
+    >>> for problem in check_files(folder_files("data/images", "data/masks"), num_classes=10):
+    ...     print(problem)
+    data/images/dog.jpg: image without a mask (no dog.png in data/masks)
+    data/masks/cat.png: label values [13] are outside [0, 10) and the ignore label 255
     """
     problems = list(pairs.problems)
     if not len(pairs) and not problems:
         return [DataProblem(pairs.source, "the split lists no examples")]
-    if pairs.colours is None:
+    if pairs.palette is None:
         read_mask = _read_mask
     else:
-        colours = tf.constant(pairs.colours, tf.uint8)
-
-        def read_mask(path):
-            return _read_mask_through(path, colours)
-
+        palette = tf.constant(pairs.palette, tf.uint8)
+        read_mask = tf.function(
+            lambda path: decode_mask(path, palette, pairs.palette_name), input_signature=[_PATH]
+        )
     for image_path, label_path in zip(pairs.image_paths, pairs.label_paths, strict=True):
         if not (os.path.isfile(image_path) and os.path.isfile(label_path)):
             continue  # already a problem of the listing
-        decoded = {}
-        for path, read in ((image_path, _read_image), (label_path, read_mask)):
-            try:
-                decoded[path] = read(tf.constant(path)).numpy()
-            except tf.errors.OpError as error:
-                problems.append(DataProblem(path, _error_text(error, path)))
-        if label_path in decoded:
-            problems += _label_problems(label_path, decoded[label_path], num_classes)
-        if len(decoded) == 2:
-            problems += _size_problems(
-                image_path, label_path, decoded[image_path], decoded[label_path]
-            )
+        image = _attempt(problems, image_path, _read_image, tf.constant(image_path))
+        label = _attempt(problems, label_path, read_mask, tf.constant(label_path))
+        problems += _label_and_size_problems(image, label, image_path, label_path, num_classes)
     return problems
 
 
-def _check_arrays(
-    examples, source: str, num_classes: int | None, label_map=None
-) -> list[DataProblem]:
-    """Checks `(image, label, name)` numpy examples; `label_map` maps stored mask values."""
+def check_examples(examples: Examples, num_classes: int | None = None) -> list[DataProblem]:
+    """Checks every example of a split that is not made of files and returns all the problems.
+
+    Args:
+        examples: the split's `(image, mask, name)` examples, as a source's row of `SOURCES`
+            gives them (or `named_examples(dataset, name)` for any dataset).
+        num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
+
+    Returns:
+        The problems, each under the name of its example.
+
+    Example:
+
+    >>> dataset = keras_fcn.data.synthetic(num_examples=3, num_classes=5)
+    >>> for problem in check_examples(named_examples(dataset, "shapes"), num_classes=3):
+    ...     print(problem)
+    shapes example 1: label values [3] are outside [0, 3) and the ignore label 255
+    """
     problems = []
-    table = None if label_map is None else label_table(label_map)
+    table = None if examples.label_map is None else tf.constant(label_table(examples.label_map))
     count = 0
-    for image, label, name in examples:
+    for image, mask, name in examples.dataset:
         count += 1
-        name = name.decode() if isinstance(name, bytes) else name
-        if image.ndim != 3 or image.shape[-1] not in (1, 3):
-            problems.append(
-                DataProblem(
-                    name, f"the image has shape {image.shape}; expected (H, W, 3) or (H, W, 1)"
-                )
-            )
-        label = label.astype(np.int64)
+        text = name.numpy().decode()
+        _attempt(problems, text, _check_image_channels, image, name)
+        label = tf.cast(mask, tf.int32)
         if table is not None:
-            in_table = (label >= 0) & (label < len(table) - 1)
-            unmapped = np.unique(label[~in_table | (table[np.where(in_table, label, -1)] < 0)])
-            if unmapped.size:
-                problems.append(
-                    DataProblem(
-                        name, f"mask values {_as_tf_prints(unmapped[:10])} are not in label_map"
-                    )
-                )
-                continue
-            label = table[label]
-        problems += _size_problems(name, name, image, label)
-        problems += _label_problems(name, label, num_classes)
+            label = _attempt(problems, text, _map_labels, label, table, name)
+            if label is None:
+                continue  # the labels are unknown; their range and size mean nothing
+        problems += _label_and_size_problems(image, label, text, text, num_classes)
     if count == 0:
-        problems.append(DataProblem(source, "the split has no examples"))
+        problems.append(DataProblem(examples.source, "the split has no examples"))
     return problems
-
-
-def _dataset_examples(dataset: tf.data.Dataset, name: str):
-    for index, (image, label) in enumerate(dataset.as_numpy_iterator()):
-        yield image, label, f"{name} example {index}"
-
-
-def _check_spec(spec: DatasetSpec, num_classes: int | None, split: str) -> list[DataProblem]:
-    split = spec.options.get("split", split)
-    if spec.scheme in ("voc", "sbd", "folder"):
-        try:
-            if spec.scheme == "voc":
-                pairs = voc_files(spec.arguments[0], split, spec.options.get("sbd"))
-            elif spec.scheme == "sbd":
-                pairs = sbd_files(spec.arguments[0], split)
-            else:
-                pairs = folder_files(*spec.arguments)
-        except ValueError as error:
-            return [DataProblem(spec.arguments[0], str(error))]
-        return check_files(pairs, num_classes)
-    if spec.scheme == "tfds":
-        layout = tfds_layout(
-            spec.arguments[0], spec.options.get("image_key"), spec.options.get("mask_key")
-        )
-        examples = tfds_examples(spec.arguments[0], split, spec.options.get("data_dir"), layout)
-        name = f"{spec.text}[{split}]"
-        return _check_arrays(examples.as_numpy_iterator(), name, num_classes, layout.label_map)
-    name = f"{spec.text}[{split}]"
-    return _check_arrays(_dataset_examples(from_spec(spec, split), name), name, num_classes)
 
 
 def check_dataset(
@@ -215,11 +189,22 @@ def check_dataset(
 
     Example:
 
-    >>> for problem in check_dataset("voc:/data/VOCdevkit/VOC2012", split="val"):
-    ...     print(problem)  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_voc_tree("VOC2012", {"val": ["2007_000033", "2007_000042"]})
+    >>> (tree.root / "SegmentationClass" / "2007_000042.png").unlink()
+    >>> for problem in check_dataset("voc:VOC2012", split="val"):
+    ...     print(problem)
+    VOC2012/SegmentationClass/2007_000042.png: file is missing
     """
     if isinstance(source, tf.data.Dataset):
-        return _check_arrays(_dataset_examples(source, "dataset"), "dataset", num_classes)
+        return check_examples(named_examples(source, "dataset"), num_classes)
     spec = parse_spec(source) if isinstance(source, str) else source
     num_classes = spec.num_classes if num_classes is None else num_classes
-    return _check_spec(spec, num_classes, split)
+    split = spec.options.get("split", split)
+    if spec.source.files is None:
+        return check_examples(spec.source.examples(spec, split), num_classes)
+    try:
+        pairs = spec.source.files(spec, split)
+    except ValueError as error:
+        return [DataProblem(spec.arguments[0], str(error))]
+    return check_files(pairs, num_classes)

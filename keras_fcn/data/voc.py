@@ -16,8 +16,7 @@ import os
 import tensorflow as tf
 
 from keras_fcn.classes import VOC_CLASS_NAMES, voc_palette
-from keras_fcn.data.decode import dataset_from_files
-from keras_fcn.data.files import FilePairs, missing_file_problems
+from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
 from keras_fcn.data.split_lists import (
     SHIPPED_SPLITS,
     read_split,
@@ -69,9 +68,11 @@ def voc_files(
 
     Example:
 
-    >>> pairs = voc_files("VOCdevkit/VOC2012", "val")  # doctest: +SKIP
-    >>> len(pairs)  # doctest: +SKIP
-    1449
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_voc_tree("VOC2012", {"val": ["2007_000033", "2007_000042"]})
+    >>> pairs = voc_files("VOC2012", "val")
+    >>> len(pairs), pairs.label_paths[0]
+    (2, 'VOC2012/SegmentationClass/2007_000033.png')
     """
     root = os.fspath(root)
     _check_voc_root(root)
@@ -108,7 +109,8 @@ def voc_files(
         source=source,
         image_paths=tuple(image_paths),
         label_paths=tuple(label_paths),
-        colours=voc_palette(),
+        palette=voc_palette(),
+        palette_name="VOC",
         problems=tuple(missing_file_problems(image_paths + label_paths)),
     )
 
@@ -144,7 +146,10 @@ def voc(
 
     Example:
 
-    >>> dataset = voc("VOCdevkit/VOC2012", split="seg11valid")  # doctest: +SKIP
-    >>> image, label = next(iter(dataset))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_voc_tree("VOC2012", {"val": ["2007_000033"]})
+    >>> image, label = next(iter(voc("VOC2012", split="val")))
+    >>> image.shape[:2] == label.shape, np.unique(label).tolist()
+    (True, [0, 6, 255])
     """
     return dataset_from_files(voc_files(root, split, sbd_root), num_classes)

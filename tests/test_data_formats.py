@@ -5,26 +5,24 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_fcn.classes import voc_palette
-from keras_fcn.data.decode import (
-    check_label_values,
-    check_same_size,
+from keras_fcn.data.formats import (
     colours_to_indices,
-    dataset_from_files,
-    decode_example,
     decode_image,
     decode_mask,
     decode_png_mask,
+    decode_sbd_mask,
     png_palette,
+    to_rgb,
 )
-from keras_fcn.data.files import DataProblem, FilePairs
 
 RNG = np.random.default_rng(0)
 INDICES = RNG.integers(0, 21, (13, 17)).astype(np.uint8)
 INDICES[0, :3] = 255  # void
 
 
-def read_mask(path, colours=None):
-    return tf.function(lambda p: decode_png_mask(p, colours))(tf.constant(str(path))).numpy()
+def read_mask(path, palette=None, palette_name="given"):
+    read = tf.function(lambda p: decode_png_mask(p, palette, palette_name))
+    return read(tf.constant(str(path))).numpy()
 
 
 def read_image(path):
@@ -82,6 +80,27 @@ def test_colour_outside_voc_palette_is_an_error_naming_the_file(tmp_path, data_w
         read_mask(tmp_path / "m.png", voc_palette())
 
 
+@pytest.mark.parametrize(("palette_name", "expected"), [("VOC", "the VOC"), (None, "the given")])
+def test_colour_outside_the_palette_names_the_palette(
+    tmp_path, data_writers, palette_name, expected
+):
+    data_writers.palette_png(tmp_path / "m.png", INDICES % 2, [[0, 0, 0], [1, 2, 3]])
+    names = {} if palette_name is None else {"palette_name": palette_name}
+    read = tf.function(lambda p: decode_png_mask(p, voc_palette(), **names))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"is not in {expected} palette"):
+        read(tf.constant(str(tmp_path / "m.png")))
+
+
+def test_colour_outside_the_palette_is_named_with_the_palettes_name():
+    palette = tf.constant([[0, 0, 0]], tf.uint8)
+    image = tf.constant([[[0, 0, 0], [5, 6, 7]]], tf.uint8)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"m\.png: colour \[5 6 7\] \(RGB\) is not in the CamVid palette",
+    ):
+        colours_to_indices(image, palette, tf.constant("m.png"), "CamVid")
+
+
 def test_rgb_mask_without_palette_is_an_error_naming_the_file(tmp_path):
     Image.fromarray(voc_palette()[INDICES]).save(tmp_path / "m.png")
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"m\.png: the mask has 3 channels"):
@@ -125,6 +144,13 @@ def test_grayscale_image_is_repeated_into_three_channels(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "g.png"), np.stack([gray] * 3, axis=-1))
 
 
+def test_to_rgb_repeats_one_channel_and_keeps_three():
+    gray = RNG.integers(0, 256, (3, 4, 1)).astype(np.uint8)
+    np.testing.assert_array_equal(to_rgb(gray), np.concatenate([gray] * 3, axis=-1))
+    rgb = RNG.integers(0, 256, (3, 4, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(to_rgb(rgb), rgb)
+
+
 def test_rgba_image_is_an_error_naming_the_file(tmp_path):
     Image.fromarray(np.zeros((4, 4, 4), np.uint8), mode="RGBA").save(tmp_path / "a.png")
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"a\.png: the image has 4 channels"):
@@ -160,6 +186,13 @@ def test_sbd_mat_mask_gives_its_segmentation(tmp_path, data_writers):
     np.testing.assert_array_equal(label, INDICES % 21)
 
 
+def test_sbd_mat_mask_is_read_outside_a_graph_too(tmp_path, data_writers):
+    data_writers.sbd_mat(tmp_path / "a.mat", INDICES % 21)
+    np.testing.assert_array_equal(
+        decode_sbd_mask(tf.constant(str(tmp_path / "a.mat"))), INDICES % 21
+    )
+
+
 @pytest.mark.parametrize(
     ("contents", "message"),
     [(b"garbage", "cannot read the .mat file"), (None, "expected an SBD class mask")],
@@ -171,52 +204,3 @@ def test_unreadable_mat_is_an_error_naming_the_file(tmp_path, contents, message)
         (tmp_path / "a.mat").write_bytes(contents)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"a\.mat: " + message):
         tf.function(decode_mask)(tf.constant(str(tmp_path / "a.mat")))
-
-
-def test_size_mismatch_is_an_error_naming_both_files():
-    with pytest.raises(
-        tf.errors.InvalidArgumentError,
-        match=r"a\.png: the mask is \[2 3\] \(height, width\) but its image a\.jpg is \[2 4\]",
-    ):
-        check_same_size(tf.zeros([2, 4, 3]), tf.zeros([2, 3]), "a.jpg", "a.png")
-
-
-def test_label_values_outside_range_are_listed_in_the_error():
-    label = tf.constant([[0, 1, 255], [21, 40, 21]])
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"a\.png: label values \[21 40\]"):
-        check_label_values(label, 21, "a.png")
-    np.testing.assert_array_equal(check_label_values(label[:1], 21, "a.png"), [[0, 1, 255]])
-
-
-def test_decode_example_returns_aligned_image_and_label(tmp_path, data_writers):
-    image, label = data_writers.example("2008_000002")
-    data_writers.jpeg(tmp_path / "a.jpg", image)
-    data_writers.palette_png(tmp_path / "a.png", label)
-    decoded_image, decoded_label = decode_example(
-        tf.constant(str(tmp_path / "a.jpg")),
-        tf.constant(str(tmp_path / "a.png")),
-        voc_palette(),
-        21,
-    )
-    assert decoded_image.dtype == tf.uint8 and decoded_label.dtype == tf.int32
-    np.testing.assert_array_equal(decoded_label, label)
-
-
-def test_errors_inside_a_dataset_name_the_file(tmp_path, data_writers):
-    data_writers.jpeg(tmp_path / "a.jpg", np.zeros((4, 5, 3), np.uint8))
-    data_writers.palette_png(tmp_path / "a.png", np.zeros((4, 6), np.uint8))
-    pairs = FilePairs("test", (str(tmp_path / "a.jpg"),), (str(tmp_path / "a.png"),))
-    with pytest.raises(tf.errors.InvalidArgumentError, match=str(tmp_path / "a.png")):
-        list(dataset_from_files(pairs))
-
-
-def test_listing_problems_stop_dataset_construction():
-    problem = DataProblem("/data/b.png", "file is missing")
-    pairs = FilePairs("split.txt", ("/data/b.jpg",), ("/data/b.png",), problems=(problem,))
-    with pytest.raises(ValueError, match=r"/data/b\.png: file is missing"):
-        dataset_from_files(pairs)
-
-
-def test_empty_listing_stops_dataset_construction():
-    with pytest.raises(ValueError, match=r"split\.txt: the split lists no examples"):
-        dataset_from_files(FilePairs("split.txt", (), ()))

@@ -1,4 +1,4 @@
-"""Decoding of image and mask files into tensors, with checks whose errors name the file.
+"""Image and mask file formats: reading JPEG, PNG, BMP and GIF images, PNG and SBD masks.
 
 Every function here is made of TensorFlow ops (plus one `tf.numpy_function` for SBD's `.mat`
 files), so it runs inside `tf.data` maps. A bad file stops the pipeline with a
@@ -29,8 +29,7 @@ import numpy as np
 import scipy.io
 import tensorflow as tf
 
-from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.files import FilePairs, summarize_problems
+from keras_fcn.data.checks import check_image_channels, require
 
 _JPEG_START = b"\xff\xd8\xff"
 _JPEG_END = b"\xff\xd9"
@@ -44,41 +43,6 @@ _END_WINDOW = 1024
 # the bit depth and the colour type.
 _PNG_BIT_DEPTH_OFFSET = 24
 _PNG_GRAY, _PNG_RGB, _PNG_PALETTE, _PNG_GRAY_ALPHA, _PNG_RGBA = 0, 2, 3, 4, 6
-
-
-def require(condition: tf.Tensor, template: str, *values) -> tf.Operation:
-    """Returns an assertion op that fails with a formatted message when `condition` is false.
-
-    Each `{}` of `template` takes the next of `values`: string tensors are inserted as they are
-    (so paths are not quoted), other tensors as `tf.strings.format` writes them. Values given as
-    functions are called only when the condition fails, so that gathering offending values costs
-    nothing for good examples.
-
-    Args:
-        condition: a scalar boolean tensor.
-        template: the message, with one `{}` per value.
-        *values: tensors, or functions returning tensors.
-
-    Returns:
-        The assertion op, to be used in `tf.control_dependencies`.
-
-    Example:
-
-    >>> op = require(tf.constant(True), "{}: never shown", tf.constant("a.png"))
-    """
-
-    def message():
-        pieces = template.split("{}")
-        parts = [pieces[0]]
-        for value, piece in zip(values, pieces[1:], strict=True):
-            value = tf.convert_to_tensor(value() if callable(value) else value)
-            if value.dtype != tf.string:
-                value = tf.strings.format("{}", value, summarize=10)
-            parts += [value, piece]
-        return tf.strings.join(parts)
-
-    condition = tf.convert_to_tensor(condition)
-    return tf.debugging.Assert(condition, [tf.cond(condition, lambda: "", message)])
 
 
 def _starts_with(contents: tf.Tensor, prefix: bytes) -> tf.Tensor:
@@ -157,7 +121,11 @@ def decode_image(path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> image = decode_image(tf.constant("JPEGImages/2007_000032.jpg"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_jpeg("a.jpg", np.full((4, 6, 3), 128, np.uint8))
+    >>> image = decode_image(tf.constant("a.jpg"))
+    >>> image.shape, image.dtype.name
+    (TensorShape([4, 6, 3]), 'uint8')
     """
     contents = tf.io.read_file(path)
     is_jpeg = _starts_with(contents, _JPEG_START)
@@ -181,29 +149,37 @@ def decode_image(path: tf.Tensor) -> tf.Tensor:
             lambda: tf.io.decode_jpeg(contents, channels=0, dct_method="INTEGER_ACCURATE"),
             lambda: tf.io.decode_image(contents, channels=0, expand_animations=False),
         )
-    channels = tf.shape(image)[-1]
-    channel_check = require(
-        tf.equal(channels, 3) | tf.equal(channels, 1),
-        "{}: the image has {} channels; expected 3 (RGB) or 1 (grayscale)",
-        path,
-        channels,
+    return tf.ensure_shape(to_rgb(check_image_channels(image, path)), [None, None, 3])
+
+
+def to_rgb(image: tf.Tensor) -> tf.Tensor:
+    """Repeats a grayscale `(H, W, 1)` image into three channels; others pass unchanged.
+
+    Args:
+        image: tensor of shape `(H, W, 1)` or `(H, W, 3)`.
+
+    Returns:
+        A tensor of shape `(H, W, 3)`.
+
+    Example:
+
+    >>> to_rgb(tf.constant([[[7]]], tf.uint8)).numpy().tolist()
+    [[[7, 7, 7]]]
+    """
+    return tf.cond(
+        tf.equal(tf.shape(image)[-1], 1),
+        lambda: tf.tile(image, [1, 1, 3]),
+        lambda: tf.identity(image),
     )
-    with tf.control_dependencies([channel_check]):
-        image = tf.cond(
-            tf.equal(channels, 1),
-            lambda: tf.tile(image, [1, 1, 3]),
-            lambda: tf.identity(image),
-        )
-    return tf.ensure_shape(image, [None, None, 3])
 
 
 def colours_to_indices(
-    colours: tf.Tensor, palette: tf.Tensor, path: tf.Tensor, palette_name: str
+    image: tf.Tensor, palette: tf.Tensor, path: tf.Tensor, palette_name: str
 ) -> tf.Tensor:
     """Maps an `(H, W, 3)` colour image to the indices of its colours in `palette`.
 
     Args:
-        colours: uint8 tensor of shape `(H, W, 3)`.
+        image: uint8 tensor of shape `(H, W, 3)`.
         palette: uint8 tensor of shape `(K, 3)`; row `i` is the colour of index `i`.
         path: scalar string tensor, the mask file, named in errors.
         palette_name: how errors name the palette, e.g. `"VOC"`.
@@ -224,7 +200,7 @@ def colours_to_indices(
         return rgb[..., 0] * 65536 + rgb[..., 1] * 256 + rgb[..., 2]
 
     # A mask holds few distinct colours: match those against the palette, then spread back.
-    distinct, where_distinct = tf.unique(tf.reshape(codes(colours), [-1]))
+    distinct, where_distinct = tf.unique(tf.reshape(codes(image), [-1]))
     palette_codes = codes(palette)
     size = tf.shape(palette_codes)[0]
     matches = tf.equal(distinct[:, None], palette_codes[None, :])
@@ -243,7 +219,7 @@ def colours_to_indices(
     )
     with tf.control_dependencies([check]):
         indices = tf.gather(lowest, where_distinct)
-    return tf.reshape(indices, tf.shape(colours)[:2])
+    return tf.reshape(indices, tf.shape(image)[:2])
 
 
 def _read_u32(contents: tf.Tensor, offset: tf.Tensor) -> tf.Tensor:
@@ -264,7 +240,10 @@ def png_palette(contents: tf.Tensor, path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> palette = png_palette(tf.io.read_file("mask.png"), "mask.png")  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("mask.png", np.array([[0, 1]]), [[0, 0, 0], [9, 8, 7]])
+    >>> png_palette(tf.io.read_file("mask.png"), tf.constant("mask.png")).numpy().tolist()
+    [[0, 0, 0], [9, 8, 7]]
     """
     size = tf.cast(tf.strings.length(contents), tf.int64)
 
@@ -286,23 +265,31 @@ def png_palette(contents: tf.Tensor, path: tf.Tensor) -> tf.Tensor:
     return tf.reshape(entries, [-1, 3])
 
 
-def decode_png_mask(path: tf.Tensor, colours: np.ndarray | tf.Tensor | None = None) -> tf.Tensor:
+def decode_png_mask(
+    path: tf.Tensor,
+    palette: np.ndarray | tf.Tensor | None = None,
+    palette_name: str = "given",
+) -> tf.Tensor:
     """Reads a PNG mask into its stored class indices, an int32 tensor of shape `(H, W)`.
 
     Args:
         path: scalar string tensor, the mask file.
-        colours: `None` to read palette PNGs through the palette stored in each file (RGB masks
+        palette: `None` to read palette PNGs through the palette stored in each file (RGB masks
             are then an error), or a `(K, 3)` uint8 palette, e.g. `voc_palette()`, through which
             the colours of palette and RGB masks are mapped back to indices (a colour outside it
             is an error).
+        palette_name: how errors name `palette`, e.g. `"VOC"` for "not in the VOC palette".
 
     Returns:
         An int32 tensor of shape `(H, W)`.
 
     Example:
 
-    >>> label = decode_png_mask(tf.constant("SegmentationClass/2007_000032.png"),
-    ...                         voc_palette())  # doctest: +SKIP
+    >>> from keras_fcn.classes import voc_palette
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("2007_000032.png", np.array([[0, 15, 255]]))
+    >>> decode_png_mask(tf.constant("2007_000032.png"), voc_palette(), "VOC").numpy()
+    array([[  0,  15, 255]], dtype=int32)
     """
     contents = tf.io.read_file(path)
     checks = [
@@ -328,23 +315,20 @@ def decode_png_mask(path: tf.Tensor, colours: np.ndarray | tf.Tensor | None = No
             ),
         )[..., 0]
 
-    def palette():
-        palette_colours = (
-            png_palette(contents, path)
-            if colours is None
-            else tf.convert_to_tensor(colours, tf.uint8)
-        )
-        name = "file's own" if colours is None else "VOC"
-        return colours_to_indices(
-            tf.io.decode_png(contents, channels=3), palette_colours, path, name
-        )
-
-    def rgb():
+    def through_own_palette():
         return colours_to_indices(
             tf.io.decode_png(contents, channels=3),
-            tf.convert_to_tensor(colours, tf.uint8),
+            png_palette(contents, path),
             path,
-            "VOC",
+            "file's own",
+        )
+
+    def through_given_palette():
+        return colours_to_indices(
+            tf.io.decode_png(contents, channels=3),
+            tf.convert_to_tensor(palette, tf.uint8),
+            path,
+            palette_name,
         )
 
     def rejected():
@@ -359,13 +343,15 @@ def decode_png_mask(path: tf.Tensor, colours: np.ndarray | tf.Tensor | None = No
         with tf.control_dependencies([check]):
             return tf.zeros([0, 0], tf.int32)
 
-    branches = {
-        _PNG_GRAY: grayscale,
-        _PNG_PALETTE: palette,
-    }
-    if colours is not None:
-        branches[_PNG_RGB] = rgb
-        branches[_PNG_RGBA] = rgb
+    if palette is None:
+        branches = {_PNG_GRAY: grayscale, _PNG_PALETTE: through_own_palette}
+    else:
+        branches = {
+            _PNG_GRAY: grayscale,
+            _PNG_PALETTE: through_given_palette,
+            _PNG_RGB: through_given_palette,
+            _PNG_RGBA: through_given_palette,
+        }
     branch_index = tf.constant(len(branches), tf.int32)
     for index, key in enumerate(branches):
         branch_index = tf.where(tf.equal(colour_type, key), index, branch_index)
@@ -373,8 +359,8 @@ def decode_png_mask(path: tf.Tensor, colours: np.ndarray | tf.Tensor | None = No
     return tf.ensure_shape(label, [None, None])
 
 
-def _read_sbd_mat(path: bytes) -> np.ndarray:
-    path = path.decode()
+def _read_sbd_mat(path: bytes | np.ndarray) -> np.ndarray:
+    path = np.asarray(path).item().decode()  # bytes in a graph, a 0-d array when eager
     try:
         contents = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
     except (
@@ -403,154 +389,40 @@ def decode_sbd_mask(path: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> label = decode_sbd_mask(tf.constant("cls/2008_000002.mat"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_sbd_mat("cls/2008_000002.mat", np.array([[0, 3], [3, 3]]))
+    >>> decode_sbd_mask(tf.constant("cls/2008_000002.mat")).numpy()
+    array([[0, 3],
+           [3, 3]], dtype=int32)
     """
     label = tf.numpy_function(_read_sbd_mat, [path], tf.int32, stateful=False)
     return tf.ensure_shape(label, [None, None])
 
 
-def decode_mask(path: tf.Tensor, colours: np.ndarray | tf.Tensor | None = None) -> tf.Tensor:
+def decode_mask(
+    path: tf.Tensor,
+    palette: np.ndarray | tf.Tensor | None = None,
+    palette_name: str = "given",
+) -> tf.Tensor:
     """Reads a mask file, an SBD `.mat` file or a PNG, into class indices of shape `(H, W)`.
 
     Args:
         path: scalar string tensor, the mask file; `.mat` files are read as SBD masks.
-        colours: the palette of PNG masks, as in `decode_png_mask`.
+        palette: the palette of PNG masks, as in `decode_png_mask`.
+        palette_name: how errors name `palette`.
 
     Returns:
         An int32 tensor of shape `(H, W)`.
 
     Example:
 
-    >>> label = decode_mask(tf.constant("masks/cat.png"))  # doctest: +SKIP
+    >>> from keras_fcn.data import testing
+    >>> testing.write_palette_png("masks/cat.png", np.array([[0, 1]]), [[0, 0, 0], [9, 8, 7]])
+    >>> decode_mask(tf.constant("masks/cat.png")).numpy()
+    array([[0, 1]], dtype=int32)
     """
     return tf.cond(
         tf.strings.regex_full_match(path, r"(?i).*\.mat"),
         lambda: decode_sbd_mask(path),
-        lambda: decode_png_mask(path, colours),
-    )
-
-
-def check_same_size(
-    image: tf.Tensor, label: tf.Tensor, image_name: tf.Tensor, label_name: tf.Tensor
-) -> tf.Tensor:
-    """Returns `label` once it is checked to have the height and width of `image`.
-
-    Args:
-        image: tensor of shape `(H, W, C)`.
-        label: tensor of shape `(H', W')`.
-        image_name: scalar string tensor naming the image in errors.
-        label_name: scalar string tensor naming the mask in errors.
-
-    Returns:
-        `label`, unchanged.
-
-    Example:
-
-    >>> label = check_same_size(tf.zeros([2, 3, 3]), tf.zeros([2, 3]), "a.jpg", "a.png")
-    """
-    image_size, label_size = tf.shape(image)[:2], tf.shape(label)[:2]
-    check = require(
-        tf.reduce_all(tf.equal(image_size, label_size)),
-        "{}: the mask is {} (height, width) but its image {} is {}",
-        label_name,
-        label_size,
-        image_name,
-        image_size,
-    )
-    with tf.control_dependencies([check]):
-        return tf.identity(label)
-
-
-def check_label_values(label: tf.Tensor, num_classes: int, name: tf.Tensor) -> tf.Tensor:
-    """Returns `label` once its values are checked to lie in `[0, num_classes)` or be 255.
-
-    Args:
-        label: integer tensor of class indices.
-        num_classes: number of classes; 255 (`IGNORE_LABEL`) is always allowed.
-        name: scalar string tensor naming the mask in errors.
-
-    Returns:
-        `label`, unchanged.
-
-    Example:
-
-    >>> label = check_label_values(tf.constant([[0, 1, 255]]), 21, "a.png")
-    """
-    valid = (label >= 0) & ((label < num_classes) | tf.equal(label, IGNORE_LABEL))
-
-    def bad_values():
-        return tf.sort(tf.unique(tf.boolean_mask(label, tf.logical_not(valid)))[0])
-
-    check = require(
-        tf.reduce_all(valid),
-        "{}: label values {} are outside [0, "
-        + f"{num_classes}) and the ignore label {IGNORE_LABEL}",
-        name,
-        bad_values,
-    )
-    with tf.control_dependencies([check]):
-        return tf.identity(label)
-
-
-def decode_example(
-    image_path: tf.Tensor,
-    label_path: tf.Tensor,
-    colours: np.ndarray | tf.Tensor | None = None,
-    num_classes: int | None = None,
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Reads one `(image, label)` example from its two files, checking that they agree.
-
-    Args:
-        image_path: scalar string tensor, the image file.
-        label_path: scalar string tensor, the mask file (PNG or SBD `.mat`).
-        colours: the palette of PNG masks, as in `decode_png_mask`.
-        num_classes: when given, label values outside `[0, num_classes)` and 255 are an error.
-
-    Returns:
-        `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
-
-    Example:
-
-    >>> image, label = decode_example(tf.constant("a.jpg"), tf.constant("a.png"))  # doctest: +SKIP
-    """
-    image = decode_image(image_path)
-    label = check_same_size(image, decode_mask(label_path, colours), image_path, label_path)
-    if num_classes is not None:
-        label = check_label_values(label, num_classes, label_path)
-    return image, label
-
-
-def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.data.Dataset:
-    """Builds the dataset of decoded `(image, label)` examples of a listing.
-
-    Args:
-        pairs: the files, as listed by a source.
-        num_classes: when given, the decode step checks every label value.
-
-    Returns:
-        A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
-
-    Raises:
-        ValueError: if the listing found problems (missing or unpaired files) or is empty.
-
-    Example:
-
-    >>> dataset = dataset_from_files(FilePairs("x", ("a.jpg",), ("a.png",)))  # doctest: +SKIP
-    """
-    if pairs.problems:
-        raise ValueError(
-            f"{pairs.source}: {len(pairs.problems)} problem(s) with the dataset's files:\n"
-            f"{summarize_problems(pairs.problems)}\n"
-            "Run `keras-fcn check-data` on the dataset to list every problem."
-        )
-    if not len(pairs):
-        raise ValueError(f"{pairs.source}: the split lists no examples.")
-    if num_classes is not None and not 0 < num_classes <= IGNORE_LABEL:
-        raise ValueError(f"num_classes must be in [1, {IGNORE_LABEL}], received {num_classes}.")
-    paths = tf.data.Dataset.from_tensor_slices((list(pairs.image_paths), list(pairs.label_paths)))
-    return paths.map(
-        lambda image_path, label_path: decode_example(
-            image_path, label_path, pairs.colours, num_classes
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
+        lambda: decode_png_mask(path, palette, palette_name),
     )

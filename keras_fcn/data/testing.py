@@ -1,0 +1,287 @@
+"""Small generated dataset trees, in the datasets' own file formats, for tests and smoke runs.
+
+The tests, the benchmarks and the notebooks' smoke mode stand in for PASCAL VOC, SBD and folder
+datasets with trees written here: JPEG images, palette PNG masks, SBD `.mat` masks and split
+lists, laid out as the real datasets are, so that the sources read them through the same code as
+the downloads. Each tree writer takes the arrays of an example from a function of its id;
+`example_arrays` draws a deterministic one: a rectangle of one class with a void (255) band
+around it, as VOC draws object outlines, over background, at a size that varies with the id.
+
+Example:
+
+>>> from keras_fcn.data import testing, voc
+>>> tree = testing.write_voc_tree("VOC2012", {"train": ["2007_000032", "2007_000039"]})
+>>> image, label = next(iter(voc("VOC2012", "train")))
+>>> np.array_equal(label, tree.labels["2007_000032"])
+True
+"""
+
+import dataclasses
+import os
+import pathlib
+import zlib
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import scipy.io
+from PIL import Image
+
+from keras_fcn.classes import IGNORE_LABEL, voc_palette
+
+Arrays = Callable[[str], tuple[np.ndarray, np.ndarray]]
+"""A function from an example id to its `(image, label)`: uint8 `(H, W, 3)` and `(H, W)`."""
+
+
+def example_arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The image and VOC label of an example id: a rectangle of one class in a void band.
+
+    The image is smooth (so that JPEG keeps it) and the rectangle has its own colour; the class
+    (1 to 20) and the size (20 to 28 rows, 24 to 34 columns) follow from the id's CRC-32.
+
+    Args:
+        example_id: any string, e.g. `"2007_000032"`.
+
+    Returns:
+        `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)` holding 0, one class and 255.
+
+    Example:
+
+    >>> image, label = example_arrays("2007_000032")
+    >>> image.shape, np.unique(label).tolist()
+    ((27, 33, 3), [0, 12, 255])
+    """
+    code = zlib.crc32(example_id.encode())
+    height, width = 20 + code % 9, 24 + code % 11
+    label = np.zeros((height, width), np.int32)
+    label[3 : height - 4, 4 : width - 5] = IGNORE_LABEL
+    label[4 : height - 5, 5 : width - 6] = 1 + code % 20
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([4 * y + 40, 3 * x + 60, np.full_like(x, 90 + code % 50)], axis=-1)
+    image[label > 0] = (200, 30, 120)
+    return image.astype(np.uint8), label
+
+
+def write_jpeg(path: str | os.PathLike, image: np.ndarray, quality: int = 100) -> None:
+    """Writes an RGB image as a JPEG file, creating its directory.
+
+    At quality 100 the colour is kept at full resolution (4:4:4), so that decoding gives the
+    image back within a few grey levels, even at sharp colour edges; below, it is subsampled
+    (4:2:0) as cameras do, for files of the size of photographs.
+
+    Args:
+        path: the file to write.
+        image: uint8 array of shape `(H, W, 3)`.
+        quality: JPEG quality, 1 to 100.
+
+    Example:
+
+    >>> write_jpeg("images/a.jpg", np.zeros((4, 6, 3), np.uint8))
+    >>> Image.open("images/a.jpg").size
+    (6, 4)
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"subsampling": 0} if quality == 100 else {}
+    Image.fromarray(image).save(path, format="JPEG", quality=quality, **options)
+
+
+def write_palette_png(
+    path: str | os.PathLike, label: np.ndarray, palette: np.ndarray | None = None
+) -> None:
+    """Writes class indices as a palette PNG, as VOC stores its masks, creating its directory.
+
+    Args:
+        path: the file to write.
+        label: integer array of shape `(H, W)` with values in `[0, 255]`.
+        palette: `(K, 3)` colours of indices 0 to K - 1; `None` for the VOC palette.
+
+    Example:
+
+    >>> write_palette_png("masks/a.png", np.array([[0, 1], [255, 1]]))
+    >>> Image.open("masks/a.png").mode
+    'P'
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.asarray(label).astype(np.uint8), mode="P")
+    image.putpalette((voc_palette() if palette is None else np.asarray(palette)).ravel().tolist())
+    image.save(path)
+
+
+def write_sbd_mat(path: str | os.PathLike, segmentation: np.ndarray) -> None:
+    """Writes a class mask as SBD's `cls/*.mat` files hold it, creating its directory.
+
+    The file holds a struct `GTcls` with the mask in `Segmentation`, empty `Boundaries` of the
+    20 classes and the classes present in `CategoriesPresent`.
+
+    Args:
+        path: the file to write.
+        segmentation: integer array of shape `(H, W)` with values in `[0, 255]`.
+
+    Example:
+
+    >>> write_sbd_mat("cls/a.mat", np.array([[0, 3], [3, 3]]))
+    >>> scipy.io.loadmat("cls/a.mat", squeeze_me=True)["GTcls"]["Segmentation"].item().tolist()
+    [[0, 3], [3, 3]]
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    segmentation = np.asarray(segmentation)
+    boundaries = np.empty((20, 1), object)
+    for index in range(20):
+        boundaries[index, 0] = np.zeros(segmentation.shape, np.uint8)
+    present = np.unique(segmentation[(segmentation > 0) & (segmentation < IGNORE_LABEL)])
+    gtcls = {
+        "Segmentation": segmentation.astype(np.uint8),
+        "Boundaries": boundaries,
+        "CategoriesPresent": present.astype(np.uint8),
+    }
+    scipy.io.savemat(path, {"GTcls": gtcls})
+
+
+def write_split_list(path: str | os.PathLike, ids: Iterable[str]) -> None:
+    """Writes a split list, one id per line, creating its directory.
+
+    Args:
+        path: the file to write, e.g. `ImageSets/Segmentation/train.txt`.
+        ids: the example ids, in order.
+
+    Example:
+
+    >>> write_split_list("lists/val.txt", ["2007_000033", "2007_000042"])
+    >>> keras_fcn.data.read_split("lists/val.txt")
+    ['2007_000033', '2007_000042']
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{example_id}\n" for example_id in ids))
+
+
+@dataclasses.dataclass
+class Tree:
+    """A written dataset tree: its root, and the arrays written for each example id.
+
+    Args:
+        root: the tree's directory.
+        images: example id -> the uint8 `(H, W, 3)` image written (before JPEG compression).
+        labels: example id -> the `(H, W)` label written.
+
+    Example:
+
+    >>> tree = write_sbd_tree("dataset", {"train": ["2008_000002"]})
+    >>> sorted(path.name for path in tree.root.iterdir())
+    ['cls', 'img', 'train.txt']
+    """
+
+    root: pathlib.Path
+    images: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    labels: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+def write_voc_tree(
+    root: str | os.PathLike,
+    splits: dict[str, list[str]],
+    arrays: Arrays = example_arrays,
+    jpeg_quality: int = 100,
+) -> Tree:
+    """Writes a PASCAL VOC segmentation tree: `JPEGImages/`, `SegmentationClass/`, split lists.
+
+    Masks are palette PNGs in the VOC palette, as in VOC; `keras_fcn.data.voc(root, split)`
+    reads the tree.
+
+    Args:
+        root: the tree's directory, the stand-in for `VOCdevkit/VOC2012`.
+        splits: split name -> example ids, each written to `ImageSets/Segmentation/{split}.txt`
+            (an empty list writes an empty split).
+        arrays: example id -> `(image, label)`; called once for each id of each split, in order.
+        jpeg_quality: quality of the JPEG images, as in `write_jpeg`.
+
+    Returns:
+        The `Tree`, with the arrays written.
+
+    Example:
+
+    >>> tree = write_voc_tree("VOC2012", {"train": ["2007_000032"], "val": ["2007_000033"]})
+    >>> len(keras_fcn.data.voc_files(tree.root, "val"))
+    1
+    """
+    tree = Tree(pathlib.Path(root))
+    for split, ids in splits.items():
+        write_split_list(tree.root / "ImageSets" / "Segmentation" / f"{split}.txt", ids)
+        for example_id in ids:
+            image, label = arrays(example_id)
+            write_jpeg(tree.root / "JPEGImages" / f"{example_id}.jpg", image, jpeg_quality)
+            write_palette_png(tree.root / "SegmentationClass" / f"{example_id}.png", label)
+            tree.images[example_id], tree.labels[example_id] = image, label
+    return tree
+
+
+def write_sbd_tree(
+    root: str | os.PathLike,
+    splits: dict[str, list[str]],
+    arrays: Arrays = example_arrays,
+    jpeg_quality: int = 100,
+) -> Tree:
+    """Writes an SBD tree: `img/`, `cls/` (`.mat` masks) and split lists `{split}.txt`.
+
+    SBD has no void band: label values 255 are written as background (0), and the `Tree` holds
+    the labels as written. `keras_fcn.data.sbd(root, split)` reads the tree.
+
+    Args:
+        root: the tree's directory, the stand-in for `benchmark_RELEASE/dataset`.
+        splits: split name -> example ids, each written to `{split}.txt`.
+        arrays: example id -> `(image, label)`; called once for each id of each split, in order.
+        jpeg_quality: quality of the JPEG images, as in `write_jpeg`.
+
+    Returns:
+        The `Tree`, with the arrays written.
+
+    Example:
+
+    >>> tree = write_sbd_tree("dataset", {"train": ["2008_000002"]})
+    >>> int(tree.labels["2008_000002"].max()) < 255
+    True
+    """
+    tree = Tree(pathlib.Path(root))
+    tree.root.mkdir(parents=True, exist_ok=True)
+    for split, ids in splits.items():
+        write_split_list(tree.root / f"{split}.txt", ids)
+        for example_id in ids:
+            image, label = arrays(example_id)
+            label = np.where(label == IGNORE_LABEL, 0, label)
+            write_jpeg(tree.root / "img" / f"{example_id}.jpg", image, jpeg_quality)
+            write_sbd_mat(tree.root / "cls" / f"{example_id}.mat", label)
+            tree.images[example_id], tree.labels[example_id] = image, label
+    return tree
+
+
+def write_folder_tree(
+    root: str | os.PathLike, stems: list[str], arrays: Arrays = example_arrays
+) -> Tree:
+    """Writes a folder dataset: `images/{stem}.jpg` and palette PNG masks `masks/{stem}.png`.
+
+    `keras_fcn.data.folder(root / "images", root / "masks")` reads the tree.
+
+    Args:
+        root: the directory that gets `images/` and `masks/`.
+        stems: the file stems, which are also the ids given to `arrays`.
+        arrays: stem -> `(image, label)`; called once for each stem, in order.
+
+    Returns:
+        The `Tree`, keyed by stem.
+
+    Example:
+
+    >>> tree = write_folder_tree("pets", ["cat", "dog"])
+    >>> sorted(path.name for path in (tree.root / "masks").iterdir())
+    ['cat.png', 'dog.png']
+    """
+    tree = Tree(pathlib.Path(root))
+    for directory in ("images", "masks"):
+        (tree.root / directory).mkdir(parents=True, exist_ok=True)
+    for stem in stems:
+        image, label = arrays(stem)
+        write_jpeg(tree.root / "images" / f"{stem}.jpg", image)
+        write_palette_png(tree.root / "masks" / f"{stem}.png", label)
+        tree.images[stem], tree.labels[stem] = image, label
+    return tree
