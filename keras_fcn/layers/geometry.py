@@ -29,8 +29,11 @@ class PadToMultiple(keras.layers.Layer):
 
     def call(self, images):
         shape = ops.shape(images)
-        pad_height = (-shape[1]) % self.multiple
-        pad_width = (-shape[2]) % self.multiple
+        # `(m - size % m) % m` rather than `(-size) % m`: the same for sizes >= 0, and it takes
+        # no remainder of a negative number, which tf2onnx converts with truncating division
+        # (an ONNX export then crops instead of padding).
+        pad_height = (self.multiple - shape[1] % self.multiple) % self.multiple
+        pad_width = (self.multiple - shape[2] % self.multiple) % self.multiple
         return ops.pad(images, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]])
 
     def compute_output_shape(self, input_shape):
