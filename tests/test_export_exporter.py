@@ -5,10 +5,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn import data
+from keras_fcn import data, registry
+from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export.exporter import AccuracyGuard, export_model
 from keras_fcn.export.guard import AccuracyGuardError, AccuracyGuardWarning
 from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.predictor import load_predictor
 
 pytestmark = pytest.mark.slow  # each test writes and checks an export: tens of seconds
 
@@ -97,3 +99,28 @@ def test_a_keras_model_of_another_kind_exports_too(tmp_path):
     model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
     path = export_model(model, str(tmp_path), "openvino")
     assert ExportInfo.read(path).num_classes == 2
+
+
+@pytest.mark.parametrize(
+    "name, geometry, format",
+    [(name, "aligned", "openvino") for name in registry.MODELS]
+    + [("fcn8s", "original", format) for format in ("onnx", "openvino", "litert")],
+)
+def test_every_registry_model_exports_and_segments_like_keras(name, geometry, format, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = registry.build(name, 3, weights=None, fc_units=8, geometry=geometry)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # random scores, centred on the image: the class ids vary
+        if layer.name.startswith("score_") and layer.weights:
+            kernel, bias = layer.get_weights()
+            kernel = rng.normal(0, 1 / np.sqrt(kernel.shape[2]), kernel.shape)
+            layer.set_weights([kernel.astype("float32"), bias])
+    image = synthetic_example(0, image_size=40, num_classes=3)[0][None, :, :36]
+    kernel, bias = model.get_layer("score_fr").get_weights()
+    mean_logits = np.asarray(model(image.astype("float32"))).mean(axis=(0, 1, 2))
+    model.get_layer("score_fr").set_weights([kernel, bias - mean_logits])
+    size = image.shape[1:3] if format == "litert" else None
+    path = export_model(model, str(tmp_path), format, input_size=size)
+    expected = np.asarray(model(image.astype("float32"))).argmax(-1)
+    assert np.mean(load_predictor(path)(image) == expected) > 0.99
+    assert len(np.unique(expected)) > 1

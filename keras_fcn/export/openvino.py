@@ -1,7 +1,7 @@
 """OpenVINO IR export for the OpenVINO runtime and Model Server: float32, bfloat16 or int8.
 
-The model is `keras_fcn.export.segmenter`'s wrapper written by Keras' own
-`model.export(format="openvino")` (`ov.convert_model` of the traced function): `model.xml` and
+The model is the ONNX export (`keras_fcn.export.onnx`) converted by OpenVINO's own
+`ov.convert_model` (see `write_openvino` for why not from TensorFlow directly): `model.xml` and
 `model.bin`, `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` and `probabilities` out.
 
 float32 and bfloat16 share the same IR with float32 weights: OpenVINO chooses the precision it
@@ -22,15 +22,11 @@ import keras
 import numpy as np
 
 from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.onnx import ARTEFACT as ONNX_ARTEFACT
+from keras_fcn.export.onnx import write_onnx
 from keras_fcn.export.precision import check_calibration
 from keras_fcn.export.runtimes import require
-from keras_fcn.export.segmenter import (
-    CLASS_IDS_OUTPUT,
-    IMAGES_INPUT,
-    check_model,
-    input_signature,
-    segmenter,
-)
+from keras_fcn.export.segmenter import CLASS_IDS_OUTPUT, IMAGES_INPUT, check_model
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 """Precisions of an OpenVINO export."""
@@ -75,27 +71,23 @@ def write_openvino(
     check_calibration(precision, calibration)
     check_model(model)
     ov = require("openvino")
-    path = os.path.join(directory, ARTEFACT)
-    if precision != "int8":
-        segmenter(model).export(
-            path, format="openvino", verbose=False, input_signature=input_signature()
-        )
-    else:
-        nncf = require("nncf")
-        # The float IR goes to a scratch folder: OpenVINO maps the weights file while the
-        # model is read, and writing over a mapped file would crash the process.
-        with tempfile.TemporaryDirectory() as scratch:
-            float_path = os.path.join(scratch, ARTEFACT)
-            segmenter(model).export(
-                float_path, format="openvino", verbose=False, input_signature=input_signature()
-            )
-            quantized = nncf.quantize(
-                ov.Core().read_model(float_path),
+    with tempfile.TemporaryDirectory() as scratch:
+        # Converted from the ONNX export, not from the traced TensorFlow function as Keras'
+        # model.export(format="openvino") does: OpenVINO 2026.4's TensorFlow front end fuses a
+        # constant Pad into the "same" convolution after it and loses that convolution's own
+        # padding (the original geometry's pad100 + conv1_1 came out 2 pixels short, and the
+        # class ids wrong), while its ONNX front end converts the same net exactly.
+        write_onnx(model, scratch)
+        converted = ov.convert_model(os.path.join(scratch, ONNX_ARTEFACT))
+        if precision == "int8":
+            nncf = require("nncf")
+            converted = nncf.quantize(
+                converted,
                 nncf.Dataset([{IMAGES_INPUT: image[None]} for image in calibration]),
                 subset_size=len(calibration),
             )
-            ov.save_model(quantized, path, compress_to_fp16=False)
-            del quantized
+        ov.save_model(converted, os.path.join(directory, ARTEFACT), compress_to_fp16=False)
+        del converted
     return ExportInfo(
         "openvino",
         precision,
