@@ -9,11 +9,10 @@ publishes the version only if the guard passes (or warns and publishes, if asked
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_fcn.export import litert, onnx, openvino, saved_model
 from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agreement
@@ -58,18 +57,6 @@ class AccuracyGuard:
     max_miou_drop: float = MAX_MIOU_DROP
     min_pixel_agreement: float | None = None
     on_failure: str = "raise"
-
-
-def _resized_examples(dataset: Iterable, size: tuple[int, int]) -> Iterator[tuple]:
-    """The guard's examples at a fixed-size export's input size: images bilinear, labels nearest."""
-    for element in dataset:
-        images, labels = (np.asarray(part) for part in element)
-        if images.ndim == 3:
-            images, labels = images[None], labels[None]
-        for image, label in zip(images, labels, strict=True):
-            label = label.reshape(image.shape[:2])
-            resized = tf.image.resize(label[..., None], size, method="nearest")[..., 0]
-            yield litert.resize_image(image, size), resized.numpy()
 
 
 def _write(
@@ -155,7 +142,7 @@ def export_model(
         if guard is not None:
             dataset = guard.dataset
             if info.input_size is not None:
-                dataset = _resized_examples(dataset, info.input_size)
+                dataset = litert.resized_examples(dataset, info.input_size)
             report = check_agreement(
                 predictor(model),
                 load_predictor(staging),

@@ -16,14 +16,14 @@ only) calibrated on the user's images, resized to the input size.
 
 import importlib.metadata
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_fcn.export.layout import ExportInfo
-from keras_fcn.export.precision import check_calibration
+from keras_fcn.export.precision import check_calibration, to_uint8_image
 from keras_fcn.export.runtimes import require
 from keras_fcn.export.segmenter import (
     CLASS_IDS_OUTPUT,
@@ -72,6 +72,33 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return image
     resized = tf.image.resize(image, size, method="bilinear")
     return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def resized_examples(dataset: Iterable, size: tuple[int, int]) -> Iterator[tuple]:
+    """`(image, label)` pairs resized to a LiteRT export's size: images bilinear, labels nearest.
+
+    Args:
+        dataset: `(image, label)` pairs or batches of them (see `keras_fcn.export.check_agreement`).
+        size: `(height, width)`.
+
+    Yields:
+        uint8 `(height, width, 3)` images and int32 `(height, width)` labels.
+
+    Example:
+
+    >>> pairs = [(np.zeros((20, 30, 3), "uint8"), np.ones((20, 30), "int32"))]
+    >>> image, label = next(resized_examples(pairs, (8, 12)))
+    >>> image.shape, label.shape, int(label.max())
+    ((8, 12, 3), (8, 12), 1)
+    """
+    for element in dataset:
+        images, labels = (np.asarray(part) for part in element)
+        if images.ndim == 3:
+            images, labels = images[None], labels[None]
+        for image, label in zip(images, labels, strict=True):
+            label = label.reshape(image.shape[:2])
+            resized = tf.image.resize(label[..., None], size, method="nearest")[..., 0]
+            yield resize_image(to_uint8_image(image), size), resized.numpy().astype(np.int32)
 
 
 def write_litert(

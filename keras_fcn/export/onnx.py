@@ -85,14 +85,24 @@ def _write_float32(model: keras.Model, path: str) -> None:
         runtime.InferenceSession(unfolded, options, providers=["CPUExecutionProvider"])
 
 
-def _quantize(float_path: str, path: str, images: Sequence[np.ndarray]) -> None:
-    """Static int8 quantization of an ONNX file with ONNX Runtime's own tool."""
+def quantize_onnx(float_path: str, path: str, calibration: Sequence[np.ndarray]) -> None:
+    """Quantizes a float32 ONNX export to int8 with ONNX Runtime's static quantization.
+
+    Weights become int8 per output channel, activations uint8 per tensor (the pairing ONNX
+    Runtime runs fastest on x86 with VNNI), in the QDQ format; the activation ranges are the
+    min-max over the calibration images.
+
+    Args:
+        float_path: the float32 `.onnx` file (`write_onnx`).
+        path: the int8 `.onnx` file to write.
+        calibration: uint8 `(H, W, 3)` images from the user's data.
+    """
     quantization = require("onnxruntime.quantization", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(quantization.CalibrationDataReader):
         def __init__(self):
-            self.images = iter(images)
+            self.images = iter(calibration)
 
         def get_next(self):
             image = next(self.images, None)
@@ -159,7 +169,7 @@ def write_onnx(
         with tempfile.TemporaryDirectory() as scratch:
             float_path = os.path.join(scratch, ARTEFACT)
             _write_float32(model, float_path)
-            _quantize(float_path, path, calibration)
+            quantize_onnx(float_path, path, calibration)
     runtime = require("onnxruntime")
     return ExportInfo(
         "onnx",
