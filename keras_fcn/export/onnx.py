@@ -1,12 +1,12 @@
 """ONNX export, for ONNX Runtime (and Triton, or any ONNX runtime), in float32 or int8.
 
 The model is `keras_fcn.export.segmenter`'s wrapper converted by tf2onnx, as Keras'
-`model.export(format="onnx")` does but with the weights kept out of the converted graph (see
-`_write_float32`): `images` uint8 `[B, H, W, 3]` of any size in,
-`class_ids` int32 `[B, H, W]` and `probabilities` float32 `[B, H, W, num_classes]` out. int8 is
-ONNX Runtime's own static post-training quantization (`onnxruntime.quantization`): weights int8
-per output channel, activations uint8, in the QDQ format, calibrated on the user's images.
-ONNX Runtime's CPU provider has no bfloat16 convolutions: for bfloat16, export to OpenVINO.
+`model.export(format="onnx")` does, but with the weights kept out of the converted graph (see
+`_write_float32`): `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` int32 `[B, H, W]`
+and `probabilities` float32 `[B, H, W, num_classes]` out. int8 is ONNX Runtime's own static
+post-training quantization (`quantize_onnx`): weights int8 per output channel, activations
+uint8, in the QDQ format, calibrated on the user's images. ONNX Runtime's CPU provider has no
+bfloat16 convolutions: for bfloat16, export to OpenVINO.
 """
 
 import os
