@@ -1,10 +1,11 @@
 """Which Keras backend runs, and the parts of the library that need TensorFlow's.
 
 The models, their layers, the metrics, `evaluate`, the recipes and `compile_for_training` run on
-every Keras 3 backend (`KERAS_BACKEND=tensorflow|jax|torch`). Three things are TensorFlow's by
-nature and check the backend when they are called: `keras_fcn.data` (`tf.data` pipelines),
-`keras_fcn.export.export_for_serving` (TensorFlow SavedModels) and
-`keras_fcn.training.make_strategy` (`tf.distribute`).
+every Keras 3 backend (`KERAS_BACKEND=tensorflow|jax|torch`). Two things are TensorFlow's by
+nature and check the backend when they are called: `keras_fcn.export.export_for_serving`
+(TensorFlow SavedModels; `load_predictor` of a `.keras` file too) and
+`keras_fcn.training.make_strategy` (`tf.distribute`). `keras_fcn.data`'s `tf.data` pipelines
+need TensorFlow installed but not its backend: they feed `model.fit` on every backend.
 """
 
 import keras
