@@ -13,7 +13,7 @@ Two kinds of tables:
 Every row times its call after one warm-up call ("first call", tracing and compilation
 included) and keeps the best and the median of `--repeats` calls. A float32 4096² `tf.matmul`
 ceiling is measured just before and just after each row (the better one is kept), and the
-achieved GFLOP/s (FLOPs counted from the model's convolutions, `machine.conv_flops`) are
+achieved GFLOP/s (FLOPs counted from the model's convolutions, `flops.conv_flops`) are
 reported as a fraction of it, by wall clock and by CPU time (steadier when other processes share
 the machine; see `machine.Timing`). The models are built by `keras_fcn.registry` with
 `weights=None` (random weights; nothing is downloaded) and fc6/fc7 of 4096 units, the paper's
@@ -36,13 +36,13 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import models, smoke
+from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     RATE_HEADERS,
     Ceiling,
     PeakMemory,
     Timing,
-    conv_flops,
     markdown_table,
     matmul_ceiling,
     print_machine,

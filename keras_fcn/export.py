@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_fcn.models  # noqa: F401  (registers the layers and initializer load_model needs)
+from keras_fcn.backends import require_tensorflow
 
 BYTES_SIGNATURE = "serving_default"
 """Signature taking encoded images; TF Serving's default, so requests need not name it."""
@@ -198,12 +199,18 @@ def export_for_serving(
     Returns:
         The path of the version directory written.
 
+    Raises:
+        RuntimeError: on a Keras backend other than TensorFlow (a SavedModel is TensorFlow's
+            graph); export from a process started with `KERAS_BACKEND=tensorflow`, after
+            saving the model as a `.keras` file on the other backend.
+
     Example:
 
     >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
     >>> export_for_serving(model, "saved_models/demo", version=1)
     'saved_models/demo/1'
     """
+    require_tensorflow("keras_fcn.export.export_for_serving")
     _check_model(model)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"version must be a positive integer, received {version!r}.")
@@ -293,6 +300,10 @@ def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
         A function mapping uint8 RGB images `(B, H, W, 3)` of any size to int32 class ids
         `(B, H, W)`, both numpy arrays.
 
+    Raises:
+        RuntimeError: for a `.keras` file on a Keras backend other than TensorFlow (a
+            SavedModel loads with TensorFlow alone, whatever the backend).
+
     Example:
 
     >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
@@ -311,6 +322,7 @@ def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
                 f"{path!r} is a file but not a .keras model; expected a .keras file or a "
                 "SavedModel directory."
             )
+        require_tensorflow("keras_fcn.export.load_predictor of a .keras file")
         serve = _serving_module(keras.models.load_model(path)).serve_images
     else:
         loaded = tf.saved_model.load(find_saved_model(path))

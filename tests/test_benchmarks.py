@@ -11,6 +11,9 @@ import pathlib
 import subprocess
 import sys
 
+import backend_processes
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -140,6 +143,29 @@ def test_input_pipeline_smoke_reads_its_voc_tree_through_every_stage():
         "evaluation_pipeline: batch 1",
     ]
     assert all(float(row["images/s (best)"]) > 0 for row in rows)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_accelerator_smoke_runs_on_jax_and_torch_without_tensorflow(backend):
+    completed = backend_processes.run_python(
+        ["-m", "benchmarks.accelerator", "--smoke"], backend=backend, without_tensorflow=True
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    output = completed.stdout
+    assert "Smoke run (`--smoke`)" in output
+    machine = {row["machine"]: row[""] for row in table(output, "machine")}
+    assert machine["backend"].startswith(f"{backend} ")
+    inference = table(output, "model")
+    assert [(row["model"], row["precision"]) for row in inference] == [
+        ("fcn8s", "float32"),
+        ("fcn8s", "mixed_bfloat16"),
+    ]
+    assert all(row["input"] == "64×64" and float(row["TFLOP/s"]) > 0 for row in inference)
+    steps = table(output[output.index("### Training step") :], "model")
+    assert [(row["model"], row["crop"], row["precision"]) for row in steps] == [
+        ("fcn8s", "64×64", "float32")
+    ]
+    assert float(steps[0]["best step (ms)"]) > 0 and float(steps[0]["images/s"]) > 0
 
 
 def test_every_benchmark_script_has_a_smoke_test():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import backend_processes
 import keras
 import numpy as np
 import pytest
@@ -376,3 +377,23 @@ def test_export_rejects_a_model_of_fixed_input_size(tmp_path):
     fixed = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))
     with pytest.raises(ValueError, match="input_shape=\\(None, None, 3\\)"):
         export_for_serving(fixed, str(tmp_path))
+
+
+EXPORT_ON_JAX = """
+import keras
+from keras_fcn.export import export_for_serving
+
+model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+export_for_serving(model, EXPORT_DIR)
+"""
+
+
+def test_export_needs_the_tensorflow_backend(tmp_path):
+    code = EXPORT_ON_JAX.replace("EXPORT_DIR", repr(str(tmp_path / "exports")))
+    completed = backend_processes.run_python(["-c", code], backend="jax")
+    assert completed.returncode != 0
+    assert (
+        "RuntimeError: keras_fcn.export.export_for_serving needs the TensorFlow backend "
+        "(KERAS_BACKEND=tensorflow); the current backend is jax."
+    ) in completed.stderr
+    assert not (tmp_path / "exports").exists()

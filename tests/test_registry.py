@@ -1,9 +1,24 @@
-import inspect
+"""The registry's entries, and every model of it on every Keras backend.
 
+The tests marked `backends` also run with `KERAS_BACKEND=jax` and `torch` (see
+tests/conftest.py): each model of the registry, new ones included, must give TensorFlow's
+logits for the same weights there, read `.keras` files written on TensorFlow, and write files
+TensorFlow reads. TensorFlow's side runs in its own process (tests/backend_reference.py).
+"""
+
+import inspect
+import pathlib
+
+import backend_processes
+import backend_reference
+import keras
+import numpy as np
 import pytest
 
 from keras_fcn import registry
 from keras_fcn.training.recipes import Recipe
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_every_entry_is_named_by_its_key_and_builds_with_its_options():
@@ -42,3 +57,81 @@ def test_unknown_names_options_and_geometries_are_clear_errors():
         registry.build("fcn8s", 3, weights=None, pool_size=3)
     with pytest.raises(ValueError, match=r"geometries \('original', 'aligned'\)"):
         registry.build("fcn8s", 3, weights=None, geometry="same")
+
+
+def run_on_tensorflow(*arguments: str) -> None:
+    """Runs tests/backend_reference.py in a TensorFlow process."""
+    if not backend_processes.tensorflow_installed():
+        pytest.skip("TensorFlow is not installed: no reference to compare with")
+    completed = backend_processes.run_python(
+        [str(ROOT / "tests" / "backend_reference.py"), *arguments], backend="tensorflow"
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def tensorflow_reference(tmp_path_factory) -> pathlib.Path:
+    """Every registry model as a `.keras` file written on TensorFlow, with its logits."""
+    directory = tmp_path_factory.mktemp("tensorflow_reference")
+    if keras.backend.backend() == "tensorflow":
+        backend_reference.write(directory)
+    else:
+        run_on_tensorflow("write", str(directory))
+    return directory
+
+
+def relative_error(actual, expected) -> float:
+    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("name, geometry", backend_reference.cases())
+def test_every_model_gives_tensorflows_logits_for_the_same_weights(
+    tensorflow_reference, name, geometry
+):
+    stem = tensorflow_reference / f"{name}-{geometry}"
+    reference = np.load(stem.with_suffix(".npz"))
+    from_file = keras.saving.load_model(stem.with_suffix(".keras"))
+    model = backend_reference.build_narrow(name, geometry)
+    # What the builder initialises without randomness (FCN's bilinear upsamplers) is the same.
+    for built, read in zip(
+        model.non_trainable_weights, from_file.non_trainable_weights, strict=True
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(built), keras.ops.convert_to_numpy(read), err_msg=built.path
+        )
+    model.set_weights(from_file.get_weights())
+    logits = backend_reference.logits(model, reference["images"])
+    assert logits.shape == (*reference["images"].shape[:3], backend_reference.NUM_CLASSES)
+    assert relative_error(logits, reference["logits"]) <= 1e-5
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("name", list(registry.MODELS))
+def test_keras_files_written_on_tensorflow_load_with_equal_outputs(tensorflow_reference, name):
+    # One geometry per model: the file format does not depend on it.
+    stem = tensorflow_reference / f"{name}-{registry.get(name).geometries[-1]}"
+    reference = np.load(stem.with_suffix(".npz"))
+    model = keras.saving.load_model(stem.with_suffix(".keras"))
+    logits = backend_reference.logits(model, reference["images"])
+    assert relative_error(logits, reference["logits"]) <= 1e-5
+
+
+@pytest.mark.backends
+def test_a_keras_file_written_on_this_backend_loads_on_tensorflow(tmp_path):
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("written and read on TensorFlow: test_models_fcn's round trip covers it")
+    name = next(iter(registry.MODELS))
+    geometry = registry.get(name).geometries[-1]
+    model = backend_reference.randomize(backend_reference.build_narrow(name, geometry), seed=1)
+    images = backend_reference.image(seed=1)
+    model.save(tmp_path / "model.keras")
+    np.savez(tmp_path / "inputs.npz", images=images)
+    run_on_tensorflow(
+        "read",
+        str(tmp_path / "model.keras"),
+        str(tmp_path / "inputs.npz"),
+        str(tmp_path / "out.npz"),
+    )
+    tensorflow_logits = np.load(tmp_path / "out.npz")["logits"]
+    assert relative_error(tensorflow_logits, backend_reference.logits(model, images)) <= 1e-5

@@ -1,31 +1,59 @@
+"""Recipes, schedules, optimisers and losses; every test runs on every Keras backend."""
+
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_fcn import training
 from keras_fcn.training.recipes import Recipe, make_learning_rate, make_loss, make_optimizer
+
+pytestmark = pytest.mark.backends
 
 
 def _labels():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, (2, 32, 32)).astype("int32")
     labels[:, :4] = 255
-    return tf.constant(labels)
+    return labels
+
+
+def _logits(shape):
+    return np.random.default_rng(1).normal(size=(*shape, 3)).astype("float32")
+
+
+def _cross_entropy(logits, labels):
+    """Numpy reference: minus the log-softmax of the labelled class (0 where void)."""
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    labelled = labels != 255
+    picked = np.take_along_axis(log_probs, np.where(labelled, labels, 0)[..., None], -1)
+    return -picked[..., 0], labelled
 
 
 def test_summed_loss_adds_the_cross_entropy_of_labelled_pixels_only():
     labels = _labels()
-    logits = tf.random.stateless_normal((*labels.shape, 3), seed=(1, 2))
+    logits = _logits(labels.shape)
     summed = keras.losses.SparseCategoricalCrossentropy(
         from_logits=True, ignore_class=255, reduction="sum"
     )(labels, logits)
-    # Independent reference: log-softmax in numpy over the labelled pixels.
-    logits_np, labels_np = logits.numpy(), labels.numpy()
-    log_probs = logits_np - np.log(np.exp(logits_np).sum(-1, keepdims=True))
-    mask = labels_np != 255
-    expected = -np.take_along_axis(log_probs, np.where(mask, labels_np, 0)[..., None], -1)[..., 0]
-    assert float(summed) == pytest.approx(expected[mask].sum(), rel=1e-5)
+    expected, labelled = _cross_entropy(logits, labels)
+    assert float(summed) == pytest.approx(expected[labelled].sum(), rel=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "sum_over_batch_size"])
+def test_recipe_loss_weighs_each_labelled_pixel_and_skips_void(reduction):
+    # Class weights given as per-pixel sample weights: the loss is
+    # sum(w * CE) over labelled pixels, divided by their number for the averaged recipe.
+    labels = _labels()
+    logits = _logits(labels.shape)
+    class_weights = np.array([0.5, 2.0, 1.0], "float32")
+    weights = class_weights[np.where(labels == 255, 0, labels)]
+    loss = make_loss(Recipe("r", "sgd", 0.1, loss_reduction=reduction))
+    value = float(loss(labels, logits, sample_weight=weights))
+    cross_entropy, labelled = _cross_entropy(logits, labels)
+    expected = (weights * cross_entropy)[labelled].sum()
+    if reduction == "sum_over_batch_size":
+        expected /= labelled.sum()
+    assert value == pytest.approx(expected, rel=1e-5)
 
 
 def test_default_schedule_warms_up_then_decays_to_zero():

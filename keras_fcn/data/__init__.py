@@ -13,7 +13,22 @@ Example:
 >>> from keras_fcn import data
 >>> train = data.training_pipeline(data.synthetic(num_examples=32), crop_size=48, batch_size=8)
 >>> val = data.evaluation_pipeline(data.synthetic(num_examples=8, split="val"))
+
+The pipelines are `tf.data`, which needs TensorFlow installed, whatever the Keras backend: they
+feed `model.fit` on JAX and PyTorch as well. Without TensorFlow, importing `keras_fcn.data`
+raises a `ModuleNotFoundError` that says so; feed `model.fit` numpy arrays or a Python generator
+there.
 """
+
+try:
+    import tensorflow  # noqa: F401
+except ModuleNotFoundError as error:
+    raise ModuleNotFoundError(
+        "keras_fcn.data builds tf.data pipelines and needs TensorFlow installed (pip install "
+        "tensorflow); they feed model.fit on every Keras backend. Without TensorFlow, give "
+        "model.fit numpy arrays or a Python generator of (images, labels) batches.",
+        name="tensorflow",
+    ) from error
 
 from keras_fcn.data import testing
 from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files

@@ -1,6 +1,8 @@
 """Compiling a model with a recipe, and training it with `model.fit` and the run's callbacks.
 
 Everything is Keras: `model.compile`, `model.fit`, Keras callbacks, `tf.distribute` strategies.
+`compile_for_training` and `model.fit` on numpy arrays or Python generators run on every Keras
+backend; `fit`'s TensorBoard logs need TensorFlow installed.
 
 Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & Darrell, PAMI
 2016, section 4.
@@ -22,14 +24,14 @@ def compile_for_training(
     recipe: Recipe,
     num_classes: int,
     total_steps: int | None = None,
-    jit_compile: bool = False,
+    jit_compile: bool | None = None,
 ) -> keras.Model:
     """Compiles `model` with the recipe's optimiser and loss and the paper's four scores.
 
     The loss ignores `IGNORE_LABEL`; the metric `SegmentationScores` logs `pixel_accuracy`,
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou` from one confusion matrix. The
     recipe's L2 penalty goes on every trainable convolution kernel (not on biases or frozen
-    upsamplers). Call it inside the strategy's scope.
+    upsamplers). Call it inside the strategy's scope. It works on every Keras backend.
 
     Args:
         model: a segmentation model (logits out).
@@ -37,7 +39,10 @@ def compile_for_training(
         num_classes: classes scored by the model.
         total_steps: training steps in all, for the recipe's learning-rate schedule; `None`
             keeps the learning rate fixed.
-        jit_compile: compile the training step with XLA.
+        jit_compile: compile the training step (XLA on TensorFlow and JAX, `torch.compile` on
+            PyTorch); `None` picks by backend: off on TensorFlow (XLA compiles again for every
+            new image size and is slower on CPUs), on for JAX (whose uncompiled steps run op by
+            op, several times slower), off on PyTorch (`torch.compile` takes minutes).
 
     Returns:
         The model, compiled.
@@ -49,6 +54,8 @@ def compile_for_training(
     >>> type(model.optimizer).__name__
     'Adam'
     """
+    if jit_compile is None:
+        jit_compile = keras.backend.backend() == "jax"
     if recipe.l2:
         for layer in model.layers:
             if isinstance(layer, keras.layers.Conv2D) and layer.trainable:
