@@ -14,6 +14,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_fcn"
 
 LEVELS = {
     "classes": 0,
+    "backends": 0,
     "layers": 1,
     "backbones": 2,
     "models": 3,
