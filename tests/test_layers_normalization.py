@@ -2,22 +2,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from segnet_reference import caffe_lrn
 
 from keras_fcn.layers.normalization import LocalResponseNormalization, channel_window
-
-
-def caffe_lrn(x, local_size, alpha, beta, k):
-    """Caffe's LRN across channels (lrn_layer.cpp, CrossChannelForward_cpu), with loops:
-    scale_c = k + alpha / local_size * sum of x² over channels c - r … c + r (zero outside),
-    top_c = x_c * scale_c ** -beta."""
-    radius = (local_size - 1) // 2
-    channels = x.shape[-1]
-    out = np.empty_like(x)
-    for c in range(channels):
-        window = x[..., max(c - radius, 0) : min(c + radius + 1, channels)]
-        scale = k + alpha / local_size * np.sum(window**2, axis=-1)
-        out[..., c] = x[..., c] * scale**-beta
-    return out
 
 
 @pytest.mark.parametrize(

@@ -8,44 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from segnet_reference import caffe_pool_with_mask, caffe_upsample
 
 from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def caffe_pool_with_mask(x):
-    """Caffe's 2×2 stride-2 max pooling with its mask top, written out with loops.
-
-    pooling_layer.cpp (MAX): the window is clipped to the image (sizes round up), the maximum
-    starts at -FLT_MAX and is replaced on a strict `>` in row-major order, and the mask holds the
-    flat index `h * width + w` of the maximum in the input.
-    """
-    batch, height, width, channels = x.shape
-    pooled_h, pooled_w = -(-height // 2), -(-width // 2)
-    pooled = np.empty((batch, pooled_h, pooled_w, channels), x.dtype)
-    mask = np.empty((batch, pooled_h, pooled_w, channels), np.int64)
-    for n in range(batch):
-        for c in range(channels):
-            for i in range(pooled_h):
-                for j in range(pooled_w):
-                    best, best_index = -np.finfo(np.float32).max, -1
-                    for h in range(2 * i, min(2 * i + 2, height)):
-                        for w in range(2 * j, min(2 * j + 2, width)):
-                            if x[n, h, w, c] > best:
-                                best, best_index = x[n, h, w, c], h * width + w
-                    pooled[n, i, j, c], mask[n, i, j, c] = best, best_index
-    return pooled, mask
-
-
-def caffe_upsample(values, mask, height, width):
-    """caffe-segnet's Upsample layer: zeros, then `top[mask[i]] = bottom[i]` per channel."""
-    batch, _, _, channels = values.shape
-    top = np.zeros((batch, height * width, channels), values.dtype)
-    for n in range(batch):
-        for c in range(channels):
-            top[n, mask[n, ..., c].ravel(), c] = values[n, ..., c].ravel()
-    return top.reshape(batch, height, width, channels)
 
 
 def window_index(mask, width):
