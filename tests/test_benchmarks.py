@@ -142,6 +142,20 @@ def test_input_pipeline_smoke_reads_its_voc_tree_through_every_stage():
     assert all(float(row["images/s (best)"]) > 0 for row in rows)
 
 
+def test_segnet_memory_smoke_measures_segnet_and_fcn8s_training_and_inference():
+    rows = table(run_smoke("segnet_memory"), "model")
+    assert [(row["model"], row["geometry"], row["mode"]) for row in rows] == [
+        ("segnet", "original", "train"),
+        ("segnet", "original", "infer"),
+        ("fcn8s", "aligned", "train"),
+        ("fcn8s", "aligned", "infer"),
+    ]
+    assert rows[0]["parameters (M)"] == "29.5"  # full-width SegNet, 11 classes
+    assert all(float(row["TF peak increase (MiB)"]) >= 0 for row in rows)
+    # A training step holds at least its gradients: one float32 per trainable parameter.
+    assert float(rows[0]["TF peak increase (MiB)"]) > 29.4e6 * 4 / 2**20
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem
