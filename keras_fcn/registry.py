@@ -85,8 +85,8 @@ rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; th
 solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
 (`batch_size` of the train prototxts; the paper reports mini-batches of 12 for its SegNet-Basic
 comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised). The
-prototxts weight the loss by median-frequency class weights. Caffe's doubled bias rate and its
-decay of the BN scales are not reproduced."""
+prototxts weight the loss by median-frequency class weights. The weight decay also applies to
+the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
 
 _SEGNET_NATIVE_SIZE = {"original": (360, 480)}
 _SEGNET_REFERENCE = "Badrinarayanan, Kendall & Cipolla, PAMI 2017"

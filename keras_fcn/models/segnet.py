@@ -42,11 +42,9 @@ Where the released code and the usual Keras defaults differ, the code is followe
   `upsample_h`/`upsample_w` (`pad_out_h` in SegNet-Basic) do.
 
 Caffe's SegNet trains BN with batch statistics (`bn_mode: LEARN`) and, before testing,
-recomputes each layer's mean and variance over the training set (`Scripts/compute_bn_statistics
-.py`); Keras' `BatchNormalization` trains the same way and keeps moving averages of the batch
-statistics (momentum 0.99), which inference uses instead. Caffe's solver also decays the BN
-scales; `keras_fcn.training.compile_for_training` puts its L2 penalty on convolution kernels
-only.
+recomputes each layer's mean and variance over the training set
+(`Scripts/compute_bn_statistics.py`); Keras' `BatchNormalization` trains the same way and keeps
+moving averages of the batch statistics (momentum 0.99), which inference uses instead.
 
 Reference: Badrinarayanan, Kendall & Cipolla, "SegNet: A Deep Convolutional Encoder-Decoder
 Architecture for Image Segmentation", PAMI 2017 (arXiv:1511.00561), section 3; Kendall,
