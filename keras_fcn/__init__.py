@@ -8,7 +8,8 @@ Importing the package registers every serializable class, so `keras.models.load_
 training in `keras_fcn.training`, serving export in `keras_fcn.export`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
-CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
+CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Badrinarayanan, Kendall & Cipolla, "SegNet: A
+Deep Convolutional Encoder-Decoder Architecture for Image Segmentation", PAMI 2017.
 """
 
 from keras_fcn import metrics, registry
