@@ -78,10 +78,10 @@ def make_call(model: keras.Model, mode: str):
     raise ValueError(f"Unknown mode {mode!r}; expected one of {MODES}.")
 
 
-def random_images(batch: int, size: int) -> tf.Tensor:
+def random_images(batch: int, size: tuple[int, int]) -> tf.Tensor:
     """A seeded float32 batch of RGB images with values in [0, 255)."""
     generator = np.random.default_rng(0)
-    return tf.constant(generator.uniform(0, 255, (batch, size, size, 3)).astype("float32"))
+    return tf.constant(generator.uniform(0, 255, (batch, *size, 3)).astype("float32"))
 
 
 def as_numpy(result) -> np.ndarray:
@@ -104,7 +104,7 @@ def time_row(
     return [
         model_name,
         geometry,
-        f"{size}×{size}",
+        f"{size[0]}×{size[1]}",
         batch,
         mode,
         f"{flops / batch / 1e9:.1f}",
@@ -198,7 +198,7 @@ def summed(timings: list[Timing]) -> Timing:
 
 def layer_tables(
     geometry: str,
-    size: int,
+    size: tuple[int, int],
     batch: int,
     repeats: int,
     fc_units: int = FC_UNITS,
@@ -271,7 +271,7 @@ def layer_tables(
             ]
         )
     title = (
-        f"### {registry.get(MODE_MODEL).title}, {geometry} geometry, {size}×{size}, batch "
+        f"### {registry.get(MODE_MODEL).title}, {geometry} geometry, {size[0]}×{size[1]}, batch "
         f"{batch}, per layer\n\n"
         f"Each layer alone in a `tf.function` on its real input, best of {repeats} calls "
         f"after a warm-up; share = part of the sum over layers.\n\n"
@@ -296,9 +296,12 @@ def parse_sizes(values: list[str]) -> list[str]:
     return values
 
 
-def native_size(args: argparse.Namespace, model_name: str, geometry: str) -> int:
-    """The size a model runs at in a geometry: the registry's native size (tiny for `--smoke`)."""
-    return smoke.SIZE if args.smoke else models.native_size(model_name, geometry)
+def native_size(args: argparse.Namespace, model_name: str, geometry: str) -> tuple[int, int]:
+    """The `(height, width)` a model runs at in a geometry: the registry's native size (tiny for
+    `--smoke`)."""
+    if args.smoke:
+        return smoke.SIZE, smoke.SIZE
+    return models.native_size(model_name, geometry)
 
 
 def configs(args: argparse.Namespace) -> list[tuple]:
@@ -310,7 +313,10 @@ def configs(args: argparse.Namespace) -> list[tuple]:
     for model_name, geometry, size, batch in itertools.product(
         args.models, args.geometries, args.sizes, args.batches
     ):
-        size = native_size(args, model_name, geometry) if size == "native" else int(size)
+        if size == "native":
+            size = native_size(args, model_name, geometry)
+        else:
+            size = int(size), int(size)
         rows.add((model_name, geometry, size, batch, "function"))
     for geometry, batch, mode in itertools.product(args.geometries, args.mode_batches, args.modes):
         rows.add((MODE_MODEL, geometry, native_size(args, MODE_MODEL, geometry), batch, mode))

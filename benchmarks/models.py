@@ -24,15 +24,14 @@ def build(name: str, geometry: str, fc_units: int) -> keras.Model:
     Args:
         name: a key of `keras_fcn.registry.MODELS`.
         geometry: one of the entry's `geometries`.
-        fc_units: width of fc6 and fc7.
+        fc_units: width of fc6 and fc7, for the models that have them (not SegNet).
 
     Returns:
         The model.
     """
     entry = registry.get(name)
-    return registry.build(
-        name, len(entry.class_names), weights=None, geometry=geometry, fc_units=fc_units
-    )
+    options = {"fc_units": fc_units} if "fc_units" in entry.options else {}
+    return registry.build(name, len(entry.class_names), weights=None, geometry=geometry, **options)
 
 
 def num_classes(name: str) -> int:
@@ -40,8 +39,8 @@ def num_classes(name: str) -> int:
     return len(registry.get(name).class_names)
 
 
-def native_size(name: str, geometry: str) -> int:
-    """The square input side a model is usually run at in a geometry."""
+def native_size(name: str, geometry: str) -> tuple[int, int]:
+    """The input `(height, width)` a model is usually run at in a geometry."""
     return registry.get(name).native_size[geometry]
 
 

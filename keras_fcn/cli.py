@@ -23,6 +23,15 @@ def _weights(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
+def _at_least_two(value: str) -> int:
+    number = int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(
+            f"needs at least 2 passes (one pass has no variance), received {value}."
+        )
+    return number
+
+
 def _write_run_info(output_dir: str, args: argparse.Namespace, recipe=None) -> None:
     """Writes the command's arguments, the recipe and library versions next to its outputs."""
     import keras
@@ -121,12 +130,10 @@ def train(args: argparse.Namespace) -> None:
     _write_run_info(args.output, args, recipe)
     steps_per_epoch = int(train_data.cardinality())
     with strategy.scope():
-        model = registry.build(
-            args.model,
-            args.num_classes,
-            weights=_weights(args.weights),
-            **_model_options(args, args.model),
-        )
+        options = _model_options(args, args.model)
+        if args.weights is not None:  # else the builder's default
+            options["weights"] = _weights(args.weights)
+        model = registry.build(args.model, args.num_classes, **options)
         if args.init_from:
             source = _load_keras_model(args.init_from, args.num_classes)
             transfer = transfer_weights(source, model)
@@ -164,27 +171,51 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def predict(args: argparse.Namespace) -> None:
-    """Writes a palette PNG mask and an overlay figure for each image."""
+    """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
+    Monte Carlo dropout uncertainty map of a Bayesian model."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     from keras_fcn.export import load_predictor
-    from keras_fcn.visualization import save_palette_png, save_prediction_figure
+    from keras_fcn.uncertainty import predict_with_uncertainty
+    from keras_fcn.visualization import (
+        save_palette_png,
+        save_prediction_figure,
+        save_uncertainty_png,
+    )
 
     if not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
-    predictor = load_predictor(args.model)
+    if args.samples:
+        if not os.path.isfile(args.model):
+            raise UsageError(
+                "--samples needs the .keras model: an exported SavedModel runs the net without "
+                "Monte Carlo dropout."
+            )
+        model = _load_keras_model(args.model)
+    else:
+        predictor = load_predictor(args.model)
     os.makedirs(args.output, exist_ok=True)
     for path in args.images:
         try:
             image = np.asarray(Image.open(path).convert("RGB"))
         except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
             raise UsageError(f"cannot read the image {path}: {error}") from error
-        class_ids = np.asarray(predictor(image[None]))[0]
         stem = os.path.splitext(os.path.basename(path))[0]
-        save_palette_png(class_ids, os.path.join(args.output, f"{stem}_mask.png"))
-        save_prediction_figure(os.path.join(args.output, f"{stem}_overlay.png"), image, class_ids)
-        print(f"{path}: {os.path.join(args.output, stem)}_mask.png, _overlay.png")
+        outputs = os.path.join(args.output, stem)
+        written = ["_mask.png", "_overlay.png"]
+        if args.samples:
+            probabilities, uncertainty = predict_with_uncertainty(
+                model, image[None], samples=args.samples, uncertainty=args.uncertainty
+            )
+            class_ids = probabilities[0].argmax(axis=-1)
+            maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
+            written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
+        else:
+            class_ids = np.asarray(predictor(image[None]))[0]
+        save_palette_png(class_ids, f"{outputs}_mask.png")
+        save_prediction_figure(f"{outputs}_overlay.png", image, class_ids)
+        print(f"{path}: {outputs}{', '.join(written)}")
 
 
 def export(args: argparse.Namespace) -> None:
@@ -250,6 +281,7 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every subcommand."""
     from keras_fcn import registry, training
+    from keras_fcn.uncertainty import UNCERTAINTIES
 
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
@@ -289,8 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_parser.add_argument(
         "--weights",
-        default="imagenet",
-        help="'imagenet', 'none', or a VGG16 classifier weights file (default: imagenet).",
+        help="'imagenet', 'none', or a VGG16 classifier weights file (default: the model's: "
+        "imagenet for the VGG16 nets, none for SegNet-Basic, which trains from scratch).",
     )
     train_parser.add_argument(
         "--init-from", help="A trained .keras FCN to start from (staged training: 32s→16s→8s)."
@@ -349,6 +381,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("images", nargs="+", help="Image files.")
     predict_parser.add_argument(
         "--output", default="predictions", help="Output directory (default: predictions)."
+    )
+    predict_parser.add_argument(
+        "--samples",
+        type=_at_least_two,
+        help="Monte Carlo dropout passes of a Bayesian model (.keras, e.g. bayesian-segnet): "
+        "the mask is the argmax of their mean softmax, and <stem>_uncertainty.png is written "
+        "beside it (default: one deterministic pass, no uncertainty).",
+    )
+    predict_parser.add_argument(
+        "--uncertainty",
+        choices=UNCERTAINTIES,
+        default="variance",
+        help="With --samples: 'variance' of the sampled softmax averaged over the classes, or "
+        "'entropy' of the mean softmax (default: variance).",
     )
     predict_parser.set_defaults(handler=predict)
 

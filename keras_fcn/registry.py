@@ -8,13 +8,14 @@ one entry in `MODELS` below.
 """
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 
 import keras
 
-from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.models import fcn
+from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
+from keras_fcn.models import fcn, segnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -29,8 +30,9 @@ class ModelEntry:
         builder: the function building it, `builder(num_classes, **options)`.
         geometries: the geometries it can be built in, the default first; a builder with more
             than one takes them as `geometry=`. `"original"` is the released net's own.
-        native_size: the square input side it is usually run at, by geometry (VOC's 500 for
-            the original geometry, the multiple of 32 above it for the aligned one).
+        native_size: the input size `(height, width)` it is usually run at, by geometry (VOC's
+            500×500 for FCN's original geometry, the multiple of 32 above it for the aligned
+            one; CamVid's 360×480 for SegNet).
         paper_recipe: the solver of the paper's release.
         class_names: the classes of the dataset the paper trained it on.
         reference: the paper and section.
@@ -41,7 +43,7 @@ class ModelEntry:
     family: str
     builder: Callable[..., keras.Model]
     geometries: tuple[str, ...]
-    native_size: dict[str, int]
+    native_size: dict[str, tuple[int, int]]
     paper_recipe: Recipe
     class_names: tuple[str, ...]
     reference: str
@@ -67,8 +69,28 @@ rate, the loss summed over pixels (not averaged), Caffe's weight decay 5e-4, bat
 without augmentation. The learning rate differs per net. Keras has no per-variable learning
 rate, so the original's doubled bias rate is not reproduced."""
 
-_FCN_NATIVE_SIZE = {"original": 500, "aligned": 512}
+_FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
+
+SEGNET_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=1e-3,
+    momentum=0.9,
+    l2=l2_for_caffe_weight_decay(5e-4),
+    batch_size=4,
+)
+"""SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
+rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
+solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
+(`batch_size` of the train prototxts; the paper reports mini-batches of 12 for its SegNet-Basic
+comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised). The
+prototxts weight the loss by median-frequency class weights. The weight decay also applies to
+the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
+
+_SEGNET_NATIVE_SIZE = {"original": (360, 480)}
+_SEGNET_REFERENCE = "Badrinarayanan, Kendall & Cipolla, PAMI 2017"
+_BAYESIAN_REFERENCE = f"{_SEGNET_REFERENCE}; Kendall, Badrinarayanan & Cipolla, BMVC 2017"
 
 MODELS = {
     entry.name: entry
@@ -116,6 +138,54 @@ MODELS = {
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
             class_names=VOC_CLASS_NAMES,
             reference=_FCN_REFERENCE,
+        ),
+        ModelEntry(
+            name="segnet",
+            title="SegNet",
+            family="segnet",
+            builder=segnet.SegNet,
+            geometries=("original",),
+            native_size=_SEGNET_NATIVE_SIZE,
+            paper_recipe=SEGNET_SOLVER,
+            class_names=CAMVID_CLASS_NAMES,
+            reference=_SEGNET_REFERENCE,
+        ),
+        ModelEntry(
+            name="segnet-basic",
+            title="SegNet-Basic",
+            family="segnet",
+            builder=segnet.SegNetBasic,
+            geometries=("original",),
+            native_size=_SEGNET_NATIVE_SIZE,
+            paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
+            class_names=CAMVID_CLASS_NAMES,
+            reference=_SEGNET_REFERENCE,
+        ),
+        ModelEntry(
+            name="bayesian-segnet",
+            title="Bayesian SegNet",
+            family="segnet",
+            builder=functools.partial(
+                segnet.SegNet, dropout=segnet.BAYESIAN_DROPOUT, name="bayesian-segnet"
+            ),
+            geometries=("original",),
+            native_size=_SEGNET_NATIVE_SIZE,
+            paper_recipe=SEGNET_SOLVER,
+            class_names=CAMVID_CLASS_NAMES,
+            reference=_BAYESIAN_REFERENCE,
+        ),
+        ModelEntry(
+            name="bayesian-segnet-basic",
+            title="Bayesian SegNet-Basic",
+            family="segnet",
+            builder=functools.partial(
+                segnet.SegNetBasic, dropout=segnet.BAYESIAN_DROPOUT, name="bayesian-segnet-basic"
+            ),
+            geometries=("original",),
+            native_size=_SEGNET_NATIVE_SIZE,
+            paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
+            class_names=CAMVID_CLASS_NAMES,
+            reference=_BAYESIAN_REFERENCE,
         ),
     )
 }

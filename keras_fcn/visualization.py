@@ -1,4 +1,5 @@
-"""Pictures of segmentations: palette PNG masks, colour overlays, and training curves.
+"""Pictures of segmentations: palette PNG masks, colour overlays, uncertainty maps, and training
+curves.
 
 Masks are saved as palette PNGs with the PASCAL VOC colour map, as VOC's own
 `SegmentationClass` files are: viewers show colours, and `PIL.Image.open(path)` reads back the
@@ -44,6 +45,39 @@ def save_palette_png(class_ids: np.ndarray, path: str) -> None:
     image = Image.fromarray(class_ids.astype(np.uint8), mode="P")
     image.putpalette(voc_palette().flatten().tolist())
     image.save(path)
+
+
+def save_uncertainty_png(uncertainty: np.ndarray, path: str) -> float:
+    """Writes a per-pixel uncertainty as an 8-bit greyscale PNG: black 0, white the map's maximum.
+
+    Each map is scaled to its own maximum, as SegNet-Tutorial's `test_bayesian_segnet.py` shows
+    Bayesian SegNet's uncertainty (`vmin=0, vmax=max`); an all-zero map stays black.
+
+    Args:
+        uncertainty: `(H, W)` non-negative values (`keras_fcn.predict_with_uncertainty`).
+        path: the PNG to write.
+
+    Returns:
+        The map's maximum, the value shown as white.
+
+    Example:
+
+    >>> save_uncertainty_png(np.array([[0.0, 0.01], [0.02, 0.04]]), "uncertainty.png")
+    0.04
+    >>> np.asarray(Image.open("uncertainty.png")).tolist()
+    [[0, 64], [128, 255]]
+    """
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    if uncertainty.ndim != 2:
+        raise ValueError(
+            f"Expected an uncertainty map of shape (H, W), received {uncertainty.shape}."
+        )
+    if not np.all(np.isfinite(uncertainty)) or uncertainty.min(initial=0) < 0:
+        raise ValueError("An uncertainty map must hold finite, non-negative values.")
+    maximum = float(uncertainty.max(initial=0))
+    scaled = uncertainty / maximum if maximum > 0 else uncertainty
+    Image.fromarray(np.round(scaled * 255).astype(np.uint8)).save(path)
+    return maximum
 
 
 def overlay(image: np.ndarray, class_ids: np.ndarray, alpha: float = 0.5) -> np.ndarray:

@@ -168,6 +168,20 @@ def test_accelerator_smoke_runs_on_jax_and_torch_without_tensorflow(backend):
     assert float(steps[0]["best step (ms)"]) > 0 and float(steps[0]["images/s"]) > 0
 
 
+def test_segnet_memory_smoke_measures_segnet_and_fcn8s_training_and_inference():
+    rows = table(run_smoke("segnet_memory"), "model")
+    assert [(row["model"], row["geometry"], row["mode"]) for row in rows] == [
+        ("segnet", "original", "train"),
+        ("segnet", "original", "infer"),
+        ("fcn8s", "aligned", "train"),
+        ("fcn8s", "aligned", "infer"),
+    ]
+    assert rows[0]["parameters (M)"] == "29.5"  # full-width SegNet, 11 classes
+    assert all(float(row["TF peak increase (MiB)"]) >= 0 for row in rows)
+    # A training step holds at least its gradients: one float32 per trainable parameter.
+    assert float(rows[0]["TF peak increase (MiB)"]) > 29.4e6 * 4 / 2**20
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem

@@ -115,6 +115,65 @@ def test_train_evaluate_predict_export_on_a_voc_tree(voc_root, tmp_path, data_wr
 
 
 @pytest.mark.slow
+def test_bayesian_segnet_basic_trains_from_scratch_and_predicts_its_uncertainty(
+    tmp_path, data_writers
+):
+    run_dir = tmp_path / "run"
+    trained = run_cli(
+        "train",
+        "--dataset",
+        "synthetic:n=4,size=24,num_classes=3",
+        "--model",
+        "bayesian-segnet-basic",  # no --weights: SegNet-Basic's own default, from scratch
+        "--num-classes",
+        "3",
+        "--recipe",
+        "paper",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--output",
+        str(run_dir),
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run_info = json.loads((run_dir / "run.json").read_text())
+    assert run_info["recipe"]["learning_rate"] == 0.1 and run_info["recipe"]["momentum"] == 0.9
+
+    image_path = tmp_path / "street.jpg"
+    image = data_writers.example("street")[0]  # odd sizes: the pools round up
+    data_writers.jpeg(image_path, image)
+    out_dir = tmp_path / "predictions"
+    predicted = run_cli(
+        "predict",
+        "--model",
+        str(run_dir / "final.keras"),
+        str(image_path),
+        "--output",
+        str(out_dir),
+        "--samples",
+        "4",
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert "street_mask.png, _overlay.png, _uncertainty.png (white = variance" in predicted.stdout
+    uncertainty = np.asarray(Image.open(out_dir / "street_uncertainty.png"))
+    mask = np.asarray(Image.open(out_dir / "street_mask.png"))
+    assert uncertainty.shape == mask.shape == image.shape[:2]
+    # Scaled to the map's own maximum; dropout makes the passes differ somewhere.
+    assert uncertainty.max() == 255 and mask.max() < 3
+
+
+def test_predict_samples_need_a_keras_model_and_two_passes(tmp_path, capsys):
+    export_dir = tmp_path / "saved_model"
+    export_dir.mkdir()
+    status = main(["predict", "--model", str(export_dir), "image.png", "--samples", "3"])
+    assert status == 2 and "--samples needs the .keras model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(export_dir), "image.png", "--samples", "1"])
+    assert "at least 2 passes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_interrupted_training_resumes_after_the_last_finished_epoch(tmp_path):
     run_dir = tmp_path / "run"
     command = [

@@ -323,6 +323,21 @@ def test_load_predictor_on_keras_file_and_saved_model(model, export_path, tmp_pa
         )
 
 
+def test_segnet_serves_like_fcn_and_bayesian_dropout_stays_off(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = registry.build("bayesian-segnet-basic", NUM_CLASSES, weights=None)
+    path = export_for_serving(model, str(tmp_path / "segnet"))
+    images = np.stack([_image(27, 35, seed=seed) for seed in (12, 13)])  # odd: pools round up
+    expected_ids, expected_probabilities = _reference(model, images)
+    outputs = tf.saved_model.load(path).signatures["serve_images"](images=tf.constant(images))
+    assert outputs["class_ids"].shape == (2, 27, 35)
+    _assert_segments_like(
+        outputs["class_ids"], outputs["probabilities"], expected_ids, expected_probabilities
+    )
+    predict = load_predictor(path)
+    np.testing.assert_array_equal(predict(images), predict(images))
+
+
 def test_find_saved_model_picks_the_highest_complete_version(tmp_path):
     for version in ("2", "10", "9"):
         (tmp_path / version).mkdir()

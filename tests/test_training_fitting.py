@@ -57,6 +57,23 @@ def test_paper_compile_sums_the_loss_and_decays_kernels_only(tiny_fcn):
     assert len(model.losses) == len(kernels)  # no decay on biases or frozen upsamplers
 
 
+def test_segnet_paper_compile_also_decays_the_batch_normalization_scales():
+    # segnet_train.prototxt: decay_mult 1 on convolution weights and BN scales, 0 on biases
+    # and BN shifts; weight_decay 5e-4 is an L2 penalty of 2.5e-4 · ‖w‖².
+    model = registry.build("segnet-basic", 3, weights=None)
+    model.get_layer("conv1_bn").gamma.assign(np.full(64, 2.0, "float32"))
+    training.compile_for_training(model, registry.get("segnet-basic").paper_recipe, 3)
+    assert model.optimizer.momentum == 0.9 and model.loss.reduction == "sum_over_batch_size"
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    scales = [
+        layer.gamma for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert (len(kernels), len(scales)) == (9, 8)
+    expected = sum(2.5e-4 * float(np.sum(np.square(v.numpy()))) for v in kernels + scales)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert len(model.losses) == 9 + 8
+
+
 def test_default_recipe_trains_and_logs_the_four_scores(tf, tiny_fcn, tmp_path):
     model = training.compile_for_training(
         tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3, total_steps=4

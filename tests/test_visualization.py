@@ -10,6 +10,7 @@ from keras_fcn.visualization import (
     read_history_csv,
     save_palette_png,
     save_prediction_figure,
+    save_uncertainty_png,
 )
 
 
@@ -65,3 +66,19 @@ def test_prediction_figure_has_a_panel_per_picture(tmp_path):
     save_prediction_figure(str(with_truth), image, labels, labels)
     save_prediction_figure(str(without_truth), image, labels)
     assert Image.open(with_truth).size[0] > Image.open(without_truth).size[0]
+
+
+def test_uncertainty_png_is_scaled_to_its_maximum(tmp_path):
+    path = tmp_path / "uncertainty.png"
+    uncertainty = np.array([[0.0, 0.25], [0.5, 1.0]]) * 0.08
+    assert save_uncertainty_png(uncertainty, path) == pytest.approx(0.08)
+    image = Image.open(path)
+    assert image.mode == "L"
+    # 0, a quarter, a half and all of 255, rounded.
+    assert np.asarray(image).tolist() == [[0, 64], [128, 255]]
+    save_uncertainty_png(np.zeros((2, 3)), path)
+    assert np.asarray(Image.open(path)).max() == 0
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        save_uncertainty_png(np.array([[-1.0]]), path)
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        save_uncertainty_png(np.zeros((1, 2, 3)), path)

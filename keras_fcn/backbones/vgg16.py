@@ -32,6 +32,13 @@ CONV_NAMES = tuple(
 )
 """keras.applications' names of the 13 convolutions (Caffe's conv1_1 … conv5_3), in order."""
 
+CAFFE_CONV_NAMES = tuple(
+    f"conv{block}_{conv}"
+    for block, (_, convs) in enumerate(BLOCKS, start=1)
+    for conv in range(1, convs + 1)
+)
+"""The Caffe prototxts' names of the same 13 convolutions (`conv1_1` … `conv5_3`), in order."""
+
 POOL_NAMES = tuple(f"block{block}_pool" for block in range(1, len(BLOCKS) + 1))
 """keras.applications' names of the five poolings (Caffe's pool1 … pool5)."""
 

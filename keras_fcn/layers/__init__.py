@@ -5,18 +5,29 @@ only, so that they run on every Keras backend.
 - `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
+- `unpooling`: `MaxPoolingWithIndices` and `MaxUnpooling`, SegNet's pooling that keeps the
+  argmax positions and its upsampling that puts values back there.
+- `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels.
+- `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
 """
 
+from keras_fcn.layers.dropout import MonteCarloDropout
 from keras_fcn.layers.geometry import CropToReference, PadToMultiple
 from keras_fcn.layers.matmul_conv import MatmulConv2D
+from keras_fcn.layers.normalization import LocalResponseNormalization
 from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
+from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
 from keras_fcn.layers.upsampling import BilinearUpsampling, bilinear_kernel
 
 __all__ = [
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
+    "LocalResponseNormalization",
     "MatmulConv2D",
+    "MaxPoolingWithIndices",
+    "MaxUnpooling",
+    "MonteCarloDropout",
     "PadToMultiple",
     "bilinear_kernel",
     "caffe_pooled_size",

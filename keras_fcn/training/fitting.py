@@ -30,8 +30,10 @@ def compile_for_training(
 
     The loss ignores `IGNORE_LABEL`; the metric `SegmentationScores` logs `pixel_accuracy`,
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou` from one confusion matrix. The
-    recipe's L2 penalty goes on every trainable convolution kernel (not on biases or frozen
-    upsamplers). Call it inside the strategy's scope. It works on every Keras backend.
+    recipe's L2 penalty goes on every trainable convolution kernel and batch normalisation
+    scale, as Caffe's weight decay does in FCN's and SegNet's solvers (not on biases, BN
+    shifts or frozen upsamplers). Call it inside the strategy's scope. It works on every Keras
+    backend.
 
     Args:
         model: a segmentation model (logits out).
@@ -58,8 +60,12 @@ def compile_for_training(
         jit_compile = keras.backend.backend() == "jax"
     if recipe.l2:
         for layer in model.layers:
-            if isinstance(layer, keras.layers.Conv2D) and layer.trainable:
+            if not layer.trainable:
+                continue
+            if isinstance(layer, keras.layers.Conv2D):
                 layer.kernel.regularizer = keras.regularizers.L2(recipe.l2)
+            elif isinstance(layer, keras.layers.BatchNormalization) and layer.scale:
+                layer.gamma.regularizer = keras.regularizers.L2(recipe.l2)
     model.compile(
         optimizer=make_optimizer(recipe, total_steps),
         loss=make_loss(recipe),
