@@ -23,6 +23,7 @@ LEVELS = {
     "training": 4,
     "export": 4,
     "evaluation": 4,
+    "uncertainty": 4,
     "visualization": 4,
     "data": 4,
     "registry": 5,
@@ -34,7 +35,7 @@ LEVELS = {
 """The level of each top-level module or package; a module imports only lower levels (or its
 own package)."""
 
-KERAS_ONLY = ("layers", "backbones", "models", "metrics")
+KERAS_ONLY = ("layers", "backbones", "models", "metrics", "uncertainty")
 """Packages that must not import TensorFlow at module level."""
 
 
