@@ -1,5 +1,9 @@
-"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell)."""
+"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell), `deeplab`
+(Chen et al.: DeepLab-LargeFOV and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8
+front-end and its context module)."""
 
+from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
     FCN8S_AT_ONCE,
@@ -20,10 +24,16 @@ __all__ = [
     "FCN16S",
     "FCN32S",
     "GEOMETRIES",
+    "DeepLabASPP",
+    "DeepLabLargeFOV",
+    "DeepLabVariant",
+    "Dilation8",
     "FCN8s",
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
     "FCNVariant",
+    "build_deeplab",
+    "build_dilation",
     "build_fcn",
 ]
