@@ -1,3 +1,4 @@
+import caffe_reference
 import keras
 import numpy as np
 import pytest
@@ -69,30 +70,6 @@ def test_config_round_trip():
     assert isinstance(restored, BilinearUpsampling)
 
 
-def caffe_interp(coarse, height, width):
-    """DeepLab's Caffe `caffe_cpu_interp2` to `height` × `width`, written out with loops."""
-    height1, width1 = coarse.shape[1:3]
-    rheight = (height1 - 1) / (height - 1) if height > 1 else 0.0
-    rwidth = (width1 - 1) / (width - 1) if width > 1 else 0.0
-    out = np.zeros((coarse.shape[0], height, width, coarse.shape[3]), coarse.dtype)
-    for h2 in range(height):
-        h1r = np.float32(rheight) * h2
-        h1 = int(h1r)
-        h1p = 1 if h1 < height1 - 1 else 0
-        h1lambda = h1r - h1
-        for w2 in range(width):
-            w1r = np.float32(rwidth) * w2
-            w1 = int(w1r)
-            w1p = 1 if w1 < width1 - 1 else 0
-            w1lambda = w1r - w1
-            out[:, h2, w2] = (1 - h1lambda) * (
-                (1 - w1lambda) * coarse[:, h1, w1] + w1lambda * coarse[:, h1, w1 + w1p]
-            ) + h1lambda * (
-                (1 - w1lambda) * coarse[:, h1 + h1p, w1] + w1lambda * coarse[:, h1 + h1p, w1 + w1p]
-            )
-    return out
-
-
 @pytest.mark.parametrize("coarse_size", [(2, 2), (5, 7), (9, 4)])
 def test_zoom_equals_caffe_interp_with_zoom_factor_8(coarse_size):
     # Interp's zoom_factor 8 makes n inputs into 8 (n - 1) + 1 outputs, corners aligned.
@@ -100,7 +77,7 @@ def test_zoom_equals_caffe_interp_with_zoom_factor_8(coarse_size):
     height, width = (8 * (n - 1) + 1 for n in coarse_size)
     zoomed = ZoomToReference(8)([coarse, np.zeros((2, height, width, 1))])
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(zoomed), caffe_interp(coarse, height, width), atol=1e-6
+        keras.ops.convert_to_numpy(zoomed), caffe_reference.interp(coarse, height, width), atol=1e-6
     )
 
 
