@@ -54,12 +54,15 @@ def test_reflect_padding_equals_numpys_reflect_mode():
     )
 
 
-def test_reflect_padding_reflects_the_padded_image_up_to_a_multiple():
+@pytest.mark.parametrize("extend", [0, 8])
+def test_reflect_padding_reflects_the_padded_image_up_to_a_multiple(extend):
     # predict.py: reflect the image by the margin, then each tile up to the net's input.
     images = np.random.default_rng(2).normal(size=(1, 13, 21, 1)).astype("float32")
     once = np.pad(images, [(0, 0), (5, 5), (5, 5), (0, 0)], mode="reflect")
-    expected = np.pad(once, [(0, 0), (0, 3), (0, 3), (0, 0)], mode="reflect")  # 13 → 16, 21 → 24
-    padded = keras.ops.convert_to_numpy(ReflectPadding2D(5, multiple=8)(images))
+    # 13 → 16 and 21 → 24 (+ extend) by reflecting the padded image.
+    grow = [(0, 0), (0, 3 + extend), (0, 3 + extend), (0, 0)]
+    expected = np.pad(once, grow, mode="reflect")
+    padded = keras.ops.convert_to_numpy(ReflectPadding2D(5, multiple=8, extend=extend)(images))
     np.testing.assert_array_equal(padded, expected)
 
 
@@ -72,7 +75,7 @@ def test_reflect_padding_takes_dynamic_sizes():
 
 @pytest.mark.parametrize(
     "layer",
-    [PadToMultiple(16), CropToReference(offset=7), ReflectPadding2D(186, multiple=8)],
+    [PadToMultiple(16), CropToReference(offset=7), ReflectPadding2D(186, multiple=8, extend=8)],
     ids=lambda layer: type(layer).__name__,
 )
 def test_config_round_trip(layer):

@@ -100,13 +100,13 @@ def _reflected(positions, size):
 class ReflectPadding2D(keras.layers.Layer):
     """Pads images by reflection without repeating the edge (OpenCV's `BORDER_REFLECT_101`).
 
-    Every side gets `padding` rows or columns; then the bottom and right grow by the fewest rows
-    and columns that make the image part (height and width less `2 * padding`) a multiple of
-    `multiple`, again by reflecting the padded image at its last row and column. This is what
-    the Dilation front-end's `predict.py` feeds its unpadded network: the image reflected by 186
-    pixels (`label_margin`), then each tile reflected up to the network's input size, of which
-    only the rows up to the next multiple of the output stride reach the scores. Reflections
-    repeat where the padding exceeds the image, as OpenCV's do, so any image size works (Keras'
+    Every side gets `padding` rows or columns. Then the bottom and right grow until the image
+    part (height and width less `2 * padding`) is a multiple of `multiple`, plus `extend` more,
+    again by reflecting the padded image at its last row and column. This is what the Dilation
+    front-end's `predict.py` feeds its unpadded network: the image reflected by 186 pixels
+    (`label_margin`), then each tile reflected up to the network's input size, of which the
+    rows up to one output stride past the image reach the scores it reads. Reflections repeat
+    where the padding exceeds the image, as OpenCV's do, so any image size works (Keras'
     `ops.pad(mode="reflect")` needs a padding smaller than the image).
 
     Reference: Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR
@@ -114,7 +114,8 @@ class ReflectPadding2D(keras.layers.Layer):
 
     Args:
         padding: rows and columns reflected onto every side.
-        multiple: the image part of the output is a multiple of this.
+        multiple: the image part of the output is a multiple of this, plus `extend`.
+        extend: rows and columns added at the bottom and right beyond the multiple.
 
     Example:
 
@@ -125,20 +126,20 @@ class ReflectPadding2D(keras.layers.Layer):
     TensorShape([1, 8, 12, 1])
     """
 
-    def __init__(self, padding: int, multiple: int = 1, **kwargs):
+    def __init__(self, padding: int, multiple: int = 1, extend: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if padding < 0 or multiple < 1:
+        if padding < 0 or multiple < 1 or extend < 0:
             raise ValueError(
-                f"padding must be non-negative and multiple positive, received padding={padding}, "
-                f"multiple={multiple}."
+                f"padding and extend must be non-negative and multiple positive, received "
+                f"padding={padding}, multiple={multiple}, extend={extend}."
             )
-        self.padding, self.multiple = int(padding), int(multiple)
+        self.padding, self.multiple, self.extend = int(padding), int(multiple), int(extend)
 
     def _pad(self, images, axis: int):
         size = ops.shape(images)[axis]
         rows = _reflected(ops.arange(-self.padding, size + self.padding), size)
         padded = size + 2 * self.padding
-        extended = ops.arange(padded + (-size) % self.multiple)
+        extended = ops.arange(padded + (-size) % self.multiple + self.extend)
         return ops.take(images, ops.take(rows, _reflected(extended, padded)), axis=axis)
 
     def call(self, images):
@@ -148,9 +149,14 @@ class ReflectPadding2D(keras.layers.Layer):
         def padded(size):
             if size is None:
                 return None
-            return size + 2 * self.padding + (-size) % self.multiple
+            return size + 2 * self.padding + (-size) % self.multiple + self.extend
 
         return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "padding": self.padding, "multiple": self.multiple}
+        return {
+            **super().get_config(),
+            "padding": self.padding,
+            "multiple": self.multiple,
+            "extend": self.extend,
+        }

@@ -4,8 +4,10 @@ The front-end is VGG16 without pool4 and pool5, with conv5_1–conv5_3 dilated b
 7×7 convolution dilated by 4 (VGG16's fc1 unchanged, 4096 filters), then fc7 (4096) and a 1×1
 `fc-final` to the classes: scores at 1/8 of the input. Every convolution is unpadded; instead
 the image is reflected by 186 pixels on each side (`label_margin`), so that each score sees a
-full field of view: an image of `8n` pixels gives `n` scores, the 900×900 input of the
-released deploy net 66×66. The scores are zoomed 8× bilinearly back to the image.
+full field of view: `8n` pixels of image give `n` scores, the 900×900 input of the released
+deploy net 66×66. The model reflects the image up to the next multiple of 8 and one score
+further, which the zoom of the last rows and columns reads, and zooms the scores 8× bilinearly
+back to the image, corners aligned.
 
 The context module follows the scores: seven 3×3 convolutions dilated by 1, 1, 2, 4, 8, 16, 1
 with ReLUs, then a 1×1 convolution back to the `C` classes; the basic module keeps `C` channels
@@ -23,16 +25,16 @@ released VOC model is the front-end with the large context module (`context="lar
 
 Where the paper and the released code differ, the code is followed:
 - `predict.py` reflects the image by 186 pixels, cuts it into tiles of the deploy net's input
-  (900×900, 528×528 pixels of scores) and reflects the last tiles up to that size; the model
-  reflects the image by 186 pixels and then up to the next multiple of 8
-  (`keras_fcn.layers.ReflectPadding2D`), and runs it whole. The front-end's scores equal the
-  tiles' exactly (its unpadded convolutions see the same pixels); the context module, which
-  `predict.py` runs per tile, sees the whole image here, which is the same for images of up
-  to 528×528 pixels (all of PASCAL VOC).
-- `util.interp_map` zooms the scores 8× with the corners aligned (output pixel `h` at `h / 8`)
-  and, for the last rows and columns of an image whose side is not a multiple of 8, reads past
-  the end of its array; the model repeats the last row and column instead
-  (`keras_fcn.layers.ZoomToReference`).
+  (900×900: 528×528 pixels, 66×66 scores), reflects the last tiles up to that size, and zooms
+  the scores with `util.interp_map` (output pixel `h` at `h / 8`). The model is that net with
+  the tile sized to the image: it reflects the image by 186 pixels, then up to the next
+  multiple of 8 and 8 pixels more (`keras_fcn.layers.ReflectPadding2D`), and runs it whole;
+  `keras_fcn.layers.ZoomToReference` zooms as `interp_map` does. The front-end's scores equal
+  the tiles' exactly, whatever the tiling (its unpadded convolutions see the same pixels). The
+  context module sees the scores of one tile in `predict.py`, 66×66 of them for any VOC image,
+  those of the reflected border included; here it sees the image's own, one past its end. The
+  two agree for an image of 520×520 pixels and differ near the bottom and right edges of
+  smaller ones (the context module reaches 33 scores, 264 pixels).
 - `fc-final` starts from a Gaussian of standard deviation 0.001 (`network.py`); the large
   module's identity gets Gaussian noise of 1% of its centre value (the paper asks for noise
   well below it, `network.py` uses 0.01), the basic one none (the paper's equation 4).
@@ -150,10 +152,13 @@ def build_dilation(
         raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
     classifier = vgg16_classifier(weights)
 
-    # data: RGB in [0, 255] → BGR minus the mean, reflected by 186 (and up to a multiple of 8).
+    # data: RGB in [0, 255] → BGR minus the mean, reflected by 186 (and up to a multiple of 8,
+    # plus 8: one score past the image).
     images = keras.Input(shape=input_shape, name="image")
     features = VGGPreprocessing(mean, name="preprocessing")(images)
-    features = ReflectPadding2D(LABEL_MARGIN, OUTPUT_STRIDE, name="reflect_pad")(features)
+    features = ReflectPadding2D(
+        LABEL_MARGIN, OUTPUT_STRIDE, extend=OUTPUT_STRIDE, name="reflect_pad"
+    )(features)
 
     # conv1_1 … pool3: 1/8, unpadded; conv4_x, conv5_x (dilated by 2): 1/8.
     features = vgg16_convolutions(
