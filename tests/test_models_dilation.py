@@ -7,9 +7,11 @@ import keras_fcn
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import DILATION_VOC_MEAN_BGR, IMAGENET_MEAN_BGR
 from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
+from keras_fcn.export import export_for_serving, load_predictor
 from keras_fcn.models.dilation import CONTEXT_LAYERS, build_dilation
 
 NARROW = 8
+EXPORTED = "dilation8-large"
 KERAS_NAMES = dict(zip(CAFFE_CONV_NAMES, CONV_NAMES, strict=True))
 LABEL_MARGIN = 186
 DEPLOY_PROTOTXT = [
@@ -317,3 +319,13 @@ def test_the_mean_of_the_weights_goes_into_the_model():
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_fcn.Dilation8(**{"num_classes": 3, "weights": None, "fc_units": NARROW, **kwargs})
+
+
+@pytest.mark.slow
+def test_exported_saved_model_serves_any_size_like_the_model(tmp_path, narrow_models):
+    model = narrow_models[EXPORTED]
+    predict = load_predictor(export_for_serving(model, str(tmp_path / "saved")))
+    for size in [(23, 41), (50, 37)]:
+        images = np.random.default_rng(6).integers(0, 256, (1, *size, 3)).astype("uint8")
+        expected = np.argmax(keras.ops.convert_to_numpy(model(images.astype("float32"))), -1)
+        np.testing.assert_array_equal(predict(images), expected)
