@@ -70,7 +70,7 @@ def narrow_models():
 
 def test_parameter_counts_equal_the_papers(full_models):
     # VGG16 convolutions 14,714,688; fc6 3·3·512·1024 + 1024 = 4,719,616; fc7 1024² + 1024 =
-    # 1,049,600; fc8 1024·21 + 21 = 21,525: 20,505,429 ("20.5M", ICLR 2015 table 2).
+    # 1,049,600; fc8 1024·21 + 21 = 21,525: 20,505,429 ("20.5M", PAMI 2017 table 1).
     assert full_models["deeplab-largefov"].count_params() == 20_505_429
     # Four branches of fc6 + fc7 + fc8: 14,714,688 + 4 · 5,790,741.
     assert full_models["deeplab-aspp"].count_params() == 14_714_688 + 4 * 5_790_741

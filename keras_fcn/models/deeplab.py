@@ -190,8 +190,8 @@ def DeepLabLargeFOV(
     preprocessing is inside the model. See the module docstring for the geometry and where it
     follows the released prototxt rather than the paper.
 
-    Reference: Chen et al., ICLR 2015, section 4.1 ("DeepLab-LargeFOV", table 2: 20.5 M
-    parameters); PAMI 2017, table 3 (VOC 2012 val mean IU 62.25 with the step schedule, 65.88
+    Reference: Chen et al., ICLR 2015, section 4.1 ("DeepLab-LargeFOV"); PAMI 2017, table 1
+    (20.5 M parameters) and table 3 (VOC 2012 val mean IU 62.25 with the step schedule, 65.88
     with "poly", before the CRF).
 
     Args:
