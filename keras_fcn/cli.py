@@ -268,13 +268,15 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fc-units",
         type=int,
-        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN).",
+        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN "
+        "and Dilation, 1024 for DeepLab).",
     )
     parser.add_argument(
         "--geometry",
         choices=geometries,
         help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
-        "multiple of 32) (default: the model's own, 'original').",
+        "multiple of 32) (default: the model's own, 'original'; DeepLab and Dilation have "
+        "'original' only).",
     )
 
 

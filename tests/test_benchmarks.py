@@ -3,7 +3,8 @@
 Each test runs `python -m benchmarks.<script> --smoke` in a fresh process from the repository
 root (tiny inputs, narrow widths, one repeat: seconds, not a measurement) and reads back the
 markdown table the script prints, so that a library change that breaks a benchmark fails here
-rather than the next time someone measures.
+rather than the next time someone measures. The inference benchmark's choice of rows and stages
+for the successors of FCN is tested in process.
 """
 
 import os
@@ -192,3 +193,53 @@ def test_every_benchmark_script_has_a_smoke_test():
     tested = [name for name in globals() if name.startswith("test_")]
     for script in scripts:
         assert any(name.startswith(f"test_{script}_smoke_") for name in tested), script
+
+
+def test_inference_runs_each_model_in_its_own_geometries_at_its_own_width():
+    from benchmarks import inference
+
+    args = inference.parse_args(
+        ["--models", "fcn8s", "deeplab-aspp", "dilation8-large", "--sizes", "64", "--modes"]
+    )
+    assert args.fc_units is None and args.geometries == ["original", "aligned"]
+    rows = {(row[0], row[1]) for row in inference.configs(args)}
+    assert rows == {
+        ("fcn8s", "original"),
+        ("fcn8s", "aligned"),
+        ("deeplab-aspp", "original"),
+        ("dilation8-large", "original"),
+    }
+    with pytest.raises(SystemExit):
+        inference.parse_args(["--models", "deeplab-aspp", "--geometries", "aligned"])
+
+
+@pytest.mark.parametrize(
+    "layer, expected",
+    [
+        ("reflect_pad", "input"),
+        ("block5_conv3", "block5"),
+        ("pool5a", "block5"),
+        ("fc6_3", "fc6"),
+        ("drop7_4", "fc7"),
+        ("fc8_voc12", "head"),
+        ("fc-final", "head"),
+        ("ct_conv4_1", "context"),
+        ("ct_final", "context"),
+    ],
+)
+def test_inference_stages_know_the_successors_layers(layer, expected):
+    from benchmarks import inference
+
+    assert inference.stage(layer) == expected
+
+
+def test_inference_times_deeplab_aspp_layer_by_layer():
+    from benchmarks import inference
+
+    tables = inference.layer_tables(
+        "deeplab-aspp", "original", 16, 1, repeats=1, fc_units=16, ceiling_size=256
+    )
+    stages = [row["stage"] for row in table(tables, "stage")]
+    assert stages[:2] == ["input", "block1"] and {"fc6", "fc7", "head"} <= set(stages)
+    layers = [row["layer"] for row in table(tables, "layer")]
+    assert {"block5_pool", "fc6_1", "fc6_4", "fc8_voc12", "fc8_interp"} <= set(layers)

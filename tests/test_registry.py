@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from keras_fcn import registry
+from keras_fcn.training.multipliers import multiplier_for
 from keras_fcn.training.recipes import Recipe
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -43,6 +44,54 @@ def test_fcn_paper_recipes_are_the_original_solver(name, rate):
     assert recipe.loss_reduction == "sum"
     # Caffe's decay 5e-4 adds 5e-4·w to the gradient: the gradient of 2.5e-4·‖w‖².
     assert recipe.l2 == pytest.approx(5e-4 / 2)
+    # net.py: every convolution's bias has lr_mult 2.
+    assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
+
+
+@pytest.mark.parametrize("name", ["deeplab-largefov", "deeplab-aspp"])
+def test_deeplab_paper_recipes_are_the_released_solver(name):
+    recipe = registry.get(name).paper_recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 1e-3, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (10, 321, 8)
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+    # train.prototxt: fc8_voc12 at lr_mult 10 (bias 20), every other bias at 2.
+    rates = {
+        path: multiplier_for(path, recipe.learning_rate_multipliers)
+        for path in ("fc8_voc12/kernel", "fc8_voc12_4/bias", "fc6_1/bias", "fc7/kernel")
+    }
+    assert rates == {
+        "fc8_voc12/kernel": 10.0,
+        "fc8_voc12_4/bias": 20.0,
+        "fc6_1/bias": 2.0,
+        "fc7/kernel": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "name, rate", [("dilation8", 1e-4), ("dilation8-basic", 1e-5), ("dilation8-large", 1e-5)]
+)
+def test_dilation_paper_recipes_are_the_released_solver(name, rate):
+    recipe = registry.get(name).paper_recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", rate, 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (14, 500, 8)
+    assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
+
+
+@pytest.mark.parametrize(
+    "name, layers",
+    [
+        ("deeplab-largefov", ["pool5a", "fc6", "fc7", "fc8_voc12", "fc8_interp"]),
+        ("deeplab-aspp", ["fc6_1", "fc6_4", "fc8_voc12_4", "fc8_voc12", "fc8_interp"]),
+        ("dilation8", ["fc6", "fc7", "fc-final", "interp"]),
+        ("dilation8-basic", ["fc-final", "ct_conv1_1", "ct_fc1", "ct_final"]),
+        ("dilation8-large", ["ct_conv5_1", "ct_final"]),
+    ],
+)
+def test_successors_build_by_name_with_their_layers(name, layers):
+    model = registry.build(name, 3, weights=None, fc_units=8, geometry="original")
+    assert model.name == name
+    assert set(layers) <= {layer.name for layer in model.layers}
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Recipes, schedules, optimisers and losses; every test runs on every Keras backend."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -90,3 +92,31 @@ def test_optimizer_and_loss_follow_the_recipe():
 def test_unknown_recipe_fields_are_rejected(field, value):
     with pytest.raises(ValueError, match=f"{field} must be one of"):
         Recipe("bad", **{"optimizer": "sgd", "learning_rate": 0.1, field: value})
+
+
+def test_multipliers_and_label_stride_become_the_optimizer_and_the_loss():
+    rules = (("fc8*/kernel", 10.0), ("*/bias", 2.0))
+    recipe = Recipe(
+        "deeplab", "sgd", 1e-3, momentum=0.9, learning_rate_multipliers=rules, label_stride=8
+    )
+    optimizer = make_optimizer(recipe)
+    assert isinstance(optimizer, training.SGDWithMultipliers)
+    assert (optimizer.multipliers, optimizer.momentum) == (rules, 0.9)
+    adam = make_optimizer(dataclasses.replace(recipe, optimizer="adam"))
+    assert isinstance(adam, training.AdamWithMultipliers) and adam.multipliers == rules
+    loss = make_loss(recipe)
+    assert isinstance(loss, training.SubsampledSparseCategoricalCrossentropy)
+    assert (loss.stride, loss.ignore_class, loss.from_logits) == (8, 255, True)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("label_stride", 0, "label_stride"),
+        ("learning_rate_multipliers", (("*/bias", -2.0),), "pattern, multiplier"),
+        ("learning_rate_multipliers", (("*/bias",),), "pattern, multiplier"),
+    ],
+)
+def test_invalid_multipliers_and_strides_are_rejected(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        Recipe("bad", "sgd", 0.1, **{field: value})

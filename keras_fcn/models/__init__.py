@@ -1,6 +1,10 @@
-"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell) and `segnet`
-(Badrinarayanan, Kendall & Cipolla)."""
+"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell), `deeplab`
+(Chen et al.: DeepLab-LargeFOV and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8
+front-end and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet,
+SegNet-Basic and their Bayesian variants)."""
 
+from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
     FCN8S_AT_ONCE,
@@ -31,6 +35,10 @@ __all__ = [
     "GEOMETRIES",
     "SEGNET",
     "SEGNET_BASIC",
+    "DeepLabASPP",
+    "DeepLabLargeFOV",
+    "DeepLabVariant",
+    "Dilation8",
     "FCN8s",
     "FCN8sAtOnce",
     "FCN16s",
@@ -39,6 +47,8 @@ __all__ = [
     "SegNet",
     "SegNetBasic",
     "SegNetVariant",
+    "build_deeplab",
+    "build_dilation",
     "build_fcn",
     "build_segnet",
 ]

@@ -1,14 +1,17 @@
 """Training recipes as data: the optimiser, its learning-rate schedule, the loss and the batches.
 
 A `Recipe` says everything about how a model is trained that is not the model: which optimiser
-with which learning rate and schedule, how the loss is reduced over pixels, the L2 penalty on
+with which learning rate and schedule, the learning-rate multipliers of some variables (Caffe's
+`lr_mult`, `keras_fcn.training.multipliers`), how the loss is reduced over pixels and whether it
+compares every pixel or every `label_stride`-th (`keras_fcn.training.losses`), the L2 penalty on
 kernels, the batch size, and whether batches are random augmented crops or whole images.
 `make_optimizer` and `make_loss` turn it into Keras objects; nothing branches on a recipe's name.
 
 Two kinds of recipes exist:
 - each model's **paper recipe**, the solver of its original release, kept with the model in
   `keras_fcn.registry` (for FCN: SGD, momentum 0.99, a fixed tiny rate with the loss summed over
-  pixels, batch 1, no augmentation);
+  pixels, biases at twice the rate, batch 1, no augmentation; for DeepLab: SGD, momentum 0.9,
+  "poly" decay, the classifier at 10× the rate, labels subsampled 8×, batches of 321×321 crops);
 - `default_recipe()`, a modern recipe for one's own data: Adam with a linear warm-up and a
   cosine decay, the loss averaged over labelled pixels, batches of 8 random crops with scale
   jitter and flips.
@@ -19,6 +22,8 @@ import dataclasses
 import keras
 
 from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.training.losses import SubsampledSparseCategoricalCrossentropy
+from keras_fcn.training.multipliers import AdamWithMultipliers, SGDWithMultipliers
 
 OPTIMIZERS = ("sgd", "adam")
 """Optimisers a recipe can name."""
@@ -57,7 +62,12 @@ class Recipe:
         schedule: one of `SCHEDULES`.
         warmup_steps: steps of linear warm-up from zero (`"cosine"`), at most half the run.
         poly_power: the power of the `"poly"` schedule, `(1 - step / total) ** power`.
+        learning_rate_multipliers: `(pattern, multiplier)` rules on variable paths: a variable
+            learns at the learning rate times the multiplier of the first rule that matches it
+            (Caffe's `lr_mult`; `keras_fcn.training.multipliers`), 1 where none does.
         loss_reduction: one of `LOSS_REDUCTIONS`.
+        label_stride: compare logits and labels at every `label_stride`-th row and column only
+            (DeepLab's and Dilation's labels subsampled by the output stride, 8); 1 for all.
         l2: L2 penalty `λ‖w‖²` on the trainable convolution kernels.
         batch_size: examples per batch.
         crop_size: side of the random training crops, or `None` for whole images.
@@ -77,7 +87,9 @@ class Recipe:
     schedule: str = "constant"
     warmup_steps: int = 0
     poly_power: float = 0.9
+    learning_rate_multipliers: tuple[tuple[str, float], ...] = ()
     loss_reduction: str = "sum_over_batch_size"
+    label_stride: int = 1
     l2: float = 0.0
     batch_size: int = 1
     crop_size: int | None = None
@@ -94,11 +106,18 @@ class Recipe:
                     f"Recipe {self.name!r}: {field} must be one of {allowed}, received "
                     f"{getattr(self, field)!r}."
                 )
-        if self.learning_rate <= 0 or self.batch_size < 1:
+        if self.learning_rate <= 0 or self.batch_size < 1 or self.label_stride < 1:
             raise ValueError(
-                f"Recipe {self.name!r}: learning_rate and batch_size must be positive, received "
-                f"{self.learning_rate} and {self.batch_size}."
+                f"Recipe {self.name!r}: learning_rate, batch_size and label_stride must be "
+                f"positive, received {self.learning_rate}, {self.batch_size} and "
+                f"{self.label_stride}."
             )
+        for rule in self.learning_rate_multipliers:
+            if len(rule) != 2 or not isinstance(rule[0], str) or rule[1] < 0:
+                raise ValueError(
+                    f"Recipe {self.name!r}: learning_rate_multipliers are (pattern, multiplier) "
+                    f"pairs with a non-negative multiplier, received {rule!r}."
+                )
 
 
 def default_recipe(
@@ -159,27 +178,48 @@ def make_learning_rate(recipe: Recipe, total_steps: int | None = None):
 
 
 def make_optimizer(recipe: Recipe, total_steps: int | None = None) -> keras.optimizers.Optimizer:
-    """The recipe's optimiser, with its learning rate (`make_learning_rate`).
+    """The recipe's optimiser, with its learning rate (`make_learning_rate`) and multipliers.
+
+    Keras' own `SGD` or `Adam`, or, when the recipe has learning-rate multipliers, the same
+    optimiser with them (`SGDWithMultipliers`, `AdamWithMultipliers`).
 
     Example:
 
     >>> make_optimizer(Recipe("sgd", "sgd", 0.1, momentum=0.9)).momentum
     0.9
+    >>> recipe = Recipe("bias", "sgd", 0.1, learning_rate_multipliers=(("*/bias", 2.0),))
+    >>> type(make_optimizer(recipe)).__name__
+    'SGDWithMultipliers'
     """
     learning_rate = make_learning_rate(recipe, total_steps)
+    multipliers = recipe.learning_rate_multipliers
     if recipe.optimizer == "sgd":
+        if multipliers:
+            return SGDWithMultipliers(
+                learning_rate, momentum=recipe.momentum, multipliers=multipliers
+            )
         return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum)
+    if multipliers:
+        return AdamWithMultipliers(learning_rate, multipliers=multipliers)
     return keras.optimizers.Adam(learning_rate)
 
 
 def make_loss(recipe: Recipe) -> keras.losses.Loss:
     """The recipe's loss: cross-entropy on logits, void pixels (255) ignored.
 
+    With a `label_stride` above 1, only every `label_stride`-th row and column counts
+    (`SubsampledSparseCategoricalCrossentropy`).
+
     Example:
 
     >>> make_loss(default_recipe()).reduction
     'sum_over_batch_size'
     """
-    return keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, ignore_class=IGNORE_LABEL, reduction=recipe.loss_reduction
-    )
+    options = {
+        "from_logits": True,
+        "ignore_class": IGNORE_LABEL,
+        "reduction": recipe.loss_reduction,
+    }
+    if recipe.label_stride > 1:
+        return SubsampledSparseCategoricalCrossentropy(recipe.label_stride, **options)
+    return keras.losses.SparseCategoricalCrossentropy(**options)
