@@ -237,7 +237,7 @@ def test_inference_times_deeplab_aspp_layer_by_layer():
     from benchmarks import inference
 
     tables = inference.layer_tables(
-        "deeplab-aspp", "original", 16, 1, repeats=1, fc_units=16, ceiling_size=256
+        "deeplab-aspp", "original", (16, 16), 1, repeats=1, fc_units=16, ceiling_size=256
     )
     stages = [row["stage"] for row in table(tables, "stage")]
     assert stages[:2] == ["input", "block1"] and {"fc6", "fc7", "head"} <= set(stages)
