@@ -13,6 +13,7 @@ from keras_fcn.training.recipes import (
     make_learning_rate,
     make_loss,
     make_optimizer,
+    with_options,
 )
 from keras_fcn.training.strategies import PRECISIONS, STRATEGIES, make_strategy, set_precision
 
@@ -31,4 +32,5 @@ __all__ = [
     "make_strategy",
     "set_precision",
     "training_callbacks",
+    "with_options",
 ]

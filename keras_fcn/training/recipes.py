@@ -62,6 +62,10 @@ class Recipe:
         batch_size: examples per batch.
         crop_size: side of the random training crops, or `None` for whole images.
         augment: random scale jitter and flips.
+        scale_range: `(min, max)` of the random scale factor when `augment` is on.
+        class_weights: how the loss weighs the classes, a name of
+            `keras_fcn.data.CLASS_WEIGHTINGS`: `"none"`, `"median-frequency"` or
+            `"inverse-frequency"` (computed from the training labels).
 
     Example:
 
@@ -82,6 +86,8 @@ class Recipe:
     batch_size: int = 1
     crop_size: int | None = None
     augment: bool = False
+    scale_range: tuple[float, float] = (0.5, 2.0)
+    class_weights: str = "none"
 
     def __post_init__(self):
         for field, allowed in (
@@ -99,6 +105,61 @@ class Recipe:
                 f"Recipe {self.name!r}: learning_rate and batch_size must be positive, received "
                 f"{self.learning_rate} and {self.batch_size}."
             )
+
+
+def _option_value(field: dataclasses.Field, text: str):
+    """Converts the text of a `key=value` recipe option to the field's type."""
+    kind = str(field.type)
+    if text.lower() == "none" and "None" in kind:
+        return None
+    if kind.startswith("tuple"):
+        return tuple(float(part) for part in text.split(","))
+    if "bool" in kind:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"expected true or false, received {text!r}")
+        return text.lower() == "true"
+    for convert in (int, float):
+        if convert.__name__ in kind:
+            return convert(text)
+    return text
+
+
+def with_options(recipe: Recipe, options: list[str]) -> Recipe:
+    """Returns `recipe` with fields replaced by `key=value` strings, as the command line takes.
+
+    Values convert to the field's type: numbers, `true`/`false`, `none` where a field may be
+    `None` (`crop_size=none`: whole images), and comma-separated pairs (`scale_range=0.75,1.25`).
+
+    Args:
+        recipe: the recipe to start from.
+        options: `key=value` strings naming fields of `Recipe`.
+
+    Returns:
+        A new `Recipe`.
+
+    Raises:
+        ValueError: for an unknown field or a value of the wrong type.
+
+    Example:
+
+    >>> recipe = with_options(default_recipe(), ["warmup_steps=20", "scale_range=0.75,1.25"])
+    >>> recipe.warmup_steps, recipe.scale_range
+    (20, (0.75, 1.25))
+    """
+    fields = {field.name: field for field in dataclasses.fields(Recipe)}
+    changes = {}
+    for option in options:
+        key, separator, text = option.partition("=")
+        if not separator or key not in fields or key == "name":
+            raise ValueError(
+                f"Recipe option {option!r} must be KEY=VALUE with KEY one of "
+                f"{sorted(set(fields) - {'name'})}."
+            )
+        try:
+            changes[key] = _option_value(fields[key], text)
+        except ValueError as error:
+            raise ValueError(f"Recipe option {option!r}: {error}.") from error
+    return dataclasses.replace(recipe, **changes)
 
 
 def default_recipe(
