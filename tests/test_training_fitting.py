@@ -132,3 +132,13 @@ def test_xla_training_in_mixed_bfloat16_logs_finite_loss_and_scores(tmp_path):
             assert 0.0 <= history.history[key][0] <= 1.0, key
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_progress_is_one_line_per_epoch_when_not_in_a_terminal(tiny_fcn, tmp_path, capsys):
+    model = training.compile_for_training(
+        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3
+    )
+    training.fit(model, _batches(), None, 2, str(tmp_path))  # verbose="auto", stdout captured
+    lines = [line for line in capsys.readouterr().out.splitlines() if "loss:" in line]
+    assert len(lines) == 2 and all(line.startswith("2/2 - ") for line in lines)
+    assert "━" not in "".join(lines)  # no progress bar
