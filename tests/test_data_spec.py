@@ -37,7 +37,9 @@ def test_specs_parse_into_scheme_arguments_and_typed_options(text, scheme, argum
 
 
 def test_unknown_scheme_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="valid schemes: voc, sbd, camvid, tfds, folder, synthetic"):
+    with pytest.raises(
+        ValueError, match="valid schemes: voc, sbd, camvid, tfds, folder, synthetic"
+    ):
         parse_spec("coco:/data")
 
 
