@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import tempfile
 import time
 
@@ -254,6 +255,8 @@ def main(args: argparse.Namespace) -> dict:
         for c, name in enumerate(CAMVID_CLASS_NAMES)
     ]
     print(markdown_table(["class", "val IU", "test IU"], iou_rows), flush=True)
+    if args.smoke:
+        shutil.rmtree(os.path.dirname(args.root))
     return summary
 
 

@@ -142,6 +142,17 @@ def test_input_pipeline_smoke_reads_its_voc_tree_through_every_stage():
     assert all(float(row["images/s (best)"]) > 0 for row in rows)
 
 
+def test_camvid_smoke_trains_through_the_cli_and_scores_val_and_test():
+    output = run_smoke("camvid")
+    assert "keras-fcn train --dataset camvid:" in output
+    scores = {row["split"]: row for row in table(output, "split")}
+    assert list(scores) == ["val", "test"]
+    assert all(0 <= float(row["mean IU"]) <= 100 for row in scores.values())
+    classes = [row["class"] for row in table(output, "class")]
+    assert classes[:3] == ["Sky", "Building", "Pole"] and len(classes) == 11
+    assert "s per epoch" in output
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem
