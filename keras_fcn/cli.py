@@ -349,8 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=("default", "paper"),
         default="default",
-        help="'paper': the solver of the model's paper; 'default': Adam, warm-up, cosine decay, "
-        "augmented crops (default: default).",
+        help="'paper': the solver of the model's paper; 'default': Adam 3e-4, warm-up, cosine "
+        "decay, whole images with flips (default: default).",
     )
     train_parser.add_argument("--epochs", type=int, default=20, help="Epochs (default: 20).")
     train_parser.add_argument("--batch-size", type=int, help="Batch size (default: the recipe's).")
@@ -358,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=float, help="Learning rate (default: the recipe's)."
     )
     train_parser.add_argument(
-        "--crop-size", type=int, help="Training crop side (default: the recipe's, 320 or none)."
+        "--crop-size",
+        type=int,
+        help="Side of random training crops (default: the recipe's; whole images for both).",
     )
     train_parser.add_argument(
         "--recipe-option",

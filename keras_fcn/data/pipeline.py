@@ -66,7 +66,7 @@ def _augment(
         tf.random.experimental.stateless_split(seed, num=4)
     )
     image, label = tf.cast(image, tf.float32), tf.cast(label, tf.int32)
-    if scale_range is not None:
+    if scale_range is not None and scale_range != (1.0, 1.0):
         scale = tf.random.stateless_uniform(
             [], scale_seed, minval=scale_range[0], maxval=scale_range[1]
         )
