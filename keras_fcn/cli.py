@@ -236,8 +236,8 @@ def check_data(args: argparse.Namespace) -> int:
     counts = data.count_class_pixels(
         data.from_spec(spec, split=args.split, num_classes=args.num_classes), args.num_classes
     )
-    names = spec.class_names or tuple(f"class_{i}" for i in range(args.num_classes))
-    if len(names) != args.num_classes:
+    names = spec.class_names
+    if names is None or len(names) != args.num_classes:
         names = tuple(f"class_{i}" for i in range(args.num_classes))
     total = counts.pixels.sum() + counts.void_pixels
     weights = counts.median_frequency_weights()
