@@ -90,13 +90,14 @@ DEEPLAB_SOLVER = Recipe(
     batch_size=10,
     crop_size=321,
     augment=True,
+    scale_range=(1.0, 1.0),
 )
 """DeepLab's VGG16 solver: SGD with momentum 0.9, base rate 1e-3 with the "poly" decay (power
 0.9; PAMI 2017 table 3: 65.88 mean IU with batch 10 and 20k iterations, against 62.25 for the
 v1 release's step schedule), the new classifier `fc8_voc12` at 10× (biases 20×) and every other
 bias at 2× (`train.prototxt`'s `lr_mult`), weight decay 5e-4, the loss averaged over labelled
-pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops. The
-release mirrors its crops; `augment` here also rescales them."""
+pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops, mirrored
+and not rescaled, as the release's `ImageSegData` layer takes them."""
 
 DILATION_SOLVER = Recipe(
     name="paper",
@@ -109,6 +110,7 @@ DILATION_SOLVER = Recipe(
     batch_size=14,
     crop_size=500,
     augment=True,
+    scale_range=(1.0, 1.0),
 )
 """The Dilation front-end's solver (`fyu/dilation`, `train.py` and `docs/training.md`): SGD
 with momentum 0.9 at 1e-4 (the code's front-end default; its step decay by 10 comes only after

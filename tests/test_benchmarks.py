@@ -183,6 +183,17 @@ def test_segnet_memory_smoke_measures_segnet_and_fcn8s_training_and_inference():
     assert float(rows[0]["TF peak increase (MiB)"]) > 29.4e6 * 4 / 2**20
 
 
+def test_camvid_smoke_trains_through_the_cli_and_scores_val_and_test():
+    output = run_smoke("camvid")
+    assert "keras-fcn train --dataset camvid:" in output
+    scores = {row["split"]: row for row in table(output, "split")}
+    assert list(scores) == ["val", "test"]
+    assert all(0 <= float(row["mean IU"]) <= 100 for row in scores.values())
+    classes = [row["class"] for row in table(output, "class")]
+    assert classes[:3] == ["Sky", "Building", "Pole"] and len(classes) == 11
+    assert "s per epoch" in output
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem

@@ -282,3 +282,13 @@ def test_an_fcn_fits_numpy_arrays_with_the_default_recipe(tiny_fcn):
     assert all(math.isfinite(value) for value in history["loss"])
     assert all(math.isfinite(history[key][-1]) for key in SCORES)
     assert np.any(keras.ops.convert_to_numpy(score_fr))
+
+
+def test_progress_is_one_line_per_epoch_when_not_in_a_terminal(tf, tiny_fcn, tmp_path, capsys):
+    model = training.compile_for_training(
+        tiny_fcn, training.default_recipe(1e-3, batch_size=2), num_classes=3
+    )
+    training.fit(model, _batches(tf), None, 2, str(tmp_path))  # verbose="auto", stdout captured
+    lines = [line for line in capsys.readouterr().out.splitlines() if "loss:" in line]
+    assert len(lines) == 2 and all(line.startswith("2/2 - ") for line in lines)
+    assert "━" not in "".join(lines)  # no progress bar

@@ -120,3 +120,35 @@ def test_multipliers_and_label_stride_become_the_optimizer_and_the_loss():
 def test_invalid_multipliers_and_strides_are_rejected(field, value, message):
     with pytest.raises(ValueError, match=message):
         Recipe("bad", "sgd", 0.1, **{field: value})
+
+
+def test_recipe_options_convert_to_the_fields_types():
+    recipe = training.with_options(
+        training.default_recipe(),
+        [
+            "learning_rate=3e-4",
+            "warmup_steps=20",
+            "scale_range=0.75,1.5",
+            "augment=false",
+            "crop_size=none",
+            "class_weights=median-frequency",
+        ],
+    )
+    assert recipe.learning_rate == 3e-4 and recipe.warmup_steps == 20
+    assert recipe.scale_range == (0.75, 1.5) and recipe.augment is False
+    assert recipe.crop_size is None and recipe.class_weights == "median-frequency"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("momentum", "must be KEY=VALUE"),
+        ("speed=3", "must be KEY=VALUE"),
+        ("warmup_steps=many", "invalid literal"),
+        ("augment=yes", "expected true or false"),
+        ("schedule=linear", "schedule must be one of"),
+    ],
+)
+def test_bad_recipe_options_are_rejected(option, message):
+    with pytest.raises(ValueError, match=message):
+        training.with_options(training.default_recipe(), [option])

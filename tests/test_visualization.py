@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_fcn.classes import voc_palette
+from keras_fcn.classes import camvid_palette, voc_palette
 from keras_fcn.visualization import (
     colorize,
     overlay,
@@ -82,3 +82,17 @@ def test_uncertainty_png_is_scaled_to_its_maximum(tmp_path):
         save_uncertainty_png(np.array([[-1.0]]), path)
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         save_uncertainty_png(np.zeros((1, 2, 3)), path)
+
+
+def test_another_palette_colours_every_class_and_is_stored_in_the_png(tmp_path):
+    palette = camvid_palette()
+    class_ids = np.array([[0, 3], [10, 255]])
+    np.testing.assert_array_equal(colorize(class_ids, palette), palette[class_ids])
+    image = np.full((2, 2, 3), 100, np.uint8)
+    blended = overlay(image, class_ids, alpha=0.5, palette=palette, clear_class=None)
+    np.testing.assert_array_equal(blended[0, 0], [114, 114, 114])  # Sky (128, 128, 128) blended
+    path = tmp_path / "mask.png"
+    save_palette_png(class_ids, str(path), palette)
+    np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), palette[class_ids])
+    with pytest.raises(ValueError, match=r"\(256, 3\)"):
+        colorize(class_ids, palette[:11])

@@ -22,6 +22,7 @@ from keras_fcn.training.recipes import (
     make_learning_rate,
     make_loss,
     make_optimizer,
+    with_options,
 )
 from keras_fcn.training.strategies import PRECISIONS, STRATEGIES, make_strategy, set_precision
 
@@ -45,4 +46,5 @@ __all__ = [
     "multiplier_for",
     "set_precision",
     "training_callbacks",
+    "with_options",
 ]

@@ -10,6 +10,7 @@ Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & 
 
 import math
 import os
+import sys
 
 import keras
 
@@ -95,7 +96,9 @@ def fit(
         val_dataset: validation batches, or `None` (then the checkpoint follows `mean_iou`).
         epochs: total epochs, counting those of an interrupted run that is resumed.
         output_dir: where the run's files go (created if needed).
-        verbose: Keras' progress display.
+        verbose: Keras' progress display: `"auto"` shows a progress bar per epoch in a
+            terminal (`verbose=1`) and one line per epoch otherwise, e.g. in a log file
+            (`verbose=2`); 0 is silent.
 
     Returns:
         The `History` of the epochs run now.
@@ -115,6 +118,8 @@ def fit(
     """
     os.makedirs(output_dir, exist_ok=True)
     monitor = "val_mean_iou" if val_dataset is not None else "mean_iou"
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(
         train_dataset,
         validation_data=val_dataset,
