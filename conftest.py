@@ -1,10 +1,13 @@
 """Set-up of the docstring examples (`--doctest-modules`): the names they use, and a scratch
-working directory, so that examples which write files leave nothing behind."""
+working directory, so that examples which write files leave nothing behind.
+
+The doctests run on the TensorFlow backend only (`.ci/run` runs the other backends with
+`-p no:doctest`), so TensorFlow is imported here only when a doctest runs.
+"""
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from _pytest.doctest import DoctestItem
 
 import keras_fcn
@@ -14,6 +17,8 @@ import keras_fcn
 def _doctest_setup(request, doctest_namespace, tmp_path, monkeypatch):
     if not isinstance(request.node, DoctestItem):
         return
+    import tensorflow as tf
+
     doctest_namespace.update(keras=keras, np=np, tf=tf, keras_fcn=keras_fcn)
     monkeypatch.chdir(tmp_path)
     keras.utils.set_random_seed(0)

@@ -54,6 +54,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import models, smoke
+from benchmarks.flops import total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     cpu_flags,
@@ -62,7 +63,6 @@ from benchmarks.machine import (
     print_machine,
     release_memory,
     time_against_ceiling,
-    total_flops,
 )
 from benchmarks.serving import photos, with_random_scores
 from keras_fcn import data, registry
@@ -312,7 +312,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--size",
         type=int,
-        help="side of the square photos timed (default: the model's native size, 512 aligned)",
+        help="side of the square photos timed (default: the longer side of the model's native "
+        "size, 512 aligned)",
     )
     parser.add_argument("--batch", type=int, default=1, help="images per call (default: 1)")
     parser.add_argument(
@@ -367,7 +368,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.calibration_size = 2
     if not args.model_path:
         models.check_geometries(parser, [args.model], [args.geometry])
-    args.size = args.size or models.native_size(args.model, args.geometry)
+    args.size = args.size or max(models.native_size(args.model, args.geometry))
     return args
 
 

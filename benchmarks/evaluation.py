@@ -43,6 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import models, smoke
+from benchmarks.flops import total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     Ceiling,
@@ -50,7 +51,6 @@ from benchmarks.machine import (
     markdown_table,
     matmul_ceiling,
     print_machine,
-    total_flops,
     usable_cores,
 )
 from keras_fcn import registry

@@ -6,18 +6,19 @@ Two kinds of tables:
    size × batch run in `tf.function`, and FCN-8s at each geometry's native size (the
    registry's `native_size`: `original` 500×500, `aligned` 512×512) in every execution mode:
    eager `model(x)`, `model.predict`, `tf.function` and `tf.function(jit_compile=True)` (XLA),
-   at the `--mode-batches`.
-2. Per layer (`--layers`): every layer of FCN-8s timed alone on its real input, summed by stage,
-   next to the whole model in `tf.function` and with XLA.
+   at the `--mode-batches`. A model runs in the selected geometries it has.
+2. Per layer (`--layers`): every layer of each `--layer-models` model (FCN-8s by default) timed
+   alone on its real input at its native size, summed by stage, next to the whole model in
+   `tf.function` and with XLA.
 
 Every row times its call after one warm-up call ("first call", tracing and compilation
 included) and keeps the best and the median of `--repeats` calls. A float32 4096² `tf.matmul`
 ceiling is measured just before and just after each row (the better one is kept), and the
-achieved GFLOP/s (FLOPs counted from the model's convolutions, `machine.conv_flops`) are
+achieved GFLOP/s (FLOPs counted from the model's convolutions, `flops.conv_flops`) are
 reported as a fraction of it, by wall clock and by CPU time (steadier when other processes share
 the machine; see `machine.Timing`). The models are built by `keras_fcn.registry` with
-`weights=None` (random weights; nothing is downloaded) and fc6/fc7 of 4096 units, the paper's
-width (`--fc-units`).
+`weights=None` (random weights; nothing is downloaded) and fc6/fc7 of their papers' width (4096
+for FCN and Dilation, 1024 for DeepLab; `--fc-units` sets one for all).
 
 Usage, from the repository root:
 
@@ -26,6 +27,8 @@ Usage, from the repository root:
     python -m benchmarks.inference --smoke    # seconds: checks that the script runs
     python -m benchmarks.inference --models fcn8s --geometries aligned --sizes 512 --batches 1 \\
         --modes function xla --layers
+    python -m benchmarks.inference --models deeplab-largefov dilation8 --sizes 500 --batches 1 \\
+        --modes --layers --layer-models deeplab-largefov dilation8
 """
 
 import argparse
@@ -36,13 +39,13 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import models, smoke
+from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     RATE_HEADERS,
     Ceiling,
     PeakMemory,
     Timing,
-    conv_flops,
     markdown_table,
     matmul_ceiling,
     print_machine,
@@ -52,12 +55,11 @@ from benchmarks.machine import (
     time_calls,
 )
 from keras_fcn import registry
-from keras_fcn.backbones.vgg16 import FC_UNITS
 
 DEFAULT_MODELS = ("fcn32s", "fcn16s", "fcn8s")
 """The nets of the paper's table, timed by default; the at-once FCN-8s costs what FCN-8s does."""
 MODE_MODEL = "fcn8s"
-"""The model the execution modes and the per-layer tables are timed on."""
+"""The model the execution modes are timed on, and the default of the per-layer tables."""
 MODES = ("eager", "predict", "function", "xla")
 
 
@@ -78,10 +80,10 @@ def make_call(model: keras.Model, mode: str):
     raise ValueError(f"Unknown mode {mode!r}; expected one of {MODES}.")
 
 
-def random_images(batch: int, size: int) -> tf.Tensor:
+def random_images(batch: int, size: tuple[int, int]) -> tf.Tensor:
     """A seeded float32 batch of RGB images with values in [0, 255)."""
     generator = np.random.default_rng(0)
-    return tf.constant(generator.uniform(0, 255, (batch, size, size, 3)).astype("float32"))
+    return tf.constant(generator.uniform(0, 255, (batch, *size, 3)).astype("float32"))
 
 
 def as_numpy(result) -> np.ndarray:
@@ -104,7 +106,7 @@ def time_row(
     return [
         model_name,
         geometry,
-        f"{size}×{size}",
+        f"{size[0]}×{size[1]}",
         batch,
         mode,
         f"{flops / batch / 1e9:.1f}",
@@ -177,12 +179,21 @@ def layer_values(model: keras.Model, images: tf.Tensor) -> tuple[dict, dict]:
 
 
 def stage(layer_name: str) -> str:
-    """The stage a layer belongs to: input, block1 … block5, fc6, fc7, or head."""
+    """The stage a layer belongs to: input, block1 … block5, fc6, fc7, context, or head.
+
+    DeepLab's pool5a belongs to block5; ASPP's branches (`fc6_1`, `drop7_4`, ...) to fc6 and
+    fc7; the Dilation context module's layers (`ct_*`) to context.
+    """
     if layer_name.startswith("block"):
         return layer_name.split("_")[0]
-    if layer_name in ("fc6", "drop6", "fc7", "drop7"):
-        return "fc" + layer_name[-1]
-    if layer_name in ("preprocessing", "pad100", "pad_to_stride"):
+    if layer_name.startswith("pool5a"):
+        return "block5"
+    for prefix in ("fc6", "drop6", "fc7", "drop7"):
+        if layer_name == prefix or layer_name.startswith(prefix + "_"):
+            return "fc" + prefix[-1]
+    if layer_name.startswith("ct_"):
+        return "context"
+    if layer_name in ("preprocessing", "pad100", "pad_to_stride", "reflect_pad"):
         return "input"
     return "head"
 
@@ -197,21 +208,22 @@ def summed(timings: list[Timing]) -> Timing:
 
 
 def layer_tables(
+    model_name: str,
     geometry: str,
-    size: int,
+    size: tuple[int, int],
     batch: int,
     repeats: int,
-    fc_units: int = FC_UNITS,
+    fc_units: int | None = None,
     ceiling_size: int = CEILING_SIZE,
 ) -> str:
-    """Times every layer of FCN-8s alone in its own `tf.function`; returns markdown tables.
+    """Times every layer of a model alone in its own `tf.function`; returns markdown tables.
 
     Each layer runs on the input it receives in the model. A first table sums the layers by
-    stage (input, VGG blocks, fc6, fc7, the scoring and upsampling head) and compares the sum
-    with the whole model in `tf.function` and with XLA, timed in the same run; a second one lists
-    every layer.
+    stage (input, VGG blocks, fc6, fc7, a context module, the scoring and upsampling head) and
+    compares the sum with the whole model in `tf.function` and with XLA, timed in the same run;
+    a second one lists every layer.
     """
-    model = models.build(MODE_MODEL, geometry, fc_units)
+    model = models.build(model_name, geometry, fc_units)
     images = random_images(batch, size)
     flops = {layer.name: layer.flops for layer in conv_flops(model, images.shape)}
     inputs, shapes = layer_values(model, images)
@@ -271,7 +283,7 @@ def layer_tables(
             ]
         )
     title = (
-        f"### {registry.get(MODE_MODEL).title}, {geometry} geometry, {size}×{size}, batch "
+        f"### {registry.get(model_name).title}, {geometry} geometry, {size[0]}×{size[1]}, batch "
         f"{batch}, per layer\n\n"
         f"Each layer alone in a `tf.function` on its real input, best of {repeats} calls "
         f"after a warm-up; share = part of the sum over layers.\n\n"
@@ -296,9 +308,12 @@ def parse_sizes(values: list[str]) -> list[str]:
     return values
 
 
-def native_size(args: argparse.Namespace, model_name: str, geometry: str) -> int:
-    """The size a model runs at in a geometry: the registry's native size (tiny for `--smoke`)."""
-    return smoke.SIZE if args.smoke else models.native_size(model_name, geometry)
+def native_size(args: argparse.Namespace, model_name: str, geometry: str) -> tuple[int, int]:
+    """The `(height, width)` a model runs at in a geometry: the registry's native size (tiny for
+    `--smoke`)."""
+    if args.smoke:
+        return smoke.SIZE, smoke.SIZE
+    return models.native_size(model_name, geometry)
 
 
 def configs(args: argparse.Namespace) -> list[tuple]:
@@ -307,10 +322,13 @@ def configs(args: argparse.Namespace) -> list[tuple]:
     Rows are ordered by model and geometry, so that each model is built once.
     """
     rows = set()
-    for model_name, geometry, size, batch in itertools.product(
-        args.models, args.geometries, args.sizes, args.batches
+    for (model_name, geometry), size, batch in itertools.product(
+        models.own_geometries(args.models, args.geometries), args.sizes, args.batches
     ):
-        size = native_size(args, model_name, geometry) if size == "native" else int(size)
+        if size == "native":
+            size = native_size(args, model_name, geometry)
+        else:
+            size = int(size), int(size)
         rows.add((model_name, geometry, size, batch, "function"))
     for geometry, batch, mode in itertools.product(args.geometries, args.mode_batches, args.modes):
         rows.add((MODE_MODEL, geometry, native_size(args, MODE_MODEL, geometry), batch, mode))
@@ -365,7 +383,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--repeats", type=int, default=2, help="timed calls per row after one warm-up call"
     )
     parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+        "--fc-units",
+        type=int,
+        default=None,
+        help="width of fc6 and fc7 (default: each model's paper's, 4096 for FCN and Dilation, "
+        "1024 for DeepLab)",
     )
     parser.add_argument(
         "--ceiling-size",
@@ -377,7 +399,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--layers",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also time FCN-8s layer by layer (default: on, off with --quick)",
+        help="also time the --layer-models layer by layer (default: on, off with --quick)",
+    )
+    parser.add_argument(
+        "--layer-models",
+        nargs="+",
+        choices=list(registry.MODELS),
+        default=[MODE_MODEL],
+        help=f"models timed layer by layer at their native sizes (default: {MODE_MODEL})",
     )
     parser.add_argument(
         "--quick",
@@ -396,6 +425,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.models, args.sizes, args.batches = [MODE_MODEL], ["native"], [1]
     if args.smoke:
         args.models, args.geometries = [smoke.MODEL], [smoke.GEOMETRY]
+        args.layer_models = [smoke.MODEL]
         args.sizes, args.batches, args.mode_batches = ["native"], [smoke.BATCH], [smoke.BATCH]
         args.repeats, args.fc_units, args.ceiling_size = (
             smoke.REPEATS,
@@ -405,12 +435,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.layers is None:
         args.layers = not args.quick
     if args.geometries is None:
+        # Every geometry of the selected models; each model runs in those it has.
         args.geometries = [
             geometry
             for geometry in models.GEOMETRIES
             if any(geometry in registry.get(name).geometries for name in args.models)
         ]
-    models.check_geometries(parser, [*args.models, MODE_MODEL], args.geometries)
+    else:
+        models.check_geometries(parser, args.models, args.geometries)
+    if args.modes:
+        models.check_geometries(parser, [MODE_MODEL], args.geometries)
     parse_sizes(args.sizes)
     return args
 
@@ -419,20 +453,23 @@ def main(args: argparse.Namespace) -> None:
     print_machine("FCN inference")
     if args.smoke:
         print(smoke.NOTE)
+    width = "their papers' width" if args.fc_units is None else f"{args.fc_units} units"
     print(
         f'Every row: one warm-up call ("first call"), then the best and the median of '
         f"{args.repeats} calls. GFLOP counts 2 × the multiply-accumulates of every convolution; "
         f"the {args.ceiling_size}² float32 matmul ceiling is measured just before and just "
         f"after each row, and the better of the two kept. Models have random weights and "
-        f"fc6/fc7 of {args.fc_units} units; inputs are float32. Memory columns are peaks above "
+        f"fc6/fc7 of {width}; inputs are float32. Memory columns are peaks above "
         f"the state before the row (the model's weights excluded).\n"
     )
     print(markdown_table(ROW_HEADERS, []), flush=True)
     run_rows(configs(args), args)
     if args.layers:
-        for geometry in args.geometries:
-            size = native_size(args, MODE_MODEL, geometry)
-            tables = layer_tables(geometry, size, 1, args.repeats, args.fc_units, args.ceiling_size)
+        for model_name, geometry in models.own_geometries(args.layer_models, args.geometries):
+            size = native_size(args, model_name, geometry)
+            tables = layer_tables(
+                model_name, geometry, size, 1, args.repeats, args.fc_units, args.ceiling_size
+            )
             print()
             print(tables, flush=True)
 

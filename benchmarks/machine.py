@@ -1,9 +1,11 @@
-"""Helpers shared by the benchmark scripts: the machine, its matmul ceiling, FLOPs, timing.
+"""Helpers shared by the benchmark scripts: the machine, its matmul ceiling, timing, memory.
 
 Timings on a shared machine are noisy, so every script reports a time as the best (and the
 median) of several repeats, next to a float32 matrix-product ceiling measured in the same run
 just before and after, and the fraction of that ceiling the model reaches. FLOPs are counted from
-the model itself (`conv_flops`), never hard-coded.
+the model itself (`benchmarks.flops`), never hard-coded. TensorFlow is imported by the functions
+that use it only (the ceiling, the machine table, `PeakMemory`), so that the TensorFlow-free
+`benchmarks.accelerator` can share the timing and table helpers.
 
 Import from a script of the package with `from benchmarks.machine import ...`; run the scripts
 from the repository root as `python -m benchmarks.<script>`.
@@ -23,7 +25,10 @@ from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+# FLOP counting lives in benchmarks.flops; these names stay importable from here for the scripts
+# that take them from machine.py.
+from benchmarks.flops import LayerFlops, conv_flops, total_flops  # noqa: F401
 
 MIB = 2**20
 
@@ -77,6 +82,8 @@ def usable_cores() -> int:
 
 def accelerators() -> list[str]:
     """Names of the GPUs TensorFlow sees (empty on a CPU-only machine)."""
+    import tensorflow as tf
+
     names = []
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
@@ -91,6 +98,8 @@ def machine_info() -> dict[str, str]:
         An ordered `{field: value}` dict: date, CPU model, cores, memory, load average at the
         start, accelerators, and the Python, TensorFlow, Keras and numpy versions.
     """
+    import tensorflow as tf
+
     try:
         memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
     except (ValueError, OSError, AttributeError):
@@ -226,6 +235,8 @@ def matmul_ceiling(size: int = CEILING_SIZE, repeats: int = 5, dtype: str = "flo
         A `Ceiling`: `2·size³ / 1e9` over the best wall-clock seconds, and over the best CPU
         seconds per core (see `Timing`).
     """
+    import tensorflow as tf
+
     a = tf.random.normal([size, size], dtype=dtype)
     b = tf.random.normal([size, size], dtype=dtype)
     product = tf.function(lambda a, b: tf.matmul(a, b)[0, 0])
@@ -281,74 +292,6 @@ def rate_cells(flops: float, timing: Timing, ceiling: Ceiling) -> list[str]:
         f"{rate / ceiling.wall:.2f}",
         f"{cpu_rate / ceiling.cpu:.2f}",
     ]
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerFlops:
-    """Multiply-accumulates of one convolution layer for one input shape."""
-
-    name: str
-    kind: str
-    input_shape: tuple
-    output_shape: tuple
-    macs: int
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-
-def conv_flops(model: keras.Model, input_shape: Sequence[int]) -> list[LayerFlops]:
-    """Counts the multiply-accumulates of every Conv2D and Conv2DTranspose of a model.
-
-    Shapes come from the functional graph for the given input (no computation): a Conv2D
-    with kernel `(kh, kw, c_in, c_out)` costs `prod(output shape) · kh · kw · c_in` MACs, and a
-    Conv2DTranspose with kernel `(kh, kw, c_out, c_in)` costs `prod(input shape) · kh · kw ·
-    c_out` (each input value is scattered through the whole kernel). Zero padding counts, as the
-    kernels compute it. Pooling, ReLU, additions and crops are left out (well under 1%).
-
-    Args:
-        model: a functional `keras.Model` with one image input.
-        input_shape: `(batch, height, width, channels)`.
-
-    Returns:
-        One `LayerFlops` per convolution, in graph order.
-
-    Example:
-
-    >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
-    >>> conv_flops(model, (1, 8, 8, 3))[0].macs  # 6·6·4 outputs · 3·3·3
-    3888
-    """
-    convs = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
-    ]
-    if not convs:
-        raise ValueError(f"Model {model.name!r} has no Conv2D or Conv2DTranspose layer.")
-    probe = keras.Model(model.inputs, [[layer.input, layer.output] for layer in convs])
-    specs = probe.compute_output_spec(keras.KerasTensor(tuple(input_shape)))
-    counts = []
-    for layer, (inputs, outputs) in zip(convs, specs, strict=True):
-        kernel_height, kernel_width, kernel_in, _ = layer.kernel.shape
-        transposed = isinstance(layer, keras.layers.Conv2DTranspose)
-        positions = int(np.prod(inputs.shape if transposed else outputs.shape))
-        counts.append(
-            LayerFlops(
-                name=layer.name,
-                kind=type(layer).__name__,
-                input_shape=tuple(inputs.shape),
-                output_shape=tuple(outputs.shape),
-                macs=positions * kernel_height * kernel_width * kernel_in,
-            )
-        )
-    return counts
-
-
-def total_flops(model: keras.Model, input_shape: Sequence[int]) -> int:
-    """`2 · MACs` of all convolutions of `model` for one input shape (see `conv_flops`)."""
-    return sum(layer.flops for layer in conv_flops(model, input_shape))
 
 
 def _proc_status_bytes(field: str) -> int | None:
@@ -410,6 +353,8 @@ class PeakMemory:
     """
 
     def __init__(self, interval: float = 0.02, device: str | None = None):
+        import tensorflow as tf
+
         self.interval = interval
         self.device = device or ("GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0")
         self.baseline = self.peak = self.tf_baseline = self.tf_peak = 0
@@ -422,6 +367,8 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakMemory":
+        import tensorflow as tf
+
         self.baseline = self.peak = process_rss()
         if not _reset_peak_rss():
             self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -441,6 +388,8 @@ class PeakMemory:
             self._thread.join()
         self.peak = max(self.peak, process_rss())
         if self.device is not None:
+            import tensorflow as tf
+
             self.tf_peak = tf.config.experimental.get_memory_info(self.device)["peak"]
 
     @property

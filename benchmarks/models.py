@@ -18,21 +18,21 @@ GEOMETRIES = tuple(
 """Every geometry some model of the registry takes, in the registry's order."""
 
 
-def build(name: str, geometry: str, fc_units: int) -> keras.Model:
+def build(name: str, geometry: str, fc_units: int | None) -> keras.Model:
     """A model of the registry with random weights (nothing downloads), scoring its paper's classes.
 
     Args:
         name: a key of `keras_fcn.registry.MODELS`.
         geometry: one of the entry's `geometries`.
-        fc_units: width of fc6 and fc7.
+        fc_units: width of fc6 and fc7 for the models that have them (not SegNet); `None` for
+            the model's own (4096 for FCN and Dilation, 1024 for DeepLab).
 
     Returns:
         The model.
     """
     entry = registry.get(name)
-    return registry.build(
-        name, len(entry.class_names), weights=None, geometry=geometry, fc_units=fc_units
-    )
+    options = {"fc_units": fc_units} if fc_units and "fc_units" in entry.options else {}
+    return registry.build(name, len(entry.class_names), weights=None, geometry=geometry, **options)
 
 
 def num_classes(name: str) -> int:
@@ -40,9 +40,19 @@ def num_classes(name: str) -> int:
     return len(registry.get(name).class_names)
 
 
-def native_size(name: str, geometry: str) -> int:
-    """The square input side a model is usually run at in a geometry."""
+def native_size(name: str, geometry: str) -> tuple[int, int]:
+    """The input `(height, width)` a model is usually run at in a geometry."""
     return registry.get(name).native_size[geometry]
+
+
+def own_geometries(names: Sequence[str], geometries: Sequence[str]) -> list[tuple[str, str]]:
+    """The `(model, geometry)` pairs among `names` × `geometries` that the registry has."""
+    return [
+        (name, geometry)
+        for name in names
+        for geometry in geometries
+        if geometry in registry.get(name).geometries
+    ]
 
 
 def check_geometries(

@@ -41,11 +41,11 @@ import tensorflow as tf
 from PIL import Image
 
 from benchmarks import models, smoke
+from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     RATE_HEADERS,
     PeakMemory,
-    conv_flops,
     markdown_table,
     print_machine,
     rate_cells,

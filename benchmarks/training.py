@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import models, smoke
+from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
     RATE_HEADERS,
@@ -44,15 +45,11 @@ from benchmarks.machine import (
     rate_cells,
     release_memory,
     time_against_ceiling,
-    total_flops,
 )
 from keras_fcn import registry
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.training import PRECISIONS
-
-BACKWARD_FACTOR = 3
-"""A training step's FLOPs over the forward pass's: forward + 2 gradients per convolution."""
 
 
 def synthetic_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,14 +1,20 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
-The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`; every model by name in
-`keras_fcn.registry`), their layers, the paper's four scores (`keras_fcn.metrics`) and
-`evaluate`. Importing the package registers every serializable class, so
-`keras.models.load_model` reads `.keras` files without `custom_objects`. Data sources and
-pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports for TF Serving,
-ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in `keras_fcn.export`.
+The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `DeepLabLargeFOV`, `DeepLabASPP`,
+`Dilation8`, `SegNet`, `SegNetBasic`; every model by name in `keras_fcn.registry`), their
+layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout for
+the Bayesian SegNets (`predict_with_uncertainty`). Importing the package registers every
+serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
+Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
+for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
+`keras_fcn.export`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
-CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
+CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with
+Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, and "DeepLab", PAMI 2017; Yu &
+Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016; Badrinarayanan,
+Kendall & Cipolla, "SegNet: A Deep Convolutional Encoder-Decoder Architecture for Image
+Segmentation", PAMI 2017.
 """
 
 from keras_fcn import metrics, registry
@@ -18,10 +24,28 @@ from keras_fcn.layers import (
     BilinearUpsampling,
     CaffeMaxPooling2D,
     CropToReference,
+    GroupedIdentity,
+    LocalResponseNormalization,
     MatmulConv2D,
+    MaxPoolingWithIndices,
+    MaxUnpooling,
+    MonteCarloDropout,
     PadToMultiple,
+    ReflectPadding2D,
+    ZoomToReference,
 )
-from keras_fcn.models import FCN8s, FCN8sAtOnce, FCN16s, FCN32s
+from keras_fcn.models import (
+    DeepLabASPP,
+    DeepLabLargeFOV,
+    Dilation8,
+    FCN8s,
+    FCN8sAtOnce,
+    FCN16s,
+    FCN32s,
+    SegNet,
+    SegNetBasic,
+)
+from keras_fcn.uncertainty import predict_with_uncertainty
 from keras_fcn.weights import WeightTransfer, transfer_weights
 
 __version__ = "0.2.0"
@@ -30,18 +54,31 @@ __all__ = [
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
+    "DeepLabASPP",
+    "DeepLabLargeFOV",
+    "Dilation8",
     "EvaluationReport",
     "FCN8s",
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
+    "GroupedIdentity",
+    "LocalResponseNormalization",
     "MatmulConv2D",
+    "MaxPoolingWithIndices",
+    "MaxUnpooling",
+    "MonteCarloDropout",
     "PadToMultiple",
+    "ReflectPadding2D",
+    "SegNet",
+    "SegNetBasic",
     "VGGPreprocessing",
     "WeightTransfer",
+    "ZoomToReference",
     "convolutionalize",
     "evaluate",
     "metrics",
+    "predict_with_uncertainty",
     "registry",
     "transfer_weights",
 ]

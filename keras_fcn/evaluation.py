@@ -193,9 +193,11 @@ def evaluate(
     """Evaluates a segmentation model over a whole split, as the paper's `score.py` does.
 
     One confusion matrix is accumulated over every batch, then turned into the four scores and
-    the per-class table. The model runs in one `tf.function(reduce_retracing=True)`, so batches
-    of changing image size (VOC evaluation runs one image at a time at its own size) retrace
-    once, not once per size.
+    the per-class table. On the TensorFlow backend the model runs in one
+    `tf.function(reduce_retracing=True)`, so batches of changing image size (VOC evaluation
+    runs one image at a time at its own size) retrace once, not once per size. On JAX and
+    PyTorch it runs eagerly, op by op, batch by batch (PyTorch records no gradients): nothing
+    is compiled again for each new image size, as `jax.jit` would.
 
     Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
     Segmentation", CVPR 2015, section 5.
@@ -212,6 +214,10 @@ def evaluate(
     Returns:
         An `EvaluationReport`.
 
+    Raises:
+        ValueError: for a label outside `[0, num_classes)` other than `ignore_class` (on
+            TensorFlow, an `InvalidArgumentError` at the batch that holds it).
+
     Example:
 
     A model that predicts background everywhere, on two all-background images:
@@ -226,8 +232,6 @@ def evaluate(
 
     On VOC, `print(report)` gives the paper's table and `report.to_json(path)` keeps it.
     """
-    import tensorflow as tf
-
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(
             f"Expected num_classes={num_classes} class names, received {len(class_names)}: "
@@ -235,10 +239,18 @@ def evaluate(
         )
     accumulator = metrics.ConfusionMatrixMetric(num_classes, ignore_class=ignore_class)
 
-    @tf.function(reduce_retracing=True)
     def update(images, labels):
         accumulator.update_state(labels, model(images, training=False))
 
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        update = tf.function(update, reduce_retracing=True)
+    elif backend == "torch":
+        import torch
+
+        update = torch.no_grad()(update)
     for batch in dataset:
         if not isinstance(batch, tuple | list) or len(batch) != 2:
             raise ValueError(
@@ -247,5 +259,11 @@ def evaluate(
                 + (f" with {len(batch)} parts." if isinstance(batch, tuple | list) else ".")
             )
         update(*batch)
-    counts = keras.ops.convert_to_numpy(accumulator.confusion_matrix())
-    return EvaluationReport.from_confusion_matrix(counts, class_names)
+    out_of_range = int(keras.ops.convert_to_numpy(accumulator.out_of_range_pixels))
+    if out_of_range:
+        raise ValueError(
+            f"{out_of_range} pixels had a label outside [0, {num_classes}) that is not the "
+            f"ignore_class ({ignore_class}); they were left out of the scores. Check "
+            "num_classes, ignore_class and the label encoding."
+        )
+    return EvaluationReport.from_confusion_matrix(accumulator.exact_confusion_matrix(), class_names)

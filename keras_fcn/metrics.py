@@ -25,6 +25,7 @@ Segmentation", CVPR 2015, section 5 (the original `score.py`).
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_fcn.classes import IGNORE_LABEL
@@ -35,8 +36,18 @@ _COUNT_DTYPE = "float32"
 _CARRY = 2.0**16
 """`high` holds multiples of `_CARRY`, `low` what is left: below `_CARRY`."""
 
-_EXACT_DTYPE = "float64"
-"""Dtype of the scores of a matrix given as integers or a list, and of the exact matrix."""
+
+def _exact_dtype() -> str:
+    """Dtype of the scores of a matrix given as integers or a list, and of the exact matrix.
+
+    float64, except on JAX without `jax_enable_x64`, where JAX has no float64 (it would turn
+    every float64 into float32 with a warning): float32 there.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
 
 
 def _counts(confusion_matrix):
@@ -44,7 +55,7 @@ def _counts(confusion_matrix):
     counts = ops.convert_to_tensor(confusion_matrix)
     if keras.backend.standardize_dtype(counts.dtype) in ("float32", "float64"):
         return counts
-    return ops.cast(counts, _EXACT_DTYPE)
+    return ops.cast(counts, _exact_dtype())
 
 
 def _divide_where_defined(numerator, denominator):
@@ -205,13 +216,8 @@ def frequency_weighted_iou(confusion_matrix):
 def _count_pairs(y_true, y_pred, weights, num_classes, ignore_class, metric_name):
     """Counts (label, prediction) pairs in one bincount of `num_classes * label + prediction`.
 
-    The only TensorFlow in this module: `tf.argmax` skips the extra pass over the scores that
-    `keras.ops.argmax` makes (about 1.5x faster on CPU); the fixed-size `DenseBincount`
-    compiles under XLA (`keras.ops.bincount` does not) and is an order of magnitude faster on
-    CPU than `keras.ops.segment_sum`; `tf.debugging.Assert` reports out-of-range labels. XLA
-    drops assertions when it compiles (`jit_compile=True`, Keras' default on GPU); pixels with
-    an out-of-range label (or predicted class id) then go to a discarded bin and are counted in
-    the second output instead.
+    On the TensorFlow backend the counting is TensorFlow's (`_count_pairs_tensorflow`), on the
+    others `keras.ops` (`_count_pairs_ops`); both count the same pixels in the same bins.
 
     Args:
         y_true: integer labels.
@@ -226,6 +232,66 @@ def _count_pairs(y_true, y_pred, weights, num_classes, ignore_class, metric_name
         multiples of `_CARRY` and the rest (see `ConfusionMatrixMetric`), and the float32
         number of out-of-range pixels left out. Unweighted counts are split as integers, so
         a batch of more than 2^24 pixels still counts exactly.
+    """
+    if keras.backend.backend() == "tensorflow":
+        return _count_pairs_tensorflow(
+            y_true, y_pred, weights, num_classes, ignore_class, metric_name
+        )
+    return _count_pairs_ops(y_true, y_pred, weights, num_classes, ignore_class)
+
+
+def _count_pairs_ops(y_true, y_pred, weights, num_classes, ignore_class):
+    """`_count_pairs` in `keras.ops`, for the JAX and PyTorch backends.
+
+    Nothing is asserted (a JAX step is compiled, and a check would stop PyTorch's asynchronous
+    GPU work at every batch): pixels with an out-of-range label or predicted class id always go
+    to the discarded bin and are counted in the third output, so that the scores read NaN, as
+    under XLA on TensorFlow. The bins are summed by `keras.ops.bincount`, except on JAX, whose
+    bincount needs its length known when it compiles: `keras.ops.segment_sum` with a fixed
+    number of segments there.
+    """
+    if len(y_pred.shape) != len(y_true.shape):
+        y_pred = ops.argmax(y_pred, axis=-1)
+    labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+    predictions = ops.reshape(ops.cast(y_pred, "int32"), (-1,))
+    counted = ops.ones_like(labels, "bool") if ignore_class is None else labels != ignore_class
+
+    def outside(values):
+        return ops.logical_or(values < 0, values >= num_classes)
+
+    invalid = ops.logical_and(counted, ops.logical_or(outside(labels), outside(predictions)))
+    discarded = num_classes * num_classes
+    bins = ops.where(
+        ops.logical_and(counted, ops.logical_not(invalid)),
+        num_classes * labels + predictions,
+        discarded,
+    )
+    if keras.backend.backend() == "jax":
+        values = ops.ones_like(bins) if weights is None else ops.reshape(weights, (-1,))
+        counts = ops.segment_sum(values, bins, num_segments=discarded + 1)
+    else:
+        weights = None if weights is None else ops.reshape(weights, (-1,))
+        counts = ops.bincount(bins, weights=weights, minlength=discarded + 1)
+    counts = counts[:discarded]
+    carry = ops.cast(_CARRY, counts.dtype)
+    high = ops.floor_divide(counts, carry) * carry
+    return (
+        ops.cast(high, _COUNT_DTYPE),
+        ops.cast(counts - high, _COUNT_DTYPE),
+        ops.sum(ops.cast(invalid, _COUNT_DTYPE)),
+    )
+
+
+def _count_pairs_tensorflow(y_true, y_pred, weights, num_classes, ignore_class, metric_name):
+    """`_count_pairs` in TensorFlow: the fast path of the TensorFlow backend.
+
+    The only TensorFlow in this module: `tf.argmax` skips the extra pass over the scores that
+    `keras.ops.argmax` makes (about 1.5x faster on CPU); the fixed-size `DenseBincount`
+    compiles under XLA (`keras.ops.bincount` does not) and is an order of magnitude faster on
+    CPU than `keras.ops.segment_sum`; `tf.debugging.Assert` reports out-of-range labels. XLA
+    drops assertions when it compiles (`jit_compile=True`, Keras' default on GPU); pixels with
+    an out-of-range label (or predicted class id) then go to a discarded bin and are counted in
+    the third output instead. Arguments and outputs as `_count_pairs`.
     """
     import tensorflow as tf
 
@@ -306,10 +372,15 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     dataset's sample weights only to `weighted_metrics=`.
 
     A label outside `[0, num_classes)` other than `ignore_class` (or a class id `y_pred` out of
-    that range) raises `InvalidArgumentError`, naming the value and the metric. XLA drops that
-    assertion (`jit_compile=True`, which Keras picks by default on GPU); there the offending
-    pixels are left out of the matrix and the scores of the subclasses read NaN until
-    `reset_state()`, so the mistake still shows in the logs.
+    that range) raises `InvalidArgumentError` on the TensorFlow backend, naming the value and
+    the metric. XLA drops that assertion (`jit_compile=True`, which Keras picks by default on
+    GPU), and the JAX and PyTorch backends make none; there the offending pixels are left out
+    of the matrix and the scores of the subclasses read NaN until `reset_state()`, so the
+    mistake still shows in the logs.
+
+    The metric runs on every Keras backend. JAX has no float64 unless `jax_enable_x64` is set:
+    there the float64 results are float32 (the state stays exact); `exact_confusion_matrix()`
+    gives the exact matrix on every backend.
 
     Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
     Segmentation", CVPR 2015, section 5.
@@ -376,27 +447,28 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
             if channels is not None and channels != self.num_classes:
                 raise ValueError(
                     f"Metric '{self.name}' expects class scores with num_classes="
-                    f"{self.num_classes} channels, received y_pred of shape {y_pred.shape}."
+                    f"{self.num_classes} channels, received y_pred of shape {tuple(y_pred.shape)}."
                 )
         elif len(y_pred.shape) == len(y_true.shape):
             pixels = y_pred.shape
         else:
             raise ValueError(
                 f"Metric '{self.name}' expects y_pred as class scores (B, H, W, num_classes) or "
-                f"class ids (B, H, W) for y_true of shape {y_true.shape}; received y_pred of "
-                f"shape {y_pred.shape}."
+                f"class ids (B, H, W) for y_true of shape {tuple(y_true.shape)}; received "
+                f"y_pred of shape {tuple(y_pred.shape)}."
             )
         if any(
             a is not None and b is not None and a != b
             for a, b in zip(y_true.shape, pixels, strict=True)
         ):
             raise ValueError(
-                f"Metric '{self.name}': y_true of shape {y_true.shape} and y_pred of shape "
-                f"{y_pred.shape} do not cover the same pixels."
+                f"Metric '{self.name}': y_true of shape {tuple(y_true.shape)} and y_pred of shape "
+                f"{tuple(y_pred.shape)} do not cover the same pixels."
             )
         weights = None
         if sample_weight is not None:
-            weights = ops.cast(ops.convert_to_tensor(sample_weight), _COUNT_DTYPE)
+            # Straight to float32: JAX would first narrow int64 weights to int32.
+            weights = ops.convert_to_tensor(sample_weight, dtype=_COUNT_DTYPE)
             if len(weights.shape) == len(y_true.shape) + 1 and weights.shape[-1] == 1:
                 weights = ops.squeeze(weights, axis=-1)
             while 0 < len(weights.shape) < len(y_true.shape):
@@ -417,8 +489,27 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         return ops.cast(self.counts_high, dtype) + ops.cast(self.counts_low, dtype)
 
     def confusion_matrix(self):
-        """Returns the accumulated `(num_classes, num_classes)` confusion matrix, float64."""
-        return self._matrix(_EXACT_DTYPE)
+        """Returns the accumulated `(num_classes, num_classes)` confusion matrix, float64.
+
+        Float32 on JAX without `jax_enable_x64` (exact up to 2^24 per cell there).
+        """
+        return self._matrix(_exact_dtype())
+
+    def exact_confusion_matrix(self) -> np.ndarray:
+        """Returns the accumulated confusion matrix as an exact float64 numpy array.
+
+        The two words are read and added in numpy, so that the counts stay exact on every
+        backend, JAX without float64 included. Call it outside compiled functions.
+
+        Example:
+
+        >>> metric = ConfusionMatrixMetric(num_classes=2)
+        >>> metric.update_state([[[0, 1, 1]]], [[[0, 1, 0]]])
+        >>> metric.exact_confusion_matrix().tolist()
+        [[1.0, 0.0], [1.0, 1.0]]
+        """
+        high = ops.convert_to_numpy(self.counts_high).astype(np.float64)
+        return high + ops.convert_to_numpy(self.counts_low).astype(np.float64)
 
     def per_class_iou(self):
         """Returns each class's IU so far (float64, NaN where undefined)."""

@@ -1,8 +1,10 @@
-"""Pictures of segmentations: palette PNG masks, colour overlays, and training curves.
+"""Pictures of segmentations: palette PNG masks, colour overlays, uncertainty maps, and training
+curves.
 
-Masks are saved as palette PNGs with the PASCAL VOC colour map, as VOC's own
+Masks are saved as palette PNGs, by default with the PASCAL VOC colour map as VOC's own
 `SegmentationClass` files are: viewers show colours, and `PIL.Image.open(path)` reads back the
-class indices.
+class indices. Every function that draws class ids takes a `palette`, a `(256, 3)` uint8 array
+such as `keras_fcn.classes.camvid_palette()` (default: `voc_palette()`).
 """
 
 import csv
@@ -15,22 +17,49 @@ from PIL import Image
 from keras_fcn.classes import voc_palette
 
 
-def colorize(class_ids: np.ndarray) -> np.ndarray:
-    """Maps a `(H, W)` array of class ids (255 = void) to VOC palette colours `(H, W, 3)` uint8.
+def _palette(palette: np.ndarray | None) -> np.ndarray:
+    if palette is None:
+        return voc_palette()
+    palette = np.asarray(palette)
+    if palette.shape != (256, 3):
+        raise ValueError(
+            f"palette must be a (256, 3) array of RGB colours, received shape {palette.shape}."
+        )
+    return palette.astype(np.uint8)
+
+
+def colorize(class_ids: np.ndarray, palette: np.ndarray | None = None) -> np.ndarray:
+    """Maps a `(H, W)` array of class ids (255 = void) to palette colours `(H, W, 3)` uint8.
+
+    Args:
+        class_ids: integer array with values in `[0, 255]`.
+        palette: `(256, 3)` uint8 colours, e.g. `keras_fcn.classes.camvid_palette()`; `None`
+            for the VOC palette.
+
+    Returns:
+        A uint8 array of shape `(H, W, 3)`.
 
     Example:
 
     >>> colorize(np.array([[0, 15]]))[0, 1].tolist()
     [192, 128, 128]
+    >>> from keras_fcn.classes import camvid_palette
+    >>> colorize(np.array([[3]]), camvid_palette())[0, 0].tolist()  # CamVid's Road
+    [128, 64, 128]
     """
     class_ids = np.asarray(class_ids)
     if class_ids.min(initial=0) < 0 or class_ids.max(initial=0) > 255:
-        raise ValueError("Class ids must lie in [0, 255] to be drawn with the VOC palette.")
-    return voc_palette()[class_ids.astype(np.uint8)]
+        raise ValueError("Class ids must lie in [0, 255] to be drawn with a palette.")
+    return _palette(palette)[class_ids.astype(np.uint8)]
 
 
-def save_palette_png(class_ids: np.ndarray, path: str) -> None:
+def save_palette_png(class_ids: np.ndarray, path: str, palette: np.ndarray | None = None) -> None:
     """Writes `(H, W)` class ids as a palette PNG that PIL reads back as the same indices.
+
+    Args:
+        class_ids: integer array with values in `[0, 255]`.
+        path: the PNG to write.
+        palette: the colours viewers show, `(256, 3)` uint8; `None` for the VOC palette.
 
     Example:
 
@@ -42,12 +71,61 @@ def save_palette_png(class_ids: np.ndarray, path: str) -> None:
     if class_ids.min(initial=0) < 0 or class_ids.max(initial=0) > 255:
         raise ValueError("Class ids must lie in [0, 255] to be stored in a palette PNG.")
     image = Image.fromarray(class_ids.astype(np.uint8), mode="P")
-    image.putpalette(voc_palette().flatten().tolist())
+    image.putpalette(_palette(palette).flatten().tolist())
     image.save(path)
 
 
-def overlay(image: np.ndarray, class_ids: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """Blends the palette colours of `class_ids` over an RGB `image`; background stays clear.
+def save_uncertainty_png(uncertainty: np.ndarray, path: str) -> float:
+    """Writes a per-pixel uncertainty as an 8-bit greyscale PNG: black 0, white the map's maximum.
+
+    Each map is scaled to its own maximum, as SegNet-Tutorial's `test_bayesian_segnet.py` shows
+    Bayesian SegNet's uncertainty (`vmin=0, vmax=max`); an all-zero map stays black.
+
+    Args:
+        uncertainty: `(H, W)` non-negative values (`keras_fcn.predict_with_uncertainty`).
+        path: the PNG to write.
+
+    Returns:
+        The map's maximum, the value shown as white.
+
+    Example:
+
+    >>> save_uncertainty_png(np.array([[0.0, 0.01], [0.02, 0.04]]), "uncertainty.png")
+    0.04
+    >>> np.asarray(Image.open("uncertainty.png")).tolist()
+    [[0, 64], [128, 255]]
+    """
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    if uncertainty.ndim != 2:
+        raise ValueError(
+            f"Expected an uncertainty map of shape (H, W), received {uncertainty.shape}."
+        )
+    if not np.all(np.isfinite(uncertainty)) or uncertainty.min(initial=0) < 0:
+        raise ValueError("An uncertainty map must hold finite, non-negative values.")
+    maximum = float(uncertainty.max(initial=0))
+    scaled = uncertainty / maximum if maximum > 0 else uncertainty
+    Image.fromarray(np.round(scaled * 255).astype(np.uint8)).save(path)
+    return maximum
+
+
+def overlay(
+    image: np.ndarray,
+    class_ids: np.ndarray,
+    alpha: float = 0.5,
+    palette: np.ndarray | None = None,
+    clear_class: int | None = 0,
+) -> np.ndarray:
+    """Blends the palette colours of `class_ids` over an RGB `image`.
+
+    Args:
+        image: uint8 array `(H, W, 3)`.
+        class_ids: integer array `(H, W)`.
+        alpha: opacity of the colours.
+        palette: `(256, 3)` uint8 colours; `None` for the VOC palette.
+        clear_class: a class left uncoloured (VOC's background, 0); `None` colours every class.
+
+    Returns:
+        A uint8 array `(H, W, 3)`.
 
     Example:
 
@@ -55,8 +133,11 @@ def overlay(image: np.ndarray, class_ids: np.ndarray, alpha: float = 0.5) -> np.
     (2, 2, 3)
     """
     image = np.asarray(image, dtype=np.float32)
-    colors = colorize(class_ids).astype(np.float32)
-    weight = np.where(np.asarray(class_ids)[..., None] > 0, alpha, 0.0)
+    colors = colorize(class_ids, palette).astype(np.float32)
+    coloured = np.ones(np.shape(class_ids), bool)
+    if clear_class is not None:
+        coloured = np.asarray(class_ids) != clear_class
+    weight = np.where(coloured[..., None], alpha, 0.0)
     return np.clip((1 - weight) * image + weight * colors, 0, 255).astype(np.uint8)
 
 
@@ -65,10 +146,20 @@ def save_prediction_figure(
     image: np.ndarray,
     prediction: np.ndarray,
     label: np.ndarray | None = None,
+    palette: np.ndarray | None = None,
 ) -> Figure:
     """Saves a figure of the image, its ground truth (if given), the prediction and an overlay.
 
-    Returns the `matplotlib.figure.Figure`, which notebooks display inline.
+    Args:
+        path: the PNG to write.
+        image: uint8 array `(H, W, 3)`.
+        prediction: class ids `(H, W)`.
+        label: ground-truth class ids `(H, W)` (255 = void), or `None`.
+        palette: `(256, 3)` uint8 colours; `None` for the VOC palette, whose background (0) is
+            left clear in the overlay (with another palette every class is coloured).
+
+    Returns:
+        The `matplotlib.figure.Figure`, which notebooks display inline.
 
     Example:
 
@@ -80,8 +171,12 @@ def save_prediction_figure(
     """
     panels = [("image", np.asarray(image, dtype=np.uint8))]
     if label is not None:
-        panels.append(("ground truth", colorize(label)))
-    panels += [("prediction", colorize(prediction)), ("overlay", overlay(image, prediction))]
+        panels.append(("ground truth", colorize(label, palette)))
+    clear_class = 0 if palette is None else None
+    panels += [
+        ("prediction", colorize(prediction, palette)),
+        ("overlay", overlay(image, prediction, palette=palette, clear_class=clear_class)),
+    ]
     figure = Figure(figsize=(3 * len(panels), 3.5))
     axes = figure.subplots(1, len(panels))
     for axis, (title, picture) in zip(axes, panels, strict=True):

@@ -1,24 +1,55 @@
-"""Shared test fixtures: small PASCAL VOC and SBD trees in a temp directory, and one small FCN.
+"""Shared test fixtures (data, and one small FCN for the exports), and the backend-independent
+test runs.
 
-The trees are written by `keras_fcn.data.testing`: every example id gets a deterministic image
-and mask (`example_arrays`), VOC masks as palette PNGs and SBD masks as `.mat` files. The FCN
+The data fixtures write small PASCAL VOC and SBD trees in a temp directory with
+`keras_fcn.data.testing`: every example id gets a deterministic image and mask
+(`example_arrays`), VOC masks as palette PNGs and SBD masks as `.mat` files. One small FCN
 (`small_fcn`) is built once per session for the export tests, which write it in every format.
+
+Tests marked `backends` are backend-independent: `.ci/run` runs them again with
+`KERAS_BACKEND=jax` and `torch` (`python -m pytest -m backends -p no:doctest tests/`). On those
+backends only the test modules that use the marker are collected, and TensorFlow cannot be
+imported in the test process (`backend_processes.block_tensorflow()`), as on an accelerator
+machine without it: a library path that still reached for TensorFlow fails there. Such
+modules import TensorFlow, or `keras_fcn` modules that need it, only inside their
+TensorFlow-only tests.
 """
 
+import pathlib
 import types
 
+import backend_processes
 import keras
-import numpy as np
 import pytest
 
-from keras_fcn import registry
-from keras_fcn.data import testing
-from keras_fcn.data.synthetic import synthetic_example
+BACKENDS_MARKER = "pytest.mark.backends"
+"""How a test module marks its backend-independent tests (on the module or on single tests)."""
+
+if keras.backend.backend() != "tensorflow":
+    backend_processes.block_tensorflow()
+
+
+def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:
+    """On JAX and PyTorch, skips test modules without backend-independent tests."""
+    if keras.backend.backend() == "tensorflow" or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    return BACKENDS_MARKER not in collection_path.read_text()
+
+
+@pytest.fixture
+def tf():
+    """TensorFlow, for the tests of the TensorFlow backend's own paths (imported when asked)."""
+    import tensorflow
+
+    return tensorflow
 
 
 @pytest.fixture
 def voc_tree(tmp_path):
     """Factory writing `VOCdevkit/VOC2012` with the given split lists (id lists)."""
+    from keras_fcn.data import testing
 
     def make(splits: dict[str, list[str]], name: str = "VOC2012") -> testing.Tree:
         return testing.write_voc_tree(tmp_path / "VOCdevkit" / name, splits)
@@ -29,6 +60,7 @@ def voc_tree(tmp_path):
 @pytest.fixture
 def sbd_tree(tmp_path):
     """Factory writing `benchmark_RELEASE/dataset` with the given split lists (id lists)."""
+    from keras_fcn.data import testing
 
     def make(splits: dict[str, list[str]]) -> testing.Tree:
         return testing.write_sbd_tree(tmp_path / "benchmark_RELEASE" / "dataset", splits)
@@ -39,6 +71,8 @@ def sbd_tree(tmp_path):
 @pytest.fixture
 def data_writers():
     """The single-file writers, for tests that build their own files."""
+    from keras_fcn.data import testing
+
     return types.SimpleNamespace(
         example=testing.example_arrays,
         jpeg=testing.write_jpeg,
@@ -58,6 +92,11 @@ def small_fcn():
     differ between classes; `score_pool3`'s bias (added to every logit) centres them on
     synthetic images (`keras_fcn.data.synthetic`, 3 classes), so that every class wins somewhere.
     """
+    import numpy as np
+
+    from keras_fcn import registry
+    from keras_fcn.data.synthetic import synthetic_example
+
     keras.utils.set_random_seed(0)
     model = registry.build("fcn8s", SMALL_FCN_CLASSES, weights=None, fc_units=8, geometry="aligned")
     rng = np.random.default_rng(0)

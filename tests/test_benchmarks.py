@@ -3,13 +3,17 @@
 Each test runs `python -m benchmarks.<script> --smoke` in a fresh process from the repository
 root (tiny inputs, narrow widths, one repeat: seconds, not a measurement) and reads back the
 markdown table the script prints, so that a library change that breaks a benchmark fails here
-rather than the next time someone measures.
+rather than the next time someone measures. The inference benchmark's choice of rows and stages
+for the successors of FCN is tested in process.
 """
 
 import os
 import pathlib
 import subprocess
 import sys
+
+import backend_processes
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -156,6 +160,54 @@ def test_deploy_smoke_times_every_format_and_precision():
     assert all(float(row["export (s)"]) > 0 for row in exported)
 
 
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_accelerator_smoke_runs_on_jax_and_torch_without_tensorflow(backend):
+    completed = backend_processes.run_python(
+        ["-m", "benchmarks.accelerator", "--smoke"], backend=backend, without_tensorflow=True
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    output = completed.stdout
+    assert "Smoke run (`--smoke`)" in output
+    machine = {row["machine"]: row[""] for row in table(output, "machine")}
+    assert machine["backend"].startswith(f"{backend} ")
+    inference = table(output, "model")
+    assert [(row["model"], row["precision"]) for row in inference] == [
+        ("fcn8s", "float32"),
+        ("fcn8s", "mixed_bfloat16"),
+    ]
+    assert all(row["input"] == "64×64" and float(row["TFLOP/s"]) > 0 for row in inference)
+    steps = table(output[output.index("### Training step") :], "model")
+    assert [(row["model"], row["crop"], row["precision"]) for row in steps] == [
+        ("fcn8s", "64×64", "float32")
+    ]
+    assert float(steps[0]["best step (ms)"]) > 0 and float(steps[0]["images/s"]) > 0
+
+
+def test_segnet_memory_smoke_measures_segnet_and_fcn8s_training_and_inference():
+    rows = table(run_smoke("segnet_memory"), "model")
+    assert [(row["model"], row["geometry"], row["mode"]) for row in rows] == [
+        ("segnet", "original", "train"),
+        ("segnet", "original", "infer"),
+        ("fcn8s", "aligned", "train"),
+        ("fcn8s", "aligned", "infer"),
+    ]
+    assert rows[0]["parameters (M)"] == "29.5"  # full-width SegNet, 11 classes
+    assert all(float(row["TF peak increase (MiB)"]) >= 0 for row in rows)
+    # A training step holds at least its gradients: one float32 per trainable parameter.
+    assert float(rows[0]["TF peak increase (MiB)"]) > 29.4e6 * 4 / 2**20
+
+
+def test_camvid_smoke_trains_through_the_cli_and_scores_val_and_test():
+    output = run_smoke("camvid")
+    assert "keras-fcn train --dataset camvid:" in output
+    scores = {row["split"]: row for row in table(output, "split")}
+    assert list(scores) == ["val", "test"]
+    assert all(0 <= float(row["mean IU"]) <= 100 for row in scores.values())
+    classes = [row["class"] for row in table(output, "class")]
+    assert classes[:3] == ["Sky", "Building", "Pole"] and len(classes) == 11
+    assert "s per epoch" in output
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem
@@ -166,3 +218,53 @@ def test_every_benchmark_script_has_a_smoke_test():
     tested = [name for name in globals() if name.startswith("test_")]
     for script in scripts:
         assert any(name.startswith(f"test_{script}_smoke_") for name in tested), script
+
+
+def test_inference_runs_each_model_in_its_own_geometries_at_its_own_width():
+    from benchmarks import inference
+
+    args = inference.parse_args(
+        ["--models", "fcn8s", "deeplab-aspp", "dilation8-large", "--sizes", "64", "--modes"]
+    )
+    assert args.fc_units is None and args.geometries == ["original", "aligned"]
+    rows = {(row[0], row[1]) for row in inference.configs(args)}
+    assert rows == {
+        ("fcn8s", "original"),
+        ("fcn8s", "aligned"),
+        ("deeplab-aspp", "original"),
+        ("dilation8-large", "original"),
+    }
+    with pytest.raises(SystemExit):
+        inference.parse_args(["--models", "deeplab-aspp", "--geometries", "aligned"])
+
+
+@pytest.mark.parametrize(
+    "layer, expected",
+    [
+        ("reflect_pad", "input"),
+        ("block5_conv3", "block5"),
+        ("pool5a", "block5"),
+        ("fc6_3", "fc6"),
+        ("drop7_4", "fc7"),
+        ("fc8_voc12", "head"),
+        ("fc-final", "head"),
+        ("ct_conv4_1", "context"),
+        ("ct_final", "context"),
+    ],
+)
+def test_inference_stages_know_the_successors_layers(layer, expected):
+    from benchmarks import inference
+
+    assert inference.stage(layer) == expected
+
+
+def test_inference_times_deeplab_aspp_layer_by_layer():
+    from benchmarks import inference
+
+    tables = inference.layer_tables(
+        "deeplab-aspp", "original", (16, 16), 1, repeats=1, fc_units=16, ceiling_size=256
+    )
+    stages = [row["stage"] for row in table(tables, "stage")]
+    assert stages[:2] == ["input", "block1"] and {"fc6", "fc7", "head"} <= set(stages)
+    layers = [row["layer"] for row in table(tables, "layer")]
+    assert {"block5_pool", "fc6_1", "fc6_4", "fc8_voc12", "fc8_interp"} <= set(layers)

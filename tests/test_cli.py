@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from keras_fcn.classes import CAMVID_CLASS_NAMES
 from keras_fcn.cli import main
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -115,6 +116,65 @@ def test_train_evaluate_predict_export_on_a_voc_tree(voc_root, tmp_path, data_wr
 
 
 @pytest.mark.slow
+def test_bayesian_segnet_basic_trains_from_scratch_and_predicts_its_uncertainty(
+    tmp_path, data_writers
+):
+    run_dir = tmp_path / "run"
+    trained = run_cli(
+        "train",
+        "--dataset",
+        "synthetic:n=4,size=24,num_classes=3",
+        "--model",
+        "bayesian-segnet-basic",  # no --weights: SegNet-Basic's own default, from scratch
+        "--num-classes",
+        "3",
+        "--recipe",
+        "paper",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--output",
+        str(run_dir),
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run_info = json.loads((run_dir / "run.json").read_text())
+    assert run_info["recipe"]["learning_rate"] == 0.1 and run_info["recipe"]["momentum"] == 0.9
+
+    image_path = tmp_path / "street.jpg"
+    image = data_writers.example("street")[0]  # odd sizes: the pools round up
+    data_writers.jpeg(image_path, image)
+    out_dir = tmp_path / "predictions"
+    predicted = run_cli(
+        "predict",
+        "--model",
+        str(run_dir / "final.keras"),
+        str(image_path),
+        "--output",
+        str(out_dir),
+        "--samples",
+        "4",
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert "street_mask.png, _overlay.png, _uncertainty.png (white = variance" in predicted.stdout
+    uncertainty = np.asarray(Image.open(out_dir / "street_uncertainty.png"))
+    mask = np.asarray(Image.open(out_dir / "street_mask.png"))
+    assert uncertainty.shape == mask.shape == image.shape[:2]
+    # Scaled to the map's own maximum; dropout makes the passes differ somewhere.
+    assert uncertainty.max() == 255 and mask.max() < 3
+
+
+def test_predict_samples_need_a_keras_model_and_two_passes(tmp_path, capsys):
+    export_dir = tmp_path / "saved_model"
+    export_dir.mkdir()
+    status = main(["predict", "--model", str(export_dir), "image.png", "--samples", "3"])
+    assert status == 2 and "--samples needs the .keras model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(export_dir), "image.png", "--samples", "1"])
+    assert "at least 2 passes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_interrupted_training_resumes_after_the_last_finished_epoch(tmp_path):
     run_dir = tmp_path / "run"
     command = [
@@ -159,6 +219,7 @@ def test_interrupted_training_resumes_after_the_last_finished_epoch(tmp_path):
 MIRRORED_SCRIPT = textwrap.dedent(
     """
     import dataclasses
+    import sys
     import numpy as np
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -170,9 +231,14 @@ MIRRORED_SCRIPT = textwrap.dedent(
         strategy = training.make_strategy(strategy_name)
         assert strategy.num_replicas_in_sync == (2 if strategy_name == "mirrored" else 1)
         keras.utils.set_random_seed(0)
-        dataset = data.evaluation_pipeline(
-            data.synthetic(num_examples=8, image_size=32, num_classes=3), batch_size=4
-        )
+        source = data.synthetic(num_examples=8, image_size=32, num_classes=3)
+        if sys.argv[1:] == ["weighted"]:
+            # Batches of (images, labels, per-pixel class weights), in a seeded order.
+            dataset = data.training_pipeline(
+                source, None, 4, augment=False, seed=0, class_weights=[0.5, 2.0, 1.0]
+            )
+        else:
+            dataset = data.evaluation_pipeline(source, batch_size=4)
         with strategy.scope():
             model = registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
             initial = model.get_weights()
@@ -198,9 +264,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_mirrored_over_two_cpus_trains_like_one_device():
+@pytest.mark.parametrize("weighting", ["unweighted", "weighted"])
+def test_mirrored_over_two_cpus_trains_like_one_device(weighting):
     result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_SCRIPT],
+        [sys.executable, "-c", MIRRORED_SCRIPT, weighting],
         capture_output=True,
         text=True,
         env=ENV,
@@ -388,3 +455,84 @@ def test_evaluate_and_predict_in_bfloat16(small_fcn_file, tmp_path, capsys):
     args = ["predict", "--model", str(small_fcn_file), str(image_path), "--output", str(tmp_path)]
     assert main([*args, "--precision", "bfloat16"]) == 0
     assert Image.open(tmp_path / "photo_mask.png").size == (41, 30)
+
+
+@pytest.fixture
+def camvid_root(tmp_path):
+    from keras_fcn.data import testing
+
+    splits = {"train": [f"train_{i}" for i in range(4)], "val": ["val_0"], "test": ["test_0"]}
+    return testing.write_camvid_tree(tmp_path / "CamVid", splits).root
+
+
+def test_check_data_on_camvid_reports_the_pixels_of_each_class(camvid_root, capsys):
+    from keras_fcn.data import camvid, count_class_pixels
+
+    status = main(["check-data", f"camvid:{camvid_root}", "--num-classes", "11"])
+    output = capsys.readouterr().out
+    assert status == 0 and "0 problem(s) found" in output
+    counts = count_class_pixels(camvid(camvid_root, "train"), 11)
+    lines = {line.split()[1]: line.split() for line in output.splitlines() if "%" in line}
+    assert lines["Pole"][2] == f"{counts.pixels[2]:,}" and lines["(255)"][2] == (
+        f"{counts.void_pixels:,}"
+    )
+    assert set(lines) == {*CAMVID_CLASS_NAMES, "(255)"}
+
+
+@pytest.mark.slow
+def test_train_on_camvid_with_class_weights_records_them_and_predicts_in_camvid_colours(
+    camvid_root, tmp_path
+):
+    from keras_fcn.classes import camvid_palette
+    from keras_fcn.data import camvid, median_frequency_weights
+
+    run_dir = tmp_path / "run"
+    trained = run_cli(
+        "train",
+        "--dataset",
+        f"camvid:{camvid_root}",
+        "--val-dataset",
+        f"camvid:{camvid_root}",
+        "--num-classes",
+        "11",
+        *SMALL_MODEL,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--crop-size",
+        "24",
+        "--class-weights",
+        "median-frequency",
+        "--recipe-option",
+        "warmup_steps=1",
+        "--output",
+        str(run_dir),
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run_info = json.loads((run_dir / "run.json").read_text())
+    expected = median_frequency_weights(camvid(camvid_root, "train"), 11)
+    np.testing.assert_allclose(run_info["class_weights"], expected, rtol=1e-6)
+    assert run_info["recipe"]["class_weights"] == "median-frequency"
+    assert run_info["recipe"]["warmup_steps"] == 1
+    # Not a terminal: one line per epoch, no progress bar.
+    epoch_lines = [line for line in trained.stdout.splitlines() if "val_mean_iou" in line]
+    assert len(epoch_lines) == 1 and epoch_lines[0].startswith("2/2 - ")  # 4 images, batch 2
+    assert "━" not in trained.stdout
+
+    image = camvid_root / "test" / "test_0.png"
+    out_dir = tmp_path / "predictions"
+    predicted = run_cli(
+        "predict",
+        "--model",
+        str(run_dir / "final.keras"),
+        str(image),
+        "--palette",
+        "camvid",
+        "--output",
+        str(out_dir),
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    mask = Image.open(out_dir / "test_0_mask.png")
+    palette = np.array(mask.getpalette()[: 256 * 3]).reshape(256, 3)
+    np.testing.assert_array_equal(palette, camvid_palette())

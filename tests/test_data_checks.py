@@ -9,6 +9,7 @@ from keras_fcn.data.checks import (
     label_table,
     map_labels,
     require,
+    void_to_ignore,
 )
 
 
@@ -76,3 +77,9 @@ def test_unmapped_mask_values_are_listed_in_the_error(unmapped):
         tf.errors.InvalidArgumentError, match=rf"pet_1: mask values \[{unmapped}\] are not in"
     ):
         tf.function(map_labels)(mask, table, tf.constant("pet_1"))
+
+
+def test_void_to_ignore_replaces_only_the_void_value():
+    label = void_to_ignore(tf.constant([[0, 11, 10], [11, 255, 3]], tf.uint8), 11)
+    assert label.dtype == tf.int32
+    np.testing.assert_array_equal(label, [[0, 255, 10], [255, 255, 3]])

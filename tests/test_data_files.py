@@ -71,3 +71,15 @@ def test_listing_problems_stop_dataset_construction():
 def test_empty_listing_stops_dataset_construction():
     with pytest.raises(ValueError, match=r"split\.txt: the split lists no examples"):
         dataset_from_files(FilePairs("split.txt", (), ()))
+
+
+def test_file_pairs_relabel_through_void_or_label_map_but_not_both():
+    mask = tf.constant([[0, 1, 11]])
+    voided = FilePairs("a", ("a.png",), ("a_mask.png",), void=11).relabel(mask, "a_mask.png")
+    np.testing.assert_array_equal(voided, [[0, 1, 255]])
+    mapped = FilePairs("a", ("a.png",), ("a_mask.png",), label_map={0: 1, 1: 0, 11: 255})
+    np.testing.assert_array_equal(mapped.relabel(mask, "a_mask.png"), [[1, 0, 255]])
+    with pytest.raises(ValueError, match="not both"):
+        FilePairs("a", ("a.png",), ("a_mask.png",), void=11, label_map={11: 255})
+    with pytest.raises(ValueError, match="non-negative integers"):
+        FilePairs("a", ("a.png",), ("a_mask.png",), label_map={-1: 0})

@@ -101,3 +101,23 @@ def test_missing_directory_is_an_error(tmp_path):
 def test_empty_directories_stop_construction(dirs):
     with pytest.raises(ValueError, match="lists no examples"):
         folder(*dirs)
+
+
+def test_void_value_becomes_the_ignore_label_and_others_pass(dirs, data_writers):
+    label = write_pair(dirs, "a", data_writers)  # values 0, 1, 2
+    (_, decoded), *_ = list(folder(*dirs, void=2, num_classes=2))
+    np.testing.assert_array_equal(decoded, np.where(label == 2, 255, label))
+
+
+def test_label_map_maps_every_stored_value(dirs, data_writers):
+    label = write_pair(dirs, "a", data_writers)
+    (_, decoded), *_ = list(folder(*dirs, label_map={0: 255, 1: 0, 2: 1}))
+    np.testing.assert_array_equal(decoded, np.select([label == 0, label == 1], [255, 0], 1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"a.png: mask values \[2\] are not"):
+        list(folder(*dirs, label_map={0: 0, 1: 1}))
+
+
+def test_void_and_label_map_together_are_rejected(dirs, data_writers):
+    write_pair(dirs, "a", data_writers)
+    with pytest.raises(ValueError, match="give void= or label_map=, not both"):
+        folder(*dirs, void=2, label_map={2: 255})

@@ -37,7 +37,9 @@ def test_specs_parse_into_scheme_arguments_and_typed_options(text, scheme, argum
 
 
 def test_unknown_scheme_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="valid schemes: voc, sbd, tfds, folder, synthetic"):
+    with pytest.raises(
+        ValueError, match="valid schemes: voc, sbd, camvid, tfds, folder, synthetic"
+    ):
         parse_spec("coco:/data")
 
 
@@ -114,3 +116,18 @@ def test_tfds_spec_goes_through_tfds_load():
         spec = "tfds:oxford_iiit_pet,image_key=image,mask_key=segmentation_mask"
         dataset = from_spec(spec, split="train")
     assert dataset.element_spec[1].shape.rank == 2
+
+
+def test_folder_spec_takes_void_and_a_label_map(tmp_path, data_writers):
+    image, label = data_writers.example("a")
+    data_writers.jpeg(tmp_path / "images" / "a.jpg", image)
+    data_writers.palette_png(tmp_path / "masks" / "a.png", np.where(label == 255, 11, label))
+    directories = f"{tmp_path / 'images'},{tmp_path / 'masks'}"
+    (_, voided), *_ = list(from_spec(f"folder:{directories},void=11,num_classes=21"))
+    np.testing.assert_array_equal(voided, label)
+    spec = parse_spec(f"folder:{directories},label_map=0:0/11:255/12:1")
+    assert spec.options["label_map"] == {0: 0, 11: 255, 12: 1}
+    with pytest.raises(ValueError, match=r"label_map='0-1' in dataset spec .* is malformed"):
+        parse_spec(f"folder:{directories},label_map=0-1")
+    with pytest.raises(ValueError, match="must be a number"):
+        parse_spec("camvid:/data/CamVid,scale=half")

@@ -5,8 +5,10 @@ from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.data.folder import folder
 from keras_fcn.data.testing import (
     example_arrays,
+    write_camvid_tree,
     write_folder_tree,
     write_jpeg,
+    write_oxford_pet_tree,
     write_sbd_tree,
     write_voc_tree,
 )
@@ -72,3 +74,26 @@ def test_folder_tree_is_read_back_by_the_folder_source(tmp_path):
     labels = [label.numpy() for _, label in folder(tree.root / "images", tree.root / "masks")]
     for stem, label in zip(["a", "b"], labels, strict=True):
         np.testing.assert_array_equal(label, tree.labels[stem])
+
+
+def test_camvid_tree_stores_unlabelled_as_eleven_in_grayscale_pngs(tmp_path):
+    tree = write_camvid_tree(tmp_path / "CamVid", {"train": ["0001TP_006690"]})
+    mask = Image.open(tmp_path / "CamVid" / "trainannot" / "0001TP_006690.png")
+    assert mask.mode == "L"
+    np.testing.assert_array_equal(np.asarray(mask), tree.labels["0001TP_006690"])
+    assert set(np.unique(np.asarray(mask)).tolist()) == set(range(12))
+    image = Image.open(tmp_path / "CamVid" / "train" / "0001TP_006690.png")
+    np.testing.assert_array_equal(np.asarray(image), tree.images["0001TP_006690"])
+    assert (tmp_path / "CamVid" / "train.txt").read_text() == (
+        "/SegNet/CamVid/train/0001TP_006690.png /SegNet/CamVid/trainannot/0001TP_006690.png\n"
+    )
+
+
+def test_pet_tree_lays_out_both_archives_with_trimaps_of_one_two_three(tmp_path):
+    tree = write_oxford_pet_tree(tmp_path, {"trainval": ["Abyssinian_1"], "test": ["pug_2"]})
+    annotations = tmp_path / "annotations" / "annotations"
+    assert (annotations / "trainval.txt").read_text() == "Abyssinian_1 1 1 1\n"
+    trimap = np.asarray(Image.open(annotations / "trimaps" / "pug_2.png"))
+    np.testing.assert_array_equal(trimap, tree.labels["pug_2"])
+    assert set(np.unique(trimap).tolist()) == {1, 2, 3}
+    assert (tmp_path / "images" / "images" / "pug_2.jpg").exists()

@@ -1,3 +1,5 @@
+from unittest import mock
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -108,3 +110,48 @@ def test_unknown_dataset_uses_default_keys_and_raw_values():
         "segmentation_mask",
         None,
     )
+
+
+@pytest.mark.slow
+def test_real_pet_builder_prepares_generated_archives_offline_and_maps_the_trimap(tmp_path):
+    # The real oxford_iiit_pet builder (its _split_generators and _generate_examples) runs on
+    # locally generated copies of its two archives, extracted, as TFDS's own builder tests do:
+    # the download manager returns the local folders instead of fetching the URLs.
+    from keras_fcn.data import testing
+
+    names = {"trainval": ["Abyssinian_100", "boxer_7", "Bengal_3"], "test": ["pug_2", "Sphynx_9"]}
+    tree = testing.write_oxford_pet_tree(tmp_path / "archives", names)
+    extracted = {
+        "images": str(tree.root / "images"),
+        "annotations": str(tree.root / "annotations"),
+    }
+
+    def download_and_extract(self, url_or_urls):
+        assert set(url_or_urls) == set(extracted), url_or_urls
+        return extracted
+
+    data_dir = tmp_path / "tensorflow_datasets"
+    with mock.patch.object(
+        tfds.download.DownloadManager, "download_and_extract", download_and_extract
+    ):
+        builder = tfds.builder("oxford_iiit_pet", data_dir=str(data_dir))
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                compute_stats=tfds.download.ComputeStatsMode.SKIP
+            )
+        )
+    assert builder.info.splits["train"].num_examples == 3
+    assert builder.info.splits["test"].num_examples == 2
+
+    for split, split_names in (("train", names["trainval"]), ("test", names["test"])):
+        # Every example has its own size, which identifies it whatever order TFDS stores.
+        trimaps = {tree.labels[name].shape: tree.labels[name] for name in split_names}
+        examples = list(from_tfds("oxford_iiit_pet", split=split, data_dir=str(data_dir)))
+        assert len(examples) == len(split_names)
+        for image, label in examples:
+            trimap = trimaps.pop(tuple(label.shape))
+            # 1 = pet -> 1, 2 = background -> 0, 3 = border -> 255, pixel by pixel.
+            expected = np.select([trimap == 1, trimap == 2, trimap == 3], [1, 0, IGNORE_LABEL], -1)
+            np.testing.assert_array_equal(label, expected)
+            assert image.shape[:2] == label.shape
+        assert not trimaps

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import backend_processes
 import keras
 import numpy as np
 import pytest
@@ -306,6 +307,21 @@ def test_variables_are_stored_once(model, export_path):
     assert float32_bytes <= size <= 1.1 * float32_bytes + 64 * 1024
 
 
+def test_segnet_serves_like_fcn_and_bayesian_dropout_stays_off(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = registry.build("bayesian-segnet-basic", NUM_CLASSES, weights=None)
+    path = export_for_serving(model, str(tmp_path / "segnet"))
+    images = np.stack([_image(27, 35, seed=seed) for seed in (12, 13)])  # odd: pools round up
+    expected_ids, expected_probabilities = _reference(model, images)
+    outputs = tf.saved_model.load(path).signatures["serve_images"](images=tf.constant(images))
+    assert outputs["class_ids"].shape == (2, 27, 35)
+    _assert_segments_like(
+        outputs["class_ids"], outputs["probabilities"], expected_ids, expected_probabilities
+    )
+    predict = saved_model_function(path)
+    np.testing.assert_array_equal(predict(images), predict(images))
+
+
 def test_find_saved_model_picks_the_highest_complete_version(tmp_path):
     for version in ("2", "10", "9"):
         (tmp_path / version).mkdir()
@@ -373,3 +389,35 @@ def test_a_bfloat16_saved_model_stores_bfloat16_weights_and_returns_float32(mode
 def test_int8_saved_models_are_refused_with_the_formats_that_have_it(model, tmp_path):
     with pytest.raises(ValueError, match="For int8, export to openvino, onnx or litert"):
         write_saved_model(model, str(tmp_path), precision="int8")
+
+
+EXPORT_ON_JAX = """
+import keras
+from keras_fcn.export import export_for_serving
+
+model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+export_for_serving(model, EXPORT_DIR)
+"""
+
+EXPORT_MODEL_ON_JAX = """
+import keras
+from keras_fcn.export import export_model
+
+model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+export_model(model, EXPORT_DIR, "onnx")
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "function"),
+    [(EXPORT_ON_JAX, "export_for_serving"), (EXPORT_MODEL_ON_JAX, "export_model")],
+)
+def test_export_needs_the_tensorflow_backend(tmp_path, code, function):
+    code = code.replace("EXPORT_DIR", repr(str(tmp_path / "exports")))
+    completed = backend_processes.run_python(["-c", code], backend="jax")
+    assert completed.returncode != 0
+    assert (
+        f"RuntimeError: keras_fcn.export.{function} needs the TensorFlow backend "
+        "(KERAS_BACKEND=tensorflow); the current backend is jax."
+    ) in completed.stderr
+    assert not (tmp_path / "exports").exists()

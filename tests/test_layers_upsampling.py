@@ -1,9 +1,10 @@
+import caffe_reference
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_fcn.layers.upsampling import BilinearUpsampling, bilinear_kernel
+from keras_fcn.layers.upsampling import BilinearUpsampling, ZoomToReference, bilinear_kernel
 
 
 def closed_form_kernel(size):
@@ -67,3 +68,53 @@ def test_config_round_trip():
     initializer = BilinearUpsampling()
     restored = keras.initializers.deserialize(keras.initializers.serialize(initializer))
     assert isinstance(restored, BilinearUpsampling)
+
+
+@pytest.mark.parametrize("coarse_size", [(2, 2), (5, 7), (9, 4)])
+def test_zoom_equals_caffe_interp_with_zoom_factor_8(coarse_size):
+    # Interp's zoom_factor 8 makes n inputs into 8 (n - 1) + 1 outputs, corners aligned.
+    coarse = np.random.default_rng(0).normal(size=(2, *coarse_size, 3)).astype("float32")
+    height, width = (8 * (n - 1) + 1 for n in coarse_size)
+    zoomed = ZoomToReference(8)([coarse, np.zeros((2, height, width, 1))])
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(zoomed), caffe_reference.interp(coarse, height, width), atol=1e-6
+    )
+
+
+def test_zoom_equals_tensorflows_align_corners_resize_then_crop():
+    coarse = np.random.default_rng(1).normal(size=(1, 6, 5, 2)).astype("float32")
+    full = tf.compat.v1.image.resize_bilinear(coarse, (41, 33), align_corners=True).numpy()
+    zoomed = ZoomToReference(8)([coarse, np.zeros((1, 37, 30, 1))])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(zoomed), full[:, :37, :30], atol=1e-6)
+
+
+def test_zoom_repeats_the_last_input_past_it():
+    # Dilation's interp_map samples (h / 8) for all h < 8n: past 8 (n - 1) the last row holds.
+    coarse = np.arange(3, dtype="float32").reshape(1, 3, 1, 1) * 8
+    zoomed = ZoomToReference(8)([coarse, np.zeros((1, 24, 1, 1))])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(zoomed)[0, :, 0, 0], np.minimum(np.arange(24), 16)
+    )
+
+
+def test_zoom_keeps_every_factor_th_pixel_equal_to_the_input():
+    coarse = np.random.default_rng(2).normal(size=(1, 5, 6, 4)).astype("float32")
+    zoomed = keras.ops.convert_to_numpy(ZoomToReference(8)([coarse, np.zeros((1, 40, 45, 1))]))
+    np.testing.assert_array_equal(zoomed[:, ::8, ::8], coarse)
+
+
+def test_zoom_follows_a_dynamic_reference_size():
+    features = keras.Input((None, None, 3))
+    reference = keras.Input((None, None, 1))
+    model = keras.Model([features, reference], ZoomToReference(4)([features, reference]))
+    assert model.output_shape == (None, None, None, 3)
+    output = model([np.zeros((1, 3, 4, 3)), np.zeros((1, 11, 13, 1))])
+    assert tuple(output.shape) == (1, 11, 13, 3)
+
+
+def test_zoom_config_round_trip_and_errors():
+    layer = ZoomToReference(4)
+    restored = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert isinstance(restored, ZoomToReference) and restored.factor == 4
+    with pytest.raises(ValueError, match="factor"):
+        ZoomToReference(0)

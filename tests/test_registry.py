@@ -1,9 +1,25 @@
-import inspect
+"""The registry's entries, and every model of it on every Keras backend.
 
+The tests marked `backends` also run with `KERAS_BACKEND=jax` and `torch` (see
+tests/conftest.py): each model of the registry, new ones included, must give TensorFlow's
+logits for the same weights there, read `.keras` files written on TensorFlow, and write files
+TensorFlow reads. TensorFlow's side runs in its own process (tests/backend_reference.py).
+"""
+
+import inspect
+import pathlib
+
+import backend_processes
+import backend_reference
+import keras
+import numpy as np
 import pytest
 
 from keras_fcn import registry
+from keras_fcn.training.multipliers import multiplier_for
 from keras_fcn.training.recipes import Recipe
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_every_entry_is_named_by_its_key_and_builds_with_its_options():
@@ -11,6 +27,7 @@ def test_every_entry_is_named_by_its_key_and_builds_with_its_options():
         assert entry.name == name
         assert isinstance(entry.paper_recipe, Recipe)
         assert entry.geometries and set(entry.native_size) == set(entry.geometries)
+        assert all(len(size) == 2 for size in entry.native_size.values())
         parameters = inspect.signature(entry.builder).parameters
         assert "num_classes" in parameters and "weights" in parameters
         assert ("geometry" in parameters) == (len(entry.geometries) > 1)
@@ -27,6 +44,84 @@ def test_fcn_paper_recipes_are_the_original_solver(name, rate):
     assert recipe.loss_reduction == "sum"
     # Caffe's decay 5e-4 adds 5e-4·w to the gradient: the gradient of 2.5e-4·‖w‖².
     assert recipe.l2 == pytest.approx(5e-4 / 2)
+    # net.py: every convolution's bias has lr_mult 2.
+    assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
+
+
+@pytest.mark.parametrize("name", ["deeplab-largefov", "deeplab-aspp"])
+def test_deeplab_paper_recipes_are_the_released_solver(name):
+    recipe = registry.get(name).paper_recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 1e-3, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (10, 321, 8)
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+    # train.prototxt: fc8_voc12 at lr_mult 10 (bias 20), every other bias at 2.
+    rates = {
+        path: multiplier_for(path, recipe.learning_rate_multipliers)
+        for path in ("fc8_voc12/kernel", "fc8_voc12_4/bias", "fc6_1/bias", "fc7/kernel")
+    }
+    assert rates == {
+        "fc8_voc12/kernel": 10.0,
+        "fc8_voc12_4/bias": 20.0,
+        "fc6_1/bias": 2.0,
+        "fc7/kernel": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "name, rate", [("dilation8", 1e-4), ("dilation8-basic", 1e-5), ("dilation8-large", 1e-5)]
+)
+def test_dilation_paper_recipes_are_the_released_solver(name, rate):
+    recipe = registry.get(name).paper_recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", rate, 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (14, 500, 8)
+    assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
+
+
+@pytest.mark.parametrize(
+    "name, layers",
+    [
+        ("deeplab-largefov", ["pool5a", "fc6", "fc7", "fc8_voc12", "fc8_interp"]),
+        ("deeplab-aspp", ["fc6_1", "fc6_4", "fc8_voc12_4", "fc8_voc12", "fc8_interp"]),
+        ("dilation8", ["fc6", "fc7", "fc-final", "interp"]),
+        ("dilation8-basic", ["fc-final", "ct_conv1_1", "ct_fc1", "ct_final"]),
+        ("dilation8-large", ["ct_conv5_1", "ct_final"]),
+    ],
+)
+def test_successors_build_by_name_with_their_layers(name, layers):
+    model = registry.build(name, 3, weights=None, fc_units=8, geometry="original")
+    assert model.name == name
+    assert set(layers) <= {layer.name for layer in model.layers}
+
+
+@pytest.mark.parametrize(
+    "name, rate",
+    [
+        ("segnet", 1e-3),
+        ("segnet-basic", 0.1),
+        ("bayesian-segnet", 1e-3),
+        ("bayesian-segnet-basic", 0.1),
+    ],
+)
+def test_segnet_paper_recipes_are_segnet_tutorial_solvers(name, rate):
+    entry = registry.get(name)
+    recipe = entry.paper_recipe
+    # segnet_solver.prototxt / segnet_basic_solver.prototxt: base_lr, momentum 0.9, "step" with
+    # gamma 1 (a fixed rate), weight_decay 0.0005; batch_size 4 in the train prototxts.
+    assert recipe.learning_rate == rate
+    assert (recipe.optimizer, recipe.momentum, recipe.schedule) == ("sgd", 0.9, "constant")
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+    assert (recipe.batch_size, recipe.augment, recipe.crop_size) == (4, False, None)
+    assert recipe.loss_reduction == "sum_over_batch_size"  # SoftmaxWithLoss normalises
+    assert entry.native_size == {"original": (360, 480)}
+    assert len(entry.class_names) == 11 and entry.class_names[0] == "Sky"
+
+
+def test_bayesian_entries_build_monte_carlo_dropout_and_keep_their_names():
+    model = registry.build("bayesian-segnet-basic", 11, weights=None)
+    assert model.name == "bayesian-segnet-basic"
+    assert model.get_layer("encdrop3").rate == 0.5
+    assert "dropout" in registry.get("bayesian-segnet").options
 
 
 def test_build_passes_options_and_names_the_model():
@@ -42,3 +137,81 @@ def test_unknown_names_options_and_geometries_are_clear_errors():
         registry.build("fcn8s", 3, weights=None, pool_size=3)
     with pytest.raises(ValueError, match=r"geometries \('original', 'aligned'\)"):
         registry.build("fcn8s", 3, weights=None, geometry="same")
+
+
+def run_on_tensorflow(*arguments: str) -> None:
+    """Runs tests/backend_reference.py in a TensorFlow process."""
+    if not backend_processes.tensorflow_installed():
+        pytest.skip("TensorFlow is not installed: no reference to compare with")
+    completed = backend_processes.run_python(
+        [str(ROOT / "tests" / "backend_reference.py"), *arguments], backend="tensorflow"
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def tensorflow_reference(tmp_path_factory) -> pathlib.Path:
+    """Every registry model as a `.keras` file written on TensorFlow, with its logits."""
+    directory = tmp_path_factory.mktemp("tensorflow_reference")
+    if keras.backend.backend() == "tensorflow":
+        backend_reference.write(directory)
+    else:
+        run_on_tensorflow("write", str(directory))
+    return directory
+
+
+def relative_error(actual, expected) -> float:
+    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("name, geometry", backend_reference.cases())
+def test_every_model_gives_tensorflows_logits_for_the_same_weights(
+    tensorflow_reference, name, geometry
+):
+    stem = tensorflow_reference / f"{name}-{geometry}"
+    reference = np.load(stem.with_suffix(".npz"))
+    from_file = keras.saving.load_model(stem.with_suffix(".keras"))
+    model = backend_reference.build_narrow(name, geometry)
+    # What the builder initialises without randomness (FCN's bilinear upsamplers) is the same.
+    for built, read in zip(
+        model.non_trainable_weights, from_file.non_trainable_weights, strict=True
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(built), keras.ops.convert_to_numpy(read), err_msg=built.path
+        )
+    model.set_weights(from_file.get_weights())
+    logits = backend_reference.logits(model, reference["images"])
+    assert logits.shape == (*reference["images"].shape[:3], backend_reference.NUM_CLASSES)
+    assert relative_error(logits, reference["logits"]) <= 1e-5
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("name", list(registry.MODELS))
+def test_keras_files_written_on_tensorflow_load_with_equal_outputs(tensorflow_reference, name):
+    # One geometry per model: the file format does not depend on it.
+    stem = tensorflow_reference / f"{name}-{registry.get(name).geometries[-1]}"
+    reference = np.load(stem.with_suffix(".npz"))
+    model = keras.saving.load_model(stem.with_suffix(".keras"))
+    logits = backend_reference.logits(model, reference["images"])
+    assert relative_error(logits, reference["logits"]) <= 1e-5
+
+
+@pytest.mark.backends
+def test_a_keras_file_written_on_this_backend_loads_on_tensorflow(tmp_path):
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("written and read on TensorFlow: test_models_fcn's round trip covers it")
+    name = next(iter(registry.MODELS))
+    geometry = registry.get(name).geometries[-1]
+    model = backend_reference.randomize(backend_reference.build_narrow(name, geometry), seed=1)
+    images = backend_reference.image(seed=1)
+    model.save(tmp_path / "model.keras")
+    np.savez(tmp_path / "inputs.npz", images=images)
+    run_on_tensorflow(
+        "read",
+        str(tmp_path / "model.keras"),
+        str(tmp_path / "inputs.npz"),
+        str(tmp_path / "out.npz"),
+    )
+    tensorflow_logits = np.load(tmp_path / "out.npz")["logits"]
+    assert relative_error(tensorflow_logits, backend_reference.logits(model, images)) <= 1e-5

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_fcn.classes import voc_palette
+from keras_fcn.classes import camvid_palette, voc_palette
 from keras_fcn.visualization import (
     colorize,
     overlay,
@@ -10,6 +10,7 @@ from keras_fcn.visualization import (
     read_history_csv,
     save_palette_png,
     save_prediction_figure,
+    save_uncertainty_png,
 )
 
 
@@ -65,3 +66,33 @@ def test_prediction_figure_has_a_panel_per_picture(tmp_path):
     save_prediction_figure(str(with_truth), image, labels, labels)
     save_prediction_figure(str(without_truth), image, labels)
     assert Image.open(with_truth).size[0] > Image.open(without_truth).size[0]
+
+
+def test_uncertainty_png_is_scaled_to_its_maximum(tmp_path):
+    path = tmp_path / "uncertainty.png"
+    uncertainty = np.array([[0.0, 0.25], [0.5, 1.0]]) * 0.08
+    assert save_uncertainty_png(uncertainty, path) == pytest.approx(0.08)
+    image = Image.open(path)
+    assert image.mode == "L"
+    # 0, a quarter, a half and all of 255, rounded.
+    assert np.asarray(image).tolist() == [[0, 64], [128, 255]]
+    save_uncertainty_png(np.zeros((2, 3)), path)
+    assert np.asarray(Image.open(path)).max() == 0
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        save_uncertainty_png(np.array([[-1.0]]), path)
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        save_uncertainty_png(np.zeros((1, 2, 3)), path)
+
+
+def test_another_palette_colours_every_class_and_is_stored_in_the_png(tmp_path):
+    palette = camvid_palette()
+    class_ids = np.array([[0, 3], [10, 255]])
+    np.testing.assert_array_equal(colorize(class_ids, palette), palette[class_ids])
+    image = np.full((2, 2, 3), 100, np.uint8)
+    blended = overlay(image, class_ids, alpha=0.5, palette=palette, clear_class=None)
+    np.testing.assert_array_equal(blended[0, 0], [114, 114, 114])  # Sky (128, 128, 128) blended
+    path = tmp_path / "mask.png"
+    save_palette_png(class_ids, str(path), palette)
+    np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), palette[class_ids])
+    with pytest.raises(ValueError, match=r"\(256, 3\)"):
+        colorize(class_ids, palette[:11])

@@ -3,11 +3,14 @@ its successors need (`vgg16`), and the input preprocessing of their weights (`pr
 
 from keras_fcn.backbones.preprocessing import (
     CAFFE_FCN_MEAN_BGR,
+    DEEPLAB_MEAN_BGR,
+    DILATION_VOC_MEAN_BGR,
     IMAGENET_MEAN_BGR,
     IMAGENET_MEAN_RGB,
     VGGPreprocessing,
 )
 from keras_fcn.backbones.vgg16 import (
+    CAFFE_CONV_NAMES,
     Pooling,
     convolutionalize,
     vgg16_classifier,
@@ -16,7 +19,10 @@ from keras_fcn.backbones.vgg16 import (
 )
 
 __all__ = [
+    "CAFFE_CONV_NAMES",
     "CAFFE_FCN_MEAN_BGR",
+    "DEEPLAB_MEAN_BGR",
+    "DILATION_VOC_MEAN_BGR",
     "IMAGENET_MEAN_BGR",
     "IMAGENET_MEAN_RGB",
     "Pooling",

@@ -17,6 +17,14 @@ IMAGENET_MEAN_RGB = tuple(reversed(IMAGENET_MEAN_BGR))
 CAFFE_FCN_MEAN_BGR = (104.00698793, 116.66876762, 122.67891434)
 """Mean of the original Caffe FCN models trained on PASCAL VOC (`voc-fcn*/net.py`), BGR."""
 
+DEEPLAB_MEAN_BGR = (104.008, 116.669, 122.675)
+"""Mean of DeepLab's VGG16 models (`mean_value` of the `train.prototxt`/`test.prototxt` data
+layers of DeepLab-LargeFOV and DeepLab v2), BGR."""
+
+DILATION_VOC_MEAN_BGR = (102.93, 111.36, 116.52)
+"""Mean of the Dilation models trained on PASCAL VOC (`fyu/dilation`,
+`datasets/pascal_voc.json`), BGR."""
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class VGGPreprocessing(keras.layers.Layer):

@@ -32,6 +32,14 @@ CONV_NAMES = tuple(
 )
 """keras.applications' names of the 13 convolutions (Caffe's conv1_1 … conv5_3), in order."""
 
+CAFFE_CONV_NAMES = tuple(
+    f"conv{block}_{conv}"
+    for block, (_, convs) in enumerate(BLOCKS, start=1)
+    for conv in range(1, convs + 1)
+)
+"""The Caffe prototxts' names of the same 13 convolutions (`conv1_1` … `conv5_3`), in the order of
+`CONV_NAMES`: FCN's, DeepLab's and the Dilation front-end's released weights use them."""
+
 POOL_NAMES = tuple(f"block{block}_pool" for block in range(1, len(BLOCKS) + 1))
 """keras.applications' names of the five poolings (Caffe's pool1 … pool5)."""
 
@@ -177,12 +185,18 @@ def convolutionalize(
     is row-major over height, width, channels); fc2's `(4096, 4096)` kernel is a 1×1
     convolution. Biases are unchanged. The 1000-way `predictions` layer is dropped.
 
-    A smaller `kernel_size` or `units` decimates them, as DeepLab's initialisation does: fc6
-    keeps `kernel_size` evenly spaced taps of the 7 along each axis and every
-    `4096 / units`-th filter; fc7 keeps the same filters on both of its sides.
+    A smaller `kernel_size` or `units` decimates them, as DeepLab-LargeFOV's initialisation
+    (`vgg16_20M.caffemodel`, the "20M" of its 20.5 M parameters) does by "simple decimation":
+    fc6 keeps `kernel_size` evenly spaced taps of the 7 along each axis (3 → taps 0, 3, 6;
+    4 → 0, 2, 4, 6) and every `4096 / units`-th filter (1024 → 0, 4, 8, …); fc7 keeps the same
+    filters on both of its sides. The papers give the tap rule and the widths, not the filter
+    indices; keeping every fourth filter is decimation along that axis too. The released
+    `vgg16_20M.caffemodel` has not been compared here; DeepLab's trained models load whole
+    through their Caffe files, where this rule plays no part.
 
     Reference: Long, Shelhamer & Darrell, CVPR 2015, section 3.1; Chen et al., "Semantic Image
-    Segmentation with Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, section 4.1.
+    Segmentation with Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, sections 3.1
+    and 4.1 (DeepLab-LargeFOV: 3×3 fc6 of 1024 filters, fc7 of 1024).
 
     Args:
         classifier: `keras.applications.VGG16(include_top=True)`.
@@ -228,13 +242,15 @@ def vgg16_fully_connected(
     units: int = FC_UNITS,
     padding: str = "valid",
     dropout: float = 0.5,
+    suffix: str = "",
 ):
     """Applies fc6 and fc7, the classifier's fully connected layers as convolutions.
 
     fc6 is a `kernel_size` convolution (dilated by `dilation`) of `units` filters, fc7 a 1×1
     convolution of `units`; each is followed by ReLU and dropout (`drop6`, `drop7`). fc6 runs
     as one matrix product (`MatmulConv2D`): oneDNN's convolution reaches a quarter of the
-    matmul rate on a large kernel over a small map.
+    matmul rate on a large kernel over a small map. Several branches on one feature map
+    (DeepLab's ASPP) tell their layers apart by `suffix` (`fc6_1`, `drop6_1`, `fc7_1`, ...).
 
     Args:
         features: pool5 (or the last feature map of the backbone).
@@ -245,6 +261,7 @@ def vgg16_fully_connected(
         units: filters of fc6 and fc7.
         padding: fc6's padding, `"valid"` or `"same"`.
         dropout: dropout rate after fc6 and fc7.
+        suffix: appended to the four layer names.
 
     Returns:
         fc7's output after dropout.
@@ -262,13 +279,13 @@ def vgg16_fully_connected(
         dilation_rate=dilation,
         activation="relu",
         kernel_initializer="he_normal",
-        name="fc6",
+        name=f"fc6{suffix}",
     )
     fc7 = keras.layers.Conv2D(
-        units, 1, activation="relu", kernel_initializer="he_normal", name="fc7"
+        units, 1, activation="relu", kernel_initializer="he_normal", name=f"fc7{suffix}"
     )
-    features = keras.layers.Dropout(dropout, name="drop6")(fc6(features))
-    features = keras.layers.Dropout(dropout, name="drop7")(fc7(features))
+    features = keras.layers.Dropout(dropout, name=f"drop6{suffix}")(fc6(features))
+    features = keras.layers.Dropout(dropout, name=f"drop7{suffix}")(fc7(features))
     if classifier is not None:
         surgery = convolutionalize(classifier, kernel_size, units)
         fc6.set_weights(surgery["fc6"])

@@ -9,7 +9,8 @@ has passed, so that it can be chained into a map function.
 Labels must lie in `[0, num_classes)` or be 255 (`keras_fcn.classes.IGNORE_LABEL`), masks must
 have their image's height and width, images must have three channels (RGB) or one (grayscale),
 and datasets that store other values than class indices (the Oxford-IIIT Pet trimap) map them
-through a `label_map`, in which every stored value must appear.
+through a `label_map`, in which every stored value must appear; datasets whose void is another
+value than 255 (CamVid's 11) turn it into 255 with `void_to_ignore`.
 """
 
 import numpy as np
@@ -169,6 +170,25 @@ def label_table(label_map: dict[int, int]) -> np.ndarray:
     for value, label in label_map.items():
         table[value] = label
     return table
+
+
+def void_to_ignore(label: tf.Tensor, void: int) -> tf.Tensor:
+    """Replaces the stored void value of a dataset by 255 (`IGNORE_LABEL`); others pass.
+
+    Args:
+        label: integer tensor of stored values.
+        void: the value that marks void pixels, e.g. 11 for CamVid's Unlabelled.
+
+    Returns:
+        An int32 tensor of the shape of `label`.
+
+    Example:
+
+    >>> void_to_ignore(tf.constant([[3, 11, 0]]), 11).numpy()
+    array([[  3, 255,   0]], dtype=int32)
+    """
+    label = tf.cast(label, tf.int32)
+    return tf.where(tf.equal(label, void), IGNORE_LABEL, label)
 
 
 def map_labels(mask: tf.Tensor, table: tf.Tensor, name: tf.Tensor) -> tf.Tensor:

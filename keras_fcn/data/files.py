@@ -9,12 +9,19 @@ dataset from a listing that has any.
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from keras_fcn.classes import IGNORE_LABEL
-from keras_fcn.data.checks import check_label_values, check_same_size
+from keras_fcn.data.checks import (
+    check_label_values,
+    check_same_size,
+    label_table,
+    map_labels,
+    void_to_ignore,
+)
 from keras_fcn.data.formats import decode_image, decode_mask
 
 
@@ -52,6 +59,14 @@ class FilePairs:
             masks back to class indices.
         palette_name: how errors name `palette`, e.g. `"VOC"` for "not in the VOC palette".
         problems: missing or unpaired files found while listing.
+        void: the stored mask value of void pixels, read as 255 (e.g. 11 for CamVid); `None`
+            when void is already 255.
+        label_map: stored mask value -> class index (or 255), for masks that store other
+            values than the labels; every stored value must appear in it. At most one of
+            `void` and `label_map` is given.
+
+    Raises:
+        ValueError: if both `void` and `label_map` are given.
 
     Example:
 
@@ -66,9 +81,43 @@ class FilePairs:
     palette: np.ndarray | None = None
     palette_name: str = "given"
     problems: tuple[DataProblem, ...] = ()
+    void: int | None = None
+    label_map: dict[int, int] | None = None
+
+    def __post_init__(self):
+        if self.void is not None and self.label_map is not None:
+            raise ValueError(
+                f"{self.source}: give void= or label_map=, not both (received void={self.void} "
+                f"and label_map={self.label_map}); put the void value in the label map as "
+                f"{{{self.void}: 255}}."
+            )
+        if self.label_map is not None:
+            label_table(self.label_map)  # rejects bad keys now rather than in the pipeline
 
     def __len__(self) -> int:
         return len(self.image_paths)
+
+    def relabel(self, mask: tf.Tensor, path: tf.Tensor) -> tf.Tensor:
+        """Turns a decoded mask's stored values into labels (`void` or `label_map`).
+
+        Args:
+            mask: integer tensor of shape `(H, W)`, as the mask file stores it.
+            path: scalar string tensor, the mask file, named in errors.
+
+        Returns:
+            An int32 tensor of shape `(H, W)`.
+
+        Example:
+
+        >>> pairs = FilePairs("camvid", ("a.png",), ("a_annot.png",), void=11)
+        >>> pairs.relabel(tf.constant([[0, 11]]), "a_annot.png").numpy()
+        array([[  0, 255]], dtype=int32)
+        """
+        if self.label_map is not None:
+            return map_labels(mask, tf.constant(label_table(self.label_map)), path)
+        if self.void is not None:
+            return void_to_ignore(mask, self.void)
+        return tf.cast(mask, tf.int32)
 
 
 def missing_file_problems(paths: list[str]) -> list[DataProblem]:
@@ -118,6 +167,7 @@ def decode_example(
     num_classes: int | None = None,
     *,
     palette_name: str = "given",
+    relabel: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Reads one `(image, label)` example from its two files, checking that they agree.
 
@@ -125,8 +175,11 @@ def decode_example(
         image_path: scalar string tensor, the image file.
         label_path: scalar string tensor, the mask file (PNG or SBD `.mat`).
         palette: the palette of PNG masks, as in `decode_png_mask`.
-        num_classes: when given, label values outside `[0, num_classes)` and 255 are an error.
+        num_classes: when given, label values outside `[0, num_classes)` and 255 are an error
+            (checked after `relabel`).
         palette_name: how errors name `palette`.
+        relabel: `relabel(mask, label_path)` turns stored mask values into labels (e.g.
+            `FilePairs.relabel`); `None` when the masks hold the labels.
 
     Returns:
         `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
@@ -143,6 +196,8 @@ def decode_example(
     """
     image = decode_image(image_path)
     label = decode_mask(label_path, palette, palette_name)
+    if relabel is not None:
+        label = relabel(label, label_path)
     label = check_same_size(image, label, image_path, label_path)
     if num_classes is not None:
         label = check_label_values(label, num_classes, label_path)
@@ -185,7 +240,12 @@ def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.d
     paths = tf.data.Dataset.from_tensor_slices((list(pairs.image_paths), list(pairs.label_paths)))
     return paths.map(
         lambda image_path, label_path: decode_example(
-            image_path, label_path, pairs.palette, num_classes, palette_name=pairs.palette_name
+            image_path,
+            label_path,
+            pairs.palette,
+            num_classes,
+            palette_name=pairs.palette_name,
+            relabel=pairs.relabel,
         ),
         num_parallel_calls=tf.data.AUTOTUNE,
     )

@@ -44,12 +44,22 @@ def _files_by_stem(
     return files, problems
 
 
-def folder_files(images_dir: str | os.PathLike, masks_dir: str | os.PathLike) -> FilePairs:
+def folder_files(
+    images_dir: str | os.PathLike,
+    masks_dir: str | os.PathLike,
+    *,
+    void: int | None = None,
+    label_map: dict[int, int] | None = None,
+) -> FilePairs:
     """Lists the (image, mask) pairs of two directories, paired by file stem.
 
     Args:
         images_dir: directory of images.
         masks_dir: directory of PNG masks.
+        void: the stored mask value of void pixels, read as 255 (e.g. 11); `None` when void is
+            255 already.
+        label_map: stored mask value -> class index or 255, when the masks store other values
+            than the labels (every stored value must appear); not together with `void`.
 
     Returns:
         A `FilePairs` sorted by stem; images without a mask, masks without an image and files
@@ -85,6 +95,8 @@ def folder_files(images_dir: str | os.PathLike, masks_dir: str | os.PathLike) ->
         image_paths=tuple(images[stem] for stem in stems),
         label_paths=tuple(masks[stem] for stem in stems),
         problems=tuple(problems),
+        void=void,
+        label_map=label_map,
     )
 
 
@@ -93,17 +105,24 @@ def folder(
     masks_dir: str | os.PathLike,
     *,
     num_classes: int | None = None,
+    void: int | None = None,
+    label_map: dict[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Examples from a directory of images and a directory of masks, paired by file stem.
 
     Every example is checked as it is decoded: a truncated file, a mask of another size than
-    its image, an RGB mask or a label outside `[0, num_classes)` and 255 stops the pipeline
-    with an error naming the file.
+    its image, an RGB mask, a mask value missing from `label_map` or a label outside
+    `[0, num_classes)` and 255 stops the pipeline with an error naming the file.
 
     Args:
         images_dir: directory of images (JPEG, PNG, BMP or GIF).
         masks_dir: directory of PNG masks holding class indices (single-channel or palette).
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
+        void: the stored mask value of void pixels, read as 255, for datasets whose void is
+            another value (CamVid's 11); `None` when void is 255 already.
+        label_map: stored mask value -> class index or 255, for masks that store other values
+            than the labels, as in `from_tfds` (every stored value must appear); not together
+            with `void`.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`, sorted by stem: uint8 `(H, W, 3)` RGB and
@@ -120,5 +139,9 @@ def folder(
     >>> dataset = folder("data/images", "data/masks", num_classes=21)
     >>> [label.shape for _, label in dataset]
     [TensorShape([21, 27]), TensorShape([27, 30])]
+    >>> _, label = next(iter(folder("data/images", "data/masks", void=0)))
+    >>> np.unique(label).tolist()  # background (0) is now void
+    [13, 255]
     """
-    return dataset_from_files(folder_files(images_dir, masks_dir), num_classes)
+    pairs = folder_files(images_dir, masks_dir, void=void, label_map=label_map)
+    return dataset_from_files(pairs, num_classes)

@@ -8,15 +8,20 @@ Padding fills images with the ImageNet mean colour (`PAD_COLOUR`, RGB) and label
 after the models subtract the mean, padded pixels are zero, as the models' own padding to a
 multiple of 32 is, and padded labels never count in the loss or the metrics.
 
+With `class_weights`, training batches carry a third element, the per-pixel sample weights
+(`keras_fcn.data.class_weights`).
+
 Randomness is stateless: each example draws one seed from `tf.data.Dataset.random`, and its
 scale, crop and flip derive from it, so that the image and its label always get the same
 transform and a given `seed` gives the same batches on every run.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
 from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.data.checks import check_label_values
 
 PAD_COLOUR = IMAGENET_MEAN_RGB
 """ImageNet mean colour (RGB) that pads images; it becomes zero after mean subtraction."""
@@ -61,7 +66,7 @@ def _augment(
         tf.random.experimental.stateless_split(seed, num=4)
     )
     image, label = tf.cast(image, tf.float32), tf.cast(label, tf.int32)
-    if scale_range is not None:
+    if scale_range is not None and scale_range != (1.0, 1.0):
         scale = tf.random.stateless_uniform(
             [], scale_seed, minval=scale_range[0], maxval=scale_range[1]
         )
@@ -145,6 +150,7 @@ def training_pipeline(
     shuffle_buffer: int = 128,
     seed: int | None = None,
     cache: bool = False,
+    class_weights: np.ndarray | list[float] | None = None,
 ) -> tf.data.Dataset:
     """Shuffles, augments and batches a source's examples for training.
 
@@ -170,10 +176,15 @@ def training_pipeline(
             1.3 MB each for VOC-sized images.
         seed: makes shuffling and augmentation repeatable; `None` draws a new order each run.
         cache: keep the decoded examples in memory after the first epoch.
+        class_weights: one loss weight per class (e.g. `median_frequency_weights`); each batch
+            then carries per-pixel sample weights, the weight of the pixel's class (0 for void
+            and padding), which Keras applies to the loss but not to the `metrics=` of
+            `compile`.
 
     Returns:
         A `tf.data.Dataset` of `(images, labels)` batches: float32 `(B, H, W, 3)` in [0, 255]
-        and int32 `(B, H, W)` with 255 where pixels are void or padding.
+        and int32 `(B, H, W)` with 255 where pixels are void or padding; with
+        `class_weights`, `(images, labels, sample_weights)` with float32 `(B, H, W)` weights.
 
     Example:
 
@@ -206,7 +217,29 @@ def training_pipeline(
         dataset = dataset.batch(1)
     else:
         dataset = _padded_batches(dataset, batch_size, drop_remainder=True)
+    if class_weights is not None:
+        dataset = dataset.map(_sample_weights(class_weights), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _sample_weights(class_weights: np.ndarray | list[float]):
+    """A map from `(images, labels)` to `(images, labels, weight of each pixel's class)`."""
+    weights = np.asarray(class_weights, np.float32)
+    if weights.ndim != 1 or not weights.size or not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError(
+            "class_weights must be one finite, non-negative weight per class, received "
+            f"{class_weights}."
+        )
+    num_classes = len(weights)
+    # Void and padding (255) take the extra last entry, 0.
+    table = tf.constant(np.append(weights, 0.0).astype(np.float32))
+
+    def add_weights(images, labels):
+        labels = check_label_values(labels, num_classes, "a training batch (class_weights)")
+        slots = tf.where(tf.equal(labels, IGNORE_LABEL), num_classes, labels)
+        return images, labels, tf.gather(table, slots)
+
+    return add_weights
 
 
 def evaluation_pipeline(

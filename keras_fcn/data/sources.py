@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
-from keras_fcn.classes import VOC_CLASS_NAMES
+from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
+from keras_fcn.data.camvid import camvid, camvid_files
 from keras_fcn.data.files import FilePairs
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.sbd import sbd, sbd_files
@@ -24,6 +25,35 @@ from keras_fcn.data.voc import voc, voc_files
 
 if TYPE_CHECKING:
     from keras_fcn.data.spec import DatasetSpec
+
+
+def parse_label_map(text: str) -> dict[int, int]:
+    """Parses a spec's `label_map` option, `VALUE:LABEL` pairs joined by `/`.
+
+    Args:
+        text: e.g. `"1:1/2:0/3:255"`.
+
+    Returns:
+        The map from stored mask value to label.
+
+    Raises:
+        ValueError: if a pair is not two integers joined by `:`.
+
+    Example:
+
+    >>> parse_label_map("1:1/2:0/3:255")
+    {1: 1, 2: 0, 3: 255}
+    """
+    label_map = {}
+    for pair in text.split("/"):
+        value, _, label = pair.partition(":")
+        try:
+            label_map[int(value)] = int(label)
+        except ValueError as error:
+            raise ValueError(
+                "label_map takes VALUE:LABEL pairs of integers joined by '/', e.g. 1:1/2:0/3:255"
+            ) from error
+    return label_map
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +113,8 @@ class Source:
 
     Args:
         arguments: names of the positional arguments, in order.
-        options: the `key=value` options and the types their values convert to.
+        options: the `key=value` options and the functions that convert their values (`int`,
+            `float`, `str`, `parse_label_map`), which raise `ValueError` for a bad value.
         usage: the spec's syntax, shown in errors.
         build: `build(spec, split, num_classes)` returns the `tf.data.Dataset` of
             `(image, label)`.
@@ -100,12 +131,12 @@ class Source:
 
     Example:
 
-    >>> SOURCES["folder"].usage
-    'folder:IMAGES_DIR,MASKS_DIR'
+    >>> SOURCES["camvid"].usage
+    'camvid:PATH[,split=S,scale=F]'
     """
 
     arguments: tuple[str, ...]
-    options: dict[str, type]
+    options: dict[str, Callable[[str], object]]
     usage: str
     build: Callable[["DatasetSpec", str, int | None], tf.data.Dataset]
     class_names: Callable[["DatasetSpec"], tuple[str, ...] | None]
@@ -169,6 +200,16 @@ SOURCES = {
         class_names=_voc_class_names,
         files=lambda spec, split: sbd_files(spec.arguments[0], split),
     ),
+    "camvid": Source(
+        arguments=("root",),
+        options={"split": str, "num_classes": int, "scale": float},
+        usage="camvid:PATH[,split=S,scale=F]",
+        build=lambda spec, split, num_classes: camvid(
+            spec.arguments[0], split, num_classes=num_classes, scale=spec.options.get("scale", 1.0)
+        ),
+        class_names=lambda spec: None if "num_classes" in spec.options else CAMVID_CLASS_NAMES,
+        files=lambda spec, split: camvid_files(spec.arguments[0], split),
+    ),
     "tfds": Source(
         arguments=("name",),
         options={
@@ -194,11 +235,20 @@ SOURCES = {
     ),
     "folder": Source(
         arguments=("images_dir", "masks_dir"),
-        options={"num_classes": int},
-        usage="folder:IMAGES_DIR,MASKS_DIR",
-        build=lambda spec, split, num_classes: folder(*spec.arguments, num_classes=num_classes),
+        options={"num_classes": int, "void": int, "label_map": parse_label_map},
+        usage="folder:IMAGES_DIR,MASKS_DIR[,void=V,label_map=A:B/C:D]",
+        build=lambda spec, split, num_classes: folder(
+            *spec.arguments,
+            num_classes=num_classes,
+            void=spec.options.get("void"),
+            label_map=spec.options.get("label_map"),
+        ),
         class_names=lambda spec: None,
-        files=lambda spec, split: folder_files(*spec.arguments),
+        files=lambda spec, split: folder_files(
+            *spec.arguments,
+            void=spec.options.get("void"),
+            label_map=spec.options.get("label_map"),
+        ),
     ),
     "synthetic": Source(
         arguments=(),

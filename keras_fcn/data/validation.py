@@ -118,11 +118,14 @@ def check_files(pairs: FilePairs, num_classes: int | None = None) -> list[DataPr
         read_mask = tf.function(
             lambda path: decode_mask(path, palette, pairs.palette_name), input_signature=[_PATH]
         )
+    relabel = tf.function(pairs.relabel, reduce_retracing=True)
     for image_path, label_path in zip(pairs.image_paths, pairs.label_paths, strict=True):
         if not (os.path.isfile(image_path) and os.path.isfile(label_path)):
             continue  # already a problem of the listing
         image = _attempt(problems, image_path, _read_image, tf.constant(image_path))
         label = _attempt(problems, label_path, read_mask, tf.constant(label_path))
+        if label is not None:
+            label = _attempt(problems, label_path, relabel, label, tf.constant(label_path))
         problems += _label_and_size_problems(image, label, image_path, label_path, num_classes)
     return problems
 

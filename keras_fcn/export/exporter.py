@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
+from keras_fcn.backends import require_tensorflow
 from keras_fcn.export import litert, onnx, openvino, saved_model
 from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agreement
 from keras_fcn.export.layout import ExportInfo, staged_version
@@ -120,6 +121,9 @@ def export_model(
 
     Raises:
         AccuracyGuardError: when the guard fails with `on_failure="raise"`; nothing is written.
+        RuntimeError: on a Keras backend other than TensorFlow (every format is converted from
+            the model's TensorFlow graph); export from a process started with
+            `KERAS_BACKEND=tensorflow`, after saving the model as a `.keras` file.
 
     Example:
 
@@ -127,6 +131,7 @@ def export_model(
     >>> export_model(model, "saved_models/demo", "openvino", "bfloat16")
     'saved_models/demo/1'
     """
+    require_tensorflow("keras_fcn.export.export_model")
     if format not in FORMAT_PRECISIONS:
         raise ValueError(f"format must be one of {FORMATS}, received {format!r}.")
     if precision not in FORMAT_PRECISIONS[format]:

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 import keras_fcn.models  # noqa: F401  (registers the layers and initializer load_model needs)
+from keras_fcn.backends import require_tensorflow
 from keras_fcn.export import litert, onnx, openvino, saved_model
 from keras_fcn.export.layout import INFO_FILE, ExportInfo, find_version
 from keras_fcn.export.precision import in_process_model
@@ -130,6 +131,10 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
         A function mapping uint8 RGB images `(B, H, W, 3)` to int32 class ids `(B, H, W)`, both
         numpy arrays.
 
+    Raises:
+        RuntimeError: for a `.keras` file on a Keras backend other than TensorFlow (an export
+            loads with its own runtime, whatever the backend).
+
     Example:
 
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
@@ -144,6 +149,7 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
             "OpenVINO or LiteRT export directory, or its file)."
         )
     if os.path.isfile(path) and path.endswith(".keras"):
+        require_tensorflow("keras_fcn.export.load_predictor of a .keras file")
         return predictor(keras.models.load_model(path), precision or "float32")
     artefact, info = read_export_info(path)
     if precision is not None and precision != info.precision:

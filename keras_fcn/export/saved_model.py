@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_fcn.backends import require_tensorflow
 from keras_fcn.export.layout import ExportInfo, find_version, staged_version
 from keras_fcn.export.precision import in_process_model
 from keras_fcn.export.segmenter import (
@@ -218,12 +219,18 @@ def export_for_serving(
     Returns:
         The path of the version directory written.
 
+    Raises:
+        RuntimeError: on a Keras backend other than TensorFlow (a SavedModel is TensorFlow's
+            graph); export from a process started with `KERAS_BACKEND=tensorflow`, after
+            saving the model as a `.keras` file on the other backend.
+
     Example:
 
     >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
     >>> export_for_serving(model, "saved_models/demo", version=1)
     'saved_models/demo/1'
     """
+    require_tensorflow("keras_fcn.export.export_for_serving")
     check_model(model)
     with staged_version(export_dir, version, overwrite) as staging:
         write_saved_model(model, staging).write(staging)

@@ -1,23 +1,41 @@
 """Layers and initializers the models are built from, written with `keras.layers` and `keras.ops`
 only, so that they run on every Keras backend.
 
-- `geometry`: `PadToMultiple`, `CropToReference` (Caffe's `Crop`).
-- `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers.
+- `geometry`: `PadToMultiple`, `ReflectPadding2D` (OpenCV's reflect-101), `CropToReference`
+  (Caffe's `Crop`).
+- `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers;
+  `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling).
+- `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
+- `unpooling`: `MaxPoolingWithIndices` and `MaxUnpooling`, SegNet's pooling that keeps the
+  argmax positions and its upsampling that puts values back there.
+- `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels.
+- `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
 """
 
-from keras_fcn.layers.geometry import CropToReference, PadToMultiple
+from keras_fcn.layers.dropout import MonteCarloDropout
+from keras_fcn.layers.geometry import CropToReference, PadToMultiple, ReflectPadding2D
+from keras_fcn.layers.identity import GroupedIdentity
 from keras_fcn.layers.matmul_conv import MatmulConv2D
+from keras_fcn.layers.normalization import LocalResponseNormalization
 from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
-from keras_fcn.layers.upsampling import BilinearUpsampling, bilinear_kernel
+from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
+from keras_fcn.layers.upsampling import BilinearUpsampling, ZoomToReference, bilinear_kernel
 
 __all__ = [
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
+    "GroupedIdentity",
+    "LocalResponseNormalization",
     "MatmulConv2D",
+    "MaxPoolingWithIndices",
+    "MaxUnpooling",
+    "MonteCarloDropout",
     "PadToMultiple",
+    "ReflectPadding2D",
+    "ZoomToReference",
     "bilinear_kernel",
     "caffe_pooled_size",
     "pooling_layer",

@@ -1,5 +1,6 @@
-"""Geometry layers: padding an input to a multiple of the network's stride, and cropping a
-feature map to a reference tensor's (dynamic) size from a fixed offset, as Caffe's `Crop` does."""
+"""Geometry layers: padding an input to a multiple of the network's stride, padding it by
+reflection as the Dilation front-end does, and cropping a feature map to a reference tensor's
+(dynamic) size from a fixed offset, as Caffe's `Crop` does."""
 
 import keras
 from keras import ops
@@ -88,3 +89,77 @@ class CropToReference(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "offset": self.offset}
+
+
+def _reflected(positions, size):
+    """Maps positions onto `[0, size)` by reflection without repeating the edge (reflect-101),
+    as often as needed: period `2 * (size - 1)`; a single row or column maps to itself."""
+    period = ops.maximum(2 * (size - 1), 1)
+    positions = positions % period
+    return ops.where(positions >= size, period - positions, positions)
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class ReflectPadding2D(keras.layers.Layer):
+    """Pads images by reflection without repeating the edge (OpenCV's `BORDER_REFLECT_101`).
+
+    Every side gets `padding` rows or columns. Then the bottom and right grow until the image
+    part (height and width less `2 * padding`) is a multiple of `multiple`, plus `extend` more,
+    again by reflecting the padded image at its last row and column. This is what the Dilation
+    front-end's `predict.py` feeds its unpadded network: the image reflected by 186 pixels
+    (`label_margin`), then each tile reflected up to the network's input size, of which the
+    rows up to one output stride past the image reach the scores it reads. Reflections repeat
+    where the padding exceeds the image, as OpenCV's do, so any image size works (Keras'
+    `ops.pad(mode="reflect")` needs a padding smaller than the image).
+
+    Reference: Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR
+    2016; `fyu/dilation`, `predict.py` (`cv2.copyMakeBorder(..., cv2.BORDER_REFLECT_101)`).
+
+    Args:
+        padding: rows and columns reflected onto every side.
+        multiple: the image part of the output is a multiple of this, plus `extend`.
+        extend: rows and columns added at the bottom and right beyond the multiple.
+
+    Example:
+
+    >>> row = np.arange(5, dtype="float32").reshape(1, 1, 5, 1)
+    >>> ReflectPadding2D(2)(row)[0, 2, :, 0].numpy().tolist()
+    [2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]
+    >>> ReflectPadding2D(2, multiple=4)(row).shape  # 1 → 4 high, 5 → 8 wide, plus 2 × 2
+    TensorShape([1, 8, 12, 1])
+    """
+
+    def __init__(self, padding: int, multiple: int = 1, extend: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if padding < 0 or multiple < 1 or extend < 0:
+            raise ValueError(
+                f"padding and extend must be non-negative and multiple positive, received "
+                f"padding={padding}, multiple={multiple}, extend={extend}."
+            )
+        self.padding, self.multiple, self.extend = int(padding), int(multiple), int(extend)
+
+    def _pad(self, images, axis: int):
+        size = ops.shape(images)[axis]
+        rows = _reflected(ops.arange(-self.padding, size + self.padding), size)
+        padded = size + 2 * self.padding
+        extended = ops.arange(padded + (-size) % self.multiple + self.extend)
+        return ops.take(images, ops.take(rows, _reflected(extended, padded)), axis=axis)
+
+    def call(self, images):
+        return self._pad(self._pad(images, 1), 2)
+
+    def compute_output_shape(self, input_shape):
+        def padded(size):
+            if size is None:
+                return None
+            return size + 2 * self.padding + (-size) % self.multiple + self.extend
+
+        return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "padding": self.padding,
+            "multiple": self.multiple,
+            "extend": self.extend,
+        }

@@ -1,5 +1,6 @@
-"""Bilinear upsampling: the kernel of the original FCN's `upsample_filt`, and the initializer
-that sets transposed convolutions (FCN's `upscore` layers) to it."""
+"""Bilinear upsampling: the kernel of the original FCN's `upsample_filt` and the initializer that
+sets transposed convolutions (FCN's `upscore` layers) to it; and the corner-aligned zoom of
+DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`)."""
 
 import keras
 import numpy as np
@@ -65,3 +66,72 @@ class BilinearUpsampling(keras.initializers.Initializer):
 
     def get_config(self) -> dict:
         return {}
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class ZoomToReference(keras.layers.Layer):
+    """Zooms feature maps bilinearly by an integer factor, to a reference tensor's height and width.
+
+    Output pixel `(h, w)` is the bilinear interpolation of the input at `(h / factor,
+    w / factor)`: input pixel `i` lands on output pixel `factor * i`, the first pixels of both
+    coincide, and outputs past the last input row or column take its value. This is Caffe's
+    `Interp` layer with `zoom_factor` as DeepLab uses it (align corners: `n` inputs become
+    `factor * (n - 1) + 1` outputs, exactly `n - 1` steps of `1 / factor`), followed by the
+    crop to the image that DeepLab's evaluation makes, and the `interp_map` that the Dilation
+    front-end's `predict.py` applies to its scores (which reads past the last row instead of
+    repeating it). `keras.layers.UpSampling2D(interpolation="bilinear")` and
+    `keras.ops.image.resize` sample at half-pixel offsets, `(h + 0.5) / factor - 0.5`, and a
+    bilinear `Conv2DTranspose` fades to zero past the last input: neither is this.
+
+    Reference: DeepLab's Caffe fork, `src/caffe/layers/interp_layer.cpp` and
+    `caffe_cpu_interp2` (`rheight = (height1 - 1) / (height2 - 1)`); Yu & Koltun,
+    `fyu/dilation`, `util.py` (`interp_map`).
+
+    Args:
+        factor: the zoom factor (the model's output stride).
+
+    Call arguments:
+        inputs: a list `[features, reference]`; the output has the features' channels and the
+            reference's height and width.
+
+    Example:
+
+    >>> zoom = ZoomToReference(4)
+    >>> coarse = np.array([0.0, 4.0, 8.0], "float32").reshape(1, 3, 1, 1)
+    >>> zoom([coarse, np.zeros((1, 10, 1, 1))])[0, :, 0, 0].numpy().tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]
+    """
+
+    def __init__(self, factor: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        if factor < 1:
+            raise ValueError(f"factor must be a positive integer, received {factor}.")
+        self.factor = int(factor)
+
+    def _zoom(self, features, axis: int, size):
+        coarse = keras.ops.shape(features)[axis]
+        positions = keras.ops.arange(size)
+        below = keras.ops.minimum(positions // self.factor, coarse - 1)
+        above = keras.ops.minimum(below + 1, coarse - 1)
+        # Past the last input (below == above) the output is that input exactly.
+        steps = keras.ops.where(above > below, positions % self.factor, 0)
+        fraction = keras.ops.cast(steps, self.compute_dtype) / self.factor
+        shape = [1, 1, 1, 1]
+        shape[axis] = -1
+        fraction = keras.ops.reshape(fraction, shape)
+        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
+            keras.ops.take(features, above, axis=axis)
+        )
+
+    def call(self, inputs):
+        features, reference = inputs
+        reference_shape = keras.ops.shape(reference)
+        features = self._zoom(features, 1, reference_shape[1])
+        return self._zoom(features, 2, reference_shape[2])
+
+    def compute_output_shape(self, input_shape):
+        features_shape, reference_shape = input_shape
+        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": self.factor}

@@ -1,5 +1,10 @@
-"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell)."""
+"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell), `deeplab`
+(Chen et al.: DeepLab-LargeFOV and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8
+front-end and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet,
+SegNet-Basic and their Bayesian variants)."""
 
+from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
     FCN8S_AT_ONCE,
@@ -13,6 +18,14 @@ from keras_fcn.models.fcn import (
     FCNVariant,
     build_fcn,
 )
+from keras_fcn.models.segnet import (
+    SEGNET,
+    SEGNET_BASIC,
+    SegNet,
+    SegNetBasic,
+    SegNetVariant,
+    build_segnet,
+)
 
 __all__ = [
     "FCN8S",
@@ -20,10 +33,22 @@ __all__ = [
     "FCN16S",
     "FCN32S",
     "GEOMETRIES",
+    "SEGNET",
+    "SEGNET_BASIC",
+    "DeepLabASPP",
+    "DeepLabLargeFOV",
+    "DeepLabVariant",
+    "Dilation8",
     "FCN8s",
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
     "FCNVariant",
+    "SegNet",
+    "SegNetBasic",
+    "SegNetVariant",
+    "build_deeplab",
+    "build_dilation",
     "build_fcn",
+    "build_segnet",
 ]

@@ -1,11 +1,20 @@
-"""Training: recipes as data (`recipes`), strategies and precision (`strategies`), the run's
-callbacks (`callbacks`), and compiling and fitting a model (`fitting`).
+"""Training: recipes as data (`recipes`), per-variable learning-rate multipliers
+(`multipliers`), the loss on subsampled labels (`losses`), strategies and precision
+(`strategies`), the run's callbacks (`callbacks`), and compiling and fitting a model
+(`fitting`).
 
 Everything else is Keras: `model.fit`, `tf.distribute` strategies, Keras callbacks.
 """
 
 from keras_fcn.training.callbacks import training_callbacks
 from keras_fcn.training.fitting import NaNLossError, compile_for_training, fit
+from keras_fcn.training.losses import SubsampledSparseCategoricalCrossentropy
+from keras_fcn.training.multipliers import (
+    AdamWithMultipliers,
+    LearningRateMultipliers,
+    SGDWithMultipliers,
+    multiplier_for,
+)
 from keras_fcn.training.recipes import (
     Recipe,
     default_recipe,
@@ -13,14 +22,19 @@ from keras_fcn.training.recipes import (
     make_learning_rate,
     make_loss,
     make_optimizer,
+    with_options,
 )
 from keras_fcn.training.strategies import PRECISIONS, STRATEGIES, make_strategy, set_precision
 
 __all__ = [
     "PRECISIONS",
     "STRATEGIES",
+    "AdamWithMultipliers",
+    "LearningRateMultipliers",
     "NaNLossError",
     "Recipe",
+    "SGDWithMultipliers",
+    "SubsampledSparseCategoricalCrossentropy",
     "compile_for_training",
     "default_recipe",
     "fit",
@@ -29,6 +43,8 @@ __all__ = [
     "make_loss",
     "make_optimizer",
     "make_strategy",
+    "multiplier_for",
     "set_precision",
     "training_callbacks",
+    "with_options",
 ]

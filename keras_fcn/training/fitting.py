@@ -1,6 +1,8 @@
 """Compiling a model with a recipe, and training it with `model.fit` and the run's callbacks.
 
 Everything is Keras: `model.compile`, `model.fit`, Keras callbacks, `tf.distribute` strategies.
+`compile_for_training` and `model.fit` on numpy arrays or Python generators run on every Keras
+backend; `fit`'s TensorBoard logs need TensorFlow installed.
 
 Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & Darrell, PAMI
 2016, section 4.
@@ -8,6 +10,7 @@ Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & 
 
 import math
 import os
+import sys
 
 import keras
 
@@ -22,14 +25,16 @@ def compile_for_training(
     recipe: Recipe,
     num_classes: int,
     total_steps: int | None = None,
-    jit_compile: bool = False,
+    jit_compile: bool | None = None,
 ) -> keras.Model:
     """Compiles `model` with the recipe's optimiser and loss and the paper's four scores.
 
     The loss ignores `IGNORE_LABEL`; the metric `SegmentationScores` logs `pixel_accuracy`,
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou` from one confusion matrix. The
-    recipe's L2 penalty goes on every trainable convolution kernel (not on biases or frozen
-    upsamplers). Call it inside the strategy's scope.
+    recipe's L2 penalty goes on every trainable convolution kernel and batch normalisation
+    scale, as Caffe's weight decay does in FCN's and SegNet's solvers (not on biases, BN
+    shifts or frozen upsamplers). Call it inside the strategy's scope. It works on every Keras
+    backend.
 
     Args:
         model: a segmentation model (logits out).
@@ -37,7 +42,10 @@ def compile_for_training(
         num_classes: classes scored by the model.
         total_steps: training steps in all, for the recipe's learning-rate schedule; `None`
             keeps the learning rate fixed.
-        jit_compile: compile the training step with XLA.
+        jit_compile: compile the training step (XLA on TensorFlow and JAX, `torch.compile` on
+            PyTorch); `None` picks by backend: off on TensorFlow (XLA compiles again for every
+            new image size and is slower on CPUs), on for JAX (whose uncompiled steps run op by
+            op, several times slower), off on PyTorch (`torch.compile` takes minutes).
 
     Returns:
         The model, compiled.
@@ -49,10 +57,16 @@ def compile_for_training(
     >>> type(model.optimizer).__name__
     'Adam'
     """
+    if jit_compile is None:
+        jit_compile = keras.backend.backend() == "jax"
     if recipe.l2:
         for layer in model.layers:
-            if isinstance(layer, keras.layers.Conv2D) and layer.trainable:
+            if not layer.trainable:
+                continue
+            if isinstance(layer, keras.layers.Conv2D):
                 layer.kernel.regularizer = keras.regularizers.L2(recipe.l2)
+            elif isinstance(layer, keras.layers.BatchNormalization) and layer.scale:
+                layer.gamma.regularizer = keras.regularizers.L2(recipe.l2)
     model.compile(
         optimizer=make_optimizer(recipe, total_steps),
         loss=make_loss(recipe),
@@ -82,7 +96,9 @@ def fit(
         val_dataset: validation batches, or `None` (then the checkpoint follows `mean_iou`).
         epochs: total epochs, counting those of an interrupted run that is resumed.
         output_dir: where the run's files go (created if needed).
-        verbose: Keras' progress display.
+        verbose: Keras' progress display: `"auto"` shows a progress bar per epoch in a
+            terminal (`verbose=1`) and one line per epoch otherwise, e.g. in a log file
+            (`verbose=2`); 0 is silent.
 
     Returns:
         The `History` of the epochs run now.
@@ -102,6 +118,8 @@ def fit(
     """
     os.makedirs(output_dir, exist_ok=True)
     monitor = "val_mean_iou" if val_dataset is not None else "mean_iou"
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(
         train_dataset,
         validation_data=val_dataset,

@@ -1,7 +1,17 @@
-"""Where and in what precision training runs: `tf.distribute` strategies, Keras dtype policies."""
+"""Where and in what precision training runs: `tf.distribute` strategies, Keras dtype policies.
+
+The dtype policies hold on every backend; the strategies are TensorFlow's (`make_strategy`
+checks the backend when called and imports TensorFlow only then).
+"""
+
+from typing import TYPE_CHECKING
 
 import keras
-import tensorflow as tf
+
+from keras_fcn.backends import require_tensorflow
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 """Names accepted by `make_strategy`."""
@@ -11,7 +21,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 what GPUs do; variables and logits stay float32 under both mixed policies."""
 
 
-def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+def make_strategy(name: str = "auto") -> "tf.distribute.Strategy":
     """Returns the `tf.distribute` strategy to build and train under.
 
     `"auto"` takes a TPU when one is reachable, all GPUs when there are several, and otherwise
@@ -23,6 +33,10 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     Returns:
         A strategy; build and compile the model inside `strategy.scope()`.
 
+    Raises:
+        RuntimeError: on a Keras backend other than TensorFlow (`tf.distribute` distributes
+            TensorFlow's graphs only; JAX and PyTorch have their own, `keras.distribution`).
+
     Example:
 
     >>> strategy = make_strategy("one-device")
@@ -31,6 +45,9 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}.")
+    require_tensorflow("keras_fcn.training.make_strategy")
+    import tensorflow as tf
+
     if name in ("tpu", "auto"):
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver()

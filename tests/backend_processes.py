@@ -1,0 +1,97 @@
+"""Python processes on a chosen Keras backend, with or without TensorFlow, for the tests.
+
+`block_tensorflow()` makes the calling process see no TensorFlow, as on a machine without it
+(the accelerator machines have JAX and PyTorch only): every finder on `sys.meta_path` is wrapped
+so that it finds no `tensorflow` module, so `importlib.util.find_spec("tensorflow")` is `None`
+and `import tensorflow` raises `ModuleNotFoundError`, exactly as where it is not installed.
+(`sys.modules["tensorflow"] = None` would not do: Keras reads a name in `sys.modules` as
+"imported", and its preprocessing layers then fail looking for a `tf.data` graph; a finder that
+raises breaks PyTorch, whose compiler probes for TensorFlow with `find_spec`.)
+
+`run_python` starts `python ARGUMENTS` from the repository root on a backend, optionally with
+TensorFlow blocked the same way.
+"""
+
+import importlib.metadata
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+class _FinderWithoutTensorFlow:
+    """A `sys.meta_path` finder that finds what the finder it wraps finds, but TensorFlow."""
+
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "tensorflow" or not hasattr(self.finder, "find_spec"):
+            return None
+        return self.finder.find_spec(name, path, target)
+
+    def __getattr__(self, name):
+        return getattr(self.finder, name)
+
+
+def block_tensorflow() -> None:
+    """Makes this process see no TensorFlow from now on."""
+    if "tensorflow" in sys.modules:
+        raise RuntimeError("TensorFlow is already imported in this process; block it earlier.")
+    sys.meta_path[:] = [
+        finder if isinstance(finder, _FinderWithoutTensorFlow) else _FinderWithoutTensorFlow(finder)
+        for finder in sys.meta_path
+    ]
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow is installed (without importing it)."""
+    try:
+        importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def run_python(
+    arguments: list[str], backend: str, without_tensorflow: bool = False, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Runs `python ARGUMENTS` from the repository root with `KERAS_BACKEND=backend`.
+
+    Args:
+        arguments: what follows `python`: `["-c", CODE]`, `["-m", MODULE, ...]` or a script and
+            its arguments.
+        backend: the Keras backend.
+        without_tensorflow: block TensorFlow in the process (`block_tensorflow`); only for
+            `-c` and `-m`.
+        timeout: seconds before the process is stopped.
+
+    Returns:
+        The completed process, its output captured as text.
+    """
+    if without_tensorflow:
+        block = "import backend_processes; backend_processes.block_tensorflow()\n"
+        if arguments[0] == "-c":
+            arguments = ["-c", block + arguments[1]]
+        else:
+            module, *rest = arguments[1:]
+            arguments = [
+                "-c",
+                block + f"import runpy, sys; sys.argv = [{module!r}, *{rest!r}]; "
+                f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)",
+            ]
+    environment = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        path for path in (str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH")) if path
+    )
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
