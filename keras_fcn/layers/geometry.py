@@ -95,7 +95,9 @@ def _reflected(positions, size):
     """Maps positions onto `[0, size)` by reflection without repeating the edge (reflect-101),
     as often as needed: period `2 * (size - 1)`; a single row or column maps to itself."""
     period = ops.maximum(2 * (size - 1), 1)
-    positions = positions % period
+    # `(x % p + p) % p` rather than `x % p`: the same for Python's floored remainder, and right
+    # under tf2onnx's truncating one too, which leaves negative positions negative.
+    positions = (positions % period + period) % period
     return ops.where(positions >= size, period - positions, positions)
 
 
@@ -142,7 +144,10 @@ class ReflectPadding2D(keras.layers.Layer):
         size = ops.shape(images)[axis]
         rows = _reflected(ops.arange(-self.padding, size + self.padding), size)
         padded = size + 2 * self.padding
-        extended = ops.arange(padded + (-size) % self.multiple + self.extend)
+        # No remainder of a negative number (see `PadToMultiple`).
+        extended = ops.arange(
+            padded + (self.multiple - size % self.multiple) % self.multiple + self.extend
+        )
         return ops.take(images, ops.take(rows, _reflected(extended, padded)), axis=axis)
 
     def call(self, images):
