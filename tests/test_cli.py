@@ -536,3 +536,19 @@ def test_train_on_camvid_with_class_weights_records_them_and_predicts_in_camvid_
     mask = Image.open(out_dir / "test_0_mask.png")
     palette = np.array(mask.getpalette()[: 256 * 3]).reshape(256, 3)
     np.testing.assert_array_equal(palette, camvid_palette())
+
+
+@pytest.mark.slow
+def test_predict_samples_in_bfloat16_keep_the_dropout_on(tmp_path, data_writers, capsys):
+    from keras_fcn import registry
+
+    model_path = tmp_path / "bayesian.keras"
+    registry.build("bayesian-segnet-basic", 3, weights=None).save(model_path)
+    image_path = tmp_path / "street.png"
+    image = data_writers.example("street")[0]
+    Image.fromarray(image).save(image_path)
+    args = ["predict", "--model", str(model_path), str(image_path), "--output", str(tmp_path)]
+    status = main([*args, "--samples", "3", "--precision", "bfloat16"])
+    assert status == 0 and "_uncertainty.png" in capsys.readouterr().out
+    uncertainty = np.asarray(Image.open(tmp_path / "street_uncertainty.png"))
+    assert uncertainty.shape == image.shape[:2] and uncertainty.max() == 255
