@@ -5,10 +5,12 @@ only, so that they run on every Keras backend.
 - `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
+- `normalization`: `LocalResponseNormalization`, Caffe's across-channel LRN (AlexNet).
 """
 
 from keras_fcn.layers.geometry import CropToReference, PadToMultiple
 from keras_fcn.layers.matmul_conv import MatmulConv2D
+from keras_fcn.layers.normalization import LocalResponseNormalization
 from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
 from keras_fcn.layers.upsampling import BilinearUpsampling, bilinear_kernel
 
@@ -16,6 +18,7 @@ __all__ = [
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
+    "LocalResponseNormalization",
     "MatmulConv2D",
     "PadToMultiple",
     "bilinear_kernel",
