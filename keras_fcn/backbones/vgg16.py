@@ -111,6 +111,7 @@ def vgg16_convolutions(
     pooling: Sequence[Pooling | None] = VGG16_POOLING,
     dilation: Sequence[int] = (1, 1, 1, 1, 1),
     padding: str = "same",
+    suffix: str = "",
 ) -> dict:
     """Applies VGG16's 13 convolutions (each with ReLU) and its poolings to `images`.
 
@@ -122,9 +123,12 @@ def vgg16_convolutions(
             front-end drops pool4 and pool5).
         dilation: the dilation of each block's convolutions.
         padding: `"same"` (pad 1, as VGG16) or `"valid"` (unpadded, the Dilation front-end).
+        suffix: appended to every layer's name, for nets with several VGG16 streams (the
+            NYUDv2 late-fusion net names them `conv1_1color` …, `conv1_1hha` …).
 
     Returns:
-        Every layer's output by its name (`block1_conv1` … `block5_conv3`, `block1_pool` …).
+        Every layer's output by its name without the suffix (`block1_conv1` … `block5_conv3`,
+        `block1_pool` …).
 
     Example:
 
@@ -154,14 +158,14 @@ def vgg16_convolutions(
                 dilation_rate=block_dilation,
                 activation="relu",
                 kernel_initializer=_random_kernel_initializer(name),
-                name=name,
+                name=name + suffix,
             )
             features = outputs[name] = conv(features)
             if classifier is not None:
                 conv.set_weights(classifier.get_layer(name).get_weights())
         if block_pooling is not None:
             pool = pooling_layer(
-                block_pooling.size, block_pooling.stride, block_pooling.padding, pool_name
+                block_pooling.size, block_pooling.stride, block_pooling.padding, pool_name + suffix
             )
             features = outputs[pool_name] = pool(features)
     return outputs
@@ -228,6 +232,7 @@ def vgg16_fully_connected(
     units: int = FC_UNITS,
     padding: str = "valid",
     dropout: float = 0.5,
+    suffix: str = "",
 ):
     """Applies fc6 and fc7, the classifier's fully connected layers as convolutions.
 
@@ -245,6 +250,7 @@ def vgg16_fully_connected(
         units: filters of fc6 and fc7.
         padding: fc6's padding, `"valid"` or `"same"`.
         dropout: dropout rate after fc6 and fc7.
+        suffix: appended to the layers' names (`fc6color`), as in `vgg16_convolutions`.
 
     Returns:
         fc7's output after dropout.
@@ -262,13 +268,13 @@ def vgg16_fully_connected(
         dilation_rate=dilation,
         activation="relu",
         kernel_initializer="he_normal",
-        name="fc6",
+        name="fc6" + suffix,
     )
     fc7 = keras.layers.Conv2D(
-        units, 1, activation="relu", kernel_initializer="he_normal", name="fc7"
+        units, 1, activation="relu", kernel_initializer="he_normal", name="fc7" + suffix
     )
-    features = keras.layers.Dropout(dropout, name="drop6")(fc6(features))
-    features = keras.layers.Dropout(dropout, name="drop7")(fc7(features))
+    features = keras.layers.Dropout(dropout, name="drop6" + suffix)(fc6(features))
+    features = keras.layers.Dropout(dropout, name="drop7" + suffix)(fc7(features))
     if classifier is not None:
         surgery = convolutionalize(classifier, kernel_size, units)
         fc6.set_weights(surgery["fc6"])
