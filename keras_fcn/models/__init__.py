@@ -11,6 +11,7 @@ from keras_fcn.models.fcn import (
     FCN16s,
     FCN32s,
     FCNVariant,
+    Stream,
     build_fcn,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "FCN16s",
     "FCN32s",
     "FCNVariant",
+    "Stream",
     "build_fcn",
 ]
