@@ -14,7 +14,7 @@ from collections.abc import Callable
 import keras
 
 from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.models import fcn
+from keras_fcn.models import fcn, fcn_alexnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -67,6 +67,20 @@ rate, the loss summed over pixels (not averaged), Caffe's weight decay 5e-4, bat
 without augmentation. The learning rate differs per net. Keras has no per-variable learning
 rate, so the original's doubled bias rate is not reproduced."""
 
+FCN_ALEXNET_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=1e-4,
+    momentum=0.9,
+    loss_reduction="sum_over_batch_size",
+    l2=l2_for_caffe_weight_decay(5e-4),
+    batch_size=1,
+)
+"""FCN-AlexNet's solver (`voc-fcn-alexnet/solver.prototxt`), unlike the VGG16 nets': SGD with
+standard momentum 0.9 and a fixed rate of 1e-4 on the loss averaged over labelled pixels
+(`normalize: true`), weight decay 5e-4, whole images one at a time. The original accumulates the
+gradients of 20 images per step (`iter_size: 20`); the recipe's batches of one do not."""
+
 _FCN_NATIVE_SIZE = {"original": 500, "aligned": 512}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 
@@ -116,6 +130,17 @@ MODELS = {
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
             class_names=VOC_CLASS_NAMES,
             reference=_FCN_REFERENCE,
+        ),
+        ModelEntry(
+            name="fcn-alexnet",
+            title="FCN-AlexNet",
+            family="fcn_alexnet",
+            builder=fcn_alexnet.FCNAlexNet,
+            geometries=("original",),
+            native_size={"original": 500},
+            paper_recipe=FCN_ALEXNET_SOLVER,
+            class_names=VOC_CLASS_NAMES,
+            reference="Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1",
         ),
     )
 }

@@ -1,4 +1,5 @@
-"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell)."""
+"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
+on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet)."""
 
 from keras_fcn.models.fcn import (
     FCN8S,
@@ -14,6 +15,7 @@ from keras_fcn.models.fcn import (
     Stream,
     build_fcn,
 )
+from keras_fcn.models.fcn_alexnet import FCNAlexNet
 
 __all__ = [
     "FCN8S",
@@ -25,6 +27,7 @@ __all__ = [
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
+    "FCNAlexNet",
     "FCNVariant",
     "Stream",
     "build_fcn",
