@@ -1,8 +1,8 @@
+import caffe_reference
 import keras
 import numpy as np
 import pytest
 
-import caffe_reference
 from keras_fcn.layers import CaffeMaxPooling2D, LocalResponseNormalization
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
 
