@@ -7,7 +7,8 @@ Two things live here, neither using the package's reader or models:
   100, with `BlobShape`) and in its legacy one (`NetParameter.layers`, field 2, `V1LayerParameter`
   with the enum layer type and 4-D blob dimensions), from the field numbers of BVLC/caffe's
   `src/caffe/proto/caffe.proto`;
-- the nets' forward passes in numpy, float64, in Caffe's NCHW layout on Caffe's blobs as stored:
+- the nets' forward passes in numpy, float32 as Caffe computes them, in Caffe's NCHW layout on
+  Caffe's blobs as stored:
   convolution `top[o, y, x] = Σ W[o, c, i, j] · bottom[c, y·s − p + i, x·s − p + j]`, grouped by
   channel halves; deconvolution as Caffe computes it, the transposed scatter
   `top[o, y·s + i, x·s + j] += Σ W[c, o, i, j] · bottom[c, y, x]` (no flip); max pooling rounding
@@ -187,63 +188,66 @@ def random_blobs(layers, seed: int):
 
 
 # ---------------------------------------------------------------------------------------------
-# Caffe's layers in numpy, NCHW, float64.
+# Caffe's layers in numpy, NCHW, float32.
 
 
 def convolution(x, weight, bias=None, stride=1, pad=0, group=1):
-    weight = weight.astype(np.float64)
+    """Caffe's Convolution: each kernel tap `(i, j)` adds `W[:, :, i, j] @ bottom` shifted."""
+    weight = weight.astype(np.float32)
     x = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
     n, c, h, w = x.shape
     out_c, _, kh, kw = weight.shape
     oh, ow = (h - kh) // stride + 1, (w - kw) // stride + 1
-    out = np.zeros((n, out_c, oh, ow))
+    out = np.zeros((out_c, n, oh, ow), np.float32)
     cin, cout = c // group, out_c // group
     for g in range(group):
         xg, wg = x[:, g * cin : (g + 1) * cin], weight[g * cout : (g + 1) * cout]
         for i in range(kh):
             for j in range(kw):
-                patch = xg[
-                    :,
-                    :,
-                    i : i + stride * (oh - 1) + 1 : stride,
-                    j : j + stride * (ow - 1) + 1 : stride,
-                ]
-                out[:, g * cout : (g + 1) * cout] += np.einsum(
-                    "oc,nchw->nohw", wg[:, :, i, j], patch
+                rows = slice(i, i + stride * (oh - 1) + 1, stride)
+                cols = slice(j, j + stride * (ow - 1) + 1, stride)
+                out[g * cout : (g + 1) * cout] += np.tensordot(
+                    wg[:, :, i, j], xg[:, :, rows, cols], axes=([1], [1])
                 )
-    return out if bias is None else out + bias.astype(np.float64)[None, :, None, None]
+    out = out.transpose(1, 0, 2, 3)
+    return out if bias is None else out + bias.astype(np.float32)[None, :, None, None]
 
 
 def deconvolution(x, weight, stride):
-    """Caffe's Deconvolution without bias and padding: the scatter of each input pixel."""
-    weight = weight.astype(np.float64)  # (in, out, kh, kw)
+    """Caffe's Deconvolution without bias and padding: the scatter of each input pixel,
+    `top[o, y·s + i, x·s + j] += Σ_c W[c, o, i, j] · bottom[c, y, x]`."""
+    weight = weight.astype(np.float32)  # (in, out, kh, kw)
     n, _, h, w = x.shape
     _, out_c, kh, kw = weight.shape
-    out = np.zeros((n, out_c, stride * (h - 1) + kh, stride * (w - 1) + kw))
+    out = np.zeros((out_c, n, stride * (h - 1) + kh, stride * (w - 1) + kw), np.float32)
     for i in range(kh):
         for j in range(kw):
-            contribution = np.einsum("co,nchw->nohw", weight[:, :, i, j], x)
-            out[
-                :, :, i : i + stride * (h - 1) + 1 : stride, j : j + stride * (w - 1) + 1 : stride
-            ] += contribution
-    return out
+            rows = slice(i, i + stride * (h - 1) + 1, stride)
+            cols = slice(j, j + stride * (w - 1) + 1, stride)
+            out[:, :, rows, cols] += np.tensordot(weight[:, :, i, j], x, axes=([0], [1]))
+    return out.transpose(1, 0, 2, 3)
 
 
 def max_pool(x, kernel, stride):
-    """Caffe's MAX pooling without padding: ceil((size - kernel) / stride) + 1 windows."""
-    n, c, h, w = x.shape
+    """Caffe's MAX pooling without padding: ceil((size - kernel) / stride) + 1 windows, the last
+    ones clipped at the border (padded here with -inf, which never wins)."""
+    h, w = x.shape[2:]
     oh, ow = -(-(h - kernel) // stride) + 1, -(-(w - kernel) // stride) + 1
-    out = np.empty((n, c, oh, ow))
-    for y in range(oh):
-        for x_ in range(ow):
-            window = x[
-                :,
-                :,
-                y * stride : min(y * stride + kernel, h),
-                x_ * stride : min(x_ * stride + kernel, w),
+    padded = np.pad(
+        x,
+        [(0, 0), (0, 0), (0, (oh - 1) * stride + kernel - h), (0, (ow - 1) * stride + kernel - w)],
+        constant_values=-np.inf,
+    )
+    return np.max(
+        [
+            padded[
+                :, :, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride
             ]
-            out[:, :, y, x_] = window.max(axis=(2, 3))
-    return out
+            for i in range(kernel)
+            for j in range(kernel)
+        ],
+        axis=0,
+    )
 
 
 def lrn(x, local_size=5, alpha=1e-4, beta=0.75, k=1.0):
@@ -264,10 +268,10 @@ def crop(x, offset, reference_hw):
 
 def data(image, mean, reverse_channels=True):
     """The data layers: HWC image → CHW, channels flipped to BGR (colour), minus the mean."""
-    image = np.asarray(image, np.float64)
+    image = np.asarray(image, np.float32)
     if reverse_channels:
         image = image[..., ::-1]
-    return (image - np.asarray(mean, np.float64)).transpose(2, 0, 1)[None]
+    return (image - np.asarray(mean, np.float32)).transpose(2, 0, 1)[None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,7 +302,7 @@ def fcn(blobs, image, mean, stride, head="", at_once=False):
         pooled = taps[pool]
         if at_once:
             (scale,) = blobs[f"scale_{pool}{head}"]
-            pooled = pooled * scale.astype(np.float64)[None, :, None, None]
+            pooled = pooled * scale.astype(np.float32)[None, :, None, None]
         skip = convolution(pooled, *blobs[f"score_{pool}{head}"])
         score = score + crop(skip, offsets[pool], score.shape[2:])
     final, kernel = FCN_UPSAMPLERS[stride][-1]
