@@ -291,9 +291,10 @@ def vgg16_trunk(x, blobs, suffix=""):
     return taps
 
 
-def fcn(blobs, image, mean, stride, head="", at_once=False):
-    """voc-fcn{32,16,8}s/net.py (and voc-fcn8s-atonce, siftflow-fcn* with `head`): NHWC logits."""
-    x = data(image, mean)
+def fcn(blobs, image, mean, stride, head="", at_once=False, reverse_channels=True):
+    """voc-fcn{32,16,8}s/net.py (and voc-fcn8s-atonce, siftflow-fcn* with `head`, the NYUDv2
+    single-stream nets, HHA unflipped): NHWC logits."""
+    x = data(image, mean, reverse_channels)
     taps = vgg16_trunk(x, blobs)
     score = convolution(taps["fc7"], *blobs[f"score_fr{head}"])
     offsets = {"pool4": 5, "pool3": 9}
