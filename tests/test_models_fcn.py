@@ -331,3 +331,14 @@ def test_invalid_heads_and_streams_raise_clear_errors(kwargs, message):
     arguments = {"variant": FCN32S, "num_classes": 3, "weights": None, "fc_units": NARROW}
     with pytest.raises(ValueError, match=message):
         build_fcn(**{**arguments, **kwargs})
+
+
+def test_a_kernel_initializer_replaces_the_random_initialisation():
+    zeros = build_fcn(FCN8S, 3, weights=None, fc_units=NARROW, kernel_initializer="zeros")
+    for name in [*VGG_CONVS, "fc6", "fc7"]:
+        assert not np.any(zeros.get_layer(name).get_weights()[0]), name
+    # Upsamplers stay bilinear; the default stays He.
+    np.testing.assert_array_equal(
+        zeros.get_layer("upscore8").get_weights()[0][:, :, 0, 0], bilinear_kernel(16)
+    )
+    assert np.std(narrow("fcn8s").get_layer("block3_conv1").get_weights()[0]) > 0

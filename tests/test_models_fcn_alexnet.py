@@ -94,3 +94,9 @@ def test_save_load_round_trip_and_weights_file(tmp_path, narrow_model):
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         FCNAlexNet(**{"fc_units": NARROW, **kwargs})
+
+
+def test_a_kernel_initializer_replaces_the_random_initialisation():
+    model = FCNAlexNet(num_classes=3, fc_units=NARROW, kernel_initializer="zeros")
+    for name in ["conv1", "conv4", "fc6", "fc7"]:
+        assert not np.any(model.get_layer(name).get_weights()[0]), name

@@ -112,6 +112,7 @@ def vgg16_convolutions(
     dilation: Sequence[int] = (1, 1, 1, 1, 1),
     padding: str = "same",
     suffix: str = "",
+    kernel_initializer: str | keras.initializers.Initializer | None = None,
 ) -> dict:
     """Applies VGG16's 13 convolutions (each with ReLU) and its poolings to `images`.
 
@@ -125,6 +126,9 @@ def vgg16_convolutions(
         padding: `"same"` (pad 1, as VGG16) or `"valid"` (unpadded, the Dilation front-end).
         suffix: appended to every layer's name, for nets with several VGG16 streams (the
             NYUDv2 late-fusion net names them `conv1_1color` …, `conv1_1hha` …).
+        kernel_initializer: the kernels' initializer without a classifier; `None` for He
+            initialisation (`_random_kernel_initializer`), `"zeros"` to build fast a net whose
+            weights are loaded next.
 
     Returns:
         Every layer's output by its name without the suffix (`block1_conv1` … `block5_conv3`,
@@ -157,7 +161,7 @@ def vgg16_convolutions(
                 padding=padding,
                 dilation_rate=block_dilation,
                 activation="relu",
-                kernel_initializer=_random_kernel_initializer(name),
+                kernel_initializer=kernel_initializer or _random_kernel_initializer(name),
                 name=name + suffix,
             )
             features = outputs[name] = conv(features)
@@ -233,6 +237,7 @@ def vgg16_fully_connected(
     padding: str = "valid",
     dropout: float = 0.5,
     suffix: str = "",
+    kernel_initializer: str | keras.initializers.Initializer = "he_normal",
 ):
     """Applies fc6 and fc7, the classifier's fully connected layers as convolutions.
 
@@ -251,6 +256,7 @@ def vgg16_fully_connected(
         padding: fc6's padding, `"valid"` or `"same"`.
         dropout: dropout rate after fc6 and fc7.
         suffix: appended to the layers' names (`fc6color`), as in `vgg16_convolutions`.
+        kernel_initializer: the kernels' initializer without a classifier (He by default).
 
     Returns:
         fc7's output after dropout.
@@ -267,11 +273,11 @@ def vgg16_fully_connected(
         padding=padding,
         dilation_rate=dilation,
         activation="relu",
-        kernel_initializer="he_normal",
+        kernel_initializer=kernel_initializer,
         name="fc6" + suffix,
     )
     fc7 = keras.layers.Conv2D(
-        units, 1, activation="relu", kernel_initializer="he_normal", name="fc7" + suffix
+        units, 1, activation="relu", kernel_initializer=kernel_initializer, name="fc7" + suffix
     )
     features = keras.layers.Dropout(dropout, name="drop6" + suffix)(fc6(features))
     features = keras.layers.Dropout(dropout, name="drop7" + suffix)(fc7(features))

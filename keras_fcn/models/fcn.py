@@ -162,6 +162,7 @@ def build_fcn(
     geometry: str = "original",
     mean: tuple[float, float, float] | None = None,
     streams: Sequence[Stream] | None = None,
+    kernel_initializer: str | None = None,
     name: str = "fcn",
 ) -> keras.Model:
     """Builds one FCN of the family table (`FCN32S`, `FCN16S`, `FCN8S`, `FCN8S_AT_ONCE`).
@@ -180,6 +181,10 @@ def build_fcn(
       with coefficients 1/n), then upsamples once; the model takes a dict of images by stream
       name and crops to the first. Only FCN-32s has a late-fusion release, so several streams
       take no skips. `mean` is then each stream's own.
+
+    `kernel_initializer` sets the backbone's and fc6/fc7's kernels when `weights` is `None`:
+    `None` is He initialisation; `"zeros"` skips drawing 134 million random numbers (seconds, and
+    twice the weights' memory) for a net whose weights are loaded next, as `from_preset` does.
 
     Example:
 
@@ -225,7 +230,9 @@ def build_fcn(
             features = PadToMultiple(OUTPUT_STRIDE, name="pad_to_stride" + suffix)(features)
 
         # conv1_1 … pool5: 1/32.
-        taps = vgg16_convolutions(features, classifier, suffix=suffix)
+        taps = vgg16_convolutions(
+            features, classifier, suffix=suffix, kernel_initializer=kernel_initializer
+        )
 
         # fc6, fc7: the classifier as convolutions, 1/32. Only fc layers of the classifier's
         # width take its weights; narrower ones start random.
@@ -236,6 +243,7 @@ def build_fcn(
             padding="valid" if geometry == "original" else "same",
             dropout=dropout,
             suffix=suffix,
+            kernel_initializer=kernel_initializer or "he_normal",
         )
         trunks.append((suffix, taps, fc7))
     reference = next(iter(inputs.values()))

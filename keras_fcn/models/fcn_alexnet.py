@@ -76,6 +76,7 @@ def FCNAlexNet(
     fc_units: int = FC_UNITS,
     dropout: float = 0.5,
     mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+    kernel_initializer: str | None = None,
     name: str = "fcn-alexnet",
 ) -> keras.Model:
     """Builds FCN-AlexNet, the released `voc-fcn-alexnet` net (see the module docstring).
@@ -95,6 +96,8 @@ def FCNAlexNet(
         fc_units: width of fc6 and fc7 (4096 in the paper); narrower for quick experiments.
         dropout: dropout rate after fc6 and fc7.
         mean: the mean the weights expect, BGR, subtracted inside the model.
+        kernel_initializer: the kernels' initializer; `None` for He initialisation, `"zeros"`
+            to build fast a net whose weights are loaded next.
         name: the model's name.
 
     Returns:
@@ -134,7 +137,7 @@ def FCNAlexNet(
             padding="valid" if conv.strides > 1 else "same",
             groups=conv.groups,
             activation="relu",
-            kernel_initializer=_kernel_initializer(conv.name),
+            kernel_initializer=kernel_initializer or _kernel_initializer(conv.name),
             name=conv.name,
         )(features)
         if conv.pool_and_normalize:
@@ -145,11 +148,19 @@ def FCNAlexNet(
 
     # fc6 (6×6 over pool5), fc7: 1/32.
     features = MatmulConv2D(
-        fc_units, 6, activation="relu", kernel_initializer="he_normal", name="fc6"
+        fc_units,
+        6,
+        activation="relu",
+        kernel_initializer=kernel_initializer or "he_normal",
+        name="fc6",
     )(features)
     features = keras.layers.Dropout(dropout, name="drop6")(features)
     features = keras.layers.Conv2D(
-        fc_units, 1, activation="relu", kernel_initializer="he_normal", name="fc7"
+        fc_units,
+        1,
+        activation="relu",
+        kernel_initializer=kernel_initializer or "he_normal",
+        name="fc7",
     )(features)
     features = keras.layers.Dropout(dropout, name="drop7")(features)
     scores = keras.layers.Conv2D(
