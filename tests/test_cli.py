@@ -290,11 +290,9 @@ def preset_file(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
 
     def write(name):
-        keras.utils.set_random_seed(0)
-        model = PRESETS[name].build(fc_units=8)
-        for layer in model.layers:  # scores start at zero: make them random
-            if layer.name.startswith("score") and layer.weights:
-                layer.set_weights([np.random.normal(0, 0.1, w.shape) for w in layer.weights])
+        model, rng = PRESETS[name].build(fc_units=8), np.random.default_rng(0)
+        for variable in model.weights:  # zero kernels as built: make them random
+            variable.assign(rng.normal(0, 0.05, variable.shape).astype("float32"))
         path = tmp_path / f"{name}.caffemodel"
         save_caffemodel(model, path)
         return str(path)

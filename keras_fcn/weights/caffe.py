@@ -184,8 +184,11 @@ def _layer_messages(path: str) -> Iterator[message.Message]:
     """Parses the layers of a NetParameter file one at a time, skipping its other fields.
 
     Only NetParameter's own fields are walked here (a tag, then a varint, 8 or 4 bytes, or a
-    length and that many bytes); each layer is parsed by its message class.
+    length and that many bytes); each layer is parsed by its message class. A message is yielded
+    without being kept here, so that it is freed as soon as the caller drops it.
     """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No .caffemodel file at {path!r}.")
     messages = caffe_messages()
     size = os.path.getsize(path)
     with open(path, "rb") as file:
@@ -222,22 +225,41 @@ def _layer_messages(path: str) -> Iterator[message.Message]:
                 )
         if file.tell() > size:
             raise ValueError(f"{path}: the file is truncated (its last field ends past its end).")
+        if not index:
+            raise ValueError(f"{path}: the file holds no layers; it is not a .caffemodel.")
 
 
-def _blob_array(blob, path: str, layer_name: str, index: int) -> tuple[np.ndarray, bool]:
-    """A BlobProto's values as a float32 array of its shape, and whether the shape is legacy."""
+def _layer_type(layer: message.Message) -> str:
+    """A layer's type: LayerParameter's string, or the name of a V1 layer's enum value."""
+    if isinstance(layer.type, int):
+        return V1_LAYER_TYPES.get(layer.type, f"V1 type {layer.type}")
+    return layer.type
+
+
+def _blob_shape(blob, path: str, layer_name: str, index: int) -> tuple[tuple[int, ...], bool]:
+    """A BlobProto's shape and whether it is legacy; checks that its values fill it."""
     legacy = any(blob.HasField(field) for field in ("num", "channels", "height", "width"))
     shape = (blob.num, blob.channels, blob.height, blob.width) if legacy else tuple(blob.shape.dim)
-    if len(blob.double_data):
-        values = np.asarray(blob.double_data, np.float64).astype(np.float32)
-    else:
-        values = np.asarray(blob.data, np.float32)
-    if values.size != int(np.prod(shape)):
+    size = len(blob.double_data) or len(blob.data)
+    if size != int(np.prod(shape)):
         raise ValueError(
-            f"{path}: blob {index} of layer {layer_name!r} holds {values.size} values, but its "
+            f"{path}: blob {index} of layer {layer_name!r} holds {size} values, but its "
             f"shape {shape} needs {int(np.prod(shape))}; the file is corrupt."
         )
-    return values.reshape(shape), legacy
+    return shape, legacy
+
+
+def _blob_array(blob, path: str, layer_name: str, index: int) -> np.ndarray:
+    """A BlobProto's values as a float32 array of its stored shape."""
+    shape, _ = _blob_shape(blob, path, layer_name, index)
+    if len(blob.double_data):
+        return np.asarray(blob.double_data, np.float64).astype(np.float32).reshape(shape)
+    return np.asarray(blob.data, np.float32).reshape(shape)
+
+
+def _check_unique(seen: dict, name: str, path: str) -> None:
+    if name in seen:
+        raise ValueError(f"{path}: two layers are named {name!r}; the file is ambiguous.")
 
 
 def read_caffemodel(path: str | os.PathLike) -> dict[str, CaffeLayer]:
@@ -271,32 +293,19 @@ def read_caffemodel(path: str | os.PathLike) -> dict[str, CaffeLayer]:
     [[[[0.5, -1.0]]]]
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No .caffemodel file at {path!r}.")
-    layers, num_layers = {}, 0
+    layers = {}
     for layer in _layer_messages(path):
-        num_layers += 1
-        if not layer.blobs:
-            continue
-        layer_type = (
-            V1_LAYER_TYPES.get(layer.type, f"V1 type {layer.type}")
-            if isinstance(layer.type, int)
-            else layer.type
-        )
-        if layer.name in layers:
-            raise ValueError(f"{path}: two layers are named {layer.name!r}; the file is ambiguous.")
-        arrays = [
-            _blob_array(blob, path, layer.name, index) for index, blob in enumerate(layer.blobs)
-        ]
-        layers[layer.name] = CaffeLayer(
-            layer.name,
-            layer_type,
-            tuple(array for array, _ in arrays),
-            tuple(legacy for _, legacy in arrays),
-        )
-        del layer, arrays
-    if not num_layers:
-        raise ValueError(f"{path}: the file holds no layers; it is not a .caffemodel.")
+        if layer.blobs:
+            _check_unique(layers, layer.name, path)
+            blobs = list(enumerate(layer.blobs))
+            layers[layer.name] = CaffeLayer(
+                layer.name,
+                _layer_type(layer),
+                tuple(_blob_array(blob, path, layer.name, index) for index, blob in blobs),
+                tuple(_blob_shape(blob, path, layer.name, index)[1] for index, blob in blobs),
+            )
+            del blobs
+        del layer  # the parsed message, as large as its blobs, before the next one is read
     return layers
 
 
@@ -363,8 +372,23 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
     ('conv1_1', 'upscore')
     """
     path = os.fspath(path)
-    stored = read_caffemodel(path)
-    plan = []
+    # First pass: every layer's type, blob shapes and a Scale's values, to check the whole file
+    # against the model before any weight is set; no blob is kept.
+    stored = {}
+    for layer in _layer_messages(path):
+        if layer.blobs:
+            _check_unique(stored, layer.name, path)
+            shapes = [_blob_shape(blob, path, layer.name, i) for i, blob in enumerate(layer.blobs)]
+            stored[layer.name] = (
+                _layer_type(layer),
+                [shape for shape, _ in shapes],
+                [legacy for _, legacy in shapes],
+                _blob_array(layer.blobs[0], path, layer.name, 0)
+                if _layer_type(layer) == "Scale"
+                else None,
+            )
+        del layer
+    plan = {}
     for layer in model.layers:
         caffe_type = _caffe_type(layer)
         if caffe_type is None:
@@ -377,17 +401,16 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
         name = caffe_layer_name(layer.name)
         if name not in stored:
             continue  # reported below with every other missing layer
-        source = stored[name]
-        if source.type != caffe_type:
+        stored_type, shapes, legacy_shapes, scales = stored[name]
+        if stored_type != caffe_type:
             raise ValueError(
-                f"{path}: layer {name!r} is a {source.type} in the file but a {caffe_type} "
+                f"{path}: layer {name!r} is a {stored_type} in the file but a {caffe_type} "
                 f"({type(layer).__name__}) in the model."
             )
         expected = _caffe_shapes(layer)
-        shapes = [blob.shape for blob in source.blobs]
         if len(shapes) != len(expected) or not all(
             _fits(shape, legacy, want)
-            for shape, legacy, want in zip(shapes, source.legacy_shapes, expected, strict=False)
+            for shape, legacy, want in zip(shapes, legacy_shapes, expected, strict=False)
         ):
             raise ValueError(
                 f"{path}: layer {name!r} holds blobs of shapes {shapes} (Caffe's layout), but the "
@@ -395,22 +418,21 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
                 "the model built with other num_classes or fc_units?"
             )
         if isinstance(layer, keras.layers.Rescaling):
-            values = np.unique(source.blobs[0])
+            values = np.unique(scales)
             if values.tolist() != [np.float32(layer.scale)]:
                 scales = ", ".join(f"{value:g}" for value in values[:4])
                 raise ValueError(
                     f"{path}: layer {name!r} scales by {scales}, not by {layer.scale:g} as the "
                     f"model's fixed {layer.name!r} does."
                 )
-        plan.append((layer, name, expected))
+        plan[name] = (layer, expected)
 
-    planned = {name for _, name, _ in plan}
     missing = [
         caffe_layer_name(layer.name)
         for layer in model.layers
         if _caffe_type(layer) and caffe_layer_name(layer.name) not in stored
     ]
-    extra = [name for name in stored if name not in planned]
+    extra = [name for name in stored if name not in plan]
     if missing or extra:
         raise ValueError(
             f"{path} is not the file of the model {model.name!r}: "
@@ -420,17 +442,30 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
             + f". The file's layers with weights are {', '.join(stored)}."
         )
 
-    for layer, name, expected in plan:
-        if isinstance(layer, keras.layers.Rescaling):
-            continue  # a constant, checked above
-        kernel, *bias = (
-            blob.reshape(shape)
-            for blob, shape in zip(stored.pop(name).blobs, expected, strict=True)
-        )
+    # Second pass: set each layer's weights as it is read. Besides the model's own weights,
+    # memory holds at most two copies of one layer's blobs: the parsed message and its arrays,
+    # the arrays and the kernel transposed, or that kernel and TensorFlow's copy of it.
+    loaded = set()
+    for source in _layer_messages(path):
+        layer, expected = plan.get(source.name, (None, None))
+        if layer is None or isinstance(layer, keras.layers.Rescaling):
+            del source
+            continue  # no blobs, or a constant checked above
+        loaded.add(source.name)
+        arrays = [
+            _blob_array(blob, path, source.name, index).reshape(shape)
+            for index, (blob, shape) in enumerate(zip(source.blobs, expected, strict=True))
+        ]
+        del source
         # (out, in, kh, kw) → (kh, kw, in, out); (in, out, kh, kw) → (kh, kw, out, in).
-        layer.set_weights([kernel.transpose(2, 3, 1, 0), *bias])
-        del kernel, bias
-    return [name for _, name, _ in plan]
+        weights = [np.ascontiguousarray(arrays[0].transpose(2, 3, 1, 0)), *arrays[1:]]
+        del arrays
+        layer.set_weights(weights)
+        del weights
+    unread = [name for name, (layer, _) in plan.items() if name not in loaded and layer.weights]
+    if unread:
+        raise ValueError(f"{path} changed while it was read: its layers {unread} are gone.")
+    return list(plan)
 
 
 def _packed_floats(number: int, values: np.ndarray) -> bytes:
