@@ -8,15 +8,17 @@ other field (`convolution_param`, ...) of a real file. Both formats Caffe has wr
 `V1LayerParameter`), blob shapes as `BlobShape` or as the legacy num/channels/height/width
 (which win when set, as in `Blob::FromProto`), values as `data` (float) or `double_data`.
 
-The file is read one layer at a time, so that memory holds the weights once plus one layer's
-serialized bytes, and layers are matched to a model's by name, as Caffe's
-`Net::CopyTrainedLayersFrom` does: Caffe's `conv1_1` … `conv5_3` are keras.applications'
-`block1_conv1` … `block5_conv3` (`caffe_layer_name`), every other name is the same. Convolution
-blobs `(out, in / group, kh, kw)` and deconvolution blobs `(in, out / group, kh, kw)` both become
-Keras kernels by `transpose(2, 3, 1, 0)`, unflipped (Caffe's deconvolution is the transposed
-scatter of its convolution, as `keras.layers.Conv2DTranspose`). Loading is all or nothing: a
+The file is read one layer at a time (a 538 MB file is never in memory whole), and layers are
+matched to a model's by name, as Caffe's `Net::CopyTrainedLayersFrom` does: Caffe's `conv1_1` …
+`conv5_3` are keras.applications' `block1_conv1` … `block5_conv3` (`caffe_layer_name`), every
+other name is the same. Convolution blobs `(out, in / group, kh, kw)` and deconvolution blobs
+`(in, out / group, kh, kw)` both become Keras kernels by `transpose(2, 3, 1, 0)`, unflipped
+(Caffe's deconvolution is the transposed scatter of its convolution, as
+`keras.layers.Conv2DTranspose`). Loading is all or nothing: a
 missing or extra layer, a blob of another shape, a truncated or corrupt file raise a
-`ValueError` naming the file, the layer and the shapes before any weight is set.
+`ValueError` naming the file, the layer and the shapes before any weight is set: loading reads
+the file twice, once to check every layer and once to set each layer's weights as it is read,
+so that besides the model's own weights memory holds about two copies of its largest layer.
 
 Reference: BVLC/caffe, `src/caffe/proto/caffe.proto`, `src/caffe/blob.cpp` (`FromProto`,
 `ShapeEquals`), `src/caffe/net.cpp` (`CopyTrainedLayersFrom`).
