@@ -450,7 +450,7 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
     loaded = set()
     for source in _layer_messages(path):
         layer, expected = plan.get(source.name, (None, None))
-        if layer is None or isinstance(layer, keras.layers.Rescaling):
+        if layer is None or not source.blobs or isinstance(layer, keras.layers.Rescaling):
             del source
             continue  # no blobs, or a constant checked above
         loaded.add(source.name)
