@@ -78,6 +78,15 @@ class Preset:
         url: where the `.caffemodel` is published (the release's `caffemodel-url`).
         sha1: the file's SHA1 where known, checked after downloading.
         mean_iou: the published mean IU on PASCAL VOC seg11valid (%), where there is one.
+
+    Example:
+
+    >>> preset = PRESETS["siftflow-fcn8s"]
+    >>> preset.num_classes, preset.file_name
+    ({'sem': 33, 'geo': 3}, 'siftflow-fcn8s-heavy.caffemodel')
+    >>> model = preset.build(fc_units=8)
+    >>> sorted(model(np.zeros((1, 37, 53, 3))))
+    ['score_geo', 'score_sem']
     """
 
     name: str
