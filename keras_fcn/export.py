@@ -285,6 +285,45 @@ def find_saved_model(path: str) -> str:
     return os.path.join(path, str(max(versions)))
 
 
+def _checked(serve: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """Wraps a `serve_images` function into one from numpy uint8 images to class ids."""
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(
+                f"images must be RGB of shape (batch, height, width, 3), received {images.shape}."
+            )
+        if images.dtype != np.uint8:
+            raise TypeError(f"images must be uint8 in [0, 255], received {images.dtype}.")
+        return serve(images=tf.constant(images))[CLASS_IDS_OUTPUT].numpy()
+
+    return predict
+
+
+def make_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from images to class ids running `model` as its SavedModel would.
+
+    It is the `serve_images` signature of `export_for_serving`, in process, without writing
+    anything: for models built in memory, such as `keras_fcn.from_preset`'s.
+
+    Args:
+        model: a model mapping `(B, H, W, 3)` RGB images of any size to logits.
+
+    Returns:
+        A function mapping uint8 RGB images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
+
+    Example:
+
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> make_predictor(model)(np.zeros((1, 37, 53, 3), "uint8")).shape
+    (1, 37, 53)
+    """
+    require_tensorflow("keras_fcn.export.make_predictor")
+    _check_model(model)
+    return _checked(_serving_module(model).serve_images)
+
+
 def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
     """Loads a `.keras` model or an exported SavedModel as a function from images to class ids.
 
@@ -322,25 +361,11 @@ def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
                 f"{path!r} is a file but not a .keras model; expected a .keras file or a "
                 "SavedModel directory."
             )
-        require_tensorflow("keras_fcn.export.load_predictor of a .keras file")
-        serve = _serving_module(keras.models.load_model(path)).serve_images
-    else:
-        loaded = tf.saved_model.load(find_saved_model(path))
-        if IMAGES_SIGNATURE not in loaded.signatures:
-            raise ValueError(
-                f"The SavedModel at {path!r} has no {IMAGES_SIGNATURE!r} signature (it has "
-                f"{sorted(loaded.signatures)}); export it with keras_fcn.export_for_serving."
-            )
-        serve = loaded.signatures[IMAGES_SIGNATURE]
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(
-                f"images must be RGB of shape (batch, height, width, 3), received {images.shape}."
-            )
-        if images.dtype != np.uint8:
-            raise TypeError(f"images must be uint8 in [0, 255], received {images.dtype}.")
-        return serve(images=tf.constant(images))[CLASS_IDS_OUTPUT].numpy()
-
-    return predict
+        return make_predictor(keras.models.load_model(path))
+    loaded = tf.saved_model.load(find_saved_model(path))
+    if IMAGES_SIGNATURE not in loaded.signatures:
+        raise ValueError(
+            f"The SavedModel at {path!r} has no {IMAGES_SIGNATURE!r} signature (it has "
+            f"{sorted(loaded.signatures)}); export it with keras_fcn.export_for_serving."
+        )
+    return _checked(loaded.signatures[IMAGES_SIGNATURE])
