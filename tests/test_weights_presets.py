@@ -1,5 +1,8 @@
-"""The 14 presets of the release, loaded through `from_preset` from files the tests write with
-fcn_release_reference's encoder, against its numpy forward passes of the Caffe nets."""
+"""The presets, loaded through `from_preset` from files the tests write with
+fcn_release_reference's encoder: the FCN release's 14 against its numpy forward passes of the
+Caffe nets, DeepLab's and Dilation's against the models whose weights the files hold (their
+graphs are checked against raw-op prototxts in tests/test_models_deeplab.py and
+tests/test_models_dilation.py)."""
 
 import dataclasses
 import hashlib
@@ -10,6 +13,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
+from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
+from keras_fcn.models.dilation import build_dilation
 from keras_fcn.weights import presets
 from keras_fcn.weights.presets import PRESETS, from_preset
 
@@ -139,7 +145,7 @@ def test_every_preset_loads_a_caffemodel_and_computes_the_caffe_net(tmp_path, na
 
 
 def test_the_table_holds_the_releases_nets_urls_means_and_classes():
-    assert list(PRESETS) == list(URLS)
+    assert list(PRESETS) == [*URLS, *SUCCESSORS]
     for name, file in URLS.items():
         assert PRESETS[name].url == f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel"
         assert PRESETS[name].file_name == f"{file}.caffemodel"
@@ -165,7 +171,9 @@ def test_the_table_holds_the_releases_nets_urls_means_and_classes():
         "voc-fcn8s": 65.5,
         "voc-fcn8s-atonce": 65.4,
         "voc-fcn-alexnet": 48.0,
+        "voc-deeplab-largefov": 62.25,  # ICLR 2015 table 2, before the CRF
     }
+    assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
     assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
 
 
@@ -276,3 +284,87 @@ def test_a_full_width_fcn8s_file_converts_value_for_value(tmp_path):
     expected = ref.fcn(blobs, image[0], VOC_MEAN, "8s")
     actual = keras.ops.convert_to_numpy(model(image))
     assert ref.relative_error(actual, expected) <= 1e-5
+
+
+# DeepLab-LargeFOV's release (its download script) and fyu/dilation's `download_pretrained.sh`;
+# the means of their data layers (DeepLab's test.prototxt, Dilation's pascal_voc.json), BGR.
+SUCCESSORS = {
+    "voc-deeplab-largefov": (
+        "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
+        (104.008, 116.669, 122.675),
+    ),
+    "voc-dilation8": (
+        "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
+        (102.93, 111.36, 116.52),
+    ),
+}
+CAFFE_NAMES = dict(zip(CONV_NAMES, CAFFE_CONV_NAMES, strict=True))
+
+
+def test_the_successors_presets_name_their_releases_files_and_means():
+    for name, (url, mean) in SUCCESSORS.items():
+        preset = PRESETS[name]
+        assert preset.url == url and [stream.mean for stream in preset.streams] == [mean]
+        assert preset.num_classes == 21 and preset.class_names[15] == "person"
+
+
+def source_model(name, seed):
+    """A narrow net of the preset's architecture with random kernels and biases."""
+    keras.utils.set_random_seed(seed)
+    mean = SUCCESSORS[name][1]
+    if name == "voc-deeplab-largefov":
+        model = build_deeplab(LARGE_FOV, 21, weights=None, fc_units=NARROW, mean=mean)
+    else:
+        model = build_dilation(21, context="large", weights=None, fc_units=NARROW, mean=mean)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(0, 0.1, bias.shape).astype("float32")])
+    return model
+
+
+def caffe_layers(model):
+    """The model's weighted layers as Caffe stores them: Caffe names, kernels `(out, in, kh,
+    kw)`, in the order of the net."""
+    return [
+        (
+            CAFFE_NAMES.get(layer.name, layer.name),
+            "Convolution",
+            [layer.get_weights()[0].transpose(3, 2, 0, 1), layer.get_weights()[1]],
+        )
+        for layer in model.layers
+        if layer.weights
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, legacy",
+    # DeepLab v1's release is in Caffe's legacy V1 format, Dilation's in the current one.
+    [("voc-deeplab-largefov", True), ("voc-dilation8", False)],
+)
+def test_the_successors_presets_load_their_nets_value_for_value(tmp_path, name, legacy):
+    source = source_model(name, seed=11)
+    path = tmp_path / PRESETS[name].file_name
+    options = {"legacy": True, "legacy_shape": True} if legacy else {}
+    path.write_bytes(ref.encode_net(caffe_layers(source), name=name, **options))
+    model = from_preset(name, caffemodel=str(path), fc_units=NARROW)
+    assert model.name == name
+    for layer in source.layers:
+        for ours, theirs in zip(
+            model.get_layer(layer.name).get_weights(), layer.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+    images = np.random.default_rng(12).integers(0, 256, (1, *SIZE, 3)).astype("uint8")
+    expected = keras.ops.convert_to_numpy(source(images))
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(images)), expected, rtol=1e-6)
+
+
+def test_an_fcn_file_given_as_deeplab_is_refused(tmp_path, keras_home):
+    path, _ = write_caffemodel(tmp_path / "fcn32s.caffemodel", "voc-fcn32s", seed=13)
+    # The first layer whose blobs differ: FCN's fc6 is 7×7, DeepLab-LargeFOV's 3×3.
+    message = r"fcn32s.caffemodel: layer 'fc6' .*\(8, 512, 7, 7\).* takes .*\(8, 512, 3, 3\)"
+    with pytest.raises(ValueError, match=message):
+        from_preset("voc-deeplab-largefov", caffemodel=path, fc_units=NARROW)
+    assert not list(keras_home.glob("models/*.h5"))

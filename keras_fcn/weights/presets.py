@@ -1,6 +1,7 @@
-"""The trained nets of the original FCN release, one call away: `from_preset("voc-fcn8s")`.
+"""Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
 
-Each `Preset` is one row of data: the architecture (a row of the FCN table, or FCN-AlexNet), its
+The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model and Dilation8's VOC model. Each
+`Preset` is one row of data: the architecture (a row of the FCN table, or another builder), its
 inputs with the means their weights expect, the classes it scores, where its `.caffemodel` is
 published (the URL of the release's `caffemodel-url` file) with its SHA1 where known, and its
 published score. `from_preset` builds the architecture, downloads the file once with
@@ -12,19 +13,26 @@ what the released nets compute.
 
 Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; the
 release shelhamer/fcn.berkeleyvision.org (`*/net.py`, `*/caffemodel-url`, `data/*/classes*.txt`,
-`*_layers.py` for the means).
+`*_layers.py` for the means); Chen et al., ICLR 2015 (DeepLab-LargeFOV's release,
+`train2_iter_8000.caffemodel`); Yu & Koltun, ICLR 2016 (fyu/dilation,
+`dilation8_pascal_voc.caffemodel`).
 """
 
 import dataclasses
+import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import keras
 import numpy as np
 
-from keras_fcn.backbones.preprocessing import CAFFE_FCN_MEAN_BGR
+from keras_fcn.backbones.preprocessing import (
+    CAFFE_FCN_MEAN_BGR,
+    DEEPLAB_MEAN_BGR,
+    DILATION_VOC_MEAN_BGR,
+)
 from keras_fcn.classes import (
     NYUD_CLASS_NAMES,
     PASCAL_CONTEXT_CLASS_NAMES,
@@ -33,6 +41,8 @@ from keras_fcn.classes import (
     VOC_CLASS_NAMES,
     voc_palette,
 )
+from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
+from keras_fcn.models.dilation import build_dilation
 from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN16S, FCN32S, FCNVariant, Stream, build_fcn
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
 from keras_fcn.weights.caffe import load_caffemodel
@@ -70,14 +80,17 @@ class Preset:
     Args:
         name: the preset's name, that of the release's directory (`voc-fcn8s`).
         title: how the release's README names it.
-        variant: the row of the FCN table (`keras_fcn.models.fcn.FCN8S`, ...), or `None` for
-            FCN-AlexNet.
+        architecture: the row of the FCN table (`keras_fcn.models.fcn.FCN8S`, ...), or the
+            builder of another net, called as `builder(num_classes, mean=..., name=...,
+            weights=None, kernel_initializer="zeros", **options)` (FCN-AlexNet, DeepLab,
+            Dilation8).
         streams: the net's inputs and the means their weights expect (`Stream`).
         class_names: the classes scored, in order; for a net of several heads (SIFT Flow), by
             head name.
         url: where the `.caffemodel` is published (the release's `caffemodel-url`).
         sha1: the file's SHA1 where known, checked after downloading.
-        mean_iou: the published mean IU on PASCAL VOC seg11valid (%), where there is one.
+        mean_iou: the published mean IU (%) of the net, where there is one.
+        mean_iou_split: the images `mean_iou` was measured on.
 
     Example:
 
@@ -91,12 +104,13 @@ class Preset:
 
     name: str
     title: str
-    variant: FCNVariant | None
+    architecture: FCNVariant | Callable[..., keras.Model]
     streams: tuple[Stream, ...]
     class_names: tuple[str, ...] | Mapping[str, tuple[str, ...]]
     url: str
     sha1: str | None = None
     mean_iou: float | None = None
+    mean_iou_split: str = "PASCAL VOC 2011 seg11valid"
 
     @property
     def file_name(self) -> str:
@@ -133,15 +147,15 @@ class Preset:
                 f"Preset {self.name!r} takes the options {', '.join(BUILD_OPTIONS)}; received "
                 f"{', '.join(unknown)}."
             )
-        if self.variant is None:
+        if not isinstance(self.architecture, FCNVariant):
             if "geometry" in options:
                 raise ValueError(f"Preset {self.name!r} has the original geometry only.")
             (stream,) = self.streams
-            return FCNAlexNet(
+            return self.architecture(
                 self.num_classes, mean=stream.mean, name=self.name, **_UNTRAINED, **options
             )
         return build_fcn(
-            self.variant,
+            self.architecture,
             self.num_classes,
             streams=self.streams,
             name=self.name,
@@ -200,7 +214,7 @@ PRESETS = {
         Preset(
             "voc-fcn-alexnet",
             "FCN-AlexNet PASCAL",
-            None,
+            FCNAlexNet,
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn-alexnet-pascal.caffemodel",
@@ -252,9 +266,28 @@ PRESETS = {
             NYUD_CLASS_NAMES,
             CAFFEMODEL_URL + "nyud-fcn32s-color-hha-heavy.caffemodel",
         ),
+        Preset(
+            "voc-deeplab-largefov",
+            "DeepLab-LargeFOV PASCAL VOC 2012",
+            functools.partial(build_deeplab, LARGE_FOV),
+            (Stream("image", DEEPLAB_MEAN_BGR),),
+            VOC_CLASS_NAMES,
+            "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
+            mean_iou=62.25,
+            mean_iou_split="PASCAL VOC 2012 val, before the CRF",
+        ),
+        Preset(
+            "voc-dilation8",
+            "Dilation8 front-end + large context, PASCAL VOC 2012",
+            functools.partial(build_dilation, context="large"),
+            (Stream("image", DILATION_VOC_MEAN_BGR),),
+            VOC_CLASS_NAMES,
+            "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
+        ),
     )
 }
-"""The 14 trained nets of the release, by the names of its directories."""
+"""The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's and
+Dilation's VOC models."""
 
 
 def get_preset(name: str) -> Preset:
