@@ -131,7 +131,7 @@ def test_fcn_alexnet_recipe_is_its_own_solver():
     assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 1e-4, 0.9)
     assert recipe.loss_reduction == "sum_over_batch_size"
     assert recipe.l2 == pytest.approx(5e-4 / 2)
-    assert entry.geometries == ("original",) and entry.native_size == {"original": 500}
+    assert entry.geometries == ("original",) and entry.native_size == {"original": (500, 500)}
     model = registry.build("fcn-alexnet", 3, weights=None, fc_units=8, geometry="original")
     assert model.name == "fcn-alexnet" and model.get_layer("norm1") is not None
 
