@@ -147,13 +147,15 @@ SEGNET_SOLVER = Recipe(
     momentum=0.9,
     l2=l2_for_caffe_weight_decay(5e-4),
     batch_size=4,
+    class_weights="median-frequency",
 )
 """SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
 rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
 solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
 (`batch_size` of the train prototxts; the paper reports mini-batches of 12 for its SegNet-Basic
-comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised). The
-prototxts weight the loss by median-frequency class weights. The weight decay also applies to
+comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised) and
+weighted by median-frequency class weights (the prototxts' `class_weighting`, computed here from
+the training labels). The weight decay also applies to
 the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
 
 _SEGNET_NATIVE_SIZE = {"original": (360, 480)}

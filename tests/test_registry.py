@@ -113,6 +113,7 @@ def test_segnet_paper_recipes_are_segnet_tutorial_solvers(name, rate):
     assert recipe.l2 == pytest.approx(5e-4 / 2)
     assert (recipe.batch_size, recipe.augment, recipe.crop_size) == (4, False, None)
     assert recipe.loss_reduction == "sum_over_batch_size"  # SoftmaxWithLoss normalises
+    assert recipe.class_weights == "median-frequency"  # the loss layers' class_weighting
     assert entry.native_size == {"original": (360, 480)}
     assert len(entry.class_names) == 11 and entry.class_names[0] == "Sky"
 
