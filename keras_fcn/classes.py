@@ -44,27 +44,7 @@ VOC_CLASS_NAMES = (
 
 
 PASCAL_CONTEXT_CLASS_NAMES = (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
+    *VOC_CLASS_NAMES,  # the release's list starts with VOC's 21
     "bag",
     "bed",
     "bench",
