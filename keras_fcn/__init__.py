@@ -1,13 +1,14 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
-The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `DeepLabLargeFOV`, `DeepLabASPP`,
-`Dilation8`, `SegNet`, `SegNetBasic`; every model by name in `keras_fcn.registry`), their
-layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout for
-the Bayesian SegNets (`predict_with_uncertainty`). Importing the package registers every
+The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
+`DeepLabASPP`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
+`keras_fcn.registry`), the trained nets of the original FCN release (`from_preset`, `PRESETS`),
+their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout
+for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package registers every
 serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
-`keras_fcn.export`.
+`keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights.caffe`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with
@@ -42,15 +43,17 @@ from keras_fcn.models import (
     FCN8sAtOnce,
     FCN16s,
     FCN32s,
+    FCNAlexNet,
     SegNet,
     SegNetBasic,
 )
 from keras_fcn.uncertainty import predict_with_uncertainty
-from keras_fcn.weights import WeightTransfer, transfer_weights
+from keras_fcn.weights import PRESETS, WeightTransfer, from_preset, transfer_weights
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "PRESETS",
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
@@ -62,6 +65,7 @@ __all__ = [
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
+    "FCNAlexNet",
     "GroupedIdentity",
     "LocalResponseNormalization",
     "MatmulConv2D",
@@ -77,6 +81,7 @@ __all__ = [
     "ZoomToReference",
     "convolutionalize",
     "evaluate",
+    "from_preset",
     "metrics",
     "predict_with_uncertainty",
     "registry",

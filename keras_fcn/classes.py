@@ -1,5 +1,11 @@
 """Class names, the ignore label and the colour palettes of PASCAL VOC and CamVid.
 
+The class lists of the datasets the original FCN nets were released for: PASCAL VOC,
+PASCAL-Context, SIFT Flow (semantic and geometric) and NYUDv2, in the order of the nets' scores
+(`data/*/classes*.txt` of the FCN release), and CamVid's 11 classes. The original colours every
+dataset with the VOC colour map (`vis.py`'s `make_palette`), as `voc_palette` does; CamVid has
+its own (`camvid_palette`).
+
 References: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
 and the VOC devkit's `VOClabelcolormap.m`; G. Brostow et al., "Semantic object classes in
 video: A high-definition ground truth database", Pattern Recognition Letters 2009 (CamVid), in
@@ -35,6 +41,143 @@ VOC_CLASS_NAMES = (
     "tvmonitor",
 )
 """The 21 PASCAL VOC segmentation classes, index = label value."""
+
+
+PASCAL_CONTEXT_CLASS_NAMES = (
+    *VOC_CLASS_NAMES,  # the release's list starts with VOC's 21
+    "bag",
+    "bed",
+    "bench",
+    "book",
+    "building",
+    "cabinet",
+    "ceiling",
+    "clothes",
+    "computer",
+    "cup",
+    "door",
+    "fence",
+    "floor",
+    "flower",
+    "food",
+    "grass",
+    "ground",
+    "keyboard",
+    "light",
+    "mountain",
+    "mouse",
+    "curtain",
+    "platform",
+    "sign",
+    "plate",
+    "road",
+    "rock",
+    "shelves",
+    "sidewalk",
+    "sky",
+    "snow",
+    "bedcloth",
+    "track",
+    "tree",
+    "truck",
+    "wall",
+    "water",
+    "window",
+    "wood",
+)
+"""The 60 outputs of the PASCAL-Context nets: background and the 59 most frequent classes of
+Mottaghi et al. (CVPR 2014), in the order of `data/pascal-context/classes-59.txt`."""
+
+SIFT_FLOW_SEMANTIC_CLASS_NAMES = (
+    "awning",
+    "balcony",
+    "bird",
+    "boat",
+    "bridge",
+    "building",
+    "bus",
+    "car",
+    "cow",
+    "crosswalk",
+    "desert",
+    "door",
+    "fence",
+    "field",
+    "grass",
+    "moon",
+    "mountain",
+    "person",
+    "plant",
+    "pole",
+    "river",
+    "road",
+    "rock",
+    "sand",
+    "sea",
+    "sidewalk",
+    "sign",
+    "sky",
+    "staircase",
+    "streetlight",
+    "sun",
+    "tree",
+    "window",
+)
+"""The 33 semantic classes of SIFT Flow, in the order of the nets' `score_sem` (the dataset's
+labels 1–33 less one; its 0, void, becomes 255)."""
+
+SIFT_FLOW_GEOMETRIC_CLASS_NAMES = (
+    "sky",
+    "horizontal",
+    "vertical",
+)
+"""The 3 geometric classes of SIFT Flow, in the order of the nets' `score_geo` (labels 1–3 less
+one; its -1, void, becomes 255)."""
+
+NYUD_CLASS_NAMES = (
+    "wall",
+    "floor",
+    "cabinet",
+    "bed",
+    "chair",
+    "sofa",
+    "table",
+    "door",
+    "window",
+    "bookshelf",
+    "picture",
+    "counter",
+    "blinds",
+    "desk",
+    "shelves",
+    "curtain",
+    "dresser",
+    "pillow",
+    "mirror",
+    "floor mat",
+    "clothes",
+    "ceiling",
+    "books",
+    "refridgerator",
+    "television",
+    "paper",
+    "towel",
+    "shower curtain",
+    "box",
+    "whiteboard",
+    "person",
+    "night stand",
+    "toilet",
+    "sink",
+    "lamp",
+    "bathtub",
+    "bag",
+    "otherstructure",
+    "otherfurniture",
+    "otherprop",
+)
+"""The 40 classes of NYUDv2 of Gupta et al. (CVPR 2013), in the order of the nets' scores (the
+dataset's labels 1–40 less one; its 0, void, becomes 255). There is no background class."""
 
 
 def voc_palette(num_colors: int = 256) -> np.ndarray:

@@ -1,9 +1,12 @@
 """The `keras-fcn` command line: one entry point from data to a served model.
 
 Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, serve once),
-`train`, `evaluate`, `predict`, `export`, `check-data` and `summary`. Run
-`keras-fcn SUBCOMMAND --help` for each one's flags. Every subcommand goes through the library's
-own functions (`keras_fcn.data`, `keras_fcn.training`, `keras_fcn.evaluate`, `keras_fcn.export`).
+`train`, `evaluate`, `predict`, `export`, `convert`, `check-data` and `summary`. Run
+`keras-fcn SUBCOMMAND --help` for each one's flags. `evaluate`, `predict` and `export` take a
+model file (`--model`) or a trained net of the original release (`--preset`, see
+`keras_fcn.PRESETS`); `convert` writes a preset as a `.keras` file. Every subcommand goes
+through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
+`keras_fcn.evaluate`, `keras_fcn.export`, `keras_fcn.from_preset`).
 """
 
 import argparse
@@ -77,6 +80,70 @@ def _load_keras_model(path: str, num_classes: int | None = None):
             f"the model {path} scores {model_classes} classes, but --num-classes is {num_classes}."
         )
     return model
+
+
+def _load_preset(args: argparse.Namespace):
+    """Builds `--preset` with its trained weights (`keras_fcn.from_preset`), one head of it.
+
+    Returns the model, with one input and one output, and the names of its classes.
+    """
+    import keras
+
+    from keras_fcn.weights import from_preset, get_preset
+
+    preset = get_preset(args.preset)
+    if len(preset.streams) > 1:
+        raise UsageError(
+            f"--preset {args.preset} takes {len(preset.streams)} images per example "
+            f"({', '.join(stream.name for stream in preset.streams)}); this command takes "
+            "models of one input. Use a single-stream preset (nyud-fcn32s-color, "
+            "nyud-fcn32s-hha), or call keras_fcn.from_preset from Python with a dict of images."
+        )
+    heads = preset.class_names if isinstance(preset.class_names, dict) else None
+    if heads is not None and args.head not in heads:
+        raise UsageError(
+            f"--preset {args.preset} has the heads {', '.join(heads)}: pass --head "
+            f"{' or --head '.join(heads)}."
+        )
+    if heads is None and args.head is not None:
+        raise UsageError(f"--head: the preset {args.preset} has one head.")
+    options = {"geometry": args.geometry} if args.geometry else {}
+    if args.fc_units is not None:
+        options["fc_units"] = args.fc_units
+    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    if heads is None:
+        return model, preset.class_names
+    head = model.get_layer(f"score_{args.head}").output
+    return keras.Model(model.input, head, name=f"{args.preset}-{args.head}"), heads[args.head]
+
+
+def _check_preset_flags(args: argparse.Namespace) -> None:
+    """Raises a `UsageError` for a flag of `--preset` given with `--model`."""
+    if args.preset is not None:
+        return
+    for flag, value in (
+        ("--caffemodel", args.caffemodel),
+        ("--head", args.head),
+        ("--fc-units", args.fc_units),
+        ("--geometry", args.geometry),
+    ):
+        if value is not None:
+            raise UsageError(f"{flag} applies to --preset only.")
+
+
+def _load_model(args: argparse.Namespace, num_classes: int | None = None):
+    """`--model` (a `.keras` file) or `--preset`; returns the model and its class names (or
+    `None` for a model file)."""
+    _check_preset_flags(args)
+    if args.preset is None:
+        return _load_keras_model(args.model, num_classes), None
+    model, class_names = _load_preset(args)
+    if num_classes is not None and num_classes != len(class_names):
+        raise UsageError(
+            f"the preset {args.preset} scores {len(class_names)} classes, but --num-classes is "
+            f"{num_classes}."
+        )
+    return model, class_names
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -173,7 +240,7 @@ def evaluate(args: argparse.Namespace) -> None:
     from keras_fcn import data
     from keras_fcn.evaluation import evaluate as evaluate_model
 
-    model = _load_keras_model(args.model, args.num_classes)
+    model, class_names = _load_model(args, args.num_classes)
     num_classes = model.output_shape[-1]
     if args.precision != "float32":
         from keras_fcn.export import in_process_model
@@ -182,9 +249,10 @@ def evaluate(args: argparse.Namespace) -> None:
     dataset = data.evaluation_pipeline(
         data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
     )
-    class_names = data.parse_spec(args.dataset).class_names
-    if class_names is not None and len(class_names) != num_classes:
-        class_names = None
+    if class_names is None:  # a model file: the dataset's names, where they fit
+        class_names = data.parse_spec(args.dataset).class_names
+        if class_names is not None and len(class_names) != num_classes:
+            class_names = None
     report = evaluate_model(model, dataset, num_classes, class_names)
     print(report)
     if args.json:
@@ -199,7 +267,7 @@ def predict(args: argparse.Namespace) -> None:
     from PIL import Image, UnidentifiedImageError
 
     from keras_fcn.classes import PALETTES
-    from keras_fcn.export import load_predictor
+    from keras_fcn.export import load_predictor, make_predictor
     from keras_fcn.uncertainty import predict_with_uncertainty
     from keras_fcn.visualization import (
         save_palette_png,
@@ -207,9 +275,17 @@ def predict(args: argparse.Namespace) -> None:
         save_uncertainty_png,
     )
 
-    if not os.path.exists(args.model):
+    _check_preset_flags(args)
+    if args.preset is not None:
+        if args.samples:
+            raise UsageError(
+                "--samples needs a Bayesian model's .keras file (--model); the presets have no "
+                "Monte Carlo dropout."
+            )
+        predictor = make_predictor(_load_preset(args)[0], args.precision or "float32")
+    elif not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
-    if args.samples:
+    elif args.samples:
         if not os.path.isfile(args.model):
             raise UsageError(
                 "--samples needs the .keras model: an exported SavedModel runs the net without "
@@ -252,11 +328,11 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def export(args: argparse.Namespace) -> None:
-    """Exports a `.keras` model in a format and precision, guarded on held-out data."""
+    """Exports a `.keras` model or a preset in a format and precision, guarded on held-out data."""
     from keras_fcn import data
     from keras_fcn.export import AccuracyGuard, calibration_images, export_model
 
-    model = _load_keras_model(args.model)
+    model = _load_model(args)[0]
     num_classes = model.output_shape[-1]
     calibration = None
     if args.calibration_dataset:
@@ -297,7 +373,7 @@ def export(args: argparse.Namespace) -> None:
         calibration=calibration,
         guard=guard,
     )
-    print(f"Exported {args.model} to {path} ({args.format}, {args.precision}).")
+    print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
     with open(os.path.join(path, "keras_fcn.json")) as file:
         report = json.load(file).get("guard")
     if report is not None:
@@ -306,6 +382,19 @@ def export(args: argparse.Namespace) -> None:
             f"{100 * report['pixel_agreement']:.3f}%, mean IU "
             f"{100 * report['reference_mean_iou']:.2f} → {100 * report['candidate_mean_iou']:.2f}."
         )
+
+
+def convert(args: argparse.Namespace) -> None:
+    """Writes a trained net of the original release as a `.keras` file."""
+    from keras_fcn.weights import from_preset
+
+    options = {"geometry": args.geometry} if args.geometry else {}
+    if args.fc_units is not None:
+        options["fc_units"] = args.fc_units
+    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    output = args.output or f"{args.preset}.keras"
+    model.save(output)
+    print(f"Converted {args.preset} to {output}.")
 
 
 def check_data(args: argparse.Namespace) -> int:
@@ -469,12 +558,54 @@ def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_preset_arguments(parser: argparse.ArgumentParser, heads: bool = True) -> None:
+    """`--preset`'s flags: the file to read, the head, the architecture options."""
+    parser.add_argument(
+        "--caffemodel",
+        help="With --preset: the net's .caffemodel file, read instead of downloading it "
+        "(default: download from the release once, into ~/.keras/models).",
+    )
+    if heads:
+        parser.add_argument(
+            "--head",
+            help="With a preset of two heads (siftflow-fcn*): 'sem' (33 semantic classes) or "
+            "'geo' (3 geometric classes) (default: none; required for those presets).",
+        )
+    parser.add_argument(
+        "--fc-units",
+        type=int,
+        help="With --preset: fc6/fc7 width of a .caffemodel narrower than the release's "
+        "(default: the release's 4096).",
+    )
+    parser.add_argument(
+        "--geometry",
+        choices=("original", "aligned"),
+        help="With --preset: 'original' (the Caffe nets exactly) or 'aligned' (same weights, "
+        "padding to a multiple of 32) (default: original).",
+    )
+
+
+def _add_model_or_preset_arguments(parser: argparse.ArgumentParser, model_help: str) -> None:
+    from keras_fcn.weights import PRESETS
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help=model_help)
+    source.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="A trained net of the original FCN release (keras_fcn.PRESETS), downloaded and "
+        "converted once.",
+    )
+    _add_preset_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every subcommand."""
     from keras_fcn import registry, training
     from keras_fcn.classes import PALETTES
     from keras_fcn.data.class_weights import CLASS_WEIGHTINGS
     from keras_fcn.uncertainty import UNCERTAINTIES
+    from keras_fcn.weights import PRESETS
 
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
@@ -574,7 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate_parser = commands.add_parser("evaluate", help="Score a model on a dataset.")
     evaluate_parser.add_argument("--dataset", required=True, help="Dataset spec.")
-    evaluate_parser.add_argument("--model", required=True, help="A .keras FCN.")
+    _add_model_or_preset_arguments(evaluate_parser, "A .keras FCN.")
     evaluate_parser.add_argument(
         "--split", default="val", help="Split of the dataset (default: val)."
     )
@@ -586,10 +717,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.set_defaults(handler=evaluate)
 
     predict_parser = commands.add_parser("predict", help="Segment images.")
-    predict_parser.add_argument(
-        "--model",
-        required=True,
-        help="A .keras FCN or an export (SavedModel, ONNX, OpenVINO or LiteRT; its directory).",
+    _add_model_or_preset_arguments(
+        predict_parser,
+        "A .keras FCN or an export (SavedModel, ONNX, OpenVINO or LiteRT; its directory).",
     )
     predict_parser.add_argument("images", nargs="+", help="Image files.")
     predict_parser.add_argument(
@@ -622,13 +752,28 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser = commands.add_parser(
         "export", help="Export for TF Serving, ONNX Runtime, OpenVINO or LiteRT."
     )
-    export_parser.add_argument("--model", required=True, help="A .keras FCN.")
+    _add_model_or_preset_arguments(export_parser, "A .keras FCN.")
     export_parser.add_argument(
         "--export-dir", required=True, help="Base directory, e.g. saved_models/NAME."
     )
     export_parser.add_argument("--version", type=int, default=1, help="Version (default: 1).")
     _add_deployment_arguments(export_parser)
     export_parser.set_defaults(handler=export)
+
+    convert_parser = commands.add_parser(
+        "convert", help="Write a trained net of the original release as a .keras file."
+    )
+    convert_parser.add_argument(
+        "--preset",
+        required=True,
+        choices=list(PRESETS),
+        help="The net (keras_fcn.PRESETS).",
+    )
+    _add_preset_arguments(convert_parser, heads=False)
+    convert_parser.add_argument(
+        "--output", help="The .keras file to write (default: PRESET.keras)."
+    )
+    convert_parser.set_defaults(handler=convert)
 
     check_parser = commands.add_parser("check-data", help="List every problem of a dataset.")
     check_parser.add_argument("spec", help="Dataset spec.")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import keras
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
-from keras_fcn.models import deeplab, dilation, fcn, segnet
+from keras_fcn.models import deeplab, dilation, fcn, fcn_alexnet, segnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -99,6 +99,20 @@ bias at 2× (`train.prototxt`'s `lr_mult`), weight decay 5e-4, the loss averaged
 pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops, mirrored
 and not rescaled, as the release's `ImageSegData` layer takes them."""
 
+FCN_ALEXNET_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=1e-4,
+    momentum=0.9,
+    loss_reduction="sum_over_batch_size",
+    l2=l2_for_caffe_weight_decay(5e-4),
+    batch_size=1,
+)
+"""FCN-AlexNet's solver (`voc-fcn-alexnet/solver.prototxt`), unlike the VGG16 nets': SGD with
+standard momentum 0.9 and a fixed rate of 1e-4 on the loss averaged over labelled pixels
+(`normalize: true`), weight decay 5e-4, whole images one at a time. The original accumulates the
+gradients of 20 images per step (`iter_size: 20`); the recipe's batches of one do not."""
+
 DILATION_SOLVER = Recipe(
     name="paper",
     optimizer="sgd",
@@ -133,13 +147,15 @@ SEGNET_SOLVER = Recipe(
     momentum=0.9,
     l2=l2_for_caffe_weight_decay(5e-4),
     batch_size=4,
+    class_weights="median-frequency",
 )
 """SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
 rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
 solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
 (`batch_size` of the train prototxts; the paper reports mini-batches of 12 for its SegNet-Basic
-comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised). The
-prototxts weight the loss by median-frequency class weights. The weight decay also applies to
+comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised) and
+weighted by median-frequency class weights (the prototxts' `class_weighting`, computed here from
+the training labels). The weight decay also applies to
 the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
 
 _SEGNET_NATIVE_SIZE = {"original": (360, 480)}
@@ -192,6 +208,17 @@ MODELS = {
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
             class_names=VOC_CLASS_NAMES,
             reference=_FCN_REFERENCE,
+        ),
+        ModelEntry(
+            name="fcn-alexnet",
+            title="FCN-AlexNet",
+            family="fcn_alexnet",
+            builder=fcn_alexnet.FCNAlexNet,
+            geometries=("original",),
+            native_size={"original": (500, 500)},
+            paper_recipe=FCN_ALEXNET_SOLVER,
+            class_names=VOC_CLASS_NAMES,
+            reference="Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1",
         ),
         ModelEntry(
             name="deeplab-largefov",

@@ -28,6 +28,16 @@ def test_the_mean_is_stored_in_the_config_and_subtracted():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(pixel))[0, 0, 0], expected)
 
 
+def test_channels_keep_their_order_when_not_reversed():
+    hha_mean = (132.431, 94.076, 118.477)
+    layer = VGGPreprocessing(mean=hha_mean, reverse_channels=False)
+    restored = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert restored.reverse_channels is False and restored.mean == hha_mean
+    pixel = np.array([[[[10, 20, 30]]]], "float32")  # HHA as stored: disparity, height, angle
+    expected = np.array([10, 20, 30]) - np.array(hha_mean)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(pixel))[0, 0, 0], expected)
+
+
 def test_the_rgb_mean_becomes_zero():
     pixel = np.array(IMAGENET_MEAN_RGB, "float32").reshape(1, 1, 1, 3)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(VGGPreprocessing()(pixel)), 0, atol=1e-5)

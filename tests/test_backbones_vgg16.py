@@ -119,3 +119,15 @@ def test_random_weights_use_he_initialisation_scaled_for_pixels():
         kernel = model.get_layer(name).get_weights()[0]
         expected = np.sqrt(2.0 / fan_in) / pixel_scale
         assert np.std(kernel) == pytest.approx(expected, rel=0.1), name
+
+
+def test_a_suffix_names_a_second_stream_apart():
+    images = keras.Input((None, None, 3))
+    color = vgg16_convolutions(images, None, suffix="color")
+    hha = vgg16_convolutions(images, None, suffix="hha")
+    fc7 = vgg16_fully_connected(hha[POOL_NAMES[-1]], None, units=8, suffix="hha")
+    model = keras.Model(images, [color[POOL_NAMES[-1]], fc7])
+    names = {layer.name for layer in model.layers}
+    assert {f"{name}{s}" for name in CONV_NAMES + POOL_NAMES for s in ("color", "hha")} <= names
+    assert {"fc6hha", "drop6hha", "fc7hha", "drop7hha"} <= names
+    assert not names & set(CONV_NAMES)

@@ -208,6 +208,23 @@ def test_camvid_smoke_trains_through_the_cli_and_scores_val_and_test():
     assert "s per epoch" in output
 
 
+def test_caffe_conversion_smoke_converts_and_loads_from_the_cache():
+    output = run_smoke("caffe_conversion")
+    assert "Wrote" in output and "save_caffemodel" in output
+    rows = {row["step"]: row for row in table(output, "step")}
+    assert list(rows) == [
+        "from_preset, converting",
+        "build the architecture",
+        "read_caffemodel",
+        "load_caffemodel",
+        "save the cached weights",
+        "from_preset, cached",
+    ]
+    assert all(float(row["wall (s)"]) > 0 for row in rows.values())
+    # Reading holds the file's weights once: about one file size more, not several.
+    assert 0.5 < float(rows["read_caffemodel"]["× file size"]) < 3
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem

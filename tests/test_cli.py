@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -552,3 +553,68 @@ def test_predict_samples_in_bfloat16_keep_the_dropout_on(tmp_path, data_writers,
     assert status == 0 and "_uncertainty.png" in capsys.readouterr().out
     uncertainty = np.asarray(Image.open(tmp_path / "street_uncertainty.png"))
     assert uncertainty.shape == image.shape[:2] and uncertainty.max() == 255
+
+
+@pytest.fixture
+def preset_file(tmp_path, monkeypatch):
+    """Writes a narrow (fc6/fc7 of 8) random .caffemodel of a preset; KERAS_HOME in tmp."""
+    from keras_fcn.weights import PRESETS, save_caffemodel
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+
+    def write(name):
+        model, rng = PRESETS[name].build(fc_units=8), np.random.default_rng(0)
+        for variable in model.weights:  # zero kernels as built: make them random
+            variable.assign(rng.normal(0, 0.05, variable.shape).astype("float32"))
+        path = tmp_path / f"{name}.caffemodel"
+        save_caffemodel(model, path)
+        return str(path)
+
+    return write
+
+
+def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
+    from keras_fcn.weights import from_preset
+
+    path, output = preset_file("voc-fcn16s"), tmp_path / "fcn16s-voc.keras"
+    arguments = ["convert", "--preset", "voc-fcn16s", "--caffemodel", path, "--fc-units", "8"]
+    status = main([*arguments, "--output", str(output)])
+    assert status == 0 and f"to {output}" in capsys.readouterr().out
+    converted = keras.models.load_model(output)
+    images = np.random.default_rng(0).integers(0, 256, (1, 37, 45, 3)).astype("uint8")
+    expected = from_preset("voc-fcn16s", caffemodel=path, fc_units=8)(images)
+    np.testing.assert_array_equal(converted(images), expected)
+    assert converted.name == "voc-fcn16s"
+
+
+def test_evaluate_takes_a_preset_with_its_class_names(preset_file, voc_root, capsys):
+    path = preset_file("voc-fcn32s")
+    arguments = ["evaluate", "--dataset", f"voc:{voc_root}"]
+    status = main([*arguments, "--preset", "voc-fcn32s", "--caffemodel", path, "--fc-units", "8"])
+    output = capsys.readouterr().out
+    assert status == 0 and "mean IU" in output and "tvmonitor" in output
+
+
+def test_predict_picks_a_head_of_a_two_head_preset(preset_file, tmp_path, capsys, data_writers):
+    path, image_path = preset_file("siftflow-fcn16s"), tmp_path / "photo.jpg"
+    data_writers.jpeg(image_path, data_writers.example("photo")[0])
+    arguments = ["predict", "--preset", "siftflow-fcn16s", "--caffemodel", path]
+    arguments += ["--fc-units", "8", str(image_path), "--output", str(tmp_path / "out")]
+    assert main(arguments) == 2
+    assert "has the heads sem, geo: pass --head sem or --head geo" in capsys.readouterr().err
+    assert main([*arguments, "--head", "geo"]) == 0
+    mask = np.asarray(Image.open(tmp_path / "out" / "photo_mask.png"))
+    assert mask.shape == data_writers.example("photo")[0].shape[:2] and mask.max() < 3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["export", "--preset", "nyud-fcn32s-color-hha", "--export-dir", "x"], "takes 2 images"),
+        (["predict", "--model", "m.keras", "--caffemodel", "f", "a.png"], "--preset only"),
+        (["evaluate", "--dataset", "synthetic", "--preset", "voc-fcn8s", "--head", "sem"], "one"),
+    ],
+)
+def test_preset_flags_that_cannot_apply_are_reported(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err

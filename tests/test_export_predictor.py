@@ -6,7 +6,7 @@ import pytest
 
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export.exporter import export_model
-from keras_fcn.export.predictor import load_predictor, predictor, read_export_info
+from keras_fcn.export.predictor import load_predictor, make_predictor, read_export_info
 from keras_fcn.export.saved_model import write_saved_model
 
 LITERT_SIZE = (40, 48)
@@ -56,7 +56,7 @@ def test_keras_file_runs_in_float32_and_bfloat16(small_fcn, tmp_path):
     expected = _expected(small_fcn, images)
     np.testing.assert_array_equal(load_predictor(path)(images), expected)
     assert np.mean(load_predictor(path, precision="bfloat16")(images) == expected) > 0.95
-    assert np.mean(predictor(small_fcn, "bfloat16")(images) == expected) > 0.95
+    assert np.mean(make_predictor(small_fcn, "bfloat16")(images) == expected) > 0.95
 
 
 def test_an_export_runs_in_its_own_precision_only(conv_model, tmp_path):
@@ -84,7 +84,7 @@ def test_what_is_not_a_model_is_rejected(tmp_path):
 
 
 def test_bad_images_are_rejected(conv_model):
-    predict = predictor(conv_model)
+    predict = make_predictor(conv_model)
     with pytest.raises(TypeError, match="uint8"):
         predict(np.zeros((1, 8, 8, 3), "float32"))
     with pytest.raises(ValueError, match=r"\(8, 8, 3\)"):

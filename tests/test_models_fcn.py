@@ -7,7 +7,7 @@ import keras_fcn
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
 from keras_fcn.layers.upsampling import bilinear_kernel
-from keras_fcn.models.fcn import FCN8S, GEOMETRIES, build_fcn
+from keras_fcn.models.fcn import FCN8S, FCN32S, GEOMETRIES, Stream, build_fcn
 
 NARROW = 8
 VGG_CONVS = [
@@ -268,3 +268,77 @@ def test_the_mean_of_the_weights_goes_into_the_model():
     assert keras_fcn.FCN8s(3, weights=None, fc_units=NARROW).get_layer("preprocessing").mean == (
         IMAGENET_MEAN_BGR
     )
+
+
+def test_heads_copy_every_layer_after_fc7_with_the_caffe_suffixes():
+    model = build_fcn(FCN8S, {"sem": 5, "geo": 3}, weights=None, fc_units=NARROW)
+    names = {layer.name for layer in model.layers}
+    # siftflow-fcn8s/net.py, once per head.
+    for head in ("sem", "geo"):
+        assert {
+            f"score_fr_{head}",
+            f"upscore2_{head}",
+            f"score_pool4_{head}",
+            f"score_pool4_{head}c",
+            f"fuse_pool4_{head}",
+            f"upscore_pool4_{head}",
+            f"score_pool3_{head}",
+            f"score_pool3_{head}c",
+            f"fuse_pool3_{head}",
+            f"upscore8_{head}",
+            f"score_{head}",
+        } <= names
+    assert {"fc6", "fc7", *VGG_CONVS} <= names and "score_fr" not in names
+    logits = model(np.zeros((1, 37, 53, 3), "uint8"))
+    assert {key: tuple(value.shape) for key, value in logits.items()} == {
+        "score_sem": (1, 37, 53, 5),
+        "score_geo": (1, 37, 53, 3),
+    }
+
+
+def test_streams_have_their_own_inputs_means_and_suffixed_trunks():
+    streams = (Stream("color", (1.0, 2.0, 3.0)), Stream("hha", (4.0, 5.0, 6.0), False))
+    model = build_fcn(FCN32S, 4, weights=None, fc_units=NARROW, streams=streams)
+    names = {layer.name for layer in model.layers}
+    # nyud-fcn32s-color-hha/net.py: conv1_1color … score_frcolor, conv1_1hha … score_frhha.
+    for suffix in ("color", "hha"):
+        assert {f"{name}{suffix}" for name in [*VGG_CONVS, "fc6", "fc7", "score_fr"]} <= names
+    assert {"score_fused", "upscore", "score"} <= names and "fc6" not in names
+    assert model.get_layer("preprocessinghha").mean == (4.0, 5.0, 6.0)
+    assert model.get_layer("preprocessinghha").reverse_channels is False
+    assert model.get_layer("preprocessingcolor").reverse_channels is True
+    logits = model({"color": np.zeros((1, 37, 53, 3)), "hha": np.zeros((1, 37, 53, 3))})
+    assert tuple(logits.shape) == (1, 37, 53, 4)
+
+
+def test_one_stream_keeps_the_unsuffixed_names():
+    model = build_fcn(FCN32S, 4, weights=None, fc_units=NARROW, streams=(Stream("hha"),))
+    assert model.input.name == "hha"
+    assert {"block1_conv1", "fc6", "score_fr", "upscore"} <= {layer.name for layer in model.layers}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"variant": FCN8S, "streams": (Stream("a"), Stream("b"))}, "take FCN-32s"),
+        ({"num_classes": {"sem": 3, "geo": 3}, "streams": (Stream("a"), Stream("b"))}, "2 heads"),
+        ({"mean": (1.0, 2.0, 3.0), "streams": (Stream(),)}, "either mean or streams"),
+        ({"num_classes": {"sem": 0}}, "positive"),
+        ({"num_classes": {}}, "mapping"),
+    ],
+)
+def test_invalid_heads_and_streams_raise_clear_errors(kwargs, message):
+    arguments = {"variant": FCN32S, "num_classes": 3, "weights": None, "fc_units": NARROW}
+    with pytest.raises(ValueError, match=message):
+        build_fcn(**{**arguments, **kwargs})
+
+
+def test_a_kernel_initializer_replaces_the_random_initialisation():
+    zeros = build_fcn(FCN8S, 3, weights=None, fc_units=NARROW, kernel_initializer="zeros")
+    for name in [*VGG_CONVS, "fc6", "fc7"]:
+        assert not np.any(zeros.get_layer(name).get_weights()[0]), name
+    # Upsamplers stay bilinear; the default stays He.
+    np.testing.assert_array_equal(
+        zeros.get_layer("upscore8").get_weights()[0][:, :, 0, 0], bilinear_kernel(16)
+    )
+    assert np.std(narrow("fcn8s").get_layer("block3_conv1").get_weights()[0]) > 0

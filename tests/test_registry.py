@@ -113,6 +113,7 @@ def test_segnet_paper_recipes_are_segnet_tutorial_solvers(name, rate):
     assert recipe.l2 == pytest.approx(5e-4 / 2)
     assert (recipe.batch_size, recipe.augment, recipe.crop_size) == (4, False, None)
     assert recipe.loss_reduction == "sum_over_batch_size"  # SoftmaxWithLoss normalises
+    assert recipe.class_weights == "median-frequency"  # the loss layers' class_weighting
     assert entry.native_size == {"original": (360, 480)}
     assert len(entry.class_names) == 11 and entry.class_names[0] == "Sky"
 
@@ -122,6 +123,18 @@ def test_bayesian_entries_build_monte_carlo_dropout_and_keep_their_names():
     assert model.name == "bayesian-segnet-basic"
     assert model.get_layer("encdrop3").rate == 0.5
     assert "dropout" in registry.get("bayesian-segnet").options
+
+
+def test_fcn_alexnet_recipe_is_its_own_solver():
+    entry = registry.get("fcn-alexnet")
+    recipe = entry.paper_recipe
+    # voc-fcn-alexnet/solver.prototxt: base_lr 1e-4, momentum 0.9, normalised loss.
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 1e-4, 0.9)
+    assert recipe.loss_reduction == "sum_over_batch_size"
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+    assert entry.geometries == ("original",) and entry.native_size == {"original": (500, 500)}
+    model = registry.build("fcn-alexnet", 3, weights=None, fc_units=8, geometry="original")
+    assert model.name == "fcn-alexnet" and model.get_layer("norm1") is not None
 
 
 def test_build_passes_options_and_names_the_model():

@@ -3,6 +3,8 @@
 The mean is a property of the weights a model is loaded with, not of the architecture: the
 keras.applications VGG16 weights were trained with one mean, the original Caffe FCN models with
 another. It is stored in the layer's config, so a saved model keeps the mean of its weights.
+Inputs that are not colour photographs, such as the HHA depth encoding of the NYUDv2 nets, keep
+their channel order (`reverse_channels=False`).
 """
 
 import keras
@@ -37,7 +39,11 @@ class VGGPreprocessing(keras.layers.Layer):
     Args:
         mean: per-channel mean to subtract, in BGR order: the mean of the weights the model
             is loaded with (`IMAGENET_MEAN_BGR` for keras.applications' VGG16,
-            `CAFFE_FCN_MEAN_BGR` for the original FCN models).
+            `CAFFE_FCN_MEAN_BGR` for the original FCN models). With `reverse_channels=False`,
+            in the input's own channel order.
+        reverse_channels: whether to flip the channels (RGB to BGR, as Caffe's colour nets
+            read images); `False` for inputs the original nets read unflipped, such as HHA
+            images (`nyud_layers.py`'s `load_hha`).
 
     Example:
 
@@ -47,18 +53,30 @@ class VGGPreprocessing(keras.layers.Layer):
     [151.061, 138.221, 131.32]
     """
 
-    def __init__(self, mean: tuple[float, float, float] = IMAGENET_MEAN_BGR, **kwargs):
+    def __init__(
+        self,
+        mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+        reverse_channels: bool = True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if len(mean) != 3:
             raise ValueError(f"mean must have 3 values (B, G, R), received {mean}.")
         self.mean = tuple(float(value) for value in mean)
+        self.reverse_channels = bool(reverse_channels)
 
     def call(self, images):
         images = ops.cast(images, self.compute_dtype)
-        return ops.flip(images, axis=-1) - ops.convert_to_tensor(self.mean, self.compute_dtype)
+        if self.reverse_channels:
+            images = ops.flip(images, axis=-1)
+        return images - ops.convert_to_tensor(self.mean, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "mean": self.mean}
+        return {
+            **super().get_config(),
+            "mean": self.mean,
+            "reverse_channels": self.reverse_channels,
+        }

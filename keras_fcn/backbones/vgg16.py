@@ -119,6 +119,8 @@ def vgg16_convolutions(
     pooling: Sequence[Pooling | None] = VGG16_POOLING,
     dilation: Sequence[int] = (1, 1, 1, 1, 1),
     padding: str = "same",
+    suffix: str = "",
+    kernel_initializer: str | keras.initializers.Initializer | None = None,
 ) -> dict:
     """Applies VGG16's 13 convolutions (each with ReLU) and its poolings to `images`.
 
@@ -130,9 +132,15 @@ def vgg16_convolutions(
             front-end drops pool4 and pool5).
         dilation: the dilation of each block's convolutions.
         padding: `"same"` (pad 1, as VGG16) or `"valid"` (unpadded, the Dilation front-end).
+        suffix: appended to every layer's name, for nets with several VGG16 streams (the
+            NYUDv2 late-fusion net names them `conv1_1color` …, `conv1_1hha` …).
+        kernel_initializer: the kernels' initializer without a classifier; `None` for He
+            initialisation (`_random_kernel_initializer`), `"zeros"` to build fast a net whose
+            weights are loaded next.
 
     Returns:
-        Every layer's output by its name (`block1_conv1` … `block5_conv3`, `block1_pool` …).
+        Every layer's output by its name without the suffix (`block1_conv1` … `block5_conv3`,
+        `block1_pool` …).
 
     Example:
 
@@ -161,15 +169,15 @@ def vgg16_convolutions(
                 padding=padding,
                 dilation_rate=block_dilation,
                 activation="relu",
-                kernel_initializer=_random_kernel_initializer(name),
-                name=name,
+                kernel_initializer=kernel_initializer or _random_kernel_initializer(name),
+                name=name + suffix,
             )
             features = outputs[name] = conv(features)
             if classifier is not None:
                 conv.set_weights(classifier.get_layer(name).get_weights())
         if block_pooling is not None:
             pool = pooling_layer(
-                block_pooling.size, block_pooling.stride, block_pooling.padding, pool_name
+                block_pooling.size, block_pooling.stride, block_pooling.padding, pool_name + suffix
             )
             features = outputs[pool_name] = pool(features)
     return outputs
@@ -243,6 +251,7 @@ def vgg16_fully_connected(
     padding: str = "valid",
     dropout: float = 0.5,
     suffix: str = "",
+    kernel_initializer: str | keras.initializers.Initializer = "he_normal",
 ):
     """Applies fc6 and fc7, the classifier's fully connected layers as convolutions.
 
@@ -261,7 +270,9 @@ def vgg16_fully_connected(
         units: filters of fc6 and fc7.
         padding: fc6's padding, `"valid"` or `"same"`.
         dropout: dropout rate after fc6 and fc7.
-        suffix: appended to the four layer names.
+        suffix: appended to the four layer names (`fc6_1` for a DeepLab-ASPP branch, `fc6color`
+            for an NYUD stream), as in `vgg16_convolutions`.
+        kernel_initializer: the kernels' initializer without a classifier (He by default).
 
     Returns:
         fc7's output after dropout.
@@ -278,14 +289,14 @@ def vgg16_fully_connected(
         padding=padding,
         dilation_rate=dilation,
         activation="relu",
-        kernel_initializer="he_normal",
-        name=f"fc6{suffix}",
+        kernel_initializer=kernel_initializer,
+        name="fc6" + suffix,
     )
     fc7 = keras.layers.Conv2D(
-        units, 1, activation="relu", kernel_initializer="he_normal", name=f"fc7{suffix}"
+        units, 1, activation="relu", kernel_initializer=kernel_initializer, name="fc7" + suffix
     )
-    features = keras.layers.Dropout(dropout, name=f"drop6{suffix}")(fc6(features))
-    features = keras.layers.Dropout(dropout, name=f"drop7{suffix}")(fc7(features))
+    features = keras.layers.Dropout(dropout, name="drop6" + suffix)(fc6(features))
+    features = keras.layers.Dropout(dropout, name="drop7" + suffix)(fc7(features))
     if classifier is not None:
         surgery = convolutionalize(classifier, kernel_size, units)
         fc6.set_weights(surgery["fc6"])

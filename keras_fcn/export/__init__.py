@@ -32,7 +32,7 @@ from keras_fcn.export.precision import (
     calibration_images,
     in_process_model,
 )
-from keras_fcn.export.predictor import load_predictor, predictor, read_export_info
+from keras_fcn.export.predictor import load_predictor, make_predictor, read_export_info
 from keras_fcn.export.saved_model import (
     BYTES_INPUT,
     BYTES_SIGNATURE,
@@ -77,7 +77,7 @@ __all__ = [
     "find_saved_model",
     "in_process_model",
     "load_predictor",
-    "predictor",
+    "make_predictor",
     "read_export_info",
     "segmenter",
 ]

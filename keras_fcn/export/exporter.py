@@ -18,7 +18,7 @@ from keras_fcn.backends import require_tensorflow
 from keras_fcn.export import litert, onnx, openvino, saved_model
 from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agreement
 from keras_fcn.export.layout import ExportInfo, staged_version
-from keras_fcn.export.predictor import load_predictor, predictor
+from keras_fcn.export.predictor import load_predictor, make_predictor
 from keras_fcn.export.segmenter import check_model
 
 FORMAT_PRECISIONS = {
@@ -149,7 +149,7 @@ def export_model(
             if info.input_size is not None:
                 dataset = litert.resized_examples(dataset, info.input_size)
             report = check_agreement(
-                predictor(model),
+                make_predictor(model),
                 load_predictor(staging),
                 dataset,
                 num_classes=int(model.outputs[0].shape[-1]),

@@ -46,11 +46,14 @@ def _checked(segment: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarra
     return predict
 
 
-def predictor(model: keras.Model, precision: str = "float32") -> Callable[[np.ndarray], np.ndarray]:
+def make_predictor(
+    model: keras.Model, precision: str = "float32"
+) -> Callable[[np.ndarray], np.ndarray]:
     """A Keras model in process as a function from uint8 images to class ids.
 
-    The same computation as the `serve_images` signature of its SavedModel, in float32 or, with
-    `precision="bfloat16"`, on `keras_fcn.export.bfloat16_model(model)`.
+    The same computation as the `serve_images` signature of its SavedModel, without writing
+    anything (for models built in memory, such as `keras_fcn.from_preset`'s), in float32 or,
+    with `precision="bfloat16"`, on `keras_fcn.export.bfloat16_model(model)`.
 
     Args:
         model: a float32 segmentation model, such as `keras_fcn.FCN8s`.
@@ -63,9 +66,10 @@ def predictor(model: keras.Model, precision: str = "float32") -> Callable[[np.nd
     Example:
 
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
-    >>> predictor(model, "bfloat16")(np.zeros((1, 37, 53, 3), "uint8")).shape
+    >>> make_predictor(model, "bfloat16")(np.zeros((1, 37, 53, 3), "uint8")).shape
     (1, 37, 53)
     """
+    require_tensorflow("keras_fcn.export.make_predictor")
     return _checked(saved_model.model_function(in_process_model(model, precision)))
 
 
@@ -116,7 +120,7 @@ def read_export_info(path: str) -> tuple[str, ExportInfo]:
 def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Loads a `.keras` model or any export as a function from images to class ids.
 
-    A `.keras` file runs in process (see `predictor`); a SavedModel runs its `serve_images`
+    A `.keras` file runs in process (see `make_predictor`); a SavedModel runs its `serve_images`
     signature in TensorFlow; an ONNX export runs in ONNX Runtime, an OpenVINO one in OpenVINO
     (with the precision hint of its export), a LiteRT one in the LiteRT interpreter (at its one
     input size).
@@ -150,7 +154,7 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
         )
     if os.path.isfile(path) and path.endswith(".keras"):
         require_tensorflow("keras_fcn.export.load_predictor of a .keras file")
-        return predictor(keras.models.load_model(path), precision or "float32")
+        return make_predictor(keras.models.load_model(path), precision or "float32")
     artefact, info = read_export_info(path)
     if precision is not None and precision != info.precision:
         raise ValueError(

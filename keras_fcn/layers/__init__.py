@@ -10,7 +10,8 @@ only, so that they run on every Keras backend.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
 - `unpooling`: `MaxPoolingWithIndices` and `MaxUnpooling`, SegNet's pooling that keeps the
   argmax positions and its upsampling that puts values back there.
-- `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels.
+- `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels (SegNet-Basic's
+  input, FCN-AlexNet).
 - `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
 """
 

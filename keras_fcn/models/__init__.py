@@ -1,7 +1,7 @@
-"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell), `deeplab`
-(Chen et al.: DeepLab-LargeFOV and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8
-front-end and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet,
-SegNet-Basic and their Bayesian variants)."""
+"""The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
+on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
+and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
+`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
 
 from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
 from keras_fcn.models.dilation import Dilation8, build_dilation
@@ -16,8 +16,10 @@ from keras_fcn.models.fcn import (
     FCN16s,
     FCN32s,
     FCNVariant,
+    Stream,
     build_fcn,
 )
+from keras_fcn.models.fcn_alexnet import FCNAlexNet
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -43,10 +45,12 @@ __all__ = [
     "FCN8sAtOnce",
     "FCN16s",
     "FCN32s",
+    "FCNAlexNet",
     "FCNVariant",
     "SegNet",
     "SegNetBasic",
     "SegNetVariant",
+    "Stream",
     "build_deeplab",
     "build_dilation",
     "build_fcn",

@@ -108,13 +108,17 @@ def build_deeplab(
     fc_units: int = FC_UNITS,
     dropout: float = 0.5,
     mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+    kernel_initializer: str | None = None,
     name: str = "deeplab",
 ) -> keras.Model:
     """Builds one DeepLab of the family table (`LARGE_FOV`, `ASPP_L`, `ASPP_S`).
 
     See `DeepLabLargeFOV` for the arguments; `variant` picks the row of the table and `mean`
     (BGR) is the mean the weights expect, subtracted inside the model (DeepLab's released
-    models use `keras_fcn.backbones.DEEPLAB_MEAN_BGR`).
+    models use `keras_fcn.backbones.DEEPLAB_MEAN_BGR`). `kernel_initializer` sets the kernels
+    of the convolutions and of fc6/fc7 that take no classifier weights: `None` for He
+    initialisation, `"zeros"` to build fast a net whose weights are loaded next (the presets,
+    `keras_fcn.from_preset`).
 
     Example:
 
@@ -137,7 +141,13 @@ def build_deeplab(
     features = VGGPreprocessing(mean, name="preprocessing")(images)
 
     # conv1_1 … pool3: 1/8; pool4, conv5_x (dilated by 2), pool5: still 1/8.
-    features = vgg16_convolutions(features, classifier, pooling=POOLING, dilation=DILATION)
+    features = vgg16_convolutions(
+        features,
+        classifier,
+        pooling=POOLING,
+        dilation=DILATION,
+        kernel_initializer=kernel_initializer,
+    )
     features = features[POOL_NAMES[-1]]
     if variant.average_pool5:
         features = _average_pool5(features)
@@ -156,6 +166,7 @@ def build_deeplab(
             padding="same",
             dropout=dropout,
             suffix=suffix,
+            kernel_initializer=kernel_initializer or "he_normal",
         )
         scores.append(
             keras.layers.Conv2D(
@@ -199,7 +210,8 @@ def DeepLabLargeFOV(
         input_shape: `(height, width, 3)`; `None` for sizes that vary.
         weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use;
             fc6/fc7 take its fc1/fc2 decimated), `None` (random weights), or the path of a VGG16
-            classifier weights file. DeepLab's released VOC model loads as a preset.
+            classifier weights file. DeepLab's released VOC model is the preset
+            `voc-deeplab-largefov` (`keras_fcn.from_preset`).
         fc_units: width of fc6 and fc7. Only the paper's 1024 takes the classifier's fc
             weights; narrower layers start random (He initialisation).
         dropout: dropout rate after fc6 and fc7.

@@ -128,13 +128,16 @@ def build_dilation(
     fc_units: int = FC_UNITS,
     dropout: float = 0.5,
     mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+    kernel_initializer: str | None = None,
     name: str = "dilation8",
 ) -> keras.Model:
     """Builds the Dilation8 front-end, with or without a context module.
 
     See `Dilation8` for the arguments; `mean` (BGR) is the mean the weights expect, subtracted
     inside the model (the released VOC model's is
-    `keras_fcn.backbones.DILATION_VOC_MEAN_BGR`).
+    `keras_fcn.backbones.DILATION_VOC_MEAN_BGR`). `kernel_initializer` sets the kernels of the
+    convolutions and of fc6/fc7 that take no classifier weights: `None` for He initialisation,
+    `"zeros"` to build fast a net whose weights are loaded next (`keras_fcn.from_preset`).
 
     Example:
 
@@ -162,7 +165,12 @@ def build_dilation(
 
     # conv1_1 … pool3: 1/8, unpadded; conv4_x, conv5_x (dilated by 2): 1/8.
     features = vgg16_convolutions(
-        features, classifier, pooling=POOLING, dilation=DILATION, padding="valid"
+        features,
+        classifier,
+        pooling=POOLING,
+        dilation=DILATION,
+        padding="valid",
+        kernel_initializer=kernel_initializer,
     )[CONV_NAMES[-1]]
 
     # fc6 (7×7 dilated by 4), fc7: VGG16's fc1/fc2 unchanged at the paper's width; 1/8.
@@ -173,6 +181,7 @@ def build_dilation(
         units=fc_units,
         padding="valid",
         dropout=dropout,
+        kernel_initializer=kernel_initializer or "he_normal",
     )
     scores = keras.layers.Conv2D(
         num_classes,
@@ -217,7 +226,8 @@ def Dilation8(
         input_shape: `(height, width, 3)`; `None` for sizes that vary.
         weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use;
             fc6/fc7 take its fc1/fc2), `None` (random weights), or the path of a VGG16
-            classifier weights file. The released VOC model loads as a preset.
+            classifier weights file. The released VOC model is the preset `voc-dilation8`
+            (`keras_fcn.from_preset`).
         fc_units: width of fc6 and fc7. Only the paper's 4096 takes the classifier's fc
             weights; narrower layers start random (He initialisation).
         dropout: dropout rate after fc6 and fc7.

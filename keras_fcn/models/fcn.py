@@ -6,6 +6,11 @@ surgery"), a 1×1 `score_fr`, and zero or more skip connections that add the sco
 pool3 to the 2× upsampled coarser scores, before a last frozen bilinear upsampling to the input
 size. Layer names follow the original Caffe nets (`voc-fcn*/net.py`).
 
+The released nets of other datasets are variations of the same builder: several heads on one
+trunk (SIFT Flow's semantic and geometric classes, `num_classes={"sem": 33, "geo": 3}`) and
+several input streams fused at the scores (NYUDv2's colour and HHA, `streams=`), named as their
+Caffe nets (`siftflow-fcn*/net.py`, `nyud-fcn32s-color-hha/net.py`).
+
 Two geometries take the same weights: `"original"` is the Caffe net exactly (pad 100 before
 conv1_1, pools that round up, a 7×7 valid fc6, crops at fixed offsets); `"aligned"` pads the
 input to a multiple of 32 and uses `same` convolutions throughout, so that every score map sits
@@ -16,6 +21,7 @@ CVPR 2015 (arXiv:1411.4038); Shelhamer, Long & Darrell, PAMI 2016 (arXiv:1605.06
 """
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 import keras
 
@@ -86,6 +92,29 @@ FCN8S = FCNVariant(num_skips=2, upsampler="upscore8", crop_offset=31)
 FCN8S_AT_ONCE = FCNVariant(num_skips=2, upsampler="upscore8", crop_offset=31, scale_skips=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """One input of an FCN and the VGG16 that reads it, from conv1_1 to fc7.
+
+    A net has one stream (the VOC, PASCAL-Context and SIFT Flow nets) or several whose scores
+    are averaged (the NYUDv2 late-fusion net, `nyud-fcn32s-color-hha`: one stream reads colour,
+    one HHA).
+
+    Args:
+        name: the input's name; in a net of several streams also the suffix of the stream's
+            layer names, as in the Caffe net (`conv1_1color`, `score_frhha`; keras.applications
+            names here: `block1_conv1color`).
+        mean: the mean the stream's weights expect, BGR (or the input's own channel order when
+            `reverse_channels` is `False`).
+        reverse_channels: whether the input's RGB is flipped to BGR before the mean is
+            subtracted; `False` for HHA images, which the original nets read as stored.
+    """
+
+    name: str = "image"
+    mean: tuple[float, float, float] = IMAGENET_MEAN_BGR
+    reverse_channels: bool = True
+
+
 def _score(features, num_classes: int, name: str):
     """A 1×1 scoring convolution, zero-initialised as the original's filler-less layers."""
     return keras.layers.Conv2D(
@@ -107,79 +136,150 @@ def _upsample(scores, num_classes: int, stride: int, geometry: str, name: str):
     )(scores)
 
 
+def _heads(num_classes: int | Mapping[str, int]) -> dict[str, int]:
+    """Classes per head, keyed by the suffix of the head's layer names (`""` for one head)."""
+    heads = (
+        {f"_{head}": classes for head, classes in num_classes.items()}
+        if isinstance(num_classes, Mapping)
+        else {"": num_classes}
+    )
+    if not heads or any(int(classes) != classes or classes < 1 for classes in heads.values()):
+        raise ValueError(
+            "num_classes must be a positive integer, or a mapping from head names to positive "
+            f"integers ({{'sem': 33, 'geo': 3}}); received {num_classes!r}."
+        )
+    return {suffix: int(classes) for suffix, classes in heads.items()}
+
+
 def build_fcn(
     variant: FCNVariant,
-    num_classes: int = 21,
+    num_classes: int | Mapping[str, int] = 21,
     *,
     input_shape: tuple = (None, None, 3),
     weights: str | None = "imagenet",
     fc_units: int = FC_UNITS,
     dropout: float = 0.5,
     geometry: str = "original",
-    mean: tuple[float, float, float] = IMAGENET_MEAN_BGR,
+    mean: tuple[float, float, float] | None = None,
+    streams: Sequence[Stream] | None = None,
+    kernel_initializer: str | None = None,
     name: str = "fcn",
 ) -> keras.Model:
     """Builds one FCN of the family table (`FCN32S`, `FCN16S`, `FCN8S`, `FCN8S_AT_ONCE`).
 
     See `FCN8s` for the arguments; `variant` picks the row of the table and `mean` (BGR) is the
     mean the weights expect, subtracted inside the model (the original Caffe models' differs from
-    keras.applications').
+    keras.applications'). Two variations of the released nets are options:
+
+    - several heads on one trunk (the SIFT Flow nets: 33 semantic and 3 geometric classes):
+      `num_classes={"sem": 33, "geo": 3}` gives every layer after fc7 one copy per head, named
+      with its suffix as in the Caffe net (`score_fr_sem`, `upscore2_sem`, `score_pool4_semc`,
+      ...), and the model returns a dict of logits, `{"score_sem": ..., "score_geo": ...}`.
+    - several input streams (the NYUDv2 late-fusion net): `streams=(Stream("color", ...),
+      Stream("hha", ...))` builds one VGG16 and `score_fr` per stream, named with the stream's
+      suffix (`score_frcolor`), averages their scores (`score_fused`, Caffe's `Eltwise` SUM
+      with coefficients 1/n), then upsamples once; the model takes a dict of images by stream
+      name and crops to the first. Only FCN-32s has a late-fusion release, so several streams
+      take no skips. `mean` is then each stream's own.
+
+    `kernel_initializer` sets the backbone's and fc6/fc7's kernels when `weights` is `None`:
+    `None` is He initialisation; `"zeros"` skips drawing 134 million random numbers (seconds, and
+    twice the weights' memory) for a net whose weights are loaded next, as `from_preset` does.
 
     Example:
 
     >>> model = build_fcn(FCN16S, num_classes=2, weights=None, fc_units=64)
     >>> [layer.name for layer in model.layers if layer.name.startswith("upscore")]
     ['upscore2', 'upscore16']
+    >>> sift_flow = build_fcn(FCN8S, {"sem": 33, "geo": 3}, weights=None, fc_units=8)
+    >>> {name: logits.shape for name, logits in sift_flow(np.zeros((1, 37, 53, 3))).items()}
+    {'score_sem': TensorShape([1, 37, 53, 33]), 'score_geo': TensorShape([1, 37, 53, 3])}
     """
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {GEOMETRIES}, received {geometry!r}.")
-    if num_classes < 1 or fc_units < 1:
-        raise ValueError(
-            f"num_classes and fc_units must be positive, received {num_classes} and {fc_units}."
-        )
+    heads = _heads(num_classes)
+    if fc_units < 1:
+        raise ValueError(f"fc_units must be positive, received {fc_units}.")
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    if streams is not None and mean is not None:
+        raise ValueError("Pass either mean or streams (each stream has its own mean), not both.")
+    streams = tuple(streams or (Stream(mean=IMAGENET_MEAN_BGR if mean is None else mean),))
+    if len(streams) > 1 and (variant.num_skips or len(heads) > 1):
+        raise ValueError(
+            f"Several streams ({[stream.name for stream in streams]}) fuse at score_fr: they "
+            "take FCN-32s (no skips) with one head, as nyud-fcn32s-color-hha does; received "
+            f"{variant.num_skips} skips and {len(heads)} heads."
+        )
     classifier = vgg16_classifier(weights)
 
-    # data: RGB in [0, 255] → BGR minus the mean of the weights.
-    images = keras.Input(shape=input_shape, name="image")
-    features = VGGPreprocessing(mean, name="preprocessing")(images)
-    if geometry == "original":
-        # conv1_1 pads 1 itself ("same"); 99 more make the original's pad 100.
-        features = keras.layers.ZeroPadding2D(ORIGINAL_PADDING - 1, name="pad100")(features)
-    else:
-        features = PadToMultiple(OUTPUT_STRIDE, name="pad_to_stride")(features)
+    inputs, trunks = {}, []
+    for stream in streams:
+        suffix = stream.name if len(streams) > 1 else ""
+        # data: RGB in [0, 255] → BGR minus the mean of the weights.
+        images = inputs[stream.name] = keras.Input(shape=input_shape, name=stream.name)
+        features = VGGPreprocessing(
+            stream.mean, stream.reverse_channels, name="preprocessing" + suffix
+        )(images)
+        if geometry == "original":
+            # conv1_1 pads 1 itself ("same"); 99 more make the original's pad 100.
+            features = keras.layers.ZeroPadding2D(ORIGINAL_PADDING - 1, name="pad100" + suffix)(
+                features
+            )
+        else:
+            features = PadToMultiple(OUTPUT_STRIDE, name="pad_to_stride" + suffix)(features)
 
-    # conv1_1 … pool5: 1/32.
-    taps = vgg16_convolutions(features, classifier)
+        # conv1_1 … pool5: 1/32.
+        taps = vgg16_convolutions(
+            features, classifier, suffix=suffix, kernel_initializer=kernel_initializer
+        )
 
-    # fc6, fc7: the classifier as convolutions, 1/32. Only fc layers of the classifier's width
-    # take its weights; narrower ones start random.
-    features = vgg16_fully_connected(
-        taps[POOL_NAMES[-1]],
-        classifier if fc_units == FC_UNITS else None,
-        units=fc_units,
-        padding="valid" if geometry == "original" else "same",
-        dropout=dropout,
+        # fc6, fc7: the classifier as convolutions, 1/32. Only fc layers of the classifier's
+        # width take its weights; narrower ones start random.
+        fc7 = vgg16_fully_connected(
+            taps[POOL_NAMES[-1]],
+            classifier if fc_units == FC_UNITS else None,
+            units=fc_units,
+            padding="valid" if geometry == "original" else "same",
+            dropout=dropout,
+            suffix=suffix,
+            kernel_initializer=kernel_initializer or "he_normal",
+        )
+        trunks.append((suffix, taps, fc7))
+    reference = next(iter(inputs.values()))
+
+    outputs = {}
+    for head, classes in heads.items():
+        scores = [_score(fc7, classes, f"score_fr{head}{suffix}") for suffix, _, fc7 in trunks]
+        scores = scores[0] if len(scores) == 1 else keras.layers.Average(name="score_fused")(scores)
+
+        # Skips, coarse to fine: upsample 2×, add the scores of pool4 (1/16), then pool3 (1/8).
+        taps = trunks[0][1]
+        for skip in SKIPS[: variant.num_skips]:
+            scores = _upsample(scores, classes, 2, geometry, skip.upsampler + head)
+            pooled = taps[skip.tap]
+            if variant.scale_skips:
+                pooled = keras.layers.Rescaling(
+                    skip.at_once_scale, name=f"scale_{skip.name}{head}"
+                )(pooled)
+            skip_scores = _score(pooled, classes, f"score_{skip.name}{head}")
+            offset = skip.crop_offset if geometry == "original" else 0
+            skip_scores = CropToReference(offset, name=f"score_{skip.name}{head}c")(
+                [skip_scores, scores]
+            )
+            scores = keras.layers.Add(name=f"fuse_{skip.name}{head}")([scores, skip_scores])
+
+        # Last upsampling to the padded input, then crop to the input itself: 1/1.
+        scores = _upsample(scores, classes, variant.stride, geometry, variant.upsampler + head)
+        offset = variant.crop_offset if geometry == "original" else 0
+        outputs["score" + head] = CropToReference(offset, dtype="float32", name="score" + head)(
+            [scores, reference]
+        )
+    return keras.Model(
+        reference if len(inputs) == 1 else inputs,
+        outputs["score"] if len(outputs) == 1 else outputs,
+        name=name,
     )
-    scores = _score(features, num_classes, "score_fr")
-
-    # Skips, coarse to fine: upsample 2×, add the scores of pool4 (1/16), then pool3 (1/8).
-    for skip in SKIPS[: variant.num_skips]:
-        scores = _upsample(scores, num_classes, 2, geometry, skip.upsampler)
-        pooled = taps[skip.tap]
-        if variant.scale_skips:
-            pooled = keras.layers.Rescaling(skip.at_once_scale, name=f"scale_{skip.name}")(pooled)
-        skip_scores = _score(pooled, num_classes, f"score_{skip.name}")
-        offset = skip.crop_offset if geometry == "original" else 0
-        skip_scores = CropToReference(offset, name=f"score_{skip.name}c")([skip_scores, scores])
-        scores = keras.layers.Add(name=f"fuse_{skip.name}")([scores, skip_scores])
-
-    # Last upsampling to the padded input, then crop to the input itself: 1/1.
-    scores = _upsample(scores, num_classes, variant.stride, geometry, variant.upsampler)
-    offset = variant.crop_offset if geometry == "original" else 0
-    logits = CropToReference(offset, dtype="float32", name="score")([scores, images])
-    return keras.Model(images, logits, name=name)
 
 
 def FCN32s(

@@ -1,0 +1,406 @@
+"""Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
+
+The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model and Dilation8's VOC model. Each
+`Preset` is one row of data: the architecture (a row of the FCN table, or another builder), its
+inputs with the means their weights expect, the classes it scores, where its `.caffemodel` is
+published (the URL of the release's `caffemodel-url` file) with its SHA1 where known, and its
+published score. `from_preset` builds the architecture, downloads the file once with
+`keras.utils.get_file`, converts it (`keras_fcn.weights.caffe.load_caffemodel`) and caches the
+Keras weights in `$KERAS_HOME/models` (`~/.keras/models`), so that later calls only load them.
+
+The original geometry is the Caffe nets' own, value for value, so the converted models compute
+what the released nets compute.
+
+Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; the
+release shelhamer/fcn.berkeleyvision.org (`*/net.py`, `*/caffemodel-url`, `data/*/classes*.txt`,
+`*_layers.py` for the means); Chen et al., ICLR 2015 (DeepLab-LargeFOV's release,
+`train2_iter_8000.caffemodel`); Yu & Koltun, ICLR 2016 (fyu/dilation,
+`dilation8_pascal_voc.caffemodel`).
+"""
+
+import dataclasses
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+
+import keras
+import numpy as np
+
+from keras_fcn.backbones.preprocessing import (
+    CAFFE_FCN_MEAN_BGR,
+    DEEPLAB_MEAN_BGR,
+    DILATION_VOC_MEAN_BGR,
+)
+from keras_fcn.classes import (
+    NYUD_CLASS_NAMES,
+    PASCAL_CONTEXT_CLASS_NAMES,
+    SIFT_FLOW_GEOMETRIC_CLASS_NAMES,
+    SIFT_FLOW_SEMANTIC_CLASS_NAMES,
+    VOC_CLASS_NAMES,
+    voc_palette,
+)
+from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
+from keras_fcn.models.dilation import build_dilation
+from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN16S, FCN32S, FCNVariant, Stream, build_fcn
+from keras_fcn.models.fcn_alexnet import FCNAlexNet
+from keras_fcn.weights.caffe import load_caffemodel
+
+CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
+"""Where the release publishes its `.caffemodel` files."""
+
+PASCAL_CONTEXT_MEAN_BGR = (104.007, 116.669, 122.679)
+"""Mean of the PASCAL-Context nets' inputs (`pascalcontext_layers.py`), BGR."""
+
+SIFT_FLOW_MEAN_BGR = (114.578, 115.294, 108.353)
+"""Mean of the SIFT Flow nets' inputs (`siftflow_layers.py`), BGR."""
+
+NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
+"""Mean of the NYUDv2 nets' colour inputs (`nyud_layers.py`), BGR."""
+
+NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
+"""Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
+(disparity, height, angle), which the nets read unflipped."""
+
+BUILD_OPTIONS = ("input_shape", "fc_units", "dropout", "geometry")
+"""Architecture options `from_preset` passes on to the builder. `fc_units` narrows fc6/fc7
+(for files written with them narrower, as the tests do); `geometry="aligned"` takes the same
+weights (FCN-VGG16 only)."""
+
+_UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
+"""How presets are built: every weight is loaded next, and zeros cost nothing to draw where
+random kernels take seconds and twice the weights' memory."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One trained net of the original release.
+
+    Args:
+        name: the preset's name, that of the release's directory (`voc-fcn8s`).
+        title: how the release's README names it.
+        architecture: the row of the FCN table (`keras_fcn.models.fcn.FCN8S`, ...), or the
+            builder of another net, called as `builder(num_classes, mean=..., name=...,
+            weights=None, kernel_initializer="zeros", **options)` (FCN-AlexNet, DeepLab,
+            Dilation8).
+        streams: the net's inputs and the means their weights expect (`Stream`).
+        class_names: the classes scored, in order; for a net of several heads (SIFT Flow), by
+            head name.
+        url: where the `.caffemodel` is published (the release's `caffemodel-url`).
+        sha1: the file's SHA1 where known, checked after downloading.
+        mean_iou: the published mean IU (%) of the net, where there is one.
+        mean_iou_split: the images `mean_iou` was measured on.
+
+    Example:
+
+    >>> preset = PRESETS["siftflow-fcn8s"]
+    >>> preset.num_classes, preset.file_name
+    ({'sem': 33, 'geo': 3}, 'siftflow-fcn8s-heavy.caffemodel')
+    >>> model = preset.build(fc_units=8)
+    >>> sorted(model(np.zeros((1, 37, 53, 3))))
+    ['score_geo', 'score_sem']
+    """
+
+    name: str
+    title: str
+    architecture: FCNVariant | Callable[..., keras.Model]
+    streams: tuple[Stream, ...]
+    class_names: tuple[str, ...] | Mapping[str, tuple[str, ...]]
+    url: str
+    sha1: str | None = None
+    mean_iou: float | None = None
+    mean_iou_split: str = "PASCAL VOC 2011 seg11valid"
+
+    @property
+    def file_name(self) -> str:
+        """The name of the `.caffemodel` file."""
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def num_classes(self) -> int | dict[str, int]:
+        """Classes scored: a number, or one per head."""
+        if isinstance(self.class_names, Mapping):
+            return {head: len(names) for head, names in self.class_names.items()}
+        return len(self.class_names)
+
+    @property
+    def palette(self) -> np.ndarray | dict[str, np.ndarray]:
+        """The colours of the classes (`(num_classes, 3)` uint8, the VOC colour map the release
+        draws every dataset with), or one palette per head."""
+        if isinstance(self.class_names, Mapping):
+            return {head: voc_palette(len(names)) for head, names in self.class_names.items()}
+        return voc_palette(len(self.class_names))
+
+    def build(self, **options) -> keras.Model:
+        """The net's architecture with untrained (zero) kernels, named as the preset.
+
+        Args:
+            **options: any of `BUILD_OPTIONS`.
+
+        Returns:
+            The model; `from_preset` loads the trained weights into it.
+        """
+        unknown = sorted(set(options) - set(BUILD_OPTIONS))
+        if unknown:
+            raise ValueError(
+                f"Preset {self.name!r} takes the options {', '.join(BUILD_OPTIONS)}; received "
+                f"{', '.join(unknown)}."
+            )
+        if not isinstance(self.architecture, FCNVariant):
+            if "geometry" in options:
+                raise ValueError(f"Preset {self.name!r} has the original geometry only.")
+            (stream,) = self.streams
+            return self.architecture(
+                self.num_classes, mean=stream.mean, name=self.name, **_UNTRAINED, **options
+            )
+        return build_fcn(
+            self.architecture,
+            self.num_classes,
+            streams=self.streams,
+            name=self.name,
+            **_UNTRAINED,
+            **options,
+        )
+
+
+_VOC = (Stream("image", CAFFE_FCN_MEAN_BGR),)
+_PASCAL_CONTEXT = (Stream("image", PASCAL_CONTEXT_MEAN_BGR),)
+_SIFT_FLOW = (Stream("image", SIFT_FLOW_MEAN_BGR),)
+_SIFT_FLOW_CLASSES = {"sem": SIFT_FLOW_SEMANTIC_CLASS_NAMES, "geo": SIFT_FLOW_GEOMETRIC_CLASS_NAMES}
+_NYUD_COLOR = Stream("color", NYUD_COLOR_MEAN_BGR)
+_NYUD_HHA = Stream("hha", NYUD_HHA_MEAN, reverse_channels=False)
+
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "voc-fcn32s",
+            "FCN-32s PASCAL",
+            FCN32S,
+            _VOC,
+            VOC_CLASS_NAMES,
+            CAFFEMODEL_URL + "fcn32s-heavy-pascal.caffemodel",
+            mean_iou=63.6,
+        ),
+        Preset(
+            "voc-fcn16s",
+            "FCN-16s PASCAL",
+            FCN16S,
+            _VOC,
+            VOC_CLASS_NAMES,
+            CAFFEMODEL_URL + "fcn16s-heavy-pascal.caffemodel",
+            mean_iou=65.0,
+        ),
+        Preset(
+            "voc-fcn8s",
+            "FCN-8s PASCAL",
+            FCN8S,
+            _VOC,
+            VOC_CLASS_NAMES,
+            CAFFEMODEL_URL + "fcn8s-heavy-pascal.caffemodel",
+            sha1="c449ea74dd7d83751d1357d6a8c323fcf4038962",
+            mean_iou=65.5,
+        ),
+        Preset(
+            "voc-fcn8s-atonce",
+            "FCN-8s PASCAL at-once",
+            FCN8S_AT_ONCE,
+            _VOC,
+            VOC_CLASS_NAMES,
+            CAFFEMODEL_URL + "fcn8s-atonce-pascal.caffemodel",
+            mean_iou=65.4,
+        ),
+        Preset(
+            "voc-fcn-alexnet",
+            "FCN-AlexNet PASCAL",
+            FCNAlexNet,
+            _VOC,
+            VOC_CLASS_NAMES,
+            CAFFEMODEL_URL + "fcn-alexnet-pascal.caffemodel",
+            mean_iou=48.0,
+        ),
+        *(
+            Preset(
+                f"pascalcontext-fcn{stride}s",
+                f"FCN-{stride}s PASCAL-Context",
+                variant,
+                _PASCAL_CONTEXT,
+                PASCAL_CONTEXT_CLASS_NAMES,
+                CAFFEMODEL_URL + f"pascalcontext-fcn{stride}s-heavy.caffemodel",
+            )
+            for stride, variant in ((32, FCN32S), (16, FCN16S), (8, FCN8S))
+        ),
+        *(
+            Preset(
+                f"siftflow-fcn{stride}s",
+                f"FCN-{stride}s SIFT Flow",
+                variant,
+                _SIFT_FLOW,
+                _SIFT_FLOW_CLASSES,
+                CAFFEMODEL_URL + f"siftflow-fcn{stride}s-heavy.caffemodel",
+            )
+            for stride, variant in ((32, FCN32S), (16, FCN16S), (8, FCN8S))
+        ),
+        Preset(
+            "nyud-fcn32s-color",
+            "FCN-32s NYUDv2 Color",
+            FCN32S,
+            (dataclasses.replace(_NYUD_COLOR, name="image"),),
+            NYUD_CLASS_NAMES,
+            CAFFEMODEL_URL + "nyud-fcn32s-color-heavy.caffemodel",
+        ),
+        Preset(
+            "nyud-fcn32s-hha",
+            "FCN-32s NYUDv2 HHA",
+            FCN32S,
+            (_NYUD_HHA,),
+            NYUD_CLASS_NAMES,
+            CAFFEMODEL_URL + "nyud-fcn32s-hha-heavy.caffemodel",
+        ),
+        Preset(
+            "nyud-fcn32s-color-hha",
+            "FCN-32s NYUDv2 Late Color-HHA",
+            FCN32S,
+            (_NYUD_COLOR, _NYUD_HHA),
+            NYUD_CLASS_NAMES,
+            CAFFEMODEL_URL + "nyud-fcn32s-color-hha-heavy.caffemodel",
+        ),
+        Preset(
+            "voc-deeplab-largefov",
+            "DeepLab-LargeFOV PASCAL VOC 2012",
+            functools.partial(build_deeplab, LARGE_FOV),
+            (Stream("image", DEEPLAB_MEAN_BGR),),
+            VOC_CLASS_NAMES,
+            "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
+            mean_iou=62.25,
+            mean_iou_split="PASCAL VOC 2012 val, before the CRF",
+        ),
+        Preset(
+            "voc-dilation8",
+            "Dilation8 front-end + large context, PASCAL VOC 2012",
+            functools.partial(build_dilation, context="large"),
+            (Stream("image", DILATION_VOC_MEAN_BGR),),
+            VOC_CLASS_NAMES,
+            "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
+        ),
+    )
+}
+"""The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's and
+Dilation's VOC models."""
+
+
+def get_preset(name: str) -> Preset:
+    """The preset of a name.
+
+    Example:
+
+    >>> get_preset("voc-fcn8s").mean_iou
+    65.5
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; the presets are {', '.join(PRESETS)}.")
+    return PRESETS[name]
+
+
+def _keras_home() -> str:
+    """`$KERAS_HOME`, else `~/.keras`, as Keras chooses it (read at each call, not at import)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    os.makedirs(home, exist_ok=True)
+    return home if os.access(home, os.W_OK) else os.path.join(tempfile.gettempdir(), ".keras")
+
+
+def _sha1(path: str) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cache_path(preset: Preset, sha1: str) -> str:
+    """The converted weights of a preset's file: keyed by the file's SHA1, so that another file
+    never loads stale weights."""
+    return os.path.join(_keras_home(), "models", f"{preset.name}-{sha1[:16]}.weights.h5")
+
+
+def _download(preset: Preset) -> tuple[str, str]:
+    """Downloads the preset's file once (`keras.utils.get_file`); returns its path and SHA1."""
+    path = keras.utils.get_file(
+        preset.file_name, preset.url, cache_dir=_keras_home(), cache_subdir="models"
+    )
+    sha1 = _sha1(path)
+    if preset.sha1 is not None and sha1 != preset.sha1:
+        os.remove(path)
+        raise ValueError(
+            f"The file downloaded from {preset.url} has SHA1 {sha1}, not the published "
+            f"{preset.sha1}: it was incomplete or altered, and is deleted; call again to "
+            "download it again."
+        )
+    return path, sha1
+
+
+def from_preset(name: str, caffemodel: str | os.PathLike | None = None, **options) -> keras.Model:
+    """Builds a trained net of the original FCN release with its weights.
+
+    The first call downloads the net's `.caffemodel` from the release (hundreds of MB) into
+    `$KERAS_HOME/models` (`~/.keras/models`), checks its SHA1 where one is known, converts it
+    and caches the Keras weights next to it (`NAME-SHA1.weights.h5`, written atomically); later
+    calls load those, in seconds. The model takes RGB images in [0, 255] of any size (the
+    preset's mean is subtracted inside it) and returns logits of the same size: a tensor, a
+    dict `{"score_sem", "score_geo"}` for the SIFT Flow nets, and from a dict
+    `{"color", "hha"}` of images for `nyud-fcn32s-color-hha`. Their classes are
+    `PRESETS[name].class_names`.
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
+
+    Args:
+        name: a key of `PRESETS` (`"voc-fcn8s"`, `"siftflow-fcn16s"`, ...).
+        caffemodel: the path of the net's `.caffemodel` to read instead of downloading it
+            (offline use); its converted weights are cached too, keyed by its SHA1.
+        **options: architecture options (`BUILD_OPTIONS`): `geometry="aligned"`, `input_shape`,
+            `dropout`, or a narrower `fc_units` for a file written so.
+
+    Returns:
+        The `keras.Model`, named as the preset.
+
+    Raises:
+        ValueError: for an unknown name or option, a download whose SHA1 differs from the
+            published one, or a file that is not the net's (see `load_caffemodel`).
+        FileNotFoundError: if `caffemodel` names no file.
+
+    Example:
+
+    >>> model = keras_fcn.from_preset("voc-fcn8s")  # doctest: +SKIP
+    >>> scores = model(images)  # (B, H, W, 21) logits # doctest: +SKIP
+    """
+    preset = get_preset(name)
+    model = preset.build(**options)
+    if caffemodel is None:
+        known = preset.sha1 and _cache_path(preset, preset.sha1)
+        if known and os.path.isfile(known):
+            model.load_weights(known)
+            return model
+        path, sha1 = _download(preset)
+    else:
+        path = os.fspath(caffemodel)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No .caffemodel file at {path!r}.")
+        sha1 = _sha1(path)
+    cache = _cache_path(preset, sha1)
+    if os.path.isfile(cache):
+        model.load_weights(cache)
+        return model
+    load_caffemodel(model, path)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    handle, staging = tempfile.mkstemp(
+        prefix=f".{preset.name}-", suffix=".weights.h5", dir=os.path.dirname(cache)
+    )
+    os.close(handle)
+    try:
+        model.save_weights(staging, overwrite=True)
+        os.replace(staging, cache)
+    finally:
+        if os.path.exists(staging):
+            os.remove(staging)
+    return model

@@ -1,0 +1,259 @@
+"""The .caffemodel reader against files written by fcn_release_reference's hand-made encoder."""
+
+import fcn_release_reference as ref
+import keras
+import numpy as np
+import pytest
+
+from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN32S, build_fcn
+from keras_fcn.weights.caffe import (
+    caffe_layer_name,
+    caffe_messages,
+    load_caffemodel,
+    read_caffemodel,
+    save_caffemodel,
+)
+
+NARROW = 8
+
+
+def write(path, layers, **options):
+    path.write_bytes(ref.encode_net(layers, **options))
+    return str(path)
+
+
+def small_net(rng):
+    """A conv with bias, a deconvolution without, and a blob-less layer between them."""
+    return [
+        ("conv", "Convolution", [rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)]),
+        ("relu", "ReLU", []),
+        ("up", "Deconvolution", [rng.normal(size=(4, 4, 4, 4))]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"legacy": True},
+        {"legacy_shape": True},
+        {"double": True},
+        {"legacy": True, "legacy_shape": True, "double": True},
+    ],
+    ids=["layer", "v1-layers", "legacy-dims", "double-data", "v1-legacy-double"],
+)
+def test_both_formats_read_back_the_blobs_written(tmp_path, options):
+    layers = small_net(np.random.default_rng(0))
+    stored = read_caffemodel(write(tmp_path / "net.caffemodel", layers, **options))
+    assert list(stored) == ["conv", "up"]  # blob-less layers are skipped
+    assert (stored["conv"].type, stored["up"].type) == ("Convolution", "Deconvolution")
+    kernel, bias = stored["conv"].blobs
+    np.testing.assert_array_equal(kernel, layers[0][2][0].astype("float32"))
+    np.testing.assert_array_equal(bias.reshape(-1), layers[0][2][1].astype("float32"))
+    legacy = options.get("legacy_shape", False)
+    # Legacy 4-D dims keep their stored shape: a bias is (1, 1, 1, 4), aligned on load.
+    assert bias.shape == ((1, 1, 1, 4) if legacy else (4,))
+    assert stored["conv"].legacy_shapes == (legacy, legacy)
+    assert all(blob.dtype == np.float32 for layer in stored.values() for blob in layer.blobs)
+
+
+def test_the_descriptor_parses_what_the_encoder_writes(tmp_path):
+    layers = small_net(np.random.default_rng(1))
+    net = caffe_messages().NetParameter.FromString(ref.encode_net(layers, name="tiny"))
+    assert net.name == "tiny" and [layer.name for layer in net.layer] == ["conv", "relu", "up"]
+    assert list(net.layer[2].blobs[0].shape.dim) == [4, 4, 4, 4]
+    legacy = caffe_messages().NetParameter.FromString(ref.encode_net(layers, legacy=True))
+    assert [(layer.name, layer.type) for layer in legacy.layers] == [
+        ("conv", 4),
+        ("relu", 18),
+        ("up", 39),
+    ]
+
+
+def test_keras_names_map_to_caffe_names():
+    assert caffe_layer_name("block1_conv1") == "conv1_1"
+    assert caffe_layer_name("block5_conv3color") == "conv5_3color"
+    for name in ("fc6", "score_fr_sem", "upscore8", "block1_pool", "scale_pool4"):
+        assert caffe_layer_name(name) == name
+
+
+@pytest.fixture(scope="module")
+def fcn8s_layers():
+    return ref.random_blobs(ref.fcn_layers("8s", {"": 3}, NARROW), seed=2)
+
+
+def narrow_fcn8s(variant=FCN8S):
+    return build_fcn(variant, 3, weights=None, fc_units=NARROW, mean=(104.0, 117.0, 123.0))
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["layer", "v1-layers"])
+def test_loaded_kernels_are_the_blobs_transposed_unflipped(tmp_path, fcn8s_layers, legacy):
+    path = write(tmp_path / "fcn8s.caffemodel", fcn8s_layers, legacy=legacy, legacy_shape=legacy)
+    model = narrow_fcn8s()
+    loaded = load_caffemodel(model, path)
+    blobs = {name: arrays for name, _, arrays in fcn8s_layers if arrays}
+    assert sorted(loaded) == sorted(blobs)
+    # A convolution blob (out, in, kh, kw): Keras kernel[i, j, c, o] = blob[o, c, i, j].
+    kernel, bias = model.get_layer("block3_conv2").get_weights()
+    assert kernel[2, 0, 17, 5] == blobs["conv3_2"][0][5, 17, 2, 0]
+    np.testing.assert_array_equal(bias, blobs["conv3_2"][1])
+    # A deconvolution blob (in, out, kh, kw): Keras kernel[i, j, o, c] = blob[c, o, i, j].
+    (upscore,) = model.get_layer("upscore8").get_weights()
+    assert upscore[3, 11, 2, 0] == blobs["upscore8"][0][0, 2, 3, 11]
+    np.testing.assert_array_equal(upscore, blobs["upscore8"][0].transpose(2, 3, 1, 0))
+
+
+def test_a_loaded_fcn8s_computes_the_caffe_net(tmp_path, fcn8s_layers):
+    model = narrow_fcn8s()
+    load_caffemodel(model, write(tmp_path / "fcn8s.caffemodel", fcn8s_layers))
+    image = np.random.default_rng(3).integers(0, 256, (29, 43, 3)).astype("uint8")
+    blobs = {name: arrays for name, _, arrays in fcn8s_layers if arrays}
+    expected = ref.fcn(blobs, image, (104.0, 117.0, 123.0), "8s")
+    actual = keras.ops.convert_to_numpy(model(image[None]))
+    assert ref.relative_error(actual, expected) <= 1e-5
+
+
+def test_save_caffemodel_writes_what_caffe_reads(tmp_path):
+    keras.utils.set_random_seed(4)
+    model = narrow_fcn8s(FCN8S_AT_ONCE)
+    path = str(tmp_path / "saved.caffemodel")
+    save_caffemodel(model, path)
+    # Byte for byte what the independent encoder writes for the same layers.
+    stored = read_caffemodel(path)
+    layers = [(name, layer.type, list(layer.blobs)) for name, layer in stored.items()]
+    with open(path, "rb") as file:
+        assert file.read() == ref.encode_net(layers, name=model.name)
+    assert stored["scale_pool4"].type == "Scale"
+    np.testing.assert_array_equal(stored["scale_pool4"].blobs[0], np.full(512, 0.01, "float32"))
+    restored = narrow_fcn8s(FCN8S_AT_ONCE)
+    load_caffemodel(restored, path)
+    for ours, theirs in zip(restored.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+# Bad input: every case is a ValueError naming the file and the layer, before any weight is set.
+
+
+def unchanged(model, before):
+    return all(np.array_equal(w, b) for w, b in zip(model.get_weights(), before, strict=True))
+
+
+def test_a_truncated_file_is_reported(tmp_path, fcn8s_layers):
+    data = ref.encode_net(fcn8s_layers)
+    path = tmp_path / "truncated.caffemodel"
+    path.write_bytes(data[: len(data) // 2])
+    model = narrow_fcn8s()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"truncated.caffemodel: the file is truncated"):
+        load_caffemodel(model, str(path))
+    assert unchanged(model, before)
+
+
+def test_a_file_cut_between_layers_lacks_the_last_ones(tmp_path, fcn8s_layers):
+    data = ref.encode_net(fcn8s_layers[:-1])  # a file ending cleanly before upscore8
+    path = tmp_path / "short.caffemodel"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=r"short.caffemodel is not the file.*no layer upscore8"):
+        load_caffemodel(narrow_fcn8s(), str(path))
+
+
+@pytest.mark.parametrize(
+    "corruption",
+    [
+        lambda data: data[:40] + b"\xff" * 16 + data[56:],  # a layer's bytes overwritten
+        lambda data: b"\x07" + data,  # an unknown wire type at the top level
+        lambda data: bytes(np.random.default_rng(5).integers(0, 256, 4096, "uint8")),
+    ],
+    ids=["overwritten", "bad-wire-type", "random-bytes"],
+)
+def test_a_corrupt_file_is_reported(tmp_path, fcn8s_layers, corruption):
+    path = tmp_path / "corrupt.caffemodel"
+    path.write_bytes(corruption(ref.encode_net(fcn8s_layers)))
+    with pytest.raises(ValueError, match=r"corrupt.caffemodel.*(corrupt|truncated)"):
+        load_caffemodel(narrow_fcn8s(), str(path))
+
+
+def test_a_file_that_is_not_a_caffemodel_is_reported(tmp_path):
+    path = tmp_path / "empty.caffemodel"
+    path.write_bytes(ref.length_delimited(1, b"just a name"))
+    with pytest.raises(ValueError, match=r"empty.caffemodel: the file holds no layers"):
+        read_caffemodel(str(path))
+    with pytest.raises(FileNotFoundError, match=r"missing\.caffemodel"):
+        read_caffemodel(str(tmp_path / "missing.caffemodel"))
+
+
+def test_another_nets_file_is_reported_with_what_differs(tmp_path, fcn8s_layers):
+    fcn32s = ref.random_blobs(ref.fcn_layers("32s", {"": 3}, NARROW), seed=6)
+    path = write(tmp_path / "fcn32s.caffemodel", fcn32s)
+    model = narrow_fcn8s()
+    before = model.get_weights()
+    with pytest.raises(ValueError) as error:
+        load_caffemodel(model, path)
+    message = str(error.value)
+    assert "fcn32s.caffemodel is not the file of the model" in message
+    assert "no layer upscore2, score_pool4" in message and "lacks: upscore" in message
+    assert unchanged(model, before)
+    # The at-once file read as the staged FCN-8s: its skip scales would be lost.
+    at_once = ref.random_blobs(ref.fcn_layers("8s", {"": 3}, NARROW, at_once=True), seed=7)
+    with pytest.raises(ValueError, match=r"lacks: scale_pool4, scale_pool3"):
+        load_caffemodel(narrow_fcn8s(), write(tmp_path / "atonce.caffemodel", at_once))
+    with pytest.raises(ValueError, match=r"no layer scale_pool4, scale_pool3"):
+        load_caffemodel(
+            narrow_fcn8s(FCN8S_AT_ONCE), write(tmp_path / "staged.caffemodel", fcn8s_layers)
+        )
+
+
+def test_a_blob_of_another_shape_names_the_layer_and_both_shapes(tmp_path, fcn8s_layers):
+    wide = ref.random_blobs(ref.fcn_layers("8s", {"": 3}, 2 * NARROW), seed=8)
+    model = narrow_fcn8s()
+    before = model.get_weights()
+    with pytest.raises(ValueError) as error:
+        load_caffemodel(model, write(tmp_path / "wide.caffemodel", wide))
+    assert "wide.caffemodel: layer 'fc6' holds blobs of shapes [(16, 512, 7, 7), (16,)]" in str(
+        error.value
+    )
+    assert "model's layer 'fc6' takes [(8, 512, 7, 7), (8,)]" in str(error.value)
+    assert unchanged(model, before)
+    # A deconvolution written with a bias, and one flipped to (out, in) on 3 and 4 classes.
+    layers = [(n, t, b) for n, t, b in fcn8s_layers]
+    index = next(i for i, (n, _, _) in enumerate(layers) if n == "upscore2")
+    layers[index] = ("upscore2", "Deconvolution", [*layers[index][2], np.zeros(3, "float32")])
+    with pytest.raises(
+        ValueError, match=r"'upscore2' holds blobs of shapes \[\(3, 3, 4, 4\), \(3,"
+    ):
+        load_caffemodel(narrow_fcn8s(), write(tmp_path / "bias.caffemodel", layers))
+
+
+def test_a_layer_of_another_type_is_reported(tmp_path, fcn8s_layers):
+    layers = [(n, "Deconvolution" if n == "fc7" else t, b) for n, t, b in fcn8s_layers]
+    with pytest.raises(ValueError, match=r"'fc7' is a Deconvolution in the file but a Convolution"):
+        load_caffemodel(narrow_fcn8s(), write(tmp_path / "types.caffemodel", layers))
+
+
+def test_a_scale_other_than_the_models_constant_is_reported(tmp_path):
+    layers = ref.random_blobs(ref.fcn_layers("8s", {"": 3}, NARROW, at_once=True), seed=9)
+    layers = [(n, t, [b * 2 for b in blobs] if t == "Scale" else blobs) for n, t, blobs in layers]
+    model = narrow_fcn8s(FCN8S_AT_ONCE)
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"'scale_pool4' scales by 0.02, not by 0.01"):
+        load_caffemodel(model, write(tmp_path / "scale.caffemodel", layers))
+    assert unchanged(model, before)
+
+
+def test_a_blob_whose_values_do_not_fill_its_shape_is_reported(tmp_path):
+    rng = np.random.default_rng(10)
+    blob = ref.length_delimited(7, ref.length_delimited(1, ref.varint(2) + ref.varint(3)))
+    blob += ref.length_delimited(5, rng.normal(size=5).astype("<f4").tobytes())
+    layer = ref.length_delimited(1, b"score_fr") + ref.length_delimited(2, b"Convolution")
+    path = tmp_path / "short_blob.caffemodel"
+    path.write_bytes(ref.length_delimited(100, layer + ref.length_delimited(7, blob)))
+    with pytest.raises(ValueError, match=r"blob 0 of layer 'score_fr' holds 5 values.*\(2, 3\)"):
+        read_caffemodel(str(path))
+
+
+def test_read_fcn32s_legacy_file_loads_with_right_aligned_biases(tmp_path):
+    layers = ref.random_blobs(ref.fcn_layers("32s", {"": 3}, NARROW), seed=11)
+    path = write(tmp_path / "v1.caffemodel", layers, legacy=True, legacy_shape=True)
+    model = build_fcn(FCN32S, 3, weights=None, fc_units=NARROW)
+    load_caffemodel(model, path)
+    np.testing.assert_array_equal(model.get_layer("score_fr").get_weights()[1], layers[-2][2][1])

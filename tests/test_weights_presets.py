@@ -1,0 +1,370 @@
+"""The presets, loaded through `from_preset` from files the tests write with
+fcn_release_reference's encoder: the FCN release's 14 against its numpy forward passes of the
+Caffe nets, DeepLab's and Dilation's against the models whose weights the files hold (their
+graphs are checked against raw-op prototxts in tests/test_models_deeplab.py and
+tests/test_models_dilation.py)."""
+
+import dataclasses
+import hashlib
+import os
+
+import fcn_release_reference as ref
+import keras
+import numpy as np
+import pytest
+
+from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
+from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
+from keras_fcn.models.dilation import build_dilation
+from keras_fcn.weights import presets
+from keras_fcn.weights.presets import PRESETS, from_preset
+
+NARROW = 8
+SIZE = (29, 43)  # not a multiple of 32
+
+# The means of the release's data layers (voc_layers.py, pascalcontext_layers.py,
+# siftflow_layers.py, nyud_layers.py), BGR; HHA in its own order.
+VOC_MEAN = (104.00698793, 116.66876762, 122.67891434)
+CONTEXT_MEAN = (104.007, 116.669, 122.679)
+SIFT_FLOW_MEAN = (114.578, 115.294, 108.353)
+NYUD_COLOR_MEAN = (116.190, 97.203, 92.318)
+NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
+
+# The release's caffemodel-url files.
+URLS = {
+    "voc-fcn32s": "fcn32s-heavy-pascal",
+    "voc-fcn16s": "fcn16s-heavy-pascal",
+    "voc-fcn8s": "fcn8s-heavy-pascal",
+    "voc-fcn8s-atonce": "fcn8s-atonce-pascal",
+    "voc-fcn-alexnet": "fcn-alexnet-pascal",
+    "pascalcontext-fcn32s": "pascalcontext-fcn32s-heavy",
+    "pascalcontext-fcn16s": "pascalcontext-fcn16s-heavy",
+    "pascalcontext-fcn8s": "pascalcontext-fcn8s-heavy",
+    "siftflow-fcn32s": "siftflow-fcn32s-heavy",
+    "siftflow-fcn16s": "siftflow-fcn16s-heavy",
+    "siftflow-fcn8s": "siftflow-fcn8s-heavy",
+    "nyud-fcn32s-color": "nyud-fcn32s-color-heavy",
+    "nyud-fcn32s-hha": "nyud-fcn32s-hha-heavy",
+    "nyud-fcn32s-color-hha": "nyud-fcn32s-color-hha-heavy",
+}
+
+
+def only(images: dict):
+    (image,) = images.values()
+    return image
+
+
+def caffe_net(name: str, fc_units: int = NARROW):
+    """The preset's parameter layers and its forward pass, from fcn_release_reference."""
+    if name == "voc-fcn-alexnet":
+        return ref.fcn_alexnet_layers(21, fc_units), lambda b, x: ref.fcn_alexnet(
+            b, only(x), VOC_MEAN
+        )
+    if name == "nyud-fcn32s-color-hha":
+        return ref.nyud_late_fusion_layers(40, fc_units), lambda b, x: ref.nyud_late_fusion(
+            b, x["color"], x["hha"], NYUD_COLOR_MEAN, NYUD_HHA_MEAN
+        )
+    stride = next(stride for stride in ("32s", "16s", "8s") if f"-fcn{stride}" in name)
+    if name.startswith("siftflow"):
+        heads = {"_sem": 33, "_geo": 3}
+        layers = ref.fcn_layers(stride, heads, fc_units)
+        return layers, lambda b, x: {
+            f"score{head}": ref.fcn(b, only(x), SIFT_FLOW_MEAN, stride, head) for head in heads
+        }
+    classes, mean, options = {
+        "voc": (21, VOC_MEAN, {}),
+        "pascalcontext": (60, CONTEXT_MEAN, {}),
+        "nyud-fcn32s-color": (40, NYUD_COLOR_MEAN, {}),
+        "nyud-fcn32s-hha": (40, NYUD_HHA_MEAN, {"reverse_channels": False}),
+    }[name if name.startswith("nyud") else name.split("-")[0]]
+    at_once = name.endswith("atonce")
+    layers = ref.fcn_layers(stride, {"": classes}, fc_units, at_once=at_once)
+    return layers, lambda b, x: ref.fcn(b, only(x), mean, stride, at_once=at_once, **options)
+
+
+def write_caffemodel(path, name, seed=0, **options):
+    layers = ref.random_blobs(caffe_net(name)[0], seed)
+    path.write_bytes(ref.encode_net(layers, name=name, **options))
+    return str(path), {layer: blobs for layer, _, blobs in layers if blobs}
+
+
+def inputs_of(model, seed=1):
+    rng = np.random.default_rng(seed)
+    names = [tensor.name for tensor in model.inputs]
+    return {name: rng.integers(0, 256, (1, *SIZE, 3)).astype("uint8") for name in names}
+
+
+def outputs_of(model, images):
+    outputs = model(images if len(images) > 1 else next(iter(images.values())))
+    if isinstance(outputs, dict):
+        return {key: keras.ops.convert_to_numpy(value) for key, value in outputs.items()}
+    return keras.ops.convert_to_numpy(outputs)
+
+
+@pytest.fixture(autouse=True)
+def keras_home(tmp_path, monkeypatch):
+    home = tmp_path / "keras_home"
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    return home
+
+
+FAMILY_REPRESENTATIVES = {
+    "voc-fcn32s",
+    "voc-fcn16s",
+    "voc-fcn8s",
+    "voc-fcn8s-atonce",
+    "voc-fcn-alexnet",
+    "siftflow-fcn16s",
+    "nyud-fcn32s-hha",
+    "nyud-fcn32s-color-hha",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name if name in FAMILY_REPRESENTATIVES else pytest.param(name, marks=pytest.mark.slow)
+        for name in URLS
+    ],
+)
+def test_every_preset_loads_a_caffemodel_and_computes_the_caffe_net(tmp_path, name):
+    path, blobs = write_caffemodel(tmp_path / f"{name}.caffemodel", name)
+    model = from_preset(name, caffemodel=path, fc_units=NARROW)
+    assert model.name == name
+    images = inputs_of(model)
+    expected = caffe_net(name)[1](blobs, {key: value[0] for key, value in images.items()})
+    actual = outputs_of(model, images)
+    if isinstance(expected, dict):
+        assert sorted(actual) == sorted(expected)
+        pairs = [(actual[key], expected[key]) for key in expected]
+    else:
+        pairs = [(actual, expected)]
+    for ours, theirs in pairs:
+        assert ours.shape == theirs.shape and np.abs(theirs).max() > 0
+        assert ref.relative_error(ours, theirs) <= 1e-5
+
+
+def test_the_table_holds_the_releases_nets_urls_means_and_classes():
+    assert list(PRESETS) == [*URLS, *SUCCESSORS]
+    for name, file in URLS.items():
+        assert PRESETS[name].url == f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel"
+        assert PRESETS[name].file_name == f"{file}.caffemodel"
+    means = {name: [stream.mean for stream in p.streams] for name, p in PRESETS.items()}
+    assert means["voc-fcn8s"] == means["voc-fcn-alexnet"] == [VOC_MEAN]
+    assert means["pascalcontext-fcn16s"] == [CONTEXT_MEAN]
+    assert means["siftflow-fcn8s"] == [SIFT_FLOW_MEAN]
+    assert means["nyud-fcn32s-color-hha"] == [NYUD_COLOR_MEAN, NYUD_HHA_MEAN]
+    assert [s.reverse_channels for s in PRESETS["nyud-fcn32s-color-hha"].streams] == [True, False]
+    classes = {name: p.num_classes for name, p in PRESETS.items()}
+    assert classes["voc-fcn8s"] == 21 and classes["pascalcontext-fcn8s"] == 60
+    assert classes["siftflow-fcn32s"] == {"sem": 33, "geo": 3}
+    assert classes["nyud-fcn32s-hha"] == 40
+    assert PRESETS["pascalcontext-fcn8s"].class_names[59] == "wood"
+    assert PRESETS["siftflow-fcn8s"].class_names["geo"] == ("sky", "horizontal", "vertical")
+    assert PRESETS["nyud-fcn32s-color"].class_names[0] == "wall"
+    assert PRESETS["voc-fcn8s"].palette[15].tolist() == [192, 128, 128]
+    assert PRESETS["siftflow-fcn8s"].palette["sem"].shape == (33, 3)
+    scores = {name: p.mean_iou for name, p in PRESETS.items() if p.mean_iou}
+    assert scores == {
+        "voc-fcn32s": 63.6,
+        "voc-fcn16s": 65.0,
+        "voc-fcn8s": 65.5,
+        "voc-fcn8s-atonce": 65.4,
+        "voc-fcn-alexnet": 48.0,
+        "voc-deeplab-largefov": 62.25,  # ICLR 2015 table 2, before the CRF
+    }
+    assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
+    assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
+
+
+def test_the_converted_weights_are_cached_by_name_and_hash(tmp_path, keras_home, monkeypatch):
+    path, _ = write_caffemodel(tmp_path / "a.caffemodel", "voc-fcn32s", seed=2)
+    first = from_preset("voc-fcn32s", caffemodel=path, fc_units=NARROW)
+    sha1 = hashlib.sha1(open(path, "rb").read()).hexdigest()  # noqa: SIM115
+    cached = keras_home / "models" / f"voc-fcn32s-{sha1[:16]}.weights.h5"
+    assert sorted(os.listdir(keras_home / "models")) == [cached.name]  # no temporary left
+
+    def no_conversion(*args):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(presets, "load_caffemodel", no_conversion)
+    second = from_preset("voc-fcn32s", caffemodel=path, fc_units=NARROW)
+    images = inputs_of(first)
+    np.testing.assert_array_equal(outputs_of(second, images), outputs_of(first, images))
+    # Another file of the same net has another hash: converted, not read from the stale cache.
+    other, _ = write_caffemodel(tmp_path / "b.caffemodel", "voc-fcn32s", seed=3)
+    monkeypatch.undo()
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    third = from_preset("voc-fcn32s", caffemodel=other, fc_units=NARROW)
+    assert len(os.listdir(keras_home / "models")) == 2
+    assert not np.array_equal(outputs_of(third, images), outputs_of(first, images))
+
+
+def test_the_aligned_geometry_loads_the_same_weights(tmp_path):
+    path, _ = write_caffemodel(tmp_path / "fcn16s.caffemodel", "voc-fcn16s", seed=4)
+    original = from_preset("voc-fcn16s", caffemodel=path, fc_units=NARROW)
+    aligned = from_preset("voc-fcn16s", caffemodel=path, fc_units=NARROW, geometry="aligned")
+    assert aligned.get_layer("pad_to_stride") is not None
+    for layer in original.layers:
+        for ours, theirs in zip(
+            aligned.get_layer(layer.name).get_weights() if layer.weights else [],
+            layer.get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_from_preset_downloads_checks_and_caches(tmp_path, keras_home, monkeypatch):
+    source, _ = write_caffemodel(tmp_path / "served.caffemodel", "voc-fcn8s", seed=5)
+    sha1 = hashlib.sha1(open(source, "rb").read()).hexdigest()  # noqa: SIM115
+    preset = dataclasses.replace(PRESETS["voc-fcn8s"], url=f"file://{source}", sha1=sha1)
+    monkeypatch.setitem(PRESETS, "voc-fcn8s", preset)
+    first = from_preset("voc-fcn8s", fc_units=NARROW)
+    downloaded = keras_home / "models" / "served.caffemodel"
+    assert downloaded.read_bytes() == open(source, "rb").read()  # noqa: SIM115
+    assert (keras_home / "models" / f"voc-fcn8s-{sha1[:16]}.weights.h5").is_file()
+    # Later calls load the cached weights: neither the source nor the download is read again.
+    os.remove(source)
+    os.remove(downloaded)
+    second = from_preset("voc-fcn8s", fc_units=NARROW)
+    images = inputs_of(first)
+    np.testing.assert_array_equal(outputs_of(second, images), outputs_of(first, images))
+
+
+def test_a_download_of_another_hash_is_refused_and_deleted(tmp_path, keras_home, monkeypatch):
+    source, _ = write_caffemodel(tmp_path / "altered.caffemodel", "voc-fcn32s", seed=6)
+    preset = dataclasses.replace(PRESETS["voc-fcn32s"], url=f"file://{source}", sha1="0" * 40)
+    monkeypatch.setitem(PRESETS, "voc-fcn32s", preset)
+    with pytest.raises(ValueError, match=r"altered.caffemodel has SHA1 [0-9a-f]{40}, not the"):
+        from_preset("voc-fcn32s", fc_units=NARROW)
+    assert not (keras_home / "models" / "altered.caffemodel").exists()
+    assert not [name for name in os.listdir(keras_home / "models") if name.endswith(".h5")]
+
+
+def test_unknown_presets_options_and_files_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"Unknown preset 'voc-fcn4s'.*voc-fcn8s"):
+        from_preset("voc-fcn4s")
+    with pytest.raises(ValueError, match=r"takes the options .*received weights"):
+        from_preset("voc-fcn8s", caffemodel="x.caffemodel", weights="imagenet")
+    with pytest.raises(ValueError, match="original geometry only"):
+        from_preset("voc-fcn-alexnet", caffemodel="x.caffemodel", geometry="aligned")
+    with pytest.raises(FileNotFoundError, match=r"nothing\.caffemodel"):
+        from_preset("voc-fcn32s", caffemodel=str(tmp_path / "nothing.caffemodel"), fc_units=8)
+
+
+def test_a_file_of_another_net_is_refused_through_from_preset(tmp_path, keras_home):
+    path, _ = write_caffemodel(tmp_path / "fcn32s.caffemodel", "voc-fcn32s", seed=7)
+    with pytest.raises(ValueError, match=r"fcn32s.caffemodel is not the file of the model "):
+        from_preset("voc-fcn8s", caffemodel=path, fc_units=NARROW)
+    assert not list(keras_home.glob("models/*.h5"))  # nothing cached
+
+
+@pytest.mark.slow
+def test_a_full_width_fcn8s_file_converts_value_for_value(tmp_path):
+    """The released voc-fcn8s's shapes (134,489,759 parameters, about 538 MB) end to end."""
+    layers = caffe_net("voc-fcn8s", fc_units=4096)[0]
+    path = tmp_path / "fcn8s-full.caffemodel"
+    rng = np.random.default_rng(8)
+    blobs = {}
+    with open(path, "wb") as file:
+        file.write(ref.length_delimited(1, b"voc-fcn8s"))
+        for name, layer_type, shapes in layers:
+            arrays = []
+            for shape in shapes:
+                fan_in = np.prod(shape[1:]) if layer_type == "Convolution" else shape[0]
+                scale = np.sqrt(2.0 / fan_in) / (58.0 if name == "conv1_1" else 1.0)
+                scale = 0.1 if len(shape) == 1 else scale
+                arrays.append(rng.standard_normal(shape, dtype=np.float32) * np.float32(scale))
+            file.write(ref.encode_layer(name, layer_type, arrays))
+            if arrays:
+                blobs[name] = arrays
+    assert sum(array.size for arrays in blobs.values() for array in arrays) == 134_489_759
+    model = from_preset("voc-fcn8s", caffemodel=str(path))
+    image = np.random.default_rng(9).integers(0, 256, (1, *SIZE, 3)).astype("uint8")
+    expected = ref.fcn(blobs, image[0], VOC_MEAN, "8s")
+    actual = keras.ops.convert_to_numpy(model(image))
+    assert ref.relative_error(actual, expected) <= 1e-5
+
+
+# DeepLab-LargeFOV's release (its download script) and fyu/dilation's `download_pretrained.sh`;
+# the means of their data layers (DeepLab's test.prototxt, Dilation's pascal_voc.json), BGR.
+SUCCESSORS = {
+    "voc-deeplab-largefov": (
+        "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
+        (104.008, 116.669, 122.675),
+    ),
+    "voc-dilation8": (
+        "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
+        (102.93, 111.36, 116.52),
+    ),
+}
+CAFFE_NAMES = dict(zip(CONV_NAMES, CAFFE_CONV_NAMES, strict=True))
+
+
+def test_the_successors_presets_name_their_releases_files_and_means():
+    for name, (url, mean) in SUCCESSORS.items():
+        preset = PRESETS[name]
+        assert preset.url == url and [stream.mean for stream in preset.streams] == [mean]
+        assert preset.num_classes == 21 and preset.class_names[15] == "person"
+
+
+def source_model(name, seed):
+    """A narrow net of the preset's architecture with random kernels and biases."""
+    keras.utils.set_random_seed(seed)
+    mean = SUCCESSORS[name][1]
+    if name == "voc-deeplab-largefov":
+        model = build_deeplab(LARGE_FOV, 21, weights=None, fc_units=NARROW, mean=mean)
+    else:
+        model = build_dilation(21, context="large", weights=None, fc_units=NARROW, mean=mean)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(0, 0.1, bias.shape).astype("float32")])
+    return model
+
+
+def caffe_layers(model):
+    """The model's weighted layers as Caffe stores them: Caffe names, kernels `(out, in, kh,
+    kw)`, in the order of the net."""
+    return [
+        (
+            CAFFE_NAMES.get(layer.name, layer.name),
+            "Convolution",
+            [layer.get_weights()[0].transpose(3, 2, 0, 1), layer.get_weights()[1]],
+        )
+        for layer in model.layers
+        if layer.weights
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, legacy",
+    # DeepLab v1's release is in Caffe's legacy V1 format, Dilation's in the current one.
+    [("voc-deeplab-largefov", True), ("voc-dilation8", False)],
+)
+def test_the_successors_presets_load_their_nets_value_for_value(tmp_path, name, legacy):
+    source = source_model(name, seed=11)
+    path = tmp_path / PRESETS[name].file_name
+    options = {"legacy": True, "legacy_shape": True} if legacy else {}
+    path.write_bytes(ref.encode_net(caffe_layers(source), name=name, **options))
+    model = from_preset(name, caffemodel=str(path), fc_units=NARROW)
+    assert model.name == name
+    for layer in source.layers:
+        for ours, theirs in zip(
+            model.get_layer(layer.name).get_weights(), layer.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+    images = np.random.default_rng(12).integers(0, 256, (1, *SIZE, 3)).astype("uint8")
+    expected = keras.ops.convert_to_numpy(source(images))
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(images)), expected, rtol=1e-6)
+
+
+def test_an_fcn_file_given_as_deeplab_is_refused(tmp_path, keras_home):
+    path, _ = write_caffemodel(tmp_path / "fcn32s.caffemodel", "voc-fcn32s", seed=13)
+    # The first layer whose blobs differ: FCN's fc6 is 7×7, DeepLab-LargeFOV's 3×3.
+    message = r"fcn32s.caffemodel: layer 'fc6' .*\(8, 512, 7, 7\).* takes .*\(8, 512, 3, 3\)"
+    with pytest.raises(ValueError, match=message):
+        from_preset("voc-deeplab-largefov", caffemodel=path, fc_units=NARROW)
+    assert not list(keras_home.glob("models/*.h5"))
