@@ -103,7 +103,10 @@ def test_a_keras_model_of_another_kind_exports_too(tmp_path):
 
 @pytest.mark.parametrize(
     "name, geometry, format",
-    [(name, entry.geometries[-1], "openvino") for name, entry in registry.MODELS.items()]
+    [
+        (name, entry.geometries[-1], "litert" if name == "fcn-alexnet" else "openvino")
+        for name, entry in registry.MODELS.items()
+    ]
     + [("fcn8s", "original", format) for format in ("onnx", "openvino", "litert")]
     + [("segnet-basic", "original", format) for format in ("onnx", "litert")],
 )
@@ -135,3 +138,13 @@ def test_every_registry_model_exports_and_segments_like_keras(name, geometry, fo
     expected = np.asarray(model(image.astype("float32"))).argmax(-1)
     assert np.mean(load_predictor(path)(image) == expected) > 0.99
     assert len(np.unique(expected)) > 1
+
+
+@pytest.mark.parametrize("format", ["onnx", "openvino"])
+def test_grouped_convolutions_are_refused_by_name_where_tf2onnx_cannot_convert_them(
+    format, tmp_path
+):
+    model = registry.build("fcn-alexnet", 3, weights=None, fc_units=8)
+    with pytest.raises(ValueError, match=r"grouped convolutions \(conv2, conv4, conv5\)"):
+        export_model(model, str(tmp_path), format)
+    assert os.listdir(tmp_path) == []

@@ -125,6 +125,26 @@ def quantize_onnx(float_path: str, path: str, calibration: Sequence[np.ndarray])
         )
 
 
+def _check_convertible(model: keras.Model) -> None:
+    """Raises a `ValueError` naming the layers tf2onnx cannot convert: grouped convolutions.
+
+    Keras runs a `Conv2D` with `groups > 1` on TensorFlow's CPU as an XLA-compiled function,
+    which tf2onnx 1.17 leaves as an unsupported `PartitionedCall` (FCN-AlexNet's conv2, conv4
+    and conv5). The SavedModel and LiteRT exports convert them.
+    """
+    grouped = [
+        layer.name
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.Conv2D) and layer.groups > 1
+    ]
+    if grouped:
+        raise ValueError(
+            f"The model {model.name!r} has grouped convolutions ({', '.join(grouped)}), which "
+            "tf2onnx cannot convert (Keras runs them as an XLA-compiled function on TensorFlow): "
+            "it has no ONNX or OpenVINO export. Export it as a saved_model or for litert."
+        )
+
+
 def write_onnx(
     model: keras.Model,
     directory: str,
@@ -144,6 +164,10 @@ def write_onnx(
     Returns:
         The `ExportInfo` of the file (not written: the caller writes it).
 
+    Raises:
+        ValueError: for a model with grouped convolutions (FCN-AlexNet), which tf2onnx cannot
+            convert.
+
     Example:
 
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
@@ -162,6 +186,7 @@ def write_onnx(
         )
     check_calibration(precision, calibration)
     check_model(model)
+    _check_convertible(model)
     path = os.path.join(directory, ARTEFACT)
     if precision == "float32":
         _write_float32(model, path)
