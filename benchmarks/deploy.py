@@ -153,7 +153,16 @@ def build_model(args: argparse.Namespace) -> keras.Model:
     if args.model_path:
         import keras_fcn  # noqa: F401  (registers the layers load_model needs)
 
-        return keras.models.load_model(args.model_path)
+        trained = keras.models.load_model(args.model_path)
+
+        # A model trained under mixed_bfloat16 keeps that policy in its file: the reference
+        # must compute in float32.
+        def float32_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+            return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+        model = keras.models.clone_model(trained, clone_function=float32_layer)
+        model.set_weights(trained.get_weights())
+        return model
     return with_random_scores(models.build(args.model, args.geometry, args.fc_units))
 
 
