@@ -63,10 +63,10 @@ from keras_fcn.export import (
     IMAGES_INPUT,
     IMAGES_SIGNATURE,
     PROBABILITIES_OUTPUT,
-    _serving_module,
     export_for_serving,
     load_predictor,
 )
+from keras_fcn.export.saved_model import _serving_module
 
 PATHS = (
     "model, tf.function",

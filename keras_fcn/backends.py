@@ -2,8 +2,9 @@
 
 The models, their layers, the metrics, `evaluate`, the recipes and `compile_for_training` run on
 every Keras 3 backend (`KERAS_BACKEND=tensorflow|jax|torch`). Two things are TensorFlow's by
-nature and check the backend when they are called: `keras_fcn.export.export_for_serving`
-(TensorFlow SavedModels; `load_predictor` of a `.keras` file too) and
+nature and check the backend when they are called: `keras_fcn.export.export_for_serving` and
+`export_model` (every export format is converted from the TensorFlow graph; `load_predictor` of
+a `.keras` file too) and
 `keras_fcn.training.make_strategy` (`tf.distribute`). `keras_fcn.data`'s `tf.data` pipelines
 need TensorFlow installed but not its backend: they feed `model.fit` on every backend.
 """

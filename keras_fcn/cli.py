@@ -242,6 +242,10 @@ def evaluate(args: argparse.Namespace) -> None:
 
     model, class_names = _load_model(args, args.num_classes)
     num_classes = model.output_shape[-1]
+    if args.precision != "float32":
+        from keras_fcn.export import in_process_model
+
+        model = in_process_model(model, args.precision)
     dataset = data.evaluation_pipeline(
         data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
     )
@@ -278,7 +282,7 @@ def predict(args: argparse.Namespace) -> None:
                 "--samples needs a Bayesian model's .keras file (--model); the presets have no "
                 "Monte Carlo dropout."
             )
-        predictor = make_predictor(_load_preset(args)[0])
+        predictor = make_predictor(_load_preset(args)[0], args.precision or "float32")
     elif not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
     elif args.samples:
@@ -288,8 +292,12 @@ def predict(args: argparse.Namespace) -> None:
                 "Monte Carlo dropout."
             )
         model = _load_keras_model(args.model)
+        if args.precision not in (None, "float32"):
+            from keras_fcn.export import in_process_model
+
+            model = in_process_model(model, args.precision)
     else:
-        predictor = load_predictor(args.model)
+        predictor = load_predictor(args.model, precision=args.precision)
     palette = PALETTES[args.palette]()
     os.makedirs(args.output, exist_ok=True)
     for path in args.images:
@@ -320,12 +328,60 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def export(args: argparse.Namespace) -> None:
-    """Exports a `.keras` model or a preset as a TF Serving SavedModel."""
-    from keras_fcn.export import export_for_serving
+    """Exports a `.keras` model or a preset in a format and precision, guarded on held-out data."""
+    from keras_fcn import data
+    from keras_fcn.export import AccuracyGuard, calibration_images, export_model
 
     model = _load_model(args)[0]
-    path = export_for_serving(model, args.export_dir, version=args.version)
-    print(f"Exported {args.model or model.name} to {path}.")
+    num_classes = model.output_shape[-1]
+    calibration = None
+    if args.calibration_dataset:
+        calibration = calibration_images(
+            data.from_spec(
+                args.calibration_dataset, split=args.calibration_split, num_classes=num_classes
+            ),
+            args.calibration_size,
+        )
+    elif args.precision == "int8":
+        raise UsageError("--precision int8 needs --calibration-dataset (images of your data).")
+    guard = None
+    if args.guard_dataset:
+        dataset = data.from_spec(
+            args.guard_dataset, split=args.guard_split, num_classes=num_classes
+        )
+        if args.guard_size:
+            dataset = dataset.take(args.guard_size)
+        guard = AccuracyGuard(
+            dataset,
+            max_miou_drop=args.max_miou_drop,
+            min_pixel_agreement=args.min_pixel_agreement,
+            on_failure="warn" if args.on_guard_failure == "warn" else "raise",
+        )
+    elif args.precision != "float32":
+        print(
+            f"keras-fcn export: warning: no accuracy guard ran for this {args.precision} export; "
+            "pass --guard-dataset SPEC to compare it with the float32 model on held-out data.",
+            file=sys.stderr,
+        )
+    path = export_model(
+        model,
+        args.export_dir,
+        args.format,
+        args.precision,
+        version=args.version,
+        input_size=tuple(args.input_size) if args.input_size else None,
+        calibration=calibration,
+        guard=guard,
+    )
+    print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
+    with open(os.path.join(path, "keras_fcn.json")) as file:
+        report = json.load(file).get("guard")
+    if report is not None:
+        print(
+            f"Accuracy guard {'passed' if report['passed'] else 'FAILED'}: pixel agreement "
+            f"{100 * report['pixel_agreement']:.3f}%, mean IU "
+            f"{100 * report['reference_mean_iou']:.2f} → {100 * report['candidate_mean_iou']:.2f}."
+        )
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -414,6 +470,91 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
         help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
         "multiple of 32) (default: the model's own, 'original'; DeepLab and Dilation have "
         "'original' only).",
+    )
+
+
+def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
+    from keras_fcn.export import IN_PROCESS_PRECISIONS
+
+    parser.add_argument(
+        "--precision",
+        choices=IN_PROCESS_PRECISIONS,
+        default=default,
+        help="Compute in bfloat16 (about twice as fast on CPUs with AVX512_BF16 or AMX; logits "
+        "stay float32) or float32"
+        + (
+            " (default: float32)."
+            if default
+            else " (default: float32 for a .keras file, an export's own precision otherwise)."
+        ),
+    )
+
+
+def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The export verb's format, precision, calibration and accuracy guard flags."""
+    from keras_fcn.export import FORMAT_PRECISIONS, FORMATS, MAX_MIOU_DROP, PRECISIONS
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="saved_model",
+        help="saved_model (TF Serving), onnx (ONNX Runtime, Triton), openvino (OpenVINO, "
+        "OpenVINO Model Server) or litert (phones, edge) (default: saved_model).",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="float32, bfloat16 or int8; "
+        + "; ".join(f"{name}: {', '.join(kinds)}" for name, kinds in FORMAT_PRECISIONS.items())
+        + " (default: float32).",
+    )
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("HEIGHT", "WIDTH"),
+        help="The one input size of a litert export (required there; other formats take any).",
+    )
+    parser.add_argument(
+        "--calibration-dataset",
+        help="Dataset spec whose images calibrate int8 (required for int8), e.g. training data.",
+    )
+    parser.add_argument("--calibration-split", default="train", help="Its split (default: train).")
+    parser.add_argument(
+        "--calibration-size",
+        type=int,
+        default=100,
+        help="Calibration images, the first of the split (default: 100).",
+    )
+    parser.add_argument(
+        "--guard-dataset",
+        help="Held-out labelled dataset spec: the export is compared with the float32 model on "
+        "it (pixel agreement, mean IU) before it is published.",
+    )
+    parser.add_argument("--guard-split", default="val", help="Its split (default: val).")
+    parser.add_argument(
+        "--guard-size", type=int, help="Compare on the first N images only (default: all)."
+    )
+    parser.add_argument(
+        "--max-miou-drop",
+        type=float,
+        default=MAX_MIOU_DROP,
+        help=f"Largest mean IU loss accepted, as a fraction (default: {MAX_MIOU_DROP}, "
+        f"{100 * MAX_MIOU_DROP:g} points).",
+    )
+    parser.add_argument(
+        "--min-pixel-agreement",
+        type=float,
+        help="Smallest fraction of pixels whose class must agree with float32's (default: "
+        "0.995 for bfloat16, 0.99 for int8, 0.999 for float32).",
+    )
+    parser.add_argument(
+        "--on-guard-failure",
+        choices=("refuse", "warn"),
+        default="refuse",
+        help="refuse: write nothing and exit with an error; warn: write it and warn "
+        "(default: refuse).",
     )
 
 
@@ -572,10 +713,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-classes", type=int, help="Expected classes (default: the model's)."
     )
     evaluate_parser.add_argument("--json", help="Also write the report as JSON to this file.")
+    _add_precision_argument(evaluate_parser, default="float32")
     evaluate_parser.set_defaults(handler=evaluate)
 
     predict_parser = commands.add_parser("predict", help="Segment images.")
-    _add_model_or_preset_arguments(predict_parser, "A .keras FCN or an exported SavedModel.")
+    _add_model_or_preset_arguments(
+        predict_parser,
+        "A .keras FCN or an export (SavedModel, ONNX, OpenVINO or LiteRT; its directory).",
+    )
     predict_parser.add_argument("images", nargs="+", help="Image files.")
     predict_parser.add_argument(
         "--output", default="predictions", help="Output directory (default: predictions)."
@@ -601,14 +746,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="Colours of the masks and overlays: the dataset the model was trained on "
         "(default: voc).",
     )
+    _add_precision_argument(predict_parser, default=None)
     predict_parser.set_defaults(handler=predict)
 
-    export_parser = commands.add_parser("export", help="Export a TF Serving SavedModel.")
+    export_parser = commands.add_parser(
+        "export", help="Export for TF Serving, ONNX Runtime, OpenVINO or LiteRT."
+    )
     _add_model_or_preset_arguments(export_parser, "A .keras FCN.")
     export_parser.add_argument(
         "--export-dir", required=True, help="Base directory, e.g. saved_models/NAME."
     )
     export_parser.add_argument("--version", type=int, default=1, help="Version (default: 1).")
+    _add_deployment_arguments(export_parser)
     export_parser.set_defaults(handler=export)
 
     convert_parser = commands.add_parser(

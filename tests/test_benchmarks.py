@@ -146,6 +146,20 @@ def test_input_pipeline_smoke_reads_its_voc_tree_through_every_stage():
     assert all(float(row["images/s (best)"]) > 0 for row in rows)
 
 
+def test_deploy_smoke_times_every_format_and_precision():
+    from benchmarks.deploy import PATHS
+
+    rows = table(run_smoke("deploy"), "path")
+    assert [(row["path"], row["format"], row["precision"]) for row in rows] == [
+        (path.name, path.format, path.precision) for path in PATHS
+    ]
+    assert all(float(row["best (s)"]) > 0 for row in rows)
+    assert all(0 < float(row["class ids = float32's"]) <= 1 for row in rows)
+    assert rows[0]["class ids = float32's"] == "1.0000"  # the reference against itself
+    exported = [row for row in rows if row["format"] != "keras" and row["precision"] != "default"]
+    assert all(float(row["export (s)"]) > 0 for row in exported)
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_accelerator_smoke_runs_on_jax_and_torch_without_tensorflow(backend):
     completed = backend_processes.run_python(

@@ -349,6 +349,115 @@ def test_check_data_lists_problems_and_fails(tmp_path, capsys, data_writers):
     assert "b.jpg" in output and "a.png" in output
 
 
+SYNTHETIC_3 = "synthetic:n=6,size=64,num_classes=3"
+
+
+@pytest.fixture
+def small_fcn_file(small_fcn, tmp_path):
+    path = tmp_path / "small.keras"
+    small_fcn.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_export_int8_with_calibration_and_guard_then_predict_with_it(
+    small_fcn_file, tmp_path, capsys
+):
+    export_dir = tmp_path / "saved_models" / "small"
+    status = main(
+        [
+            "export",
+            "--model",
+            str(small_fcn_file),
+            "--export-dir",
+            str(export_dir),
+            "--format",
+            "openvino",
+            "--precision",
+            "int8",
+            "--calibration-dataset",
+            SYNTHETIC_3,
+            "--calibration-size",
+            "4",
+            "--guard-dataset",
+            SYNTHETIC_3,
+            "--max-miou-drop",
+            "0.05",
+            "--min-pixel-agreement",
+            "0.9",
+        ]
+    )
+    output = capsys.readouterr().out
+    assert status == 0
+    assert "(openvino, int8)" in output and "Accuracy guard passed" in output
+    described = json.loads((export_dir / "1" / "keras_fcn.json").read_text())
+    assert described["calibration_images"] == 4 and described["guard"]["images"] == 6
+
+    image_path = tmp_path / "photo.png"
+    Image.fromarray(np.full((37, 53, 3), 128, np.uint8)).save(image_path)
+    status = main(
+        ["predict", "--model", str(export_dir), str(image_path), "--output", str(tmp_path)]
+    )
+    assert status == 0
+    assert Image.open(tmp_path / "photo_mask.png").size == (53, 37)
+
+
+@pytest.mark.slow
+def test_export_refused_by_the_guard_exits_with_its_numbers(small_fcn_file, tmp_path, capsys):
+    export_dir = tmp_path / "refused"
+    status = main(
+        [
+            "export",
+            "--model",
+            str(small_fcn_file),
+            "--export-dir",
+            str(export_dir),
+            "--format",
+            "openvino",
+            "--precision",
+            "bfloat16",
+            "--guard-dataset",
+            SYNTHETIC_3,
+            "--max-miou-drop",
+            "0",
+            "--min-pixel-agreement",
+            "1",
+        ]
+    )
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "accuracy guard FAILED on 6 images" in error and "pixel agreement" in error
+    assert not export_dir.exists() or os.listdir(export_dir) == []
+
+
+def test_int8_without_calibration_data_is_a_usage_error(small_fcn_file, tmp_path, capsys):
+    args = ["export", "--model", str(small_fcn_file), "--export-dir", str(tmp_path / "x")]
+    status = main([*args, "--format", "onnx", "--precision", "int8"])
+    assert status == 2
+    assert "--precision int8 needs --calibration-dataset" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_and_predict_in_bfloat16(small_fcn_file, tmp_path, capsys):
+    status = main(
+        [
+            "evaluate",
+            "--dataset",
+            SYNTHETIC_3,
+            "--model",
+            str(small_fcn_file),
+            "--precision",
+            "bfloat16",
+        ]
+    )
+    assert status == 0 and "mean IU" in capsys.readouterr().out
+    image_path = tmp_path / "photo.png"
+    Image.fromarray(np.full((30, 41, 3), 90, np.uint8)).save(image_path)
+    args = ["predict", "--model", str(small_fcn_file), str(image_path), "--output", str(tmp_path)]
+    assert main([*args, "--precision", "bfloat16"]) == 0
+    assert Image.open(tmp_path / "photo_mask.png").size == (41, 30)
+
+
 @pytest.fixture
 def camvid_root(tmp_path):
     from keras_fcn.data import testing
@@ -428,6 +537,22 @@ def test_train_on_camvid_with_class_weights_records_them_and_predicts_in_camvid_
     mask = Image.open(out_dir / "test_0_mask.png")
     palette = np.array(mask.getpalette()[: 256 * 3]).reshape(256, 3)
     np.testing.assert_array_equal(palette, camvid_palette())
+
+
+@pytest.mark.slow
+def test_predict_samples_in_bfloat16_keep_the_dropout_on(tmp_path, data_writers, capsys):
+    from keras_fcn import registry
+
+    model_path = tmp_path / "bayesian.keras"
+    registry.build("bayesian-segnet-basic", 3, weights=None).save(model_path)
+    image_path = tmp_path / "street.png"
+    image = data_writers.example("street")[0]
+    Image.fromarray(image).save(image_path)
+    args = ["predict", "--model", str(model_path), str(image_path), "--output", str(tmp_path)]
+    status = main([*args, "--samples", "3", "--precision", "bfloat16"])
+    assert status == 0 and "_uncertainty.png" in capsys.readouterr().out
+    uncertainty = np.asarray(Image.open(tmp_path / "street_uncertainty.png"))
+    assert uncertainty.shape == image.shape[:2] and uncertainty.max() == 255
 
 
 @pytest.fixture

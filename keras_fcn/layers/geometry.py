@@ -30,8 +30,11 @@ class PadToMultiple(keras.layers.Layer):
 
     def call(self, images):
         shape = ops.shape(images)
-        pad_height = (-shape[1]) % self.multiple
-        pad_width = (-shape[2]) % self.multiple
+        # `(m - size % m) % m` rather than `(-size) % m`: the same for sizes >= 0, and it takes
+        # no remainder of a negative number, which tf2onnx converts with truncating division
+        # (an ONNX export then crops instead of padding).
+        pad_height = (self.multiple - shape[1] % self.multiple) % self.multiple
+        pad_width = (self.multiple - shape[2] % self.multiple) % self.multiple
         return ops.pad(images, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]])
 
     def compute_output_shape(self, input_shape):
@@ -92,7 +95,9 @@ def _reflected(positions, size):
     """Maps positions onto `[0, size)` by reflection without repeating the edge (reflect-101),
     as often as needed: period `2 * (size - 1)`; a single row or column maps to itself."""
     period = ops.maximum(2 * (size - 1), 1)
-    positions = positions % period
+    # `(x % p + p) % p` rather than `x % p`: the same for Python's floored remainder, and right
+    # under tf2onnx's truncating one too, which leaves negative positions negative.
+    positions = (positions % period + period) % period
     return ops.where(positions >= size, period - positions, positions)
 
 
@@ -139,7 +144,10 @@ class ReflectPadding2D(keras.layers.Layer):
         size = ops.shape(images)[axis]
         rows = _reflected(ops.arange(-self.padding, size + self.padding), size)
         padded = size + 2 * self.padding
-        extended = ops.arange(padded + (-size) % self.multiple + self.extend)
+        # No remainder of a negative number (see `PadToMultiple`).
+        extended = ops.arange(
+            padded + (self.multiple - size % self.multiple) % self.multiple + self.extend
+        )
         return ops.take(images, ops.take(rows, _reflected(extended, padded)), axis=axis)
 
     def call(self, images):

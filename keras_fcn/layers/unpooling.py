@@ -16,9 +16,10 @@ Caffe's rules:
 - ties go to the first maximum in the window, in row-major order (Caffe updates the maximum on
   a strict `>`); after a ReLU whole windows are zero, and their value goes to the top left;
 - odd heights and widths round up, as Caffe's pooling does (360×480 → 180×240 → 90×120 →
-  45×60 → 23×30 → 12×15): the last row or column is a window of its own, padded with −∞ so
-  that the maximum (and its index) is always a real pixel; the unpooling is then cropped to the
-  encoder's size, which it takes from a reference tensor (Caffe's `upsample_h`/`upsample_w`);
+  45×60 → 23×30 → 12×15): the last row or column is a window of its own, padded with
+  `PAD_VALUE` (−3·10³⁸, below any activation) so that the maximum (and its index) is always a
+  real pixel; the unpooling is then cropped to the encoder's size, which it takes from a
+  reference tensor (Caffe's `upsample_h`/`upsample_w`);
 - the gradient of a pooled value goes to its argmax only (TensorFlow's `reduce_max` would
   share it between tied maxima), and the unpooling's gradient is read back at the stored
   positions only.
@@ -37,6 +38,12 @@ WINDOW = 2
 
 INDICES_DTYPE = "int32"
 """Dtype of the indices, 0–3 for the four positions of a 2×2 window."""
+
+PAD_VALUE = -3.0e38
+"""What odd sizes are padded with before pooling: below any activation, and finite. Not −∞:
+tf2onnx 1.17 converts `where` to `cond · x + (1 − cond) · y`, where −∞ · 0 is NaN, which made
+the ONNX and OpenVINO exports of SegNet wrong at odd sizes; −3·10³⁸ is finite in float32 and
+bfloat16 alike."""
 
 
 def _pooled(size):
@@ -60,7 +67,7 @@ class MaxPoolingWithIndices(keras.layers.Layer):
 
     Returns `(pooled, indices)`: `pooled` is Caffe's max pooling (sizes rounded up), `indices`
     the int32 position of each maximum inside its window, 0–3 in row-major order (see the
-    module docstring for the conventions: first maximum on ties, −∞ padding at odd sizes,
+    module docstring for the conventions: first maximum on ties, `PAD_VALUE` padding at odd sizes,
     gradient to the argmax only). `MaxUnpooling` takes both back.
 
     Reference: Caffe's `PoolingLayer` (`pool: MAX`, `kernel_size: 2`, `stride: 2`, with the
@@ -82,7 +89,7 @@ class MaxPoolingWithIndices(keras.layers.Layer):
         padded = ops.pad(
             inputs,
             [[0, 0], [0, shape[1] % WINDOW], [0, shape[2] % WINDOW], [0, 0]],
-            constant_values=float("-inf"),
+            constant_values=PAD_VALUE,
         )
         # (B, H, W, C) → (B, H/2, 2, W/2, 2, C) → the four window positions, row-major.
         padded_shape = ops.shape(padded)

@@ -1,23 +1,30 @@
-"""Export of FCNs as TensorFlow Serving SavedModels, and loading them back to segment images.
+"""TensorFlow Serving SavedModels: three signatures, each weight stored once.
 
 `export_for_serving` writes `export_dir/<version>/`, the layout TF Serving watches, holding a
 SavedModel that TensorFlow alone can load and run (no `keras_fcn`, no Keras, no custom ops):
 decoding, preprocessing, the network, softmax and argmax are all in its graph.
-`load_predictor` turns either such an export or a `.keras` file into a function from images to
-class ids.
+`saved_model_function` loads one back as the function behind its `serve_images` signature.
+
+Keras' own `model.export(format="tf_saved_model")` is not used: it stores every variable twice
+(keras-team/keras#23553) and has one signature, on decoded images only.
 """
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import keras_fcn.models  # noqa: F401  (registers the layers and initializer load_model needs)
 from keras_fcn.backends import require_tensorflow
+from keras_fcn.export.layout import ExportInfo, find_version, staged_version
+from keras_fcn.export.precision import in_process_model
+from keras_fcn.export.segmenter import (
+    CLASS_IDS_OUTPUT,
+    IMAGES_INPUT,
+    PROBABILITIES_OUTPUT,
+    check_model,
+)
 
 BYTES_SIGNATURE = "serving_default"
 """Signature taking encoded images; TF Serving's default, so requests need not name it."""
@@ -29,17 +36,12 @@ CLASS_IDS_SIGNATURE = "serve_class_ids"
 """Signature taking encoded images and returning class ids only: the small REST response."""
 
 BYTES_INPUT = "image_bytes"
-"""Input of `BYTES_SIGNATURE`: a `[B]` string tensor of encoded JPEG, PNG, GIF or BMP images."""
+"""Input of `BYTES_SIGNATURE`: a `[B]` string tensor of encoded JPEG, PNG, GIF or BMP images.
+(`IMAGES_SIGNATURE` takes `IMAGES_INPUT`; the outputs are `CLASS_IDS_OUTPUT` and
+`PROBABILITIES_OUTPUT`, as every format's, see `keras_fcn.export.segmenter`.)"""
 
-IMAGES_INPUT = "images"
-"""Input of `IMAGES_SIGNATURE`: `[B, H, W, 3]` uint8 RGB images."""
-
-CLASS_IDS_OUTPUT = "class_ids"
-"""Output of every signature: `[B, H, W]` int32, the most likely class of each pixel."""
-
-PROBABILITIES_OUTPUT = "probabilities"
-"""Output of `BYTES_SIGNATURE` and `IMAGES_SIGNATURE`: `[B, H, W, num_classes]` float32, the
-softmax of the logits."""
+PRECISIONS = ("float32", "bfloat16")
+"""Precisions a SavedModel is exported in: TensorFlow has no int8 CPU inference path for it."""
 
 SAME_SIZE_MESSAGE = (
     f"{BYTES_INPUT}: all images of one request must have the same height and width; "
@@ -131,27 +133,45 @@ def _serving_module(model: keras.Model) -> tf.Module:
     return module
 
 
-def _check_model(model: keras.Model) -> None:
-    """Raises a `ValueError` unless `model` maps `(B, H, W, 3)` images of any size to scores."""
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, received {type(model).__name__}.")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+def write_saved_model(model: keras.Model, directory: str, precision: str = "float32") -> ExportInfo:
+    """Writes `model` as a SavedModel with the three serving signatures into `directory`.
+
+    See `export_for_serving` for the signatures; this writes the SavedModel itself, without
+    the version directory around it.
+
+    Args:
+        model: a float32 segmentation model (see `export_for_serving`).
+        directory: an empty directory to write into.
+        precision: `"float32"`, or `"bfloat16"` for a SavedModel that computes in bfloat16
+            (weights stored in bfloat16, logits and probabilities float32; fast on CPUs with
+            AVX512_BF16 or AMX, and on TPUs).
+
+    Returns:
+        The `ExportInfo` of the SavedModel (not written: the caller writes it).
+    """
+    if precision not in PRECISIONS:
         raise ValueError(
-            f"The model {model.name!r} must have one input and one output, received "
-            f"{len(model.inputs)} inputs and {len(model.outputs)} outputs."
+            f"A SavedModel can be exported in {' or '.join(PRECISIONS)}, received "
+            f"precision={precision!r}. For int8, export to openvino, onnx or litert."
         )
-    input_shape, output_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
-    if len(input_shape) != 4 or input_shape[-1] != 3 or len(output_shape) != 4:
-        raise ValueError(
-            f"The model {model.name!r} must map (B, H, W, 3) images to (B, H, W, num_classes) "
-            f"scores, received input shape {input_shape} and output shape {output_shape}."
-        )
-    if input_shape[1:3] != (None, None):
-        raise ValueError(
-            f"The model {model.name!r} takes only {input_shape[1]}×{input_shape[2]} images; the "
-            "serving signatures accept any size. Build it with input_shape=(None, None, 3) and "
-            "copy the weights over (keras_fcn.transfer_weights)."
-        )
+    check_model(model)
+    module = _serving_module(in_process_model(model, precision))
+    tf.saved_model.save(
+        module,
+        directory,
+        signatures={
+            BYTES_SIGNATURE: module.serve_image_bytes.get_concrete_function(),
+            IMAGES_SIGNATURE: module.serve_images.get_concrete_function(),
+            CLASS_IDS_SIGNATURE: module.serve_class_ids.get_concrete_function(),
+        },
+    )
+    return ExportInfo(
+        "saved_model",
+        precision,
+        artefact=".",
+        num_classes=int(model.outputs[0].shape[-1]),
+        runtime={"tensorflow": tf.__version__},
+    )
 
 
 def export_for_serving(
@@ -211,40 +231,10 @@ def export_for_serving(
     'saved_models/demo/1'
     """
     require_tensorflow("keras_fcn.export.export_for_serving")
-    _check_model(model)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"version must be a positive integer, received {version!r}.")
-    path = os.path.join(export_dir, str(version))
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(
-            f"{path} already exists; pass another version, or overwrite=True to replace it "
-            "(a running TF Serving may be serving it)."
-        )
-    os.makedirs(export_dir, exist_ok=True)
-    module = _serving_module(model)
-    staging = tempfile.mkdtemp(prefix=f".{version}-", dir=export_dir)
-    try:
-        tf.saved_model.save(
-            module,
-            staging,
-            signatures={
-                BYTES_SIGNATURE: module.serve_image_bytes.get_concrete_function(),
-                IMAGES_SIGNATURE: module.serve_images.get_concrete_function(),
-                CLASS_IDS_SIGNATURE: module.serve_class_ids.get_concrete_function(),
-            },
-        )
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    os.chmod(staging, 0o755)  # mkdtemp's 0o700 would hide the version from other users
-    if os.path.exists(path):
-        replaced = tempfile.mkdtemp(prefix=f".{version}-replaced-", dir=export_dir)
-        os.replace(path, replaced)
-        os.replace(staging, path)
-        shutil.rmtree(replaced)
-    else:
-        os.replace(staging, path)
-    return path
+    check_model(model)
+    with staged_version(export_dir, version, overwrite) as staging:
+        write_saved_model(model, staging).write(staging)
+    return os.path.join(export_dir, str(version))
 
 
 def find_saved_model(path: str) -> str:
@@ -268,104 +258,52 @@ def find_saved_model(path: str) -> str:
     >>> find_saved_model("saved_models/demo")
     'saved_models/demo/2'
     """
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"No SavedModel directory at {path!r}.")
-    if tf.saved_model.contains_saved_model(path):
-        return path
-    versions = [
-        int(name)
-        for name in os.listdir(path)
-        if name.isdigit() and tf.saved_model.contains_saved_model(os.path.join(path, name))
-    ]
-    if not versions:
-        raise ValueError(
-            f"{path!r} is neither a SavedModel (no saved_model.pb) nor a directory of numbered "
-            "SavedModel versions (such as 1/saved_model.pb)."
-        )
-    return os.path.join(path, str(max(versions)))
+    return find_version(path, tf.saved_model.contains_saved_model, "a SavedModel")
 
 
-def _checked(serve: Callable) -> Callable[[np.ndarray], np.ndarray]:
-    """Wraps a `serve_images` function into one from numpy uint8 images to class ids."""
+def saved_model_function(path: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Loads a SavedModel of `export_for_serving` as a function from images to class ids.
 
-    def predict(images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(
-                f"images must be RGB of shape (batch, height, width, 3), received {images.shape}."
-            )
-        if images.dtype != np.uint8:
-            raise TypeError(f"images must be uint8 in [0, 255], received {images.dtype}.")
-        return serve(images=tf.constant(images))[CLASS_IDS_OUTPUT].numpy()
-
-    return predict
-
-
-def make_predictor(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from images to class ids running `model` as its SavedModel would.
-
-    It is the `serve_images` signature of `export_for_serving`, in process, without writing
-    anything: for models built in memory, such as `keras_fcn.from_preset`'s.
+    The SavedModel is loaded with TensorFlow alone and runs its `serve_images` signature.
 
     Args:
-        model: a model mapping `(B, H, W, 3)` RGB images of any size to logits.
+        path: a SavedModel directory, or a directory of numbered versions (the highest is
+            loaded).
 
     Returns:
-        A function mapping uint8 RGB images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
+        A function from uint8 images `(B, H, W, 3)` to int32 class ids `(B, H, W)`, both numpy
+        arrays (`keras_fcn.export.load_predictor` checks the images first).
 
     Example:
 
-    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
-    >>> make_predictor(model)(np.zeros((1, 37, 53, 3), "uint8")).shape
-    (1, 37, 53)
-    """
-    require_tensorflow("keras_fcn.export.make_predictor")
-    _check_model(model)
-    return _checked(_serving_module(model).serve_images)
-
-
-def load_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Loads a `.keras` model or an exported SavedModel as a function from images to class ids.
-
-    Both kinds go through the same computation as the `serve_images` signature: a `.keras`
-    file is wrapped in process as `export_for_serving` would export it, and a SavedModel is
-    loaded with TensorFlow alone.
-
-    Args:
-        path: a `.keras` file, a SavedModel directory written by `export_for_serving`, or its
-            base directory of numbered versions (the highest is loaded).
-
-    Returns:
-        A function mapping uint8 RGB images `(B, H, W, 3)` of any size to int32 class ids
-        `(B, H, W)`, both numpy arrays.
-
-    Raises:
-        RuntimeError: for a `.keras` file on a Keras backend other than TensorFlow (a
-            SavedModel loads with TensorFlow alone, whatever the backend).
-
-    Example:
-
-    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
     >>> _ = export_for_serving(model, "saved_models/demo")
-    >>> predict = load_predictor("saved_models/demo")
-    >>> predict(np.zeros((1, 37, 53, 3), "uint8")).shape
+    >>> segment = saved_model_function("saved_models/demo")
+    >>> segment(np.zeros((1, 37, 53, 3), "uint8")).shape
     (1, 37, 53)
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"No model at {path!r}: expected a .keras file or a SavedModel directory."
-        )
-    if os.path.isfile(path):
-        if not path.endswith(".keras"):
-            raise ValueError(
-                f"{path!r} is a file but not a .keras model; expected a .keras file or a "
-                "SavedModel directory."
-            )
-        return make_predictor(keras.models.load_model(path))
     loaded = tf.saved_model.load(find_saved_model(path))
     if IMAGES_SIGNATURE not in loaded.signatures:
         raise ValueError(
             f"The SavedModel at {path!r} has no {IMAGES_SIGNATURE!r} signature (it has "
             f"{sorted(loaded.signatures)}); export it with keras_fcn.export_for_serving."
         )
-    return _checked(loaded.signatures[IMAGES_SIGNATURE])
+    serve = loaded.signatures[IMAGES_SIGNATURE]
+    return lambda images: serve(**{IMAGES_INPUT: tf.constant(images)})[CLASS_IDS_OUTPUT].numpy()
+
+
+def model_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """The serving computation of a Keras model in process, as a function to class ids.
+
+    The same computation as the `serve_images` signature of its SavedModel, traced once for
+    all image sizes.
+
+    Args:
+        model: a segmentation model (see `export_for_serving`).
+
+    Returns:
+        A function from uint8 images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
+    """
+    check_model(model)
+    serve = _serving_module(model).serve_images
+    return lambda images: serve(tf.constant(images))[CLASS_IDS_OUTPUT].numpy()

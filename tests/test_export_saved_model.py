@@ -17,12 +17,9 @@ from PIL import Image
 from tensorflow_serving.apis import predict_pb2
 
 from keras_fcn import registry
-from keras_fcn.export import (
-    SAME_SIZE_MESSAGE,
-    export_for_serving,
-    find_saved_model,
-    load_predictor,
-)
+from keras_fcn.export import SAME_SIZE_MESSAGE, export_for_serving, find_saved_model
+from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.saved_model import saved_model_function, write_saved_model
 
 NUM_CLASSES = 3
 SCORE_LAYERS = ("score_fr", "score_pool4", "score_pool3")
@@ -310,19 +307,6 @@ def test_variables_are_stored_once(model, export_path):
     assert float32_bytes <= size <= 1.1 * float32_bytes + 64 * 1024
 
 
-def test_load_predictor_on_keras_file_and_saved_model(model, export_path, tmp_path):
-    keras_path = str(tmp_path / "model.keras")
-    model.save(keras_path)
-    images = np.stack([_image(29, 43, seed=seed) for seed in (10, 11)])
-    expected_ids, expected_probabilities = _reference(model, images)
-    for path in (keras_path, export_path, os.path.dirname(export_path)):
-        class_ids = load_predictor(path)(images)
-        assert class_ids.dtype == np.int32
-        _assert_segments_like(
-            class_ids, expected_probabilities, expected_ids, expected_probabilities
-        )
-
-
 def test_segnet_serves_like_fcn_and_bayesian_dropout_stays_off(tmp_path):
     keras.utils.set_random_seed(1)
     model = registry.build("bayesian-segnet-basic", NUM_CLASSES, weights=None)
@@ -334,7 +318,7 @@ def test_segnet_serves_like_fcn_and_bayesian_dropout_stays_off(tmp_path):
     _assert_segments_like(
         outputs["class_ids"], outputs["probabilities"], expected_ids, expected_probabilities
     )
-    predict = load_predictor(path)
+    predict = saved_model_function(path)
     np.testing.assert_array_equal(predict(images), predict(images))
 
 
@@ -346,25 +330,6 @@ def test_find_saved_model_picks_the_highest_complete_version(tmp_path):
     (tmp_path / "latest").mkdir()
     assert find_saved_model(str(tmp_path)) == str(tmp_path / "10")
     assert find_saved_model(str(tmp_path / "9")) == str(tmp_path / "9")
-
-
-def test_load_predictor_rejects_what_is_not_a_model(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing"):
-        load_predictor(str(tmp_path / "missing"))
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="neither a SavedModel"):
-        load_predictor(str(tmp_path / "empty"))
-    (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ValueError, match=r"notes\.txt.*not a \.keras model"):
-        load_predictor(str(tmp_path / "notes.txt"))
-
-
-def test_predictor_rejects_bad_images(export_path):
-    predict = load_predictor(export_path)
-    with pytest.raises(TypeError, match="uint8"):
-        predict(np.zeros((1, 8, 8, 3), "float32"))
-    with pytest.raises(ValueError, match=r"\(8, 8, 3\)"):
-        predict(np.zeros((8, 8, 3), "uint8"))
 
 
 def test_export_refuses_to_overwrite_a_version(model, export_path):
@@ -394,6 +359,38 @@ def test_export_rejects_a_model_of_fixed_input_size(tmp_path):
         export_for_serving(fixed, str(tmp_path))
 
 
+def test_the_version_says_what_it_holds(export_path):
+    info = ExportInfo.read(export_path)
+    assert (info.format, info.precision, info.num_classes) == ("saved_model", "float32", 3)
+    assert info.runtime == {"tensorflow": tf.__version__}
+
+
+def test_saved_model_function_runs_serve_images(model, export_path):
+    images = np.stack([_image(29, 43, seed=seed) for seed in (12, 13)])
+    class_ids = saved_model_function(os.path.dirname(export_path))(images)
+    expected_ids, expected_probabilities = _reference(model, images)
+    _assert_segments_like(class_ids, expected_probabilities, expected_ids, expected_probabilities)
+
+
+def test_a_bfloat16_saved_model_stores_bfloat16_weights_and_returns_float32(model, tmp_path):
+    info = write_saved_model(model, str(tmp_path), precision="bfloat16")
+    assert info.precision == "bfloat16"
+    loaded = tf.saved_model.load(str(tmp_path))
+    dtypes = {variable.dtype for variable in loaded.model_variables}
+    assert dtypes == {tf.bfloat16}
+    images = np.stack([_image(40, 48, seed=seed) for seed in (14, 15)])
+    outputs = loaded.signatures["serve_images"](images=tf.constant(images))
+    assert outputs["probabilities"].dtype == tf.float32
+    expected_ids, expected_probabilities = _reference(model, images)
+    np.testing.assert_allclose(outputs["probabilities"], expected_probabilities, atol=0.05)
+    assert np.mean(outputs["class_ids"].numpy() == expected_ids) > 0.95
+
+
+def test_int8_saved_models_are_refused_with_the_formats_that_have_it(model, tmp_path):
+    with pytest.raises(ValueError, match="For int8, export to openvino, onnx or litert"):
+        write_saved_model(model, str(tmp_path), precision="int8")
+
+
 EXPORT_ON_JAX = """
 import keras
 from keras_fcn.export import export_for_serving
@@ -402,13 +399,25 @@ model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1
 export_for_serving(model, EXPORT_DIR)
 """
 
+EXPORT_MODEL_ON_JAX = """
+import keras
+from keras_fcn.export import export_model
 
-def test_export_needs_the_tensorflow_backend(tmp_path):
-    code = EXPORT_ON_JAX.replace("EXPORT_DIR", repr(str(tmp_path / "exports")))
+model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+export_model(model, EXPORT_DIR, "onnx")
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "function"),
+    [(EXPORT_ON_JAX, "export_for_serving"), (EXPORT_MODEL_ON_JAX, "export_model")],
+)
+def test_export_needs_the_tensorflow_backend(tmp_path, code, function):
+    code = code.replace("EXPORT_DIR", repr(str(tmp_path / "exports")))
     completed = backend_processes.run_python(["-c", code], backend="jax")
     assert completed.returncode != 0
     assert (
-        "RuntimeError: keras_fcn.export.export_for_serving needs the TensorFlow backend "
+        f"RuntimeError: keras_fcn.export.{function} needs the TensorFlow backend "
         "(KERAS_BACKEND=tensorflow); the current backend is jax."
     ) in completed.stderr
     assert not (tmp_path / "exports").exists()

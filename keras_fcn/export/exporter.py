@@ -1,0 +1,165 @@
+"""One entry point for every format and precision, with the accuracy guard before publishing.
+
+`export_model(model, export_dir, format, precision)` writes `export_dir/<version>/` in one of
+`FORMATS`, in one of the precisions the format takes (`FORMAT_PRECISIONS`). With an
+`AccuracyGuard`, it loads the written artefact back with its own runtime, compares its class ids
+with the float32 model's on held-out labelled images (`keras_fcn.export.check_agreement`), and
+publishes the version only if the guard passes (or warns and publishes, if asked to).
+"""
+
+import dataclasses
+import os
+from collections.abc import Iterable, Sequence
+
+import keras
+import numpy as np
+
+from keras_fcn.backends import require_tensorflow
+from keras_fcn.export import litert, onnx, openvino, saved_model
+from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agreement
+from keras_fcn.export.layout import ExportInfo, staged_version
+from keras_fcn.export.predictor import load_predictor, make_predictor
+from keras_fcn.export.segmenter import check_model
+
+FORMAT_PRECISIONS = {
+    "saved_model": saved_model.PRECISIONS,
+    "onnx": onnx.PRECISIONS,
+    "openvino": openvino.PRECISIONS,
+    "litert": litert.PRECISIONS,
+}
+"""The precisions each format is exported in."""
+
+FORMATS = tuple(FORMAT_PRECISIONS)
+"""Export formats: `saved_model` (TF Serving), `onnx` (ONNX Runtime), `openvino` (OpenVINO,
+OpenVINO Model Server) and `litert` (phones and edge devices)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyGuard:
+    """The check an export must pass before it is published (see `check_agreement`).
+
+    Args:
+        dataset: held-out `(image, label)` pairs (a `tf.data.Dataset` of
+            `keras_fcn.data.from_spec`, or any iterable), not the calibration images.
+        max_miou_drop: the largest loss of mean IU accepted, as a fraction (0.003 = 0.3 points).
+        min_pixel_agreement: the smallest fraction of pixels whose class must agree with the
+            float32 model's; `None` for the precision's default (`MIN_PIXEL_AGREEMENT`).
+        on_failure: `"raise"`: refuse the export (nothing is published); `"warn"`: publish it
+            with a warning.
+
+    Example:
+
+    >>> guard = AccuracyGuard(dataset=[], max_miou_drop=0.005)
+    >>> guard.on_failure
+    'raise'
+    """
+
+    dataset: Iterable
+    max_miou_drop: float = MAX_MIOU_DROP
+    min_pixel_agreement: float | None = None
+    on_failure: str = "raise"
+
+
+def _write(
+    model: keras.Model,
+    directory: str,
+    format: str,
+    precision: str,
+    calibration: Sequence[np.ndarray] | None,
+    input_size: tuple[int, int] | None,
+) -> ExportInfo:
+    if format == "saved_model":
+        return saved_model.write_saved_model(model, directory, precision)
+    if format == "onnx":
+        return onnx.write_onnx(model, directory, precision, calibration)
+    if format == "openvino":
+        return openvino.write_openvino(model, directory, precision, calibration)
+    return litert.write_litert(model, directory, precision, calibration, input_size)
+
+
+def export_model(
+    model: keras.Model,
+    export_dir: str,
+    format: str = "saved_model",
+    precision: str = "float32",
+    *,
+    version: int = 1,
+    overwrite: bool = False,
+    input_size: tuple[int, int] | None = None,
+    calibration: Sequence[np.ndarray] | None = None,
+    guard: AccuracyGuard | None = None,
+) -> str:
+    """Exports `model` to `export_dir/<version>/` in a format and precision, guarded.
+
+    Every artefact takes raw uint8 RGB images `images` `[B, H, W, 3]` (of any size, but a
+    LiteRT export takes `input_size` only) and returns `class_ids` int32 `[B, H, W]` and
+    `probabilities` float32 `[B, H, W, num_classes]`; `keras_fcn.json` next to it says what it
+    is. Which format where:
+
+    | format | runs in | serves with | precisions |
+    | --- | --- | --- | --- |
+    | `saved_model` | TensorFlow | TF Serving (REST, gRPC; JPEG/PNG bytes in) | float32, bfloat16 |
+    | `onnx` | ONNX Runtime | Triton, ONNX Runtime anywhere | float32, int8 |
+    | `openvino` | OpenVINO | OpenVINO Model Server | float32, bfloat16, int8 |
+    | `litert` | LiteRT interpreter | Android, iOS, microcontrollers | float32, int8 |
+
+    Args:
+        model: a float32 segmentation model mapping RGB images in [0, 255] of any size to
+            logits, such as `keras_fcn.FCN8s` or a model of `keras_fcn.registry`.
+        export_dir: the model's base directory, e.g. `saved_models/NAME`; created if missing.
+        format: one of `FORMATS`.
+        precision: one of the format's `FORMAT_PRECISIONS`.
+        version: the version directory's number.
+        overwrite: whether to replace an existing version.
+        input_size: `(height, width)` of a LiteRT export (required there, unused elsewhere).
+        calibration: for int8, uint8 images from the user's data to calibrate the activation
+            ranges on (`keras_fcn.export.calibration_images(dataset, size)`).
+        guard: an `AccuracyGuard` to pass before the version is published, or `None`.
+
+    Returns:
+        The path of the version directory written.
+
+    Raises:
+        AccuracyGuardError: when the guard fails with `on_failure="raise"`; nothing is written.
+        RuntimeError: on a Keras backend other than TensorFlow (every format is converted from
+            the model's TensorFlow graph); export from a process started with
+            `KERAS_BACKEND=tensorflow`, after saving the model as a `.keras` file.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+    >>> export_model(model, "saved_models/demo", "openvino", "bfloat16")
+    'saved_models/demo/1'
+    """
+    require_tensorflow("keras_fcn.export.export_model")
+    if format not in FORMAT_PRECISIONS:
+        raise ValueError(f"format must be one of {FORMATS}, received {format!r}.")
+    if precision not in FORMAT_PRECISIONS[format]:
+        raise ValueError(
+            f"The {format} format is exported in {', '.join(FORMAT_PRECISIONS[format])}; "
+            f"received precision={precision!r}. Formats with {precision}: "
+            f"{', '.join(name for name, kinds in FORMAT_PRECISIONS.items() if precision in kinds)}."
+        )
+    check_model(model)
+    with staged_version(export_dir, version, overwrite) as staging:
+        info = _write(model, staging, format, precision, calibration, input_size)
+        info.write(staging)
+        if guard is not None:
+            dataset = guard.dataset
+            if info.input_size is not None:
+                dataset = litert.resized_examples(dataset, info.input_size)
+            report = check_agreement(
+                make_predictor(model),
+                load_predictor(staging),
+                dataset,
+                num_classes=int(model.outputs[0].shape[-1]),
+                max_miou_drop=guard.max_miou_drop,
+                min_pixel_agreement=(
+                    MIN_PIXEL_AGREEMENT[precision]
+                    if guard.min_pixel_agreement is None
+                    else guard.min_pixel_agreement
+                ),
+                on_failure=guard.on_failure,
+            )
+            dataclasses.replace(info, guard=report.to_dict()).write(staging)
+    return os.path.join(export_dir, str(version))

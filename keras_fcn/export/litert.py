@@ -1,0 +1,192 @@
+"""LiteRT (TensorFlow Lite) export, for phones and edge devices, in float32 or full-integer int8.
+
+The model is `keras_fcn.export.segmenter`'s wrapper written by Keras' own
+`model.export(format="litert")` (the TFLite converter) with TFLite's built-in operators only, so
+that the plain LiteRT interpreter (and its XNNPACK delegate) runs it without the TensorFlow
+("Flex") operators: `images` uint8 `[B, H, W, 3]` in, `class_ids` int32 `[B, H, W]` and
+`probabilities` float32 out.
+
+A LiteRT export takes **one input size**, `input_size=(height, width)`: with a dynamic size the
+converter cannot give the first convolution a known number of input channels (the padding to a
+multiple of 32 has a computed amount) and leaves it to TensorFlow's kernels, and mobile runtimes
+plan their memory for one shape anyway. Resize or pad images to that size before calling it.
+int8 is the converter's full-integer quantization (`representative_dataset`, int8 operators
+only) calibrated on the user's images, resized to the input size.
+"""
+
+import importlib.metadata
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.precision import check_calibration, to_uint8_image
+from keras_fcn.export.runtimes import require
+from keras_fcn.export.segmenter import (
+    CLASS_IDS_OUTPUT,
+    IMAGES_INPUT,
+    check_model,
+    input_signature,
+    segmenter,
+)
+
+PRECISIONS = ("float32", "int8")
+"""Precisions of a LiteRT export (TFLite has no bfloat16 kernels)."""
+
+ARTEFACT = "model.tflite"
+"""File name of the model in the version directory."""
+
+
+def check_input_size(input_size) -> tuple[int, int]:
+    """Returns `input_size` as `(height, width)`, or raises a `ValueError` saying what is wrong.
+
+    Example:
+
+    >>> check_input_size([512, 384])
+    (512, 384)
+    """
+    if (
+        input_size is None
+        or len(input_size) != 2
+        or not all(isinstance(side, int | np.integer) and side > 0 for side in input_size)
+    ):
+        raise ValueError(
+            "A LiteRT export takes one input size: pass input_size=(height, width) (on the "
+            f"command line --input-size HEIGHT WIDTH), received {input_size!r}."
+        )
+    return int(input_size[0]), int(input_size[1])
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resizes a uint8 `(H, W, 3)` image bilinearly to `size`, as uint8.
+
+    Example:
+
+    >>> resize_image(np.zeros((20, 30, 3), "uint8"), (8, 12)).shape
+    (8, 12, 3)
+    """
+    if tuple(image.shape[:2]) == tuple(size):
+        return image
+    resized = tf.image.resize(image, size, method="bilinear")
+    return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def resized_examples(dataset: Iterable, size: tuple[int, int]) -> Iterator[tuple]:
+    """`(image, label)` pairs resized to a LiteRT export's size: images bilinear, labels nearest.
+
+    Args:
+        dataset: `(image, label)` pairs or batches of them (see `keras_fcn.export.check_agreement`).
+        size: `(height, width)`.
+
+    Yields:
+        uint8 `(height, width, 3)` images and int32 `(height, width)` labels.
+
+    Example:
+
+    >>> pairs = [(np.zeros((20, 30, 3), "uint8"), np.ones((20, 30), "int32"))]
+    >>> image, label = next(resized_examples(pairs, (8, 12)))
+    >>> image.shape, label.shape, int(label.max())
+    ((8, 12, 3), (8, 12), 1)
+    """
+    for element in dataset:
+        images, labels = (np.asarray(part) for part in element)
+        if images.ndim == 3:
+            images, labels = images[None], labels[None]
+        for image, label in zip(images, labels, strict=True):
+            label = label.reshape(image.shape[:2])
+            resized = tf.image.resize(label[..., None], size, method="nearest")[..., 0]
+            yield resize_image(to_uint8_image(image), size), resized.numpy().astype(np.int32)
+
+
+def write_litert(
+    model: keras.Model,
+    directory: str,
+    precision: str = "float32",
+    calibration: Sequence[np.ndarray] | None = None,
+    input_size: tuple[int, int] | None = None,
+) -> ExportInfo:
+    """Writes `model` as `model.tflite` into `directory`, for one input size.
+
+    Args:
+        model: a float32 segmentation model mapping RGB images in [0, 255] to logits, such as
+            `keras_fcn.FCN8s`.
+        directory: the directory to write into.
+        precision: `"float32"` or `"int8"` (full-integer).
+        calibration: for int8, uint8 `(H, W, 3)` images to calibrate on; they are resized to
+            `input_size`.
+        input_size: `(height, width)` of the images the export takes.
+
+    Returns:
+        The `ExportInfo` of the file (not written: the caller writes it).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+    >>> write_litert(model, ".", input_size=(64, 48)).input_size
+    (64, 48)
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"A LiteRT export can be {' or '.join(PRECISIONS)}, received precision={precision!r}."
+        )
+    check_calibration(precision, calibration)
+    input_size = check_input_size(input_size)
+    check_model(model)
+    options = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    if precision == "int8":
+        samples = [resize_image(image, input_size)[None] for image in calibration]
+        options = {
+            "optimizations": [tf.lite.Optimize.DEFAULT],
+            "representative_dataset": lambda: ([sample] for sample in samples),
+            "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+        }
+    path = os.path.join(directory, ARTEFACT)
+    segmenter(model, input_size).export(
+        path,
+        format="litert",
+        verbose=False,
+        input_signature=input_signature(input_size),
+        **options,
+    )
+    require("ai_edge_litert", "ai-edge-litert")
+    return ExportInfo(
+        "litert",
+        precision,
+        ARTEFACT,
+        num_classes=int(model.outputs[0].shape[-1]),
+        input_size=input_size,
+        runtime={"ai-edge-litert": importlib.metadata.version("ai-edge-litert")},
+        calibration_images=len(calibration) if precision == "int8" else None,
+    )
+
+
+def litert_function(path: str, threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """Opens a LiteRT export in the LiteRT interpreter as a function from images to class ids.
+
+    Args:
+        path: the `.tflite` file.
+        threads: interpreter threads, or `None` for one per usable core.
+
+    Returns:
+        A function from uint8 images `(B, height, width, 3)` of the export's input size to int32
+        class ids `(B, height, width)`; other sizes raise a `ValueError`.
+    """
+    interpreter_module = require("ai_edge_litert.interpreter", "ai-edge-litert")
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    interpreter = interpreter_module.Interpreter(model_path=path, num_threads=threads)
+    runner = interpreter.get_signature_runner()
+    (_, height, width, _) = interpreter.get_input_details()[0]["shape_signature"]
+
+    def segment(images: np.ndarray) -> np.ndarray:
+        if tuple(images.shape[1:3]) != (height, width):
+            raise ValueError(
+                f"The LiteRT export {path} takes {height}×{width} images only, received "
+                f"{images.shape[1]}×{images.shape[2]}; resize or pad them to its size first."
+            )
+        return runner(**{IMAGES_INPUT: images})[CLASS_IDS_OUTPUT]
+
+    return segment

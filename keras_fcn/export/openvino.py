@@ -1,0 +1,134 @@
+"""OpenVINO IR export for the OpenVINO runtime and Model Server: float32, bfloat16 or int8.
+
+The model is the ONNX export (`keras_fcn.export.onnx`) converted by OpenVINO's own
+`ov.convert_model` (see `write_openvino` for why not from TensorFlow directly): `model.xml` and
+`model.bin`, `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` and `probabilities` out.
+
+float32 and bfloat16 share the same IR with float32 weights: OpenVINO chooses the precision it
+computes in when it compiles the model, from the `INFERENCE_PRECISION_HINT` property. Its default
+on a CPU with AVX512_BF16 or AMX is bfloat16, which is why a float32 IR run with default settings
+is twice as fast there as float32. The loader (`openvino_function`) sets the hint of the export's
+precision (`INFERENCE_PRECISION_HINTS`); OpenVINO Model Server takes it as
+`"plugin_config": {"INFERENCE_PRECISION_HINT": "bf16"}`. int8 is NNCF's post-training
+quantization (`nncf.quantize`) calibrated on the user's images: convolutions and matrix products
+run on int8 (VNNI) and the rest in OpenVINO's default precision.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+
+from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.onnx import ARTEFACT as ONNX_ARTEFACT
+from keras_fcn.export.onnx import write_onnx
+from keras_fcn.export.precision import check_calibration
+from keras_fcn.export.runtimes import require
+from keras_fcn.export.segmenter import CLASS_IDS_OUTPUT, IMAGES_INPUT, check_model
+
+PRECISIONS = ("float32", "bfloat16", "int8")
+"""Precisions of an OpenVINO export."""
+
+ARTEFACT = "model.xml"
+"""File name of the model's graph in the version directory; the weights are `model.bin`."""
+
+INFERENCE_PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+"""OpenVINO's `INFERENCE_PRECISION_HINT` for each precision; int8 exports keep OpenVINO's
+default for the layers left unquantized (bfloat16 where the CPU has it, else float32)."""
+
+
+def write_openvino(
+    model: keras.Model,
+    directory: str,
+    precision: str = "float32",
+    calibration: Sequence[np.ndarray] | None = None,
+) -> ExportInfo:
+    """Writes `model` as `model.xml` and `model.bin` into `directory`.
+
+    Args:
+        model: a float32 segmentation model mapping RGB images in [0, 255] of any size to
+            logits, such as `keras_fcn.FCN8s`.
+        directory: the directory to write into.
+        precision: `"float32"`, `"bfloat16"` (the same IR, run with the bf16 hint) or `"int8"`.
+        calibration: for int8, the uint8 `(H, W, 3)` images to calibrate on
+            (`keras_fcn.export.calibration_images`).
+
+    Returns:
+        The `ExportInfo` of the IR (not written: the caller writes it).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
+    >>> write_openvino(model, ".", precision="bfloat16").artefact
+    'model.xml'
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"An OpenVINO export can be {', '.join(PRECISIONS)}, received precision={precision!r}."
+        )
+    check_calibration(precision, calibration)
+    check_model(model)
+    ov = require("openvino")
+    with tempfile.TemporaryDirectory() as scratch:
+        # Converted from the ONNX export, not from the traced TensorFlow function as Keras'
+        # model.export(format="openvino") does: OpenVINO 2026.4's TensorFlow front end fuses a
+        # constant Pad into the "same" convolution after it and loses that convolution's own
+        # padding (the original geometry's pad100 + conv1_1 came out 2 pixels short, and the
+        # class ids wrong), while its ONNX front end converts the same net exactly.
+        write_onnx(model, scratch)
+        converted = ov.convert_model(os.path.join(scratch, ONNX_ARTEFACT))
+        if precision == "int8":
+            nncf = require("nncf")
+            converted = nncf.quantize(
+                converted,
+                nncf.Dataset([{IMAGES_INPUT: image[None]} for image in calibration]),
+                subset_size=len(calibration),
+            )
+        ov.save_model(converted, os.path.join(directory, ARTEFACT), compress_to_fp16=False)
+        del converted
+    return ExportInfo(
+        "openvino",
+        precision,
+        ARTEFACT,
+        num_classes=int(model.outputs[0].shape[-1]),
+        runtime={"openvino": ov.get_version()},
+        calibration_images=len(calibration) if precision == "int8" else None,
+    )
+
+
+def compile_openvino(path: str, precision: str | None = "float32", device: str = "CPU"):
+    """Compiles an OpenVINO IR with the precision hint of an export's precision.
+
+    Args:
+        path: the `.xml` file.
+        precision: the export's precision; `None` keeps all of OpenVINO's defaults (bfloat16
+            on CPUs with AVX512_BF16 or AMX).
+        device: OpenVINO's device name.
+
+    Returns:
+        The `openvino.CompiledModel`.
+    """
+    ov = require("openvino")
+    config = {}
+    if precision in INFERENCE_PRECISION_HINTS:
+        config["INFERENCE_PRECISION_HINT"] = INFERENCE_PRECISION_HINTS[precision]
+    return ov.Core().compile_model(path, device, config)
+
+
+def openvino_function(
+    path: str, precision: str | None = "float32"
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Compiles an OpenVINO export for the CPU as a function from images to class ids.
+
+    Args:
+        path: the `.xml` file.
+        precision: the export's precision (see `compile_openvino`).
+
+    Returns:
+        A function from uint8 images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
+    """
+    compiled = compile_openvino(path, precision)
+    request = compiled.create_infer_request()
+    return lambda images: request.infer({IMAGES_INPUT: images})[CLASS_IDS_OUTPUT]

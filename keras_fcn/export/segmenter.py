@@ -1,0 +1,117 @@
+"""What every export computes: raw uint8 images in, class ids and probabilities out.
+
+`segmenter(model)` wraps a segmentation model in a functional Keras model from `images` (uint8
+RGB, `[B, H, W, 3]`) to `class_ids` (int32 `[B, H, W]`) and `probabilities` (float32
+`[B, H, W, num_classes]`), the inputs and outputs of the SavedModel's `serve_images` signature.
+The ONNX, OpenVINO and LiteRT exports are this model written by Keras' own `model.export`, so
+every format takes and returns the same tensors under the same names.
+"""
+
+import keras
+import tensorflow as tf
+
+IMAGES_INPUT = "images"
+"""Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
+
+CLASS_IDS_OUTPUT = "class_ids"
+"""Output of every artefact: `[B, H, W]` int32, the most likely class of each pixel."""
+
+PROBABILITIES_OUTPUT = "probabilities"
+"""Output of every artefact (but the SavedModel's `serve_class_ids`): `[B, H, W, num_classes]`
+float32, the softmax of the logits."""
+
+
+class ClassIds(keras.layers.Layer):
+    """The arg-max over the last axis as int32, written with `tf.argmax`.
+
+    `keras.ops.argmax` on TensorFlow first maps -0.0 to the smallest positive float with a
+    `Bitcast` and a `BitwiseAnd` (to match NumPy under flush-to-zero), which neither tf2onnx nor
+    OpenVINO's TensorFlow front end converts. Logits never need that distinction.
+
+    Example:
+
+    >>> ClassIds()(np.array([[0.1, 0.7, 0.2]], "float32")).numpy()
+    array([1], dtype=int32)
+    """
+
+    def call(self, logits):
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1]
+
+    def compute_output_spec(self, logits):
+        return keras.KerasTensor(logits.shape[:-1], dtype="int32")
+
+
+def check_model(model: keras.Model) -> None:
+    """Raises a `ValueError` unless `model` maps `(B, H, W, 3)` images of any size to scores.
+
+    Example:
+
+    >>> check_model(keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8))
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, received {type(model).__name__}.")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(
+            f"The model {model.name!r} must have one input and one output, received "
+            f"{len(model.inputs)} inputs and {len(model.outputs)} outputs."
+        )
+    input_shape, output_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    if len(input_shape) != 4 or input_shape[-1] != 3 or len(output_shape) != 4:
+        raise ValueError(
+            f"The model {model.name!r} must map (B, H, W, 3) images to (B, H, W, num_classes) "
+            f"scores, received input shape {input_shape} and output shape {output_shape}."
+        )
+    if input_shape[1:3] != (None, None):
+        raise ValueError(
+            f"The model {model.name!r} takes only {input_shape[1]}×{input_shape[2]} images; the "
+            "exports accept any size. Build it with input_shape=(None, None, 3) and copy the "
+            "weights over (keras_fcn.transfer_weights)."
+        )
+
+
+def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> keras.Model:
+    """Wraps a segmentation model as uint8 images → class ids and probabilities.
+
+    The model's logits are cast to float32 (they already are for the models of
+    `keras_fcn.registry`, also under mixed precision) before the softmax and the arg-max.
+
+    Args:
+        model: a model mapping `(B, H, W, 3)` RGB images in [0, 255] to `(B, H, W, num_classes)`
+            logits, such as `keras_fcn.FCN8s`.
+        input_size: `(height, width)` for a model of one input size (LiteRT), or `None` for any.
+
+    Returns:
+        A functional `keras.Model` with the input `images` and the outputs `class_ids` and
+        `probabilities` (a dict).
+
+    Example:
+
+    >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> outputs = segmenter(model)(np.zeros((1, 37, 53, 3), "uint8"))
+    >>> outputs["class_ids"].shape, outputs["probabilities"].shape
+    (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
+    """
+    check_model(model)
+    height, width = (None, None) if input_size is None else input_size
+    images = keras.Input((height, width, 3), dtype="uint8", name=IMAGES_INPUT)
+    logits = keras.ops.cast(model(keras.ops.cast(images, "float32")), "float32")
+    outputs = {
+        CLASS_IDS_OUTPUT: ClassIds(name=CLASS_IDS_OUTPUT)(logits),
+        PROBABILITIES_OUTPUT: keras.layers.Softmax(name=PROBABILITIES_OUTPUT)(logits),
+    }
+    return keras.Model(images, outputs, name=f"{model.name}_segmenter")
+
+
+def input_signature(input_size: tuple[int, int] | None = None) -> list[tf.TensorSpec]:
+    """The `input_signature` of `segmenter`'s model for `model.export`: `images`, uint8.
+
+    Example:
+
+    >>> input_signature((512, 384))[0].shape
+    TensorShape([None, 512, 384, 3])
+    """
+    height, width = (None, None) if input_size is None else input_size
+    return [tf.TensorSpec((None, height, width, 3), tf.uint8, name=IMAGES_INPUT)]
