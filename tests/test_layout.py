@@ -1,6 +1,7 @@
 """The package's import direction, read from the source: lower layers never import higher ones.
 
-layers ← backbones ← models ← weights, training, export ← registry ← demo ← cli. The model graph
+layers ← backbones ← models ← weights, training, evaluation ← export, registry ← demo ← cli
+(export's accuracy guard scores with evaluation's report). The model graph
 (layers, backbones, models) and the metrics use keras.layers and keras.ops only, so that every
 Keras backend runs them: no TensorFlow import there.
 """
@@ -21,7 +22,7 @@ LEVELS = {
     "metrics": 1,
     "weights": 4,
     "training": 4,
-    "export": 4,
+    "export": 5,
     "evaluation": 4,
     "uncertainty": 4,
     "visualization": 4,
