@@ -1,8 +1,9 @@
 """Set-up of the docstring examples (`--doctest-modules`): the names they use, and a scratch
 working directory, so that examples which write files leave nothing behind.
 
-The doctests run on the TensorFlow backend only (`.ci/run` runs the other backends with
-`-p no:doctest`), so TensorFlow is imported here only when a doctest runs.
+The doctests run on the TensorFlow backend only (`.ci/run` runs the other backends on `tests/`,
+whose helper modules `tests/conftest.py` leaves out there), so TensorFlow is imported here only
+when a doctest runs.
 """
 
 import keras

@@ -7,7 +7,7 @@ The data fixtures write small PASCAL VOC and SBD trees in a temp directory with
 (`small_fcn`) is built once per session for the export tests, which write it in every format.
 
 Tests marked `backends` are backend-independent: `.ci/run` runs them again with
-`KERAS_BACKEND=jax` and `torch` (`python -m pytest -m backends -p no:doctest tests/`). On those
+`KERAS_BACKEND=jax` and `torch` (`python -m pytest -m backends tests/`). On those
 backends only the test modules that use the marker are collected, and TensorFlow cannot be
 imported in the test process (`backend_processes.block_tensorflow()`), as on an accelerator
 machine without it: a library path that still reached for TensorFlow fails there. Such
@@ -30,11 +30,13 @@ if keras.backend.backend() != "tensorflow":
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:
-    """On JAX and PyTorch, skips test modules without backend-independent tests."""
+    """On JAX and PyTorch, skips test modules without backend-independent tests, and the
+    helper modules (the references, which the test modules import when they need them), which
+    `--doctest-modules` would otherwise import."""
     if keras.backend.backend() == "tensorflow" or collection_path.suffix != ".py":
         return None
     if not collection_path.name.startswith("test_"):
-        return None
+        return collection_path.name != "conftest.py"
     return BACKENDS_MARKER not in collection_path.read_text()
 
 

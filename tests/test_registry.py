@@ -173,6 +173,12 @@ def tensorflow_reference(tmp_path_factory) -> pathlib.Path:
     return directory
 
 
+BACKEND_TOLERANCE = 3e-5
+"""Largest difference between backends' float32 logits, relative to the logits' scale: the
+kernels sum in other orders (oneDNN, XLA, PyTorch's CPU kernels), and the deepest unnormalised
+net (Dilation8 with its context module, 24 convolutions) differs by about 1.1e-5 on PyTorch."""
+
+
 def relative_error(actual, expected) -> float:
     return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
 
@@ -196,7 +202,7 @@ def test_every_model_gives_tensorflows_logits_for_the_same_weights(
     model.set_weights(from_file.get_weights())
     logits = backend_reference.logits(model, reference["images"])
     assert logits.shape == (*reference["images"].shape[:3], backend_reference.NUM_CLASSES)
-    assert relative_error(logits, reference["logits"]) <= 1e-5
+    assert relative_error(logits, reference["logits"]) <= BACKEND_TOLERANCE
 
 
 @pytest.mark.backends
@@ -207,7 +213,7 @@ def test_keras_files_written_on_tensorflow_load_with_equal_outputs(tensorflow_re
     reference = np.load(stem.with_suffix(".npz"))
     model = keras.saving.load_model(stem.with_suffix(".keras"))
     logits = backend_reference.logits(model, reference["images"])
-    assert relative_error(logits, reference["logits"]) <= 1e-5
+    assert relative_error(logits, reference["logits"]) <= BACKEND_TOLERANCE
 
 
 @pytest.mark.backends
@@ -227,4 +233,7 @@ def test_a_keras_file_written_on_this_backend_loads_on_tensorflow(tmp_path):
         str(tmp_path / "out.npz"),
     )
     tensorflow_logits = np.load(tmp_path / "out.npz")["logits"]
-    assert relative_error(tensorflow_logits, backend_reference.logits(model, images)) <= 1e-5
+    assert (
+        relative_error(tensorflow_logits, backend_reference.logits(model, images))
+        <= BACKEND_TOLERANCE
+    )
