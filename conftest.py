@@ -15,9 +15,10 @@ import keras_fcn
 
 
 @pytest.fixture(autouse=True)
-def _doctest_setup(request, doctest_namespace, tmp_path, monkeypatch):
+def _doctest_setup(request, doctest_namespace, monkeypatch):
     if not isinstance(request.node, DoctestItem):
         return
+    tmp_path = request.getfixturevalue("tmp_path")
     import tensorflow as tf
 
     doctest_namespace.update(keras=keras, np=np, tf=tf, keras_fcn=keras_fcn)

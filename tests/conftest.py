@@ -83,6 +83,21 @@ def data_writers():
     )
 
 
+@pytest.fixture(scope="module")
+def vgg16_classifier_file(tmp_path_factory):
+    """A VGG16 classifier with random weights, saved where the models load it as `weights=`.
+
+    The file (528 MiB, ImageNet's shapes) is deleted when the module's tests are done, so that a
+    run keeps at most one such file on disk.
+    """
+    keras.utils.set_random_seed(0)
+    classifier = keras.applications.VGG16(weights=None)
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16_random.weights.h5"
+    classifier.save_weights(path)
+    yield classifier, str(path)
+    path.unlink()
+
+
 SMALL_FCN_CLASSES = 3
 
 

@@ -173,18 +173,8 @@ def test_pool5a_divides_by_nine_at_the_border():
     np.testing.assert_array_equal(averaged[1], [6, 9, 9, 9, 6])
 
 
-@pytest.fixture(scope="module")
-def classifier_weights_file(tmp_path_factory):
-    """A VGG16 classifier with random weights saved where DeepLab can load it as `weights=`."""
-    keras.utils.set_random_seed(0)
-    classifier = keras.applications.VGG16(weights=None)
-    path = tmp_path_factory.mktemp("vgg16") / "vgg16_random.weights.h5"
-    classifier.save_weights(path)
-    return classifier, str(path)
-
-
-def test_surgery_decimates_fc1_and_fc2(classifier_weights_file):
-    classifier, path = classifier_weights_file
+def test_surgery_decimates_fc1_and_fc2(vgg16_classifier_file):
+    classifier, path = vgg16_classifier_file
     model = keras_fcn.DeepLabLargeFOV(21, weights=path)
     fc1_kernel, fc1_bias = classifier.get_layer("fc1").get_weights()
     fc2_kernel, fc2_bias = classifier.get_layer("fc2").get_weights()

@@ -245,20 +245,10 @@ def test_values_with_the_large_context_equal_predict_py_with_raw_ops():
     assert caffe_reference.relative_error(actual, expected) <= 1e-5
 
 
-@pytest.fixture(scope="module")
-def classifier_weights_file(tmp_path_factory):
-    """A VGG16 classifier with random weights saved where Dilation8 can load it as `weights=`."""
-    keras.utils.set_random_seed(4)
-    classifier = keras.applications.VGG16(weights=None)
-    path = tmp_path_factory.mktemp("vgg16") / "vgg16_random.weights.h5"
-    classifier.save_weights(path)
-    return classifier, str(path)
-
-
 def test_surgery_keeps_the_classifier_and_starts_the_new_layers_as_released(
-    classifier_weights_file,
+    vgg16_classifier_file,
 ):
-    classifier, path = classifier_weights_file
+    classifier, path = vgg16_classifier_file
     model = keras_fcn.Dilation8(21, context="basic", weights=path)
     for name in CONV_NAMES:
         for ours, theirs in zip(

@@ -31,16 +31,6 @@ def narrow_models():
     }
 
 
-@pytest.fixture(scope="module")
-def classifier_weights_file(tmp_path_factory):
-    """A VGG16 classifier with random weights saved where FCN can load it as `weights=`."""
-    keras.utils.set_random_seed(0)
-    classifier = keras.applications.VGG16(weights=None)
-    path = tmp_path_factory.mktemp("vgg16") / "vgg16_random.weights.h5"
-    classifier.save_weights(path)
-    return classifier, str(path)
-
-
 @pytest.mark.parametrize("size", [(1, 1), (37, 53), (97, 131), (500, 375)])
 @pytest.mark.parametrize("geometry", GEOMETRIES)
 @pytest.mark.parametrize("name", FCN_NAMES)
@@ -117,8 +107,8 @@ def test_fresh_logits_are_zero_and_one_sgd_step_changes_them():
     assert np.abs(keras.ops.convert_to_numpy(model(images))).max() > 0
 
 
-def test_surgery_aligned_fc6_fc7_equal_the_classifier_fc1_fc2(classifier_weights_file):
-    classifier, path = classifier_weights_file
+def test_surgery_aligned_fc6_fc7_equal_the_classifier_fc1_fc2(vgg16_classifier_file):
+    classifier, path = vgg16_classifier_file
     fcn = keras_fcn.FCN32s(num_classes=2, weights=path, geometry="aligned")
     fcn_fc = keras.Model(fcn.input, [fcn.get_layer("fc6").output, fcn.get_layer("fc7").output])
     cls_fc = keras.Model(
@@ -136,8 +126,8 @@ def test_surgery_aligned_fc6_fc7_equal_the_classifier_fc1_fc2(classifier_weights
     np.testing.assert_allclose(fc7[0, 3, 3], fc2[0], rtol=1e-4, atol=1e-4 * np.abs(fc2).max())
 
 
-def test_surgery_original_kernels_are_the_reshaped_classifier(classifier_weights_file):
-    classifier, path = classifier_weights_file
+def test_surgery_original_kernels_are_the_reshaped_classifier(vgg16_classifier_file):
+    classifier, path = vgg16_classifier_file
     fcn = keras_fcn.FCN8s(num_classes=2, weights=path)
     fc1_kernel, fc1_bias = classifier.get_layer("fc1").get_weights()
     fc2_kernel, fc2_bias = classifier.get_layer("fc2").get_weights()

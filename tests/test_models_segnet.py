@@ -169,12 +169,9 @@ def test_inference_after_training_uses_the_moving_statistics():
 
 
 @pytest.mark.slow
-def test_imagenet_weights_fill_the_encoder_and_leave_the_rest_fresh(tmp_path):
-    keras.utils.set_random_seed(7)
-    classifier = keras.applications.VGG16(weights=None)
-    path = tmp_path / "vgg16_random.weights.h5"
-    classifier.save_weights(path)
-    model = keras_fcn.SegNet(num_classes=5, weights=str(path))
+def test_imagenet_weights_fill_the_encoder_and_leave_the_rest_fresh(vgg16_classifier_file):
+    classifier, path = vgg16_classifier_file
+    model = keras_fcn.SegNet(num_classes=5, weights=path)
     for block, convs in enumerate([2, 2, 3, 3, 3], start=1):
         for conv_index in range(1, convs + 1):
             ours = model.get_layer(f"conv{block}_{conv_index}").get_weights()

@@ -8,6 +8,8 @@ TensorFlow reads. TensorFlow's side runs in its own process (tests/backend_refer
 
 import inspect
 import pathlib
+import shutil
+from collections.abc import Iterator
 
 import backend_processes
 import backend_reference
@@ -163,14 +165,16 @@ def run_on_tensorflow(*arguments: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def tensorflow_reference(tmp_path_factory) -> pathlib.Path:
-    """Every registry model as a `.keras` file written on TensorFlow, with its logits."""
+def tensorflow_reference(tmp_path_factory) -> Iterator[pathlib.Path]:
+    """Every registry model as a `.keras` file written on TensorFlow, with its logits (about
+    1 GiB, deleted when the module's tests are done)."""
     directory = tmp_path_factory.mktemp("tensorflow_reference")
     if keras.backend.backend() == "tensorflow":
         backend_reference.write(directory)
     else:
         run_on_tensorflow("write", str(directory))
-    return directory
+    yield directory
+    shutil.rmtree(directory)
 
 
 BACKEND_TOLERANCE = 3e-5
