@@ -7,6 +7,7 @@ from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export.precision import (
     bfloat16_model,
     calibration_images,
+    float32_model,
     in_process_model,
     to_uint8_image,
 )
@@ -54,6 +55,38 @@ def test_in_process_model_is_the_model_itself_in_float32_and_rejects_int8(small_
     assert in_process_model(small_fcn, "float32") is small_fcn
     with pytest.raises(ValueError, match="For int8, export it"):
         in_process_model(small_fcn, "int8")
+
+
+@pytest.fixture
+def mixed_copy(small_fcn):
+    """`small_fcn` rebuilt under `mixed_bfloat16`, as a model trained so loads, same weights."""
+    from keras_fcn import registry
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = registry.build("fcn8s", 3, weights=None, fc_units=8, geometry="aligned")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    mixed.set_weights(small_fcn.get_weights())
+    return mixed
+
+
+def test_a_mixed_precision_model_is_copied_to_float32_for_float32_paths(
+    small_fcn, mixed_copy, images
+):
+    from keras_fcn.export.segmenter import segmenter
+
+    inputs = images.astype("float32")
+    expected = np.asarray(small_fcn(inputs))
+    assert np.abs(np.asarray(mixed_copy(inputs)) - expected).max() > 1e-3  # it computes in bf16
+    for model in (float32_model(mixed_copy), in_process_model(mixed_copy, "float32")):
+        assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+        np.testing.assert_allclose(np.asarray(model(inputs)), expected, rtol=1e-5, atol=1e-5)
+    # Every export but the SavedModel is the segmenter's graph.
+    probabilities = segmenter(mixed_copy)(images)["probabilities"]
+    expected_probabilities = keras.ops.softmax(expected)
+    np.testing.assert_allclose(probabilities, expected_probabilities, rtol=1e-5, atol=1e-6)
+    assert float32_model(small_fcn) is small_fcn
 
 
 def test_bfloat16_model_rejects_a_subclassed_model():

@@ -4,7 +4,8 @@
   (`export_for_serving`).
 - `onnx`, `openvino`, `litert`: the same computation written by Keras' `model.export` for ONNX
   Runtime, OpenVINO and LiteRT; int8 through each runtime's own quantizer.
-- `precision`: `bfloat16_model` (in process), calibration images for int8.
+- `precision`: `bfloat16_model` (in process), `float32_model` (for a mixed-precision model),
+  calibration images for int8.
 - `guard`: `check_agreement`, the accuracy guard of every non-float32 path.
 - `exporter`: `export_model`, every format and precision, guarded before it is published.
 - `predictor`: `load_predictor`, any model or export as a function from images to class ids.
@@ -30,6 +31,7 @@ from keras_fcn.export.precision import (
     PRECISIONS,
     bfloat16_model,
     calibration_images,
+    float32_model,
     in_process_model,
 )
 from keras_fcn.export.predictor import load_predictor, make_predictor, read_export_info
@@ -75,6 +77,7 @@ __all__ = [
     "export_for_serving",
     "export_model",
     "find_saved_model",
+    "float32_model",
     "in_process_model",
     "load_predictor",
     "make_predictor",

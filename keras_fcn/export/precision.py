@@ -21,6 +21,27 @@ IN_PROCESS_PRECISIONS = ("float32", "bfloat16")
 """Precisions a Keras model runs in, in process (`in_process_model`)."""
 
 
+def _copy_with_dtype(model: keras.Model, dtype: str, layers_to_keep: set[int]) -> keras.Model:
+    """Copies a functional model, giving every layer but the inputs and `layers_to_keep` (ids)
+    the dtype policy `dtype`, with the weights cast to the new layers' variable dtype."""
+    if not isinstance(model, keras.Model) or not getattr(model, "outputs", None):
+        raise TypeError(
+            "Only a functional or Sequential keras.Model with known inputs can be copied to "
+            f"another precision, received {type(model).__name__}."
+        )
+
+    def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+        config = layer.get_config()
+        if id(layer) not in layers_to_keep:
+            config["dtype"] = dtype
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone_layer)
+    for target, source in zip(copy.weights, model.weights, strict=True):
+        target.assign(keras.ops.cast(source, target.dtype))
+    return copy
+
+
 def bfloat16_model(model: keras.Model) -> keras.Model:
     """Copies a float32 functional model into one that computes in bfloat16.
 
@@ -44,34 +65,53 @@ def bfloat16_model(model: keras.Model) -> keras.Model:
     >>> fast.get_layer("fc6").kernel.dtype, fast(np.zeros((1, 37, 53, 3))).dtype
     ('bfloat16', tf.float32)
     """
-    if not isinstance(model, keras.Model) or not getattr(model, "outputs", None):
-        raise TypeError(
-            "bfloat16_model takes a functional or Sequential keras.Model with known inputs, "
-            f"received {type(model).__name__}."
-        )
-    output_layers = {id(tensor._keras_history.operation) for tensor in model.outputs}
+    outputs = getattr(model, "outputs", None) or []
+    output_layers = {id(tensor._keras_history.operation) for tensor in outputs}
+    return _copy_with_dtype(model, "bfloat16", output_layers)
 
-    def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-        config = layer.get_config()
-        if id(layer) not in output_layers:
-            config["dtype"] = "bfloat16"
-        return layer.__class__.from_config(config)
 
-    copy = keras.models.clone_model(model, clone_function=clone_layer)
-    for target, source in zip(copy.weights, model.weights, strict=True):
-        target.assign(keras.ops.cast(source, target.dtype))
-    return copy
+def float32_model(model: keras.Model) -> keras.Model:
+    """The model computing in float32: itself if every layer does, else a float32 copy.
+
+    A model trained under `mixed_bfloat16` (or `mixed_float16`) keeps that policy in its layers
+    and in its `.keras` file, so it would compute in 16 bits where float32 is asked for: in a
+    float32 export, in the reference an accuracy guard compares with, or in a LiteRT export,
+    whose converter has no bfloat16 kernels. The copy has float32 policies and the same
+    (float32) weights.
+
+    Args:
+        model: a functional (or Sequential) model.
+
+    Returns:
+        `model`, or a copy whose every layer has the `"float32"` policy.
+
+    Example:
+
+    >>> keras.config.set_dtype_policy("mixed_bfloat16")
+    >>> mixed = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
+    >>> keras.config.set_dtype_policy("float32")
+    >>> mixed.get_layer("fc6").compute_dtype, float32_model(mixed).get_layer("fc6").compute_dtype
+    ('bfloat16', 'float32')
+    """
+    if all(
+        layer.dtype_policy.compute_dtype == "float32"
+        and layer.dtype_policy.variable_dtype == "float32"
+        for layer in model._flatten_layers(include_self=False)
+    ):
+        return model
+    return _copy_with_dtype(model, "float32", set())
 
 
 def in_process_model(model: keras.Model, precision: str) -> keras.Model:
-    """The model to run in process in a precision: itself for float32, a copy for bfloat16.
+    """The model to run in process in a precision: float32 (itself, or a float32 copy of a
+    mixed-precision model), or a bfloat16 copy.
 
     Args:
-        model: a float32 functional model.
+        model: a functional model.
         precision: one of `IN_PROCESS_PRECISIONS`.
 
     Returns:
-        `model`, or `bfloat16_model(model)`.
+        `float32_model(model)` (`model` itself when it is float32), or `bfloat16_model(model)`.
 
     Example:
 
@@ -85,6 +125,7 @@ def in_process_model(model: keras.Model, precision: str) -> keras.Model:
             f"precision={precision!r}. For int8, export it (openvino, onnx or litert) and load "
             "the export."
         )
+    model = float32_model(model)
     return model if precision == "float32" else bfloat16_model(model)
 
 

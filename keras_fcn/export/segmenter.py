@@ -10,6 +10,8 @@ every format takes and returns the same tensors under the same names.
 import keras
 import tensorflow as tf
 
+from keras_fcn.export.precision import float32_model
+
 IMAGES_INPUT = "images"
 """Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
 
@@ -75,8 +77,9 @@ def check_model(model: keras.Model) -> None:
 def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> keras.Model:
     """Wraps a segmentation model as uint8 images → class ids and probabilities.
 
-    The model's logits are cast to float32 (they already are for the models of
-    `keras_fcn.registry`, also under mixed precision) before the softmax and the arg-max.
+    A model under a mixed-precision policy (trained with `mixed_bfloat16`) is copied to float32
+    first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
+    float32, or in their own precision from the float32 graph.
 
     Args:
         model: a model mapping `(B, H, W, 3)` RGB images in [0, 255] to `(B, H, W, num_classes)`
@@ -95,9 +98,10 @@ def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> 
     (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
     """
     check_model(model)
+    model = float32_model(model)
     height, width = (None, None) if input_size is None else input_size
     images = keras.Input((height, width, 3), dtype="uint8", name=IMAGES_INPUT)
-    logits = keras.ops.cast(model(keras.ops.cast(images, "float32")), "float32")
+    logits = model(keras.ops.cast(images, "float32"))
     outputs = {
         CLASS_IDS_OUTPUT: ClassIds(name=CLASS_IDS_OUTPUT)(logits),
         PROBABILITIES_OUTPUT: keras.layers.Softmax(name=PROBABILITIES_OUTPUT)(logits),
