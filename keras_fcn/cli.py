@@ -371,6 +371,7 @@ def export(args: argparse.Namespace) -> None:
         version=args.version,
         input_size=tuple(args.input_size) if args.input_size else None,
         calibration=calibration,
+        int8_min_agreement=args.int8_min_agreement,
         guard=guard,
     )
     print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
@@ -526,6 +527,14 @@ def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=100,
         help="Calibration images, the first of the split (default: 100).",
+    )
+    parser.add_argument(
+        "--int8-min-agreement",
+        type=float,
+        metavar="FRACTION",
+        help="openvino int8: NNCF's accuracy-controlled quantization, which puts layers back in "
+        "float until the class ids agree with float32's on this fraction of the calibration "
+        "images' pixels, e.g. 0.995 (default: every convolution in int8).",
     )
     parser.add_argument(
         "--guard-dataset",

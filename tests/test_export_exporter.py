@@ -32,6 +32,8 @@ def test_precisions_a_format_lacks_are_refused_with_the_formats_that_have_them(s
         export_model(small_fcn, str(tmp_path), "coreml")
     with pytest.raises(ValueError, match="int8 needs calibration images"):
         export_model(small_fcn, str(tmp_path), "openvino", "int8")
+    with pytest.raises(ValueError, match="is NNCF's, for an openvino int8 export"):
+        export_model(small_fcn, str(tmp_path), "onnx", "int8", int8_min_agreement=0.99)
     assert os.listdir(tmp_path) == []
 
 

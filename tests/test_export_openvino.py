@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
@@ -137,3 +138,30 @@ def test_bad_precisions_are_refused(small_fcn, tmp_path):
         write_openvino(small_fcn, str(tmp_path), "float16")
     with pytest.raises(ValueError, match="int8 needs calibration images"):
         write_openvino(small_fcn, str(tmp_path), "int8")
+
+
+def test_accuracy_controlled_int8_keeps_the_agreement_asked_for(tmp_path):
+    """NNCF puts layers back in float until the class ids agree as asked on the calibration
+    images; a three-convolution net, where plain int8 agrees less, keeps the test short."""
+    keras.utils.set_random_seed(3)
+    images = keras.Input((None, None, 3))
+    features = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(images / 64)
+    features = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(features)
+    model = keras.Model(images, keras.layers.Conv2D(4, 1)(features))
+    calibration = calibration_images(
+        (synthetic_example(index, num_classes=3, split="calibration") for index in range(8)), 8
+    )
+    float_ids = [_keras(model, image[None])[0] for image in calibration]
+
+    def agreement(directory, info):
+        segment = openvino_function(str(directory / info.artefact), info.precision)
+        pairs = zip(calibration, float_ids, strict=True)
+        return np.mean([np.mean(segment(image[None]) == ids) for image, ids in pairs])
+
+    (tmp_path / "plain").mkdir()
+    plain = write_openvino(model, str(tmp_path / "plain"), "int8", calibration)
+    controlled = write_openvino(model, str(tmp_path), "int8", calibration, min_agreement=0.999)
+    assert (plain.min_agreement, controlled.min_agreement) == (None, 0.999)
+    assert agreement(tmp_path, controlled) >= 0.999 > agreement(tmp_path / "plain", plain)
+    with pytest.raises(ValueError, match="min_agreement is a fraction in \\(0, 1\\]"):
+        write_openvino(model, str(tmp_path), "float32", min_agreement=0.999)

@@ -67,13 +67,14 @@ def _write(
     precision: str,
     calibration: Sequence[np.ndarray] | None,
     input_size: tuple[int, int] | None,
+    min_agreement: float | None,
 ) -> ExportInfo:
     if format == "saved_model":
         return saved_model.write_saved_model(model, directory, precision)
     if format == "onnx":
         return onnx.write_onnx(model, directory, precision, calibration)
     if format == "openvino":
-        return openvino.write_openvino(model, directory, precision, calibration)
+        return openvino.write_openvino(model, directory, precision, calibration, min_agreement)
     return litert.write_litert(model, directory, precision, calibration, input_size)
 
 
@@ -87,6 +88,7 @@ def export_model(
     overwrite: bool = False,
     input_size: tuple[int, int] | None = None,
     calibration: Sequence[np.ndarray] | None = None,
+    int8_min_agreement: float | None = None,
     guard: AccuracyGuard | None = None,
 ) -> str:
     """Exports `model` to `export_dir/<version>/` in a format and precision, guarded.
@@ -114,6 +116,9 @@ def export_model(
         input_size: `(height, width)` of a LiteRT export (required there, unused elsewhere).
         calibration: for int8, uint8 images from the user's data to calibrate the activation
             ranges on (`keras_fcn.export.calibration_images(dataset, size)`).
+        int8_min_agreement: for an OpenVINO int8 export, quantize under NNCF's accuracy
+            control: layers go back to float until the class ids agree with float32's on this
+            fraction of the calibration images' pixels (`write_openvino`'s `min_agreement`).
         guard: an `AccuracyGuard` to pass before the version is published, or `None`.
 
     Returns:
@@ -140,9 +145,16 @@ def export_model(
             f"received precision={precision!r}. Formats with {precision}: "
             f"{', '.join(name for name, kinds in FORMAT_PRECISIONS.items() if precision in kinds)}."
         )
+    if int8_min_agreement is not None and (format, precision) != ("openvino", "int8"):
+        raise ValueError(
+            "Accuracy-controlled int8 (int8_min_agreement) is NNCF's, for an openvino int8 "
+            f"export; received format={format!r}, precision={precision!r}."
+        )
     check_model(model)
     with staged_version(export_dir, version, overwrite) as staging:
-        info = _write(model, staging, format, precision, calibration, input_size)
+        info = _write(
+            model, staging, format, precision, calibration, input_size, int8_min_agreement
+        )
         info.write(staging)
         if guard is not None:
             dataset = guard.dataset

@@ -32,6 +32,8 @@ class ExportInfo:
         input_size: `(height, width)` the artefact takes, or `None` for any size.
         runtime: the runtime that runs it and the version it was checked with.
         calibration_images: images the int8 quantization was calibrated on, or `None`.
+        min_agreement: the agreement with float32 an accuracy-controlled int8 quantization
+            kept on those images, or `None`.
         guard: the accuracy guard's report (`AgreementReport.to_dict()`), or `None`.
 
     Example:
@@ -49,6 +51,7 @@ class ExportInfo:
     input_size: tuple[int, int] | None = None
     runtime: dict[str, str] = dataclasses.field(default_factory=dict)
     calibration_images: int | None = None
+    min_agreement: float | None = None
     guard: dict | None = None
 
     def write(self, directory: str) -> None:

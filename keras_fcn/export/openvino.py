@@ -11,7 +11,10 @@ is twice as fast there as float32. The loader (`openvino_function`) sets the hin
 precision (`INFERENCE_PRECISION_HINTS`); OpenVINO Model Server takes it as
 `"plugin_config": {"INFERENCE_PRECISION_HINT": "bf16"}`. int8 is NNCF's post-training
 quantization (`nncf.quantize`) calibrated on the user's images: convolutions and matrix products
-run on int8 (VNNI) and the rest in OpenVINO's default precision.
+run on int8 (VNNI) and the rest in OpenVINO's default precision. With `min_agreement`, it is
+NNCF's accuracy-controlled quantization instead (`nncf.quantize_with_accuracy_control`): the
+layers whose int8 costs the most agreement with float32 go back to float, one at a time, until
+the class ids agree with float32's on that fraction of the calibration images' pixels.
 """
 
 import os
@@ -44,6 +47,7 @@ def write_openvino(
     directory: str,
     precision: str = "float32",
     calibration: Sequence[np.ndarray] | None = None,
+    min_agreement: float | None = None,
 ) -> ExportInfo:
     """Writes `model` as `model.xml` and `model.bin` into `directory`.
 
@@ -54,6 +58,10 @@ def write_openvino(
         precision: `"float32"`, `"bfloat16"` (the same IR, run with the bf16 hint) or `"int8"`.
         calibration: for int8, the uint8 `(H, W, 3)` images to calibrate on
             (`keras_fcn.export.calibration_images`).
+        min_agreement: for int8, the fraction of the calibration images' pixels whose class
+            must stay float32's; layers go back to float until it does (slower to export, and
+            the int8 model runs slower the more layers it keeps in float). `None` quantizes
+            every convolution.
 
     Returns:
         The `ExportInfo` of the IR (not written: the caller writes it).
@@ -69,6 +77,11 @@ def write_openvino(
             f"An OpenVINO export can be {', '.join(PRECISIONS)}, received precision={precision!r}."
         )
     check_calibration(precision, calibration)
+    if min_agreement is not None and (precision != "int8" or not 0 < min_agreement <= 1):
+        raise ValueError(
+            "min_agreement is a fraction in (0, 1] for an int8 export, received "
+            f"min_agreement={min_agreement!r} with precision={precision!r}."
+        )
     check_model(model)
     ov = require("openvino")
     with tempfile.TemporaryDirectory() as scratch:
@@ -80,12 +93,7 @@ def write_openvino(
         write_onnx(model, scratch)
         converted = ov.convert_model(os.path.join(scratch, ONNX_ARTEFACT))
         if precision == "int8":
-            nncf = require("nncf")
-            converted = nncf.quantize(
-                converted,
-                nncf.Dataset([{IMAGES_INPUT: image[None]} for image in calibration]),
-                subset_size=len(calibration),
-            )
+            converted = _quantize(converted, calibration, min_agreement)
         ov.save_model(converted, os.path.join(directory, ARTEFACT), compress_to_fp16=False)
         del converted
     return ExportInfo(
@@ -95,14 +103,59 @@ def write_openvino(
         num_classes=int(model.outputs[0].shape[-1]),
         runtime={"openvino": ov.get_version()},
         calibration_images=len(calibration) if precision == "int8" else None,
+        min_agreement=min_agreement,
     )
 
 
-def compile_openvino(path: str, precision: str | None = "float32", device: str = "CPU"):
+def _quantize(converted, calibration: Sequence[np.ndarray], min_agreement: float | None):
+    """NNCF's int8 quantization of an OpenVINO model, accuracy-controlled with `min_agreement`.
+
+    NNCF measures the drop from the float model as OpenVINO runs it by default, which is what
+    the int8 model's float layers run in (bfloat16 on CPUs with AVX512_BF16 or AMX), so the
+    drop allowed is that model's agreement with float32 less `min_agreement`.
+    """
+    nncf = require("nncf")
+    dataset = nncf.Dataset([{IMAGES_INPUT: image[None]} for image in calibration])
+    if min_agreement is None:
+        return nncf.quantize(converted, dataset, subset_size=len(calibration))
+    float32 = compile_openvino(converted, "float32")
+    output = float32.output(CLASS_IDS_OUTPUT)
+    pairs = [(image, float32({IMAGES_INPUT: image[None]})[output]) for image in calibration]
+
+    def agreement(compiled, validation_pairs) -> float:
+        output = compiled.output(CLASS_IDS_OUTPUT)
+        return float(
+            np.mean(
+                [
+                    np.mean(compiled({IMAGES_INPUT: image[None]})[output] == ids)
+                    for image, ids in validation_pairs
+                ]
+            )
+        )
+
+    unquantized = agreement(compile_openvino(converted, None), pairs)
+    if unquantized < min_agreement:
+        raise ValueError(
+            f"The float model itself, as OpenVINO runs it by default, agrees with float32 on "
+            f"{unquantized:.4f} of the calibration images' pixels, under min_agreement="
+            f"{min_agreement}: no int8 model can reach it."
+        )
+    return nncf.quantize_with_accuracy_control(
+        converted,
+        dataset,
+        nncf.Dataset(pairs),
+        validation_fn=agreement,
+        max_drop=unquantized - min_agreement,
+        drop_type=nncf.DropType.ABSOLUTE,
+        subset_size=len(calibration),
+    )
+
+
+def compile_openvino(path, precision: str | None = "float32", device: str = "CPU"):
     """Compiles an OpenVINO IR with the precision hint of an export's precision.
 
     Args:
-        path: the `.xml` file.
+        path: the `.xml` file, or an `openvino.Model`.
         precision: the export's precision; `None` keeps all of OpenVINO's defaults (bfloat16
             on CPUs with AVX512_BF16 or AMX).
         device: OpenVINO's device name.
