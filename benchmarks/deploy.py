@@ -9,7 +9,9 @@ export with its own runtime, and times, on the same synthetic photos:
   reference) and in bfloat16 (`keras_fcn.export.bfloat16_model`);
 - the SavedModel (TensorFlow, `serve_images`) in float32 and bfloat16;
 - ONNX Runtime on the ONNX export in float32 and int8 (its own static quantization);
-- OpenVINO on the IR in float32 (`f32` hint), bfloat16 (`bf16` hint) and int8 (NNCF);
+- OpenVINO on the IR in float32 (`f32` hint), bfloat16 (`bf16` hint) and int8 (NNCF), plain
+  and accuracy-controlled (`--int8-min-agreement`: NNCF puts layers back in float until the
+  class ids agree with float32's on that fraction of the calibration images' pixels);
 - the peers: OpenVINO with its **default settings** on the same IR and on the ONNX file (it
   picks bfloat16 on CPUs with AVX512_BF16 or AMX): the bar the fastest path must reach;
 - the LiteRT interpreter (XNNPACK) on the LiteRT export in float32 and full-integer int8, at the
@@ -74,6 +76,7 @@ from keras_fcn.export import (
     calibration_images,
     check_agreement,
     export_model,
+    float32_model,
     load_predictor,
     make_predictor,
 )
@@ -91,6 +94,7 @@ class Path:
     precision: str
     runtime: str
     peer: bool = False
+    accuracy_controlled: bool = False
 
 
 PATHS = (
@@ -103,6 +107,13 @@ PATHS = (
     Path("OpenVINO export", "openvino", "float32", "OpenVINO, f32 hint"),
     Path("OpenVINO export", "openvino", "bfloat16", "OpenVINO, bf16 hint"),
     Path("OpenVINO export", "openvino", "int8", "OpenVINO (NNCF)"),
+    Path(
+        "OpenVINO export, accuracy-controlled",
+        "openvino",
+        "int8",
+        "OpenVINO (NNCF, accuracy control)",
+        accuracy_controlled=True,
+    ),
     Path("peer: same IR", "openvino", "default", "OpenVINO, default settings", peer=True),
     Path("peer: same ONNX", "onnx", "default", "OpenVINO, default settings", peer=True),
     Path("LiteRT export", "litert", "float32", "LiteRT (XNNPACK)"),
@@ -153,16 +164,9 @@ def build_model(args: argparse.Namespace) -> keras.Model:
     if args.model_path:
         import keras_fcn  # noqa: F401  (registers the layers load_model needs)
 
-        trained = keras.models.load_model(args.model_path)
-
         # A model trained under mixed_bfloat16 keeps that policy in its file: the reference
         # must compute in float32.
-        def float32_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-            return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
-
-        model = keras.models.clone_model(trained, clone_function=float32_layer)
-        model.set_weights(trained.get_weights())
-        return model
+        return float32_model(keras.models.load_model(args.model_path))
     return with_random_scores(models.build(args.model, args.geometry, args.fc_units))
 
 
@@ -187,7 +191,12 @@ def guard_dataset(args: argparse.Namespace, num_classes: int, input_size=None):
 
 
 def open_path(
-    path: Path, model: keras.Model, images: np.ndarray, workdir: str, calibration_set
+    path: Path,
+    model: keras.Model,
+    images: np.ndarray,
+    workdir: str,
+    calibration_set,
+    min_agreement: float,
 ) -> tuple[Callable[[], object], Callable[[np.ndarray], np.ndarray], float, tuple | None]:
     """Exports and loads one path.
 
@@ -203,7 +212,8 @@ def open_path(
         return lambda: forward(floats).numpy(), make_predictor(model, path.precision), 0.0, None
     size = images.shape[1:3] if path.format == "litert" else None
     precision = "float32" if path.peer else path.precision
-    directory = os.path.join(workdir, f"{path.format}-{precision}")
+    controlled = "-controlled" if path.accuracy_controlled else ""
+    directory = os.path.join(workdir, f"{path.format}-{precision}{controlled}")
     start = time.perf_counter()
     if not os.path.isdir(directory):
         int8 = precision == "int8"
@@ -214,6 +224,7 @@ def open_path(
             precision,
             input_size=size,
             calibration=calibration_set() if int8 else None,
+            int8_min_agreement=min_agreement if path.accuracy_controlled else None,
         )
     seconds = 0.0 if path.peer else time.perf_counter() - start
     if path.peer:
@@ -245,7 +256,7 @@ def run_path(
 ) -> tuple[list, list | None]:
     """Times one path; returns its row and, with `--dataset`, its accuracy row."""
     call, segment, export_seconds, size = open_path(
-        path, model, images, workdir, context["calibration"]
+        path, model, images, workdir, context["calibration"], args.int8_min_agreement
     )
     timing, ceiling = time_against_ceiling(call, args.repeats, ceiling_size=args.ceiling_size)
     if path.format == "keras" and path.precision == "float32":
@@ -352,6 +363,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--calibration-split", default="train", help="its split (default: train)")
     parser.add_argument(
         "--calibration-size", type=int, default=32, help="calibration images (default: 32)"
+    )
+    parser.add_argument(
+        "--int8-min-agreement",
+        type=float,
+        default=0.995,
+        help="agreement with float32 on the calibration images that the accuracy-controlled "
+        "OpenVINO int8 row keeps (default: 0.995)",
     )
     parser.add_argument(
         "--ceiling-size",

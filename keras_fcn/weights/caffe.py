@@ -35,6 +35,8 @@ import keras
 import numpy as np
 from google.protobuf import descriptor_pb2, message, message_factory
 
+from keras_fcn.backends import aligned_empty, assign_array
+
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
 # (message, [(field, number, type, repeated, message type or None)]), from caffe.proto.
@@ -446,7 +448,7 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
 
     # Second pass: set each layer's weights as it is read. Besides the model's own weights,
     # memory holds at most two copies of one layer's blobs: the parsed message and its arrays,
-    # the arrays and the kernel transposed, or that kernel and TensorFlow's copy of it.
+    # or the arrays and the kernel transposed, which the variable takes without a copy.
     loaded = set()
     for source in _layer_messages(path):
         layer, expected = plan.get(source.name, (None, None))
@@ -460,10 +462,13 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
         ]
         del source
         # (out, in, kh, kw) → (kh, kw, in, out); (in, out, kh, kw) → (kh, kw, out, in).
-        weights = [np.ascontiguousarray(arrays[0].transpose(2, 3, 1, 0)), *arrays[1:]]
-        del arrays
-        layer.set_weights(weights)
-        del weights
+        kernel = aligned_empty(tuple(arrays[0].shape[axis] for axis in (2, 3, 1, 0)))
+        np.copyto(kernel, arrays[0].transpose(2, 3, 1, 0))
+        values = [kernel, *arrays[1:]]
+        del arrays, kernel
+        for variable, value in zip(layer.weights, values, strict=True):
+            assign_array(variable, value)
+        del values
     unread = [name for name, (layer, _) in plan.items() if name not in loaded and layer.weights]
     if unread:
         raise ValueError(f"{path} changed while it was read: its layers {unread} are gone.")
