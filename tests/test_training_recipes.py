@@ -67,6 +67,19 @@ def test_default_schedule_warms_up_then_decays_to_zero():
     np.testing.assert_allclose(rates, expected, atol=1e-9)
 
 
+def test_cosine_ends_at_the_final_learning_rate():
+    recipe = Recipe(
+        "floor", "adam", 3e-4, schedule="cosine", warmup_steps=10, final_learning_rate=1e-4
+    )
+    schedule = make_learning_rate(recipe, total_steps=110)
+    rates = [float(schedule(step)) for step in (10, 60, 110, 200)]
+    # Half a cosine from 3e-4 down to 1e-4 over the 100 steps after the warm-up, then 1e-4.
+    expected = [3e-4, 1e-4 + 2e-4 * 0.5 * (1 + np.cos(np.pi * 50 / 100)), 1e-4, 1e-4]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="final_learning_rate must lie in \\[0, learning_rate\\]"):
+        dataclasses.replace(recipe, final_learning_rate=4e-4)
+
+
 def test_poly_schedule_is_deeplabs():
     recipe = Recipe("poly", "sgd", 1e-3, momentum=0.9, schedule="poly", poly_power=0.9)
     schedule = make_learning_rate(recipe, total_steps=1000)

@@ -63,6 +63,7 @@ class Recipe:
         momentum: SGD's momentum.
         schedule: one of `SCHEDULES`.
         warmup_steps: steps of linear warm-up from zero (`"cosine"`), at most half the run.
+        final_learning_rate: where the cosine decay ends (`"cosine"`); 0 anneals to zero.
         poly_power: the power of the `"poly"` schedule, `(1 - step / total) ** power`.
         learning_rate_multipliers: `(pattern, multiplier)` rules on variable paths: a variable
             learns at the learning rate times the multiplier of the first rule that matches it
@@ -93,6 +94,7 @@ class Recipe:
     momentum: float = 0.0
     schedule: str = "constant"
     warmup_steps: int = 0
+    final_learning_rate: float = 0.0
     poly_power: float = 0.9
     learning_rate_multipliers: tuple[tuple[str, float], ...] = ()
     loss_reduction: str = "sum_over_batch_size"
@@ -115,6 +117,11 @@ class Recipe:
                     f"Recipe {self.name!r}: {field} must be one of {allowed}, received "
                     f"{getattr(self, field)!r}."
                 )
+        if not 0 <= self.final_learning_rate <= self.learning_rate:
+            raise ValueError(
+                f"Recipe {self.name!r}: final_learning_rate must lie in [0, learning_rate], "
+                f"received {self.final_learning_rate} with learning_rate {self.learning_rate}."
+            )
         if self.learning_rate <= 0 or self.batch_size < 1 or self.label_stride < 1:
             raise ValueError(
                 f"Recipe {self.name!r}: learning_rate, batch_size and label_stride must be "
@@ -256,6 +263,7 @@ def make_learning_rate(recipe: Recipe, total_steps: int | None = None):
         return keras.optimizers.schedules.CosineDecay(
             0.0,
             total_steps - warmup_steps,
+            alpha=recipe.final_learning_rate / recipe.learning_rate,
             warmup_target=recipe.learning_rate,
             warmup_steps=warmup_steps,
         )
