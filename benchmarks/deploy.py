@@ -393,6 +393,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             smoke.CEILING_SIZE,
         )
         args.calibration_size = 2
+        args.int8_min_agreement = 0.9  # the random smoke net is full of close calls
     if not args.model_path:
         models.check_geometries(parser, [args.model], [args.geometry])
     args.size = args.size or max(models.native_size(args.model, args.geometry))
