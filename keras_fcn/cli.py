@@ -188,7 +188,9 @@ def train(args: argparse.Namespace) -> None:
     training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
-    train_source = data.from_spec(args.dataset, split="train", num_classes=args.num_classes)
+    train_source = data.from_spec(
+        args.dataset, split="train", num_classes=args.num_classes, shuffle=True, seed=args.seed
+    )
     class_weights = data.class_weights(train_source, args.num_classes, recipe.class_weights)
     if class_weights is not None:
         print(

@@ -5,6 +5,8 @@ import scipy.ndimage
 import tensorflow as tf
 
 from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.data import testing
+from keras_fcn.data.folder import folder
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
 
 LABEL_VALUES = (0, 3, 7, 11)  # not consecutive: any interpolation would create new values
@@ -136,6 +138,24 @@ def test_same_seed_gives_same_batches_and_epochs_differ():
             np.testing.assert_array_equal(labels_a, labels_b)
     assert not np.array_equal(first[0][0][1], first[1][0][1])
     assert not np.array_equal(first[0][0][1], other[0][0][1])
+
+
+def test_a_shuffled_source_reaches_the_whole_listing_through_a_small_buffer(tmp_path):
+    """A shuffle buffer mixes only neighbours of a sorted listing; shuffled files mix them all."""
+
+    def grey(stem):
+        return np.full((6, 8, 3), 5 * int(stem), np.uint8), np.zeros((6, 8), np.uint8)
+
+    testing.write_folder_tree(tmp_path, [f"{index:02d}" for index in range(40)], grey)
+
+    def first_batch(shuffle):
+        source = folder(tmp_path / "images", tmp_path / "masks", shuffle=shuffle, seed=0)
+        pipeline = training_pipeline(source, None, 4, augment=False, shuffle_buffer=4, seed=0)
+        images, _ = next(iter(pipeline))
+        return np.round(images.numpy().mean(axis=(1, 2, 3)) / 5).astype(int)
+
+    assert first_batch(shuffle=False).max() < 7  # the buffer's first 4 and the 3 drawn after
+    assert first_batch(shuffle=True).max() >= 7
 
 
 def test_fixed_crops_drop_the_incomplete_last_batch():

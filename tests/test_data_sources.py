@@ -50,8 +50,8 @@ def test_named_examples_are_named_by_index():
 
 def test_a_new_row_is_all_that_parsing_building_and_checking_need(monkeypatch):
     # Labels 0..4 on 2 x 2 images; a spec option sets how many examples there are.
-    def build(spec, split, num_classes):
-        del split, num_classes
+    def build(spec, split, num_classes, shuffle=False, seed=None):
+        del split, num_classes, shuffle, seed
         count = spec.options.get("n", 2)
         labels = tf.reshape(tf.range(4 * count) % 5, [count, 2, 2])
         return tf.data.Dataset.from_tensor_slices((tf.zeros([count, 2, 2, 3], tf.uint8), labels))

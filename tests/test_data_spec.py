@@ -3,6 +3,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from keras_fcn.classes import VOC_CLASS_NAMES
+from keras_fcn.data import testing
 from keras_fcn.data.spec import from_spec, parse_spec
 from keras_fcn.data.synthetic import synthetic_example
 
@@ -131,3 +132,38 @@ def test_folder_spec_takes_void_and_a_label_map(tmp_path, data_writers):
         parse_spec(f"folder:{directories},label_map=0-1")
     with pytest.raises(ValueError, match="must be a number"):
         parse_spec("camvid:/data/CamVid,scale=half")
+
+
+def _gray_example(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """A flat grey image whose level is 10 × the id's last two digits, and a background mask."""
+    return np.full((6, 8, 3), 10 * int(example_id[-2:]), np.uint8), np.zeros((6, 8), np.uint8)
+
+
+def _file_spec(scheme: str, root, ids: list[str]) -> str:
+    if scheme == "folder":
+        testing.write_folder_tree(root, ids, _gray_example)
+        return f"folder:{root / 'images'},{root / 'masks'}"
+    writer = {
+        "voc": testing.write_voc_tree,
+        "sbd": testing.write_sbd_tree,
+        "camvid": testing.write_camvid_tree,
+    }[scheme]
+    writer(root, {"train": ids}, _gray_example)
+    return f"{scheme}:{root}"
+
+
+@pytest.mark.parametrize("scheme", ["voc", "sbd", "camvid", "folder"])
+def test_file_sources_shuffle_all_their_files_anew_each_epoch(tmp_path, scheme):
+    ids = [f"2008_0000{index:02d}" for index in range(12)]
+    spec = _file_spec(scheme, tmp_path / scheme, ids)
+
+    def epochs(dataset, count=3):
+        return [
+            [round(float(image.numpy().mean()) / 10) for image, _ in dataset] for _ in range(count)
+        ]
+
+    assert epochs(from_spec(spec), 1) == [list(range(12))]  # the listing's order
+    shuffled = epochs(from_spec(spec, shuffle=True, seed=3))
+    assert all(sorted(epoch) == list(range(12)) for epoch in shuffled)
+    assert len({tuple(epoch) for epoch in [*shuffled, list(range(12))]}) == 4
+    assert epochs(from_spec(spec, shuffle=True, seed=3)) == shuffled

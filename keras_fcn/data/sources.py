@@ -109,15 +109,17 @@ class Source:
 
     Every function takes the parsed `DatasetSpec`; `split` is the spec's `split=` option when it
     sets one, else the split asked for, and `num_classes` is the label range to check (`None`
-    skips the check).
+    skips the check). `shuffle` and `seed` ask a file-based source for a new random order of
+    its files each epoch (`dataset_from_files`); TFDS writes its examples in a random order
+    and synthetic examples are independent draws, so those sources keep theirs.
 
     Args:
         arguments: names of the positional arguments, in order.
         options: the `key=value` options and the functions that convert their values (`int`,
             `float`, `str`, `parse_label_map`), which raise `ValueError` for a bad value.
         usage: the spec's syntax, shown in errors.
-        build: `build(spec, split, num_classes)` returns the `tf.data.Dataset` of
-            `(image, label)`.
+        build: `build(spec, split, num_classes, shuffle, seed)` returns the `tf.data.Dataset`
+            of `(image, label)`.
         class_names: `class_names(spec)` returns the dataset's class names, or `None` when
             the scheme does not know them.
         files: for a file-based source, `files(spec, split)` lists the split's files as a
@@ -138,7 +140,7 @@ class Source:
     arguments: tuple[str, ...]
     options: dict[str, Callable[[str], object]]
     usage: str
-    build: Callable[["DatasetSpec", str, int | None], tf.data.Dataset]
+    build: Callable[["DatasetSpec", str, int | None, bool, int | None], tf.data.Dataset]
     class_names: Callable[["DatasetSpec"], tuple[str, ...] | None]
     files: Callable[["DatasetSpec", str], FilePairs] | None = None
     examples: Callable[["DatasetSpec", str], Examples] | None = None
@@ -184,8 +186,13 @@ SOURCES = {
         arguments=("root",),
         options={"split": str, "sbd": str, "num_classes": int},
         usage="voc:PATH[,split=S,sbd=PATH]",
-        build=lambda spec, split, num_classes: voc(
-            spec.arguments[0], split, num_classes=num_classes, sbd_root=spec.options.get("sbd")
+        build=lambda spec, split, num_classes, shuffle, seed: voc(
+            spec.arguments[0],
+            split,
+            num_classes=num_classes,
+            sbd_root=spec.options.get("sbd"),
+            shuffle=shuffle,
+            seed=seed,
         ),
         class_names=_voc_class_names,
         files=lambda spec, split: voc_files(spec.arguments[0], split, spec.options.get("sbd")),
@@ -194,8 +201,8 @@ SOURCES = {
         arguments=("root",),
         options={"split": str, "num_classes": int},
         usage="sbd:PATH[,split=S]",
-        build=lambda spec, split, num_classes: sbd(
-            spec.arguments[0], split, num_classes=num_classes
+        build=lambda spec, split, num_classes, shuffle, seed: sbd(
+            spec.arguments[0], split, num_classes=num_classes, shuffle=shuffle, seed=seed
         ),
         class_names=_voc_class_names,
         files=lambda spec, split: sbd_files(spec.arguments[0], split),
@@ -204,8 +211,13 @@ SOURCES = {
         arguments=("root",),
         options={"split": str, "num_classes": int, "scale": float},
         usage="camvid:PATH[,split=S,scale=F]",
-        build=lambda spec, split, num_classes: camvid(
-            spec.arguments[0], split, num_classes=num_classes, scale=spec.options.get("scale", 1.0)
+        build=lambda spec, split, num_classes, shuffle, seed: camvid(
+            spec.arguments[0],
+            split,
+            num_classes=num_classes,
+            scale=spec.options.get("scale", 1.0),
+            shuffle=shuffle,
+            seed=seed,
         ),
         class_names=lambda spec: None if "num_classes" in spec.options else CAMVID_CLASS_NAMES,
         files=lambda spec, split: camvid_files(spec.arguments[0], split),
@@ -220,7 +232,7 @@ SOURCES = {
             "num_classes": int,
         },
         usage="tfds:NAME[,split=S,data_dir=DIR,image_key=K,mask_key=K]",
-        build=lambda spec, split, num_classes: from_tfds(
+        build=lambda spec, split, num_classes, _shuffle, _seed: from_tfds(
             spec.arguments[0],
             split,
             spec.options.get("data_dir"),
@@ -237,11 +249,13 @@ SOURCES = {
         arguments=("images_dir", "masks_dir"),
         options={"num_classes": int, "void": int, "label_map": parse_label_map},
         usage="folder:IMAGES_DIR,MASKS_DIR[,void=V,label_map=A:B/C:D]",
-        build=lambda spec, split, num_classes: folder(
+        build=lambda spec, split, num_classes, shuffle, seed: folder(
             *spec.arguments,
             num_classes=num_classes,
             void=spec.options.get("void"),
             label_map=spec.options.get("label_map"),
+            shuffle=shuffle,
+            seed=seed,
         ),
         class_names=lambda spec: None,
         files=lambda spec, split: folder_files(
@@ -254,7 +268,9 @@ SOURCES = {
         arguments=(),
         options={"n": int, "size": int, "num_classes": int, "seed": int, "split": str},
         usage="synthetic[:n=N,size=S,num_classes=C,seed=K]",
-        build=_synthetic,
+        build=lambda spec, split, num_classes, _shuffle, _seed: _synthetic(
+            spec, split, num_classes
+        ),
         class_names=lambda spec: synthetic_class_names(spec.options.get("num_classes", 4)),
         examples=lambda spec, split: named_examples(
             _synthetic(spec, split, None), f"{spec.text}[{split}]"

@@ -140,7 +140,12 @@ def parse_spec(spec: str) -> DatasetSpec:
 
 
 def from_spec(
-    spec: str | DatasetSpec, split: str = "train", num_classes: int | None = None
+    spec: str | DatasetSpec,
+    split: str = "train",
+    num_classes: int | None = None,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """Builds the dataset a spec names, e.g. `from_spec("voc:/data/VOC2012", split="val")`.
 
@@ -149,6 +154,9 @@ def from_spec(
         split: the split, unless the spec sets `split=` (which wins); `folder` ignores it.
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` takes the spec's
             `num_classes` (its option, or the scheme's own: 21 for `voc` and `sbd`).
+        shuffle: for training: a file-based source reads its files in a new random order each
+            epoch (`dataset_from_files`); `False` keeps the listing's order.
+        seed: makes the shuffled orders repeatable.
 
     Returns:
         The source's `tf.data.Dataset` of `(image, label)`.
@@ -166,4 +174,4 @@ def from_spec(
         spec = parse_spec(spec)
     split = spec.options.get("split", split)
     num_classes = spec.num_classes if num_classes is None else num_classes
-    return spec.source.build(spec, split, num_classes)
+    return spec.source.build(spec, split, num_classes, shuffle, seed)

@@ -121,6 +121,8 @@ def voc(
     *,
     num_classes: int | None = VOC_NUM_CLASSES,
     sbd_root: str | os.PathLike | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """PASCAL VOC segmentation examples at native size.
 
@@ -135,6 +137,9 @@ def voc(
             `sbd_root`), or another list in `ImageSets/Segmentation/`.
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
         sbd_root: SBD's `benchmark_RELEASE/dataset` directory, for `"train_aug"`.
+        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
+            training; `False` keeps the listing's order.
+        seed: makes the shuffled orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)` with
@@ -152,4 +157,5 @@ def voc(
     >>> image.shape[:2] == label.shape, np.unique(label).tolist()
     (True, [0, 6, 255])
     """
-    return dataset_from_files(voc_files(root, split, sbd_root), num_classes)
+    pairs = voc_files(root, split, sbd_root)
+    return dataset_from_files(pairs, num_classes, shuffle=shuffle, seed=seed)
