@@ -667,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("default", "paper"),
         default="default",
         help="'paper': the solver of the model's paper; 'default': Adam 3e-4, warm-up, cosine "
-        "decay, whole images with flips (default: default).",
+        "decay, whole images without augmentation (default: default).",
     )
     train_parser.add_argument("--epochs", type=int, default=20, help="Epochs (default: 20).")
     train_parser.add_argument("--batch-size", type=int, help="Batch size (default: the recipe's).")
@@ -684,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="Change a field of the recipe (keras_fcn.training.Recipe), e.g. warmup_steps=20, "
-        "scale_range=0.75,1.25, augment=false, crop_size=none, schedule=constant; repeatable "
+        "augment=true, scale_range=0.75,1.25, crop_size=none, schedule=constant; repeatable "
         "(default: none).",
     )
     train_parser.add_argument(

@@ -13,10 +13,10 @@ Two kinds of recipes exist:
   pixels, biases at twice the rate, batch 1, no augmentation; for DeepLab: SGD, momentum 0.9,
   "poly" decay, the classifier at 10× the rate, labels subsampled 8×, batches of 321×321 crops);
 - `default_recipe()`, a modern recipe for one's own data: Adam (3e-4) with a short linear
-  warm-up and a cosine decay, the loss averaged over labelled pixels, batches of 8 whole images
-  with random flips. Random crops (`crop_size`) bound the memory of large images, and scale
-  jitter (`scale_range`) regularises long runs; both slowed learning in short runs on CamVid
-  (`benchmarks/README.md`, "CamVid"), so the default leaves them off.
+  warm-up and a cosine decay, the loss averaged over labelled pixels, batches of 8 whole
+  images. Random crops (`crop_size`) bound the memory of large images, and flips and scale
+  jitter (`augment`, `scale_range`) regularise long runs; all three slowed learning in short
+  runs on CamVid (`benchmarks/README.md`, "CamVid"), so the default leaves them off.
 """
 
 import dataclasses
@@ -196,18 +196,20 @@ def default_recipe(
     batch_size: int = 8,
     warmup_steps: int = 20,
     crop_size: int | None = None,
+    augment: bool = False,
     scale_range: tuple[float, float] = (1.0, 1.0),
 ) -> Recipe:
     """Returns the recipe for training on one's own data (see the module docstring).
 
     Tuned on CamVid's val split from random weights (`benchmarks/README.md`, "CamVid"): the
-    earlier default (Adam 1e-4, 100 warm-up steps, crops of 320, scale jitter 0.5-2) learned
-    more slowly in short runs than plain Adam without augmentation. A peak rate of 3e-4 keeps
-    the cosine schedule's mean rate above a fixed 1e-4; 20 warm-up steps instead of 100 (a
-    fifth of a 10-epoch run on 367 images) start the decay sooner; whole images keep the
-    position of each class in the frame, which crops and jitter blur and which a young net
-    leans on. Pass `crop_size` when whole images do not fit in memory, and a wider
-    `scale_range` (e.g. `(0.5, 2.0)`) for long runs.
+    earlier default (Adam 1e-4, 100 warm-up steps, crops of 320, scale jitter 0.5-2, flips)
+    learned more slowly in short runs than plain Adam without augmentation. A peak rate of 3e-4
+    keeps the cosine schedule's mean rate above a fixed 1e-4; 20 warm-up steps instead of 100
+    (a fifth of a 10-epoch run on 367 images) start the decay sooner; whole images without
+    flips keep the position of each class in the frame (on CamVid, filmed in left-hand traffic,
+    two thirds of the pavement is in the left half), which crops, jitter and flips blur and
+    which a young net leans on. Pass `crop_size` when whole images do not fit in memory, and
+    `augment=True` with a wider `scale_range` (e.g. `(0.5, 2.0)`) to regularise long runs.
 
     Args:
         learning_rate: the peak learning rate, reached after the warm-up.
@@ -215,6 +217,7 @@ def default_recipe(
         warmup_steps: steps of linear warm-up.
         crop_size: side of random training crops, or `None` for whole images (padded to the
             largest of each batch).
+        augment: random flips, and scale jitter within `scale_range`.
         scale_range: `(min, max)` of the random scale jitter; `(1, 1)` for none.
 
     Returns:
@@ -223,8 +226,8 @@ def default_recipe(
     Example:
 
     >>> recipe = default_recipe()
-    >>> recipe.learning_rate, recipe.batch_size, recipe.crop_size
-    (0.0003, 8, None)
+    >>> recipe.learning_rate, recipe.batch_size, recipe.crop_size, recipe.augment
+    (0.0003, 8, None, False)
     """
     return Recipe(
         name="default",
@@ -234,7 +237,7 @@ def default_recipe(
         warmup_steps=warmup_steps,
         batch_size=batch_size,
         crop_size=crop_size,
-        augment=True,
+        augment=augment,
         scale_range=scale_range,
     )
 
