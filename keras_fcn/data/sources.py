@@ -110,8 +110,9 @@ class Source:
     Every function takes the parsed `DatasetSpec`; `split` is the spec's `split=` option when it
     sets one, else the split asked for, and `num_classes` is the label range to check (`None`
     skips the check). `shuffle` and `seed` ask a file-based source for a new random order of
-    its files each epoch (`dataset_from_files`); TFDS writes its examples in a random order
-    and synthetic examples are independent draws, so those sources keep theirs.
+    its files each epoch (`dataset_from_files`); TFDS shuffles examples when it writes a
+    dataset (unless its builder sets `disable_shuffling`) and synthetic examples are
+    independent draws, so those sources keep their order.
 
     Args:
         arguments: names of the positional arguments, in order.
