@@ -9,8 +9,21 @@ a `.keras` file too) and
 need TensorFlow installed but not its backend: they feed `model.fit` on every backend.
 """
 
+import importlib.util
+
 import keras
 import numpy as np
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported here (without importing it).
+
+    Example:
+
+    >>> tensorflow_installed()  # the doctests run on TensorFlow
+    True
+    """
+    return importlib.util.find_spec("tensorflow") is not None
 
 
 def require_tensorflow(feature: str) -> None:

@@ -17,6 +17,10 @@ import numpy as np
 IGNORE_LABEL = 255
 """Label of pixels that count nowhere: VOC's void border, padding, the pet trimap's border."""
 
+CLASS_WEIGHTINGS = ("none", "median-frequency", "inverse-frequency")
+"""Names of the loss weightings of classes (`keras_fcn.data.class_weights` computes them;
+`"none"`: no weights)."""
+
 VOC_CLASS_NAMES = (
     "background",
     "aeroplane",

@@ -10,7 +10,9 @@ through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
 """
 
 import argparse
+import contextlib
 import dataclasses
+import importlib.metadata
 import json
 import os
 import platform
@@ -35,6 +37,14 @@ def _at_least_two(value: str) -> int:
     return number
 
 
+def _installed_version(package: str) -> str | None:
+    """The installed version of a package, or `None` where it is not installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def _write_run_info(
     output_dir: str, args: argparse.Namespace, recipe=None, class_weights=None
 ) -> None:
@@ -42,7 +52,6 @@ def _write_run_info(
     to its outputs."""
     import keras
     import numpy as np
-    import tensorflow as tf
 
     import keras_fcn
 
@@ -54,7 +63,7 @@ def _write_run_info(
         "class_weights": None if class_weights is None else [float(w) for w in class_weights],
         "versions": {
             "keras_fcn": keras_fcn.__version__,
-            "tensorflow": tf.__version__,
+            "tensorflow": _installed_version("tensorflow"),
             "keras": keras.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
@@ -169,22 +178,31 @@ def _model_options(args: argparse.Namespace, model_name: str) -> dict:
     return options
 
 
-def train(args: argparse.Namespace) -> None:
-    """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
-    from keras_fcn import data, registry, training
-    from keras_fcn.visualization import plot_training_curves, read_history_csv
-    from keras_fcn.weights import transfer_weights
+def training_recipe(args: argparse.Namespace):
+    """The `Recipe` of a `train` command line: `--recipe`, then `--recipe-option`, then the
+    flags that override single fields (`--learning-rate`, `--batch-size`, ...)."""
+    from keras_fcn import registry, training
 
-    entry = registry.get(args.model)
-    base_recipe = entry.paper_recipe if args.recipe == "paper" else training.default_recipe()
+    base_recipe = (
+        registry.get(args.model).paper_recipe
+        if args.recipe == "paper"
+        else training.default_recipe()
+    )
     base_recipe = training.with_options(base_recipe, args.recipe_option or [])
-    recipe = dataclasses.replace(
+    return dataclasses.replace(
         base_recipe,
         learning_rate=args.learning_rate or base_recipe.learning_rate,
         batch_size=args.batch_size or base_recipe.batch_size,
         crop_size=args.crop_size or base_recipe.crop_size,
         class_weights=args.class_weights or base_recipe.class_weights,
     )
+
+
+def train(args: argparse.Namespace) -> None:
+    """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
+    from keras_fcn import data, training
+
+    recipe = training_recipe(args)
     training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
@@ -211,9 +229,45 @@ def train(args: argparse.Namespace) -> None:
         val_data = data.evaluation_pipeline(
             data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
         )
+    build_and_fit(
+        args,
+        recipe,
+        train_data,
+        val_data,
+        int(train_data.cardinality()),
+        class_weights,
+        strategy.scope(),
+    )
+
+
+def build_and_fit(
+    args: argparse.Namespace,
+    recipe,
+    train_data,
+    val_data,
+    steps_per_epoch: int,
+    class_weights=None,
+    scope: contextlib.AbstractContextManager | None = None,
+) -> None:
+    """The model half of `train`, on batches made elsewhere: builds the command line's model
+    (`--model`, `--weights`, `--init-from`, ...), compiles it with `recipe`, fits it with the
+    run's callbacks into `--output`, and plots the curves. Runs on every Keras backend.
+
+    Args:
+        args: the parsed `train` command line.
+        recipe: the run's `Recipe` (`training_recipe(args)`).
+        train_data: training batches (`model.fit`'s `x`).
+        val_data: validation batches, or `None`.
+        steps_per_epoch: batches per epoch (the schedule's length); negative if unknown.
+        class_weights: the class weights the batches carry, recorded in `run.json`.
+        scope: the distribution strategy's scope to build and compile in, if any.
+    """
+    from keras_fcn import registry, training
+    from keras_fcn.visualization import plot_training_curves, read_history_csv
+    from keras_fcn.weights import transfer_weights
+
     _write_run_info(args.output, args, recipe, class_weights)
-    steps_per_epoch = int(train_data.cardinality())
-    with strategy.scope():
+    with scope or contextlib.nullcontext():
         options = _model_options(args, args.model)
         if args.weights is not None:  # else the builder's default
             options["weights"] = _weights(args.weights)
@@ -610,42 +664,10 @@ def _add_model_or_preset_arguments(parser: argparse.ArgumentParser, model_help: 
     _add_preset_arguments(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Returns the argument parser of every subcommand."""
-    from keras_fcn import registry, training
-    from keras_fcn.classes import PALETTES
-    from keras_fcn.data.class_weights import CLASS_WEIGHTINGS
-    from keras_fcn.uncertainty import UNCERTAINTIES
-    from keras_fcn.weights import PRESETS
-
-    parser = argparse.ArgumentParser(
-        prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    demo_parser = commands.add_parser(
-        "demo", help="Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve."
-    )
-    demo_parser.add_argument(
-        "--output", default="runs/demo", help="Run directory (default: runs/demo)."
-    )
-    demo_parser.add_argument(
-        "--export-dir",
-        default="saved_models/demo",
-        help="SavedModel base directory; version 1 is written (default: saved_models/demo).",
-    )
-    demo_parser.add_argument("--epochs", type=int, default=10, help="Epochs (default: 10).")
-    demo_parser.add_argument(
-        "--train-examples",
-        type=int,
-        default=1024,
-        help="Synthetic training images (default: 1024).",
-    )
-    demo_parser.add_argument(
-        "--image-size", type=int, default=64, help="Side of the synthetic images (default: 64)."
-    )
-    demo_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
-    demo_parser.set_defaults(handler=demo)
+def _add_train_command(commands) -> None:
+    """Adds `train` to the subcommands of a parser (its options need no TensorFlow)."""
+    from keras_fcn import training
+    from keras_fcn.classes import CLASS_WEIGHTINGS
 
     train_parser = commands.add_parser("train", help="Train a model (resumable).")
     train_parser.add_argument("--dataset", required=True, help="Training dataset spec.")
@@ -710,9 +732,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="Keras dtype policy: mixed_bfloat16 for CPUs and TPUs, mixed_float16 for GPUs "
         "(default: float32).",
     )
-    train_parser.add_argument("--jit-compile", action="store_true", help="Compile with XLA.")
+    train_parser.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        help="Compile the training step (XLA on TensorFlow and JAX, torch.compile on PyTorch) "
+        "(default: the backend's: on for JAX, off for TensorFlow and PyTorch).",
+    )
     train_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
     train_parser.set_defaults(handler=train)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """The parser of `keras-fcn train` command lines alone.
+
+    Unlike `build_parser`, whose export options come from `keras_fcn.export`, it needs no
+    TensorFlow: a `train` command line can be parsed, and run with `build_and_fit` on batches
+    made elsewhere, on any Keras backend.
+
+    Example:
+
+    >>> args = train_parser().parse_args(["train", "--dataset", "x", "--num-classes", "2"])
+    >>> args.model, args.epochs, args.jit_compile
+    ('fcn8s', 20, None)
+    """
+    parser = argparse.ArgumentParser(prog="keras-fcn")
+    _add_train_command(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser of every subcommand."""
+    from keras_fcn import registry
+    from keras_fcn.classes import PALETTES
+    from keras_fcn.uncertainty import UNCERTAINTIES
+    from keras_fcn.weights import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo_parser = commands.add_parser(
+        "demo", help="Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve."
+    )
+    demo_parser.add_argument(
+        "--output", default="runs/demo", help="Run directory (default: runs/demo)."
+    )
+    demo_parser.add_argument(
+        "--export-dir",
+        default="saved_models/demo",
+        help="SavedModel base directory; version 1 is written (default: saved_models/demo).",
+    )
+    demo_parser.add_argument("--epochs", type=int, default=10, help="Epochs (default: 10).")
+    demo_parser.add_argument(
+        "--train-examples",
+        type=int,
+        default=1024,
+        help="Synthetic training images (default: 1024).",
+    )
+    demo_parser.add_argument(
+        "--image-size", type=int, default=64, help="Side of the synthetic images (default: 64)."
+    )
+    demo_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
+    demo_parser.set_defaults(handler=demo)
+
+    _add_train_command(commands)
 
     evaluate_parser = commands.add_parser("evaluate", help="Score a model on a dataset.")
     evaluate_parser.add_argument("--dataset", required=True, help="Dataset spec.")

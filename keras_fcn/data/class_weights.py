@@ -21,11 +21,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.classes import CLASS_WEIGHTINGS, IGNORE_LABEL
 from keras_fcn.data.checks import check_label_values
-
-CLASS_WEIGHTINGS = ("none", "median-frequency", "inverse-frequency")
-"""Names of the weightings `class_weights` computes (`"none"`: no weights)."""
 
 
 @dataclasses.dataclass(frozen=True)

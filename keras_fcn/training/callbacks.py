@@ -2,12 +2,15 @@
 
 All are Keras' own: `BackupAndRestore` (re-running an interrupted command resumes at the last
 finished epoch, optimizer state included), `ModelCheckpoint` (best validation mean IU),
-`CSVLogger`, `TensorBoard` and `TerminateOnNaN`.
+`CSVLogger`, `TensorBoard` (where TensorFlow is installed: Keras writes its logs with
+`tf.summary` on every backend) and `TerminateOnNaN`.
 """
 
 import os
 
 import keras
+
+from keras_fcn.backends import tensorflow_installed
 
 
 def training_callbacks(output_dir: str, monitor: str = "val_mean_iou") -> list:
@@ -16,7 +19,8 @@ def training_callbacks(output_dir: str, monitor: str = "val_mean_iou") -> list:
     - `backup/`: `BackupAndRestore` at the end of each epoch; re-running the same command after an
       interruption resumes from the last finished epoch, optimizer state included.
     - `best.keras`: `ModelCheckpoint` of the best `monitor` (maximised).
-    - `history.csv`: `CSVLogger`, appended to on resume; `logs/`: `TensorBoard`.
+    - `history.csv`: `CSVLogger`, appended to on resume; `logs/`: `TensorBoard`, where
+      TensorFlow is installed.
     - `TerminateOnNaN`.
 
     Args:
@@ -31,12 +35,13 @@ def training_callbacks(output_dir: str, monitor: str = "val_mean_iou") -> list:
     >>> [type(callback).__name__ for callback in training_callbacks("runs/fcn8s")][:2]
     ['BackupAndRestore', 'ModelCheckpoint']
     """
-    return [
+    callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
         keras.callbacks.ModelCheckpoint(
             os.path.join(output_dir, "best.keras"), monitor=monitor, mode="max", save_best_only=True
         ),
         keras.callbacks.CSVLogger(os.path.join(output_dir, "history.csv"), append=True),
-        keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
-        keras.callbacks.TerminateOnNaN(),
     ]
+    if tensorflow_installed():
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")))
+    return [*callbacks, keras.callbacks.TerminateOnNaN()]

@@ -2,7 +2,7 @@
 
 Everything is Keras: `model.compile`, `model.fit`, Keras callbacks, `tf.distribute` strategies.
 `compile_for_training` and `model.fit` on numpy arrays or Python generators run on every Keras
-backend; `fit`'s TensorBoard logs need TensorFlow installed.
+backend, `fit` too (its TensorBoard logs only where TensorFlow is installed).
 
 Reference: Long, Shelhamer & Darrell, CVPR 2015, section 4.3; Shelhamer, Long & Darrell, PAMI
 2016, section 4.
