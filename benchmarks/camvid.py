@@ -14,10 +14,18 @@ and the seconds per epoch.
 warmup_steps=20`, `--learning-rate 1e-3`, ...). Budgets are epochs, not wall-clock time, since
 the machine is shared.
 
+Where TensorFlow is missing (the accelerator machines have JAX and PyTorch only), `--pack FILE`
+decodes the splits once, here, into an `.npz` file with the class weights, and `--arrays FILE`
+runs the same command line there from those arrays (`benchmarks.camvid_arrays`): whole images
+without augmentation, which is the default recipe.
+
 Usage, from the repository root:
 
     python -m benchmarks.camvid --root /data/CamVid --scale 0.5 --epochs 10 --fc-units 256 \\
         --output runs/camvid -- --crop-size 176 --class-weights median-frequency
+    python -m benchmarks.camvid --root /data/CamVid --scale 0.25 --pack camvid_90x120.npz
+    KERAS_BACKEND=jax python -m benchmarks.camvid --arrays camvid_90x120.npz --model dilation8 \\
+        --epochs 5 --output runs/dilation8 -- --class-weights median-frequency
     python -m benchmarks.camvid --smoke    # seconds, on a generated CamVid tree
 """
 
