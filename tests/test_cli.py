@@ -618,3 +618,18 @@ def test_predict_picks_a_head_of_a_two_head_preset(preset_file, tmp_path, capsys
 def test_preset_flags_that_cannot_apply_are_reported(args, message, capsys):
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_train_parser_alone_reads_a_train_command_as_the_full_parser_does():
+    from keras_fcn.cli import build_parser, train_parser
+
+    command = ["train", "--dataset", "camvid:/data", "--num-classes", "11", "--model", "fcn16s"]
+    command += ["--recipe-option", "warmup_steps=5", "--class-weights", "median-frequency"]
+    for jit in ([], ["--jit-compile"], ["--no-jit-compile"]):
+        full = vars(build_parser().parse_args([*command, *jit]))
+        alone = vars(train_parser().parse_args([*command, *jit]))
+        assert full == alone
+    assert [
+        train_parser().parse_args([*command, *jit]).jit_compile
+        for jit in ([], ["--jit-compile"], ["--no-jit-compile"])
+    ] == [None, True, False]  # None: the backend's choice (XLA on JAX only)
