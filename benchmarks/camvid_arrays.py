@@ -18,6 +18,7 @@ or augment are refused (those transforms live in the `tf.data` pipeline).
 
 import dataclasses
 import math
+import zipfile
 
 import keras
 import numpy as np
@@ -52,8 +53,18 @@ class PackedSplits:
 
     @classmethod
     def load(cls, path: str) -> "PackedSplits":
-        """Reads a file written by `save`."""
-        with np.load(path) as file:
+        """Reads a file written by `save`.
+
+        Raises:
+            ValueError: naming the file, if it is not an `.npz` file or lacks a split.
+        """
+        try:
+            file = np.load(path)
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path}: not a packed CamVid file ({error}).") from error
+        if not isinstance(file, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: not a packed CamVid file (one array, not an .npz file).")
+        with file:
             missing = [
                 f"{kind}_{split}"
                 for kind in ("images", "labels")

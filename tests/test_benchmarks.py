@@ -443,3 +443,19 @@ def test_accelerator_rows_take_each_models_own_sizes_and_training_geometry():
         assert geometries == [expected], name
     assert accelerator.input_size(registry.get("fcn8s"), "original", 64) == (64, 64)
     assert accelerator.train_geometries(registry.get("dilation8"), ["aligned"]) == []
+
+
+def test_a_file_that_is_not_a_packed_camvid_is_refused_by_name(tmp_path):
+    from benchmarks.camvid_arrays import PackedSplits
+
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"PK\x03\x04 not a zip archive")
+    single = tmp_path / "single.npy"
+    np.save(single, np.zeros(3))
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, images_train=np.zeros((1, 2, 2, 3)))
+    cases = ((garbage, "not a packed CamVid"), (single, "one array"), (partial, "lacks"))
+    for path, reason in cases:
+        with pytest.raises(ValueError, match=reason) as raised:
+            PackedSplits.load(str(path))
+        assert str(path) in str(raised.value)
