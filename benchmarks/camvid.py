@@ -30,6 +30,7 @@ Usage, from the repository root:
 """
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -338,25 +339,12 @@ def main(args: argparse.Namespace) -> dict | None:
     wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
 
     if packed is None:
-        summary = report_run(
-            args.output,
-            command,
-            wall,
-            cpu,
-            lambda split: evaluation_batches(args.root, split, args.scale),
-            first_examples(args.root, "test", args.scale),
-        )
+        batches = functools.partial(evaluation_batches, args.root, scale=args.scale)
+        examples = first_examples(args.root, "test", args.scale)
     else:
-        summary = report_run(
-            args.output,
-            command,
-            wall,
-            cpu,
-            lambda split: camvid_arrays.ArrayBatches(
-                packed.images[split], packed.labels[split], batch_size=1
-            ),
-            list(zip(packed.images["test"][:3], packed.labels["test"][:3], strict=True)),
-        )
+        batches = packed.evaluation_batches
+        examples = list(zip(packed.images["test"][:3], packed.labels["test"][:3], strict=True))
+    summary = report_run(args.output, command, wall, cpu, batches, examples)
     if args.smoke:
         shutil.rmtree(os.path.dirname(args.root))
     return summary

@@ -51,6 +51,10 @@ class PackedSplits:
         arrays |= {f"class_weights_{name}": w for name, w in self.class_weights.items()}
         np.savez_compressed(path, root=np.array(self.root), scale=np.array(self.scale), **arrays)
 
+    def evaluation_batches(self, split: str) -> "ArrayBatches":
+        """A split as `keras_fcn.evaluate` reads it: batches of one, in listing order."""
+        return ArrayBatches(self.images[split], self.labels[split], batch_size=1)
+
     @classmethod
     def load(cls, path: str) -> "PackedSplits":
         """Reads a file written by `save`.
