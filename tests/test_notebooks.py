@@ -74,6 +74,11 @@ def test_notebook_runs_top_to_bottom_in_smoke_mode(name, tmp_path, monkeypatch):
     # Anything that tried to download would find an empty cache and no network.
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tensorflow_datasets"))
+    # The notebooks' tempfile.mkdtemp() directories (up to 1 GB of weights and runs) go under
+    # tmp_path, which pytest removes, rather than into the system's temporary folder.
+    kernel_tmp = tmp_path / "tmp"
+    kernel_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(kernel_tmp))
     work_dir = tmp_path / "work"
     work_dir.mkdir()
     notebook = read(name)
@@ -84,3 +89,4 @@ def test_notebook_runs_top_to_bottom_in_smoke_mode(name, tmp_path, monkeypatch):
         resources={"metadata": {"path": str(work_dir)}},
     )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on failure
+    assert any(kernel_tmp.iterdir())  # the kernel's temporary files went where they were sent
