@@ -252,17 +252,17 @@ INFERENCE_HEADERS = [
 ]
 
 
-def input_size(entry: registry.ModelEntry, geometry: str, side: int | None) -> tuple[int, int]:
+def input_size(name: str, geometry: str, side: int | None) -> tuple[int, int]:
     """The inference input `(height, width)`: `side` squared, or the geometry's native size."""
-    return (side, side) if side else tuple(entry.native_size[geometry])
+    return (side, side) if side else tuple(models.native_size(name, geometry))
 
 
-def train_geometries(entry: registry.ModelEntry, asked: list[str] | None) -> list[str]:
-    """The geometries of a model's training rows: those asked for that it has, or by default
-    the aligned one where it has it, else its own."""
-    if asked:
-        return [geometry for geometry in asked if geometry in entry.geometries]
-    return ["aligned" if "aligned" in entry.geometries else entry.geometries[0]]
+def training_pairs(names: list[str], geometries: list[str] | None) -> list[tuple[str, str]]:
+    """The `(model, geometry)` pairs of the training rows: those of `geometries` each model
+    has, or by default each model's training geometry."""
+    if geometries:
+        return models.own_geometries(names, geometries)
+    return [(name, models.training_geometry(name)) for name in names]
 
 
 def inference_row(name, geometry, size, batch, precision, args) -> list:
@@ -432,7 +432,7 @@ def main(args: argparse.Namespace) -> None:
         for geometry in entry.geometries:
             if args.geometries and geometry not in args.geometries:
                 continue
-            size = input_size(entry, geometry, args.sizes)
+            size = input_size(name, geometry, args.sizes)
             for batch in args.batches:
                 for precision in args.precisions:
                     row = inference_row(name, geometry, size, batch, precision, args)
@@ -442,14 +442,11 @@ def main(args: argparse.Namespace) -> None:
         return
     print("\n### Training step\n")
     print(markdown_table(TRAINING_HEADERS, []), flush=True)
-    for name in args.models:
-        for geometry in train_geometries(registry.get(name), args.train_geometries):
-            for precision in args.train_precisions:
-                row = training_row(
-                    name, geometry, args.crop_size, args.train_batch, precision, args
-                )
-                print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
-                release_memory()
+    for name, geometry in training_pairs(args.models, args.train_geometries):
+        for precision in args.train_precisions:
+            row = training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
+            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+            release_memory()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from benchmarks import accelerator, camvid_arrays, smoke
+from benchmarks import accelerator, camvid_arrays, models, smoke
 from benchmarks.machine import markdown_table, print_machine
 from keras_fcn import cli, registry
 from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
@@ -213,7 +213,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.fc_units is None and "fc_units" in entry.options:
         args.fc_units = DEFAULT_FC_UNITS
     if args.geometry is None:
-        args.geometry = "aligned" if "aligned" in entry.geometries else entry.geometries[0]
+        args.geometry = models.training_geometry(args.model)
     return args
 
 

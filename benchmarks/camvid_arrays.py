@@ -150,7 +150,12 @@ class ArrayBatches(keras.utils.PyDataset):
     ):
         super().__init__()
         self.images, self.labels, self.batch_size = images, labels, batch_size
-        self.class_weights = class_weights
+        # Each pixel's weight, looked up by label; void (IGNORE_LABEL) reads the last entry, 0.
+        self.pixel_weights = (
+            None
+            if class_weights is None
+            else np.append(np.asarray(class_weights, np.float32), np.float32(0))
+        )
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.order = np.arange(len(images))
         self.on_epoch_end()
@@ -162,10 +167,9 @@ class ArrayBatches(keras.utils.PyDataset):
         chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         images = self.images[chosen].astype(np.float32)
         labels = self.labels[chosen].astype(np.int32)
-        if self.class_weights is None:
+        if self.pixel_weights is None:
             return images, labels
-        weights = np.append(np.asarray(self.class_weights, np.float32), np.float32(0))
-        return images, labels, weights[np.where(labels == IGNORE_LABEL, -1, labels)]
+        return images, labels, self.pixel_weights[np.where(labels == IGNORE_LABEL, -1, labels)]
 
     def on_epoch_end(self) -> None:
         if self.rng is not None:

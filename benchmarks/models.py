@@ -45,6 +45,13 @@ def native_size(name: str, geometry: str) -> tuple[int, int]:
     return registry.get(name).native_size[geometry]
 
 
+def training_geometry(name: str) -> str:
+    """The geometry a model trains in by default: the aligned one (inputs padded to a multiple
+    of 32) where the model has it, else its own."""
+    geometries = registry.get(name).geometries
+    return "aligned" if "aligned" in geometries else geometries[0]
+
+
 def own_geometries(names: Sequence[str], geometries: Sequence[str]) -> list[tuple[str, str]]:
     """The `(model, geometry)` pairs among `names` × `geometries` that the registry has."""
     return [

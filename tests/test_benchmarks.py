@@ -435,14 +435,17 @@ def test_accelerator_rows_take_each_models_own_sizes_and_training_geometry():
     # Without --sizes and --train-geometries (the script's defaults off --smoke).
     for name, entry in registry.MODELS.items():
         for geometry in entry.geometries:
-            height, width = accelerator.input_size(entry, geometry, None)
+            height, width = accelerator.input_size(name, geometry, None)
             images, labels = accelerator.random_batch(2, (height, width), 3)
             assert images.shape == (2, height, width, 3) and labels.shape == (2, height, width)
-        geometries = accelerator.train_geometries(entry, None)
+    pairs = accelerator.training_pairs(list(registry.MODELS), None)
+    assert [name for name, _ in pairs] == list(registry.MODELS)
+    for name, geometry in pairs:
+        entry = registry.get(name)
         expected = "aligned" if "aligned" in entry.geometries else entry.geometries[0]
-        assert geometries == [expected], name
-    assert accelerator.input_size(registry.get("fcn8s"), "original", 64) == (64, 64)
-    assert accelerator.train_geometries(registry.get("dilation8"), ["aligned"]) == []
+        assert geometry == expected, name
+    assert accelerator.input_size("fcn8s", "original", 64) == (64, 64)
+    assert accelerator.training_pairs(["dilation8", "fcn8s"], ["aligned"]) == [("fcn8s", "aligned")]
 
 
 def test_a_file_that_is_not_a_packed_camvid_is_refused_by_name(tmp_path):
