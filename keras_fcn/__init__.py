@@ -8,7 +8,7 @@ for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package reg
 serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
-`keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights.caffe`.
+`keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with

@@ -21,14 +21,16 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-class _FinderWithoutTensorFlow:
-    """A `sys.meta_path` finder that finds what the finder it wraps finds, but TensorFlow."""
+class _FinderWithout:
+    """A `sys.meta_path` finder that finds what the finder it wraps finds, but some packages."""
 
-    def __init__(self, finder):
+    def __init__(self, finder, blocked: tuple[str, ...]):
         self.finder = finder
+        self.blocked = blocked
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "tensorflow" or not hasattr(self.finder, "find_spec"):
+        hidden = any(name == package or name.startswith(package + ".") for package in self.blocked)
+        if hidden or not hasattr(self.finder, "find_spec"):
             return None
         return self.finder.find_spec(name, path, target)
 
@@ -36,13 +38,17 @@ class _FinderWithoutTensorFlow:
         return getattr(self.finder, name)
 
 
-def block_tensorflow() -> None:
-    """Makes this process see no TensorFlow from now on."""
-    if "tensorflow" in sys.modules:
-        raise RuntimeError("TensorFlow is already imported in this process; block it earlier.")
+def block_tensorflow(*also: str) -> None:
+    """Makes this process see no TensorFlow from now on, nor the packages `also` names
+    (`"google.protobuf"`)."""
+    blocked = ("tensorflow", *also)
+    imported = [name for name in blocked if name in sys.modules]
+    if imported:
+        raise RuntimeError(
+            f"{', '.join(imported)} already imported in this process; block earlier."
+        )
     sys.meta_path[:] = [
-        finder if isinstance(finder, _FinderWithoutTensorFlow) else _FinderWithoutTensorFlow(finder)
-        for finder in sys.meta_path
+        _FinderWithout(getattr(finder, "finder", finder), blocked) for finder in sys.meta_path
     ]
 
 
@@ -56,7 +62,11 @@ def tensorflow_installed() -> bool:
 
 
 def run_python(
-    arguments: list[str], backend: str, without_tensorflow: bool = False, timeout: int = 600
+    arguments: list[str],
+    backend: str,
+    without_tensorflow: bool = False,
+    timeout: int = 600,
+    also_without: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
     """Runs `python ARGUMENTS` from the repository root with `KERAS_BACKEND=backend`.
 
@@ -66,13 +76,14 @@ def run_python(
         backend: the Keras backend.
         without_tensorflow: block TensorFlow in the process (`block_tensorflow`); only for
             `-c` and `-m`.
+        also_without: more packages blocked with TensorFlow (`"google.protobuf"`).
         timeout: seconds before the process is stopped.
 
     Returns:
         The completed process, its output captured as text.
     """
     if without_tensorflow:
-        block = "import backend_processes; backend_processes.block_tensorflow()\n"
+        block = f"import backend_processes; backend_processes.block_tensorflow(*{also_without!r})\n"
         if arguments[0] == "-c":
             arguments = ["-c", block + arguments[1]]
         else:

@@ -81,6 +81,12 @@ def encode_net(layers, name: str = "net", legacy: bool = False, **blob_options) 
     )
 
 
+def write_net(path, layers, **options) -> str:
+    """Writes `encode_net(layers, **options)` to `path` (a `pathlib.Path`); returns its name."""
+    path.write_bytes(encode_net(layers, **options))
+    return str(path)
+
+
 # ---------------------------------------------------------------------------------------------
 # The nets' parameter layers, as (name, type, blob shapes), in the order of their net.py.
 

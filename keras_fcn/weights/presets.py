@@ -5,7 +5,7 @@ The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model and Dilation8's VOC
 inputs with the means their weights expect, the classes it scores, where its `.caffemodel` is
 published (the URL of the release's `caffemodel-url` file) with its SHA1 where known, and its
 published score. `from_preset` builds the architecture, downloads the file once with
-`keras.utils.get_file`, converts it (`keras_fcn.weights.caffe.load_caffemodel`) and caches the
+`keras.utils.get_file`, converts it (`keras_fcn.weights.load_caffemodel`) and caches the
 Keras weights in `$KERAS_HOME/models` (`~/.keras/models`), so that later calls only load them.
 
 The original geometry is the Caffe nets' own, value for value, so the converted models compute
@@ -45,7 +45,7 @@ from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
 from keras_fcn.models.dilation import build_dilation
 from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN16S, FCN32S, FCNVariant, Stream, build_fcn
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
-from keras_fcn.weights.caffe import load_caffemodel
+from keras_fcn.weights.mappings.caffe import load_caffemodel
 
 CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
 """Where the release publishes its `.caffemodel` files."""

@@ -1,0 +1,4 @@
+"""How each release's weight files map onto keras_fcn models: names, types, layouts.
+
+`caffe`: the Caffe nets of FCN, DeepLab (VGG16) and Dilation.
+"""
