@@ -6,8 +6,9 @@ val and test splits at a scale through `keras_fcn.data.camvid`, exactly as the b
 them, computes the training split's class weights of every weighting with
 `keras_fcn.data.class_weights`, and writes one `.npz` file. `train_from_arrays` (any Keras
 backend, without TensorFlow) runs the benchmark's `keras-fcn train` command line on those
-arrays: the command is parsed by the CLI's own parser into the same recipe, and
-`keras_fcn.cli.build_and_fit` builds, compiles and fits the same model with the same callbacks;
+arrays: the command is parsed by the CLI's own parser into the same run and recipe
+(`keras_fcn.cli.training_run`), and `keras_fcn.training.train_model` builds, compiles and fits
+the same model with the same callbacks;
 only the batches come from here: each epoch every training image once, in a new seeded order,
 whole, with per-pixel weights of the class weights (void 0), as
 `keras_fcn.data.training_pipeline` makes them without crops or augmentation. Recipes that crop
@@ -189,7 +190,7 @@ def train_from_arrays(command: list[str], packed: PackedSplits) -> None:
     from keras_fcn import cli, training
 
     args = cli.train_parser().parse_args(command)
-    recipe = cli.training_recipe(args)
+    run, recipe = cli.training_run(args)
     if recipe.crop_size is not None or recipe.augment:
         raise ValueError(
             "Training from arrays takes whole images without augmentation; the recipe asks "
@@ -208,4 +209,11 @@ def train_from_arrays(command: list[str], packed: PackedSplits) -> None:
         seed=args.seed,
     )
     val_batches = ArrayBatches(packed.images["val"], packed.labels["val"], recipe.batch_size)
-    cli.build_and_fit(args, recipe, train_batches, val_batches, len(train_batches), class_weights)
+    training.train_model(
+        run,
+        recipe,
+        train_batches,
+        val_batches,
+        steps_per_epoch=len(train_batches),
+        class_weights=class_weights,
+    )

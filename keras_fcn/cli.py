@@ -10,14 +10,9 @@ through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
 """
 
 import argparse
-import contextlib
-import dataclasses
-import importlib.metadata
 import json
 import os
-import platform
 import sys
-import time
 
 
 class UsageError(Exception):
@@ -35,43 +30,6 @@ def _at_least_two(value: str) -> int:
             f"needs at least 2 passes (one pass has no variance), received {value}."
         )
     return number
-
-
-def _installed_version(package: str) -> str | None:
-    """The installed version of a package, or `None` where it is not installed."""
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _write_run_info(
-    output_dir: str, args: argparse.Namespace, recipe=None, class_weights=None
-) -> None:
-    """Writes the command's arguments, the recipe, the class weights and library versions next
-    to its outputs."""
-    import keras
-    import numpy as np
-
-    import keras_fcn
-
-    os.makedirs(output_dir, exist_ok=True)
-    arguments = {key: value for key, value in vars(args).items() if key != "handler"}
-    info = {
-        "arguments": arguments,
-        "recipe": None if recipe is None else dataclasses.asdict(recipe),
-        "class_weights": None if class_weights is None else [float(w) for w in class_weights],
-        "versions": {
-            "keras_fcn": keras_fcn.__version__,
-            "tensorflow": _installed_version("tensorflow"),
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    with open(os.path.join(output_dir, "run.json"), "w") as file:
-        json.dump(info, file, indent=2, default=str)
 
 
 def _load_keras_model(path: str, num_classes: int | None = None):
@@ -178,31 +136,46 @@ def _model_options(args: argparse.Namespace, model_name: str) -> dict:
     return options
 
 
-def training_recipe(args: argparse.Namespace):
-    """The `Recipe` of a `train` command line: `--recipe`, then `--recipe-option`, then the
-    flags that override single fields (`--learning-rate`, `--batch-size`, ...)."""
+def training_run(args: argparse.Namespace):
+    """The `TrainingRun` and `Recipe` of a parsed `train` command line: `--recipe`, then
+    `--recipe-option`, then the flags that override single fields (`--learning-rate`, ...)."""
+    import functools
+
     from keras_fcn import registry, training
 
-    base_recipe = (
+    options = _model_options(args, args.model)
+    if args.weights is not None:  # else the builder's default
+        options["weights"] = _weights(args.weights)
+    base = (
         registry.get(args.model).paper_recipe
         if args.recipe == "paper"
         else training.default_recipe()
     )
-    base_recipe = training.with_options(base_recipe, args.recipe_option or [])
-    return dataclasses.replace(
-        base_recipe,
-        learning_rate=args.learning_rate or base_recipe.learning_rate,
-        batch_size=args.batch_size or base_recipe.batch_size,
-        crop_size=args.crop_size or base_recipe.crop_size,
-        class_weights=args.class_weights or base_recipe.class_weights,
+    recipe = training.resolve_recipe(
+        base,
+        args.recipe_option or [],
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        crop_size=args.crop_size,
+        class_weights=args.class_weights,
     )
+    run = training.TrainingRun(
+        functools.partial(registry.build, args.model, args.num_classes, **options),
+        num_classes=args.num_classes,
+        output_dir=args.output,
+        epochs=args.epochs,
+        init_from=args.init_from,
+        jit_compile=args.jit_compile,
+        arguments={key: value for key, value in vars(args).items() if key != "handler"},
+    )
+    return run, recipe
 
 
 def train(args: argparse.Namespace) -> None:
     """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
     from keras_fcn import data, training
 
-    recipe = training_recipe(args)
+    run, recipe = training_run(args)
     training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
@@ -229,66 +202,15 @@ def train(args: argparse.Namespace) -> None:
         val_data = data.evaluation_pipeline(
             data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
         )
-    build_and_fit(
-        args,
+    training.train_model(
+        run,
         recipe,
         train_data,
         val_data,
-        int(train_data.cardinality()),
-        class_weights,
-        strategy.scope(),
+        steps_per_epoch=int(train_data.cardinality()),
+        class_weights=class_weights,
+        scope=strategy.scope(),
     )
-
-
-def build_and_fit(
-    args: argparse.Namespace,
-    recipe,
-    train_data,
-    val_data,
-    steps_per_epoch: int,
-    class_weights=None,
-    scope: contextlib.AbstractContextManager | None = None,
-) -> None:
-    """The model half of `train`, on batches made elsewhere: builds the command line's model
-    (`--model`, `--weights`, `--init-from`, ...), compiles it with `recipe`, fits it with the
-    run's callbacks into `--output`, and plots the curves. Runs on every Keras backend.
-
-    Args:
-        args: the parsed `train` command line.
-        recipe: the run's `Recipe` (`training_recipe(args)`).
-        train_data: training batches (`model.fit`'s `x`).
-        val_data: validation batches, or `None`.
-        steps_per_epoch: batches per epoch (the schedule's length); negative if unknown.
-        class_weights: the class weights the batches carry, recorded in `run.json`.
-        scope: the distribution strategy's scope to build and compile in, if any.
-    """
-    from keras_fcn import registry, training
-    from keras_fcn.visualization import plot_training_curves, read_history_csv
-    from keras_fcn.weights import transfer_weights
-
-    _write_run_info(args.output, args, recipe, class_weights)
-    with scope or contextlib.nullcontext():
-        options = _model_options(args, args.model)
-        if args.weights is not None:  # else the builder's default
-            options["weights"] = _weights(args.weights)
-        model = registry.build(args.model, args.num_classes, **options)
-        if args.init_from:
-            source = _load_keras_model(args.init_from, args.num_classes)
-            transfer = transfer_weights(source, model)
-            if transfer.shape_mismatch:
-                raise UsageError(
-                    f"--init-from {args.init_from}: layers {transfer.shape_mismatch} differ in "
-                    "shape (another --fc-units or --num-classes?)."
-                )
-            print(f"Initialised {len(transfer.copied)} layers from {args.init_from}.")
-        total_steps = steps_per_epoch * args.epochs if steps_per_epoch > 0 else None
-        training.compile_for_training(
-            model, recipe, args.num_classes, total_steps=total_steps, jit_compile=args.jit_compile
-        )
-    training.fit(model, train_data, val_data, args.epochs, args.output)
-    history_path = os.path.join(args.output, "history.csv")
-    plot_training_curves(read_history_csv(history_path), os.path.join(args.output, "curves.png"))
-    print(f"Saved {os.path.join(args.output, 'final.keras')} and the training curves.")
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -746,8 +668,8 @@ def train_parser() -> argparse.ArgumentParser:
     """The parser of `keras-fcn train` command lines alone.
 
     Unlike `build_parser`, whose export options come from `keras_fcn.export`, it needs no
-    TensorFlow: a `train` command line can be parsed, and run with `build_and_fit` on batches
-    made elsewhere, on any Keras backend.
+    TensorFlow: a `train` command line can be parsed (`training_run`) and trained with
+    `keras_fcn.training.train_model` on batches made elsewhere, on any Keras backend.
 
     Example:
 

@@ -21,17 +21,17 @@ LEVELS = {
     "models": 3,
     "metrics": 1,
     "weights": 4,
-    "training": 4,
+    "training": 5,
     "export": 5,
     "evaluation": 4,
     "uncertainty": 4,
     "visualization": 4,
     "data": 4,
-    "registry": 5,
-    "demo": 6,
-    "cli": 7,
-    "__main__": 8,
-    "__init__": 8,
+    "registry": 6,
+    "demo": 7,
+    "cli": 8,
+    "__main__": 9,
+    "__init__": 9,
 }
 """The level of each top-level module or package; a module imports only lower levels (or its
 own package)."""

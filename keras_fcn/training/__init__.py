@@ -1,12 +1,14 @@
 """Training: recipes as data (`recipes`), per-variable learning-rate multipliers
 (`multipliers`), the loss on subsampled labels (`losses`), strategies and precision
-(`strategies`), the run's callbacks (`callbacks`), and compiling and fitting a model
-(`fitting`).
+(`strategies`), the run's callbacks (`callbacks`), compiling and fitting a model (`fitting`),
+and one whole training run (`driver`: `train_model`, which the CLI, the benchmarks and the
+notebooks call).
 
 Everything else is Keras: `model.fit`, `tf.distribute` strategies, Keras callbacks.
 """
 
 from keras_fcn.training.callbacks import training_callbacks
+from keras_fcn.training.driver import TrainingRun, resolve_recipe, train_model, write_run_info
 from keras_fcn.training.fitting import NaNLossError, compile_for_training, fit
 from keras_fcn.training.losses import SubsampledSparseCategoricalCrossentropy
 from keras_fcn.training.multipliers import (
@@ -35,6 +37,7 @@ __all__ = [
     "Recipe",
     "SGDWithMultipliers",
     "SubsampledSparseCategoricalCrossentropy",
+    "TrainingRun",
     "compile_for_training",
     "default_recipe",
     "fit",
@@ -44,7 +47,10 @@ __all__ = [
     "make_optimizer",
     "make_strategy",
     "multiplier_for",
+    "resolve_recipe",
     "set_precision",
+    "train_model",
     "training_callbacks",
     "with_options",
+    "write_run_info",
 ]
