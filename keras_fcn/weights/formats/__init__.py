@@ -1,0 +1,1 @@
+"""Weight file formats: each reader turns a file into arrays by name, nothing else."""
