@@ -1,6 +1,7 @@
 """Weight file formats: each reader turns a file into arrays by name, nothing else.
 
-`caffe`: Caffe's `.caffemodel` (read and written); `stored`: the `StoredLayer` every reader
-gives. A format's own dependency (protobuf for Caffe) is imported only when a file of that
-format is read or written.
+`caffe`: Caffe's `.caffemodel` (read and written); `torch`: PyTorch's `.pth` state dicts, both
+the zip and the legacy format, read without torch and without running any code of the file;
+`stored`: the `StoredLayer` the loader takes. A format's own dependency (protobuf for Caffe) is
+imported only when a file of that format is read or written.
 """
