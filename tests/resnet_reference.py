@@ -1,0 +1,230 @@
+"""ResNet-50 forward passes written with raw `torch.nn.functional` ops: the tests' reference for
+`keras_fcn.backbones.resnet`, from torchvision's `resnet.py` and DeepLab v2's prototxt.
+
+Parameters are float64 numpy arrays keyed by torchvision's state-dict names (`conv1.weight`,
+`bn1.running_mean`, `layer3.0.conv2.weight`, `layer3.0.downsample.0.weight`, ...), in torch's
+layouts (kernels `(out, in, kh, kw)`); inputs and outputs are NCHW. Both references compute in
+float64.
+"""
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+BLOCKS = (3, 4, 6, 3)
+"""Bottleneck blocks of layer1 … layer4 (conv2 … conv5) of ResNet-50."""
+
+PLANES = (64, 128, 256, 512)
+"""Bottleneck widths of layer1 … layer4; blocks output four times as many channels."""
+
+EPSILON = 1e-5
+"""torchvision's `BatchNorm2d` and Caffe's `BatchNorm` default epsilon."""
+
+
+def random_parameters(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """He-scaled kernels and batch normalizations with non-trivial statistics, torchvision's
+    names and shapes (ResNet-50 without fc, bias-free convolutions)."""
+    parameters = {}
+
+    def conv_bn(conv, bn, out_channels, in_channels, kernel_size):
+        fan_in = in_channels * kernel_size**2
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        parameters[f"{conv}.weight"] = rng.normal(0, np.sqrt(2 / fan_in), shape)
+        parameters[f"{bn}.weight"] = rng.uniform(0.2, 1.0, out_channels)
+        parameters[f"{bn}.bias"] = rng.normal(0, 0.2, out_channels)
+        parameters[f"{bn}.running_mean"] = rng.normal(0, 0.5, out_channels)
+        parameters[f"{bn}.running_var"] = rng.uniform(0.5, 2.0, out_channels)
+
+    conv_bn("conv1", "bn1", 64, 3, 7)
+    inplanes = 64
+    for layer, (planes, blocks) in enumerate(zip(PLANES, BLOCKS, strict=True), start=1):
+        for block in range(blocks):
+            prefix = f"layer{layer}.{block}"
+            if block == 0:
+                conv_bn(f"{prefix}.downsample.0", f"{prefix}.downsample.1", 4 * planes, inplanes, 1)
+            conv_bn(f"{prefix}.conv1", f"{prefix}.bn1", planes, inplanes, 1)
+            conv_bn(f"{prefix}.conv2", f"{prefix}.bn2", planes, planes, 3)
+            conv_bn(f"{prefix}.conv3", f"{prefix}.bn3", 4 * planes, planes, 1)
+            inplanes = 4 * planes
+    return parameters
+
+
+def _tensors(parameters: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {
+        name: torch.from_numpy(np.asarray(value, np.float64)) for name, value in parameters.items()
+    }
+
+
+def _batch_norm(x, p, name):
+    """`nn.BatchNorm2d` in `eval()` mode."""
+    return functional.batch_norm(
+        x,
+        p[f"{name}.running_mean"],
+        p[f"{name}.running_var"],
+        p[f"{name}.weight"],
+        p[f"{name}.bias"],
+        training=False,
+        eps=EPSILON,
+    )
+
+
+def torchvision_resnet50(
+    images: np.ndarray, parameters: dict, replace_stride_with_dilation=(False, True, True)
+) -> dict[str, np.ndarray]:
+    """torchvision's `resnet50(replace_stride_with_dilation=...)` in `eval()` mode.
+
+    `ResNet.__init__`: conv1 7×7 stride 2 padding 3, bn1, ReLU, `MaxPool2d(3, 2, 1)` (rounding
+    down). `_make_layer`: `previous_dilation = self.dilation`; a dilated layer multiplies
+    `self.dilation` by its stride and sets the stride to 1; block 0 gets the stride and
+    `previous_dilation`, the others `self.dilation`. `Bottleneck`: conv1 1×1, conv2 3×3 with the
+    stride, `padding=dilation`, `dilation=dilation` (`conv3x3`), conv3 1×1, `downsample` 1×1
+    with the stride, each followed by its BatchNorm; ReLU after bn1, bn2 and the sum.
+
+    Returns:
+        The ReLU after bn1 (`"P1"`) and the outputs of layer1 … layer4 (`"P2"` … `"P5"`).
+    """
+    p = _tensors(parameters)
+    x = torch.from_numpy(np.asarray(images, np.float64))
+    x = functional.relu(
+        _batch_norm(functional.conv2d(x, p["conv1.weight"], stride=2, padding=3), p, "bn1")
+    )
+    outputs = {"P1": x}
+    x = functional.max_pool2d(x, 3, stride=2, padding=1)
+    dilation = 1
+    dilate = (False, *replace_stride_with_dilation)
+    for layer, (blocks, stride, layer_dilate) in enumerate(
+        zip(BLOCKS, (1, 2, 2, 2), dilate, strict=True), start=1
+    ):
+        previous_dilation = dilation
+        if layer_dilate:
+            dilation *= stride
+            stride = 1
+        for block in range(blocks):
+            prefix = f"layer{layer}.{block}"
+            block_stride, block_dilation = (
+                (stride, previous_dilation) if block == 0 else (1, dilation)
+            )
+            out = functional.conv2d(x, p[f"{prefix}.conv1.weight"])
+            out = functional.relu(_batch_norm(out, p, f"{prefix}.bn1"))
+            out = functional.conv2d(
+                out,
+                p[f"{prefix}.conv2.weight"],
+                stride=block_stride,
+                padding=block_dilation,
+                dilation=block_dilation,
+            )
+            out = functional.relu(_batch_norm(out, p, f"{prefix}.bn2"))
+            out = _batch_norm(
+                functional.conv2d(out, p[f"{prefix}.conv3.weight"]), p, f"{prefix}.bn3"
+            )
+            identity = x
+            if block == 0:
+                identity = functional.conv2d(
+                    x, p[f"{prefix}.downsample.0.weight"], stride=block_stride
+                )
+                identity = _batch_norm(identity, p, f"{prefix}.downsample.1")
+            x = functional.relu(out + identity)
+        outputs[f"P{layer + 1}"] = x
+    return {level: value.numpy() for level, value in outputs.items()}
+
+
+DEEPLAB_V2_RATES = (1, 1, 2, 4)
+"""Dilation (and padding) of the 3×3 `branch2b` of res2 … res5 in DeepLab v2's prototxt:
+`res4*_branch2b` pad 2 dilation 2, `res5*_branch2b` pad 4 dilation 4, every block."""
+
+DEEPLAB_V2_STRIDES = (1, 2, 1, 1)
+"""Stride of the first block's `branch1` and `branch2a` (1×1) in res2 … res5: only res3a's."""
+
+
+def _caffe_batch_norm_scale(x, p, name):
+    """Caffe's `BatchNorm` (use_global_stats) then `Scale` (bias): (x − mean) / sqrt(var + eps)
+    · γ + β, per channel of NCHW."""
+
+    def channel(key):
+        return p[f"{name}.{key}"].reshape(1, -1, 1, 1)
+
+    normalized = (x - channel("running_mean")) / torch.sqrt(channel("running_var") + EPSILON)
+    return normalized * channel("weight") + channel("bias")
+
+
+def deeplab_v2_resnet50(images: np.ndarray, parameters: dict) -> dict[str, np.ndarray]:
+    """DeepLab v2's ResNet (deploy.prototxt) with ResNet-50's blocks, up to res5c.
+
+    `conv1` 7×7 stride 2 pad 3 without bias, `bn_conv1` + `scale_conv1`, ReLU; `pool1` MAX
+    kernel 3 stride 2 pad 1, rounding up (Caffe's `PoolingLayer`; torch's `ceil_mode` keeps
+    the same rule, dropping a last window that would start in the padding). Each block:
+    `branch2a` 1×1 carrying the stride, `branch2b` 3×3 with pad = dilation
+    (`DEEPLAB_V2_RATES`), `branch2c` 1×1, projection `branch1` in the first block, each with
+    BatchNorm + Scale; ReLU after 2a, 2b and the Eltwise sum. Parameters use torchvision's
+    names: `layer{s}.{b}.conv1/2/3` are `branch2a/2b/2c`, `downsample.0/1` are `branch1`.
+
+    Returns:
+        The ReLU after `scale_conv1` (`"P1"`) and the outputs of res2 … res5 (`"P2"` … `"P5"`).
+    """
+    p = _tensors(parameters)
+    x = torch.from_numpy(np.asarray(images, np.float64))
+    x = functional.relu(
+        _caffe_batch_norm_scale(
+            functional.conv2d(x, p["conv1.weight"], stride=2, padding=3), p, "bn1"
+        )
+    )
+    outputs = {"P1": x}
+    x = functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
+    for layer, (blocks, stride, rate) in enumerate(
+        zip(BLOCKS, DEEPLAB_V2_STRIDES, DEEPLAB_V2_RATES, strict=True), start=1
+    ):
+        for block in range(blocks):
+            prefix = f"layer{layer}.{block}"
+            block_stride = stride if block == 0 else 1
+            out = functional.conv2d(x, p[f"{prefix}.conv1.weight"], stride=block_stride)
+            out = functional.relu(_caffe_batch_norm_scale(out, p, f"{prefix}.bn1"))
+            out = functional.conv2d(out, p[f"{prefix}.conv2.weight"], padding=rate, dilation=rate)
+            out = functional.relu(_caffe_batch_norm_scale(out, p, f"{prefix}.bn2"))
+            out = functional.conv2d(out, p[f"{prefix}.conv3.weight"])
+            out = _caffe_batch_norm_scale(out, p, f"{prefix}.bn3")
+            branch1 = x
+            if block == 0:
+                branch1 = functional.conv2d(
+                    x, p[f"{prefix}.downsample.0.weight"], stride=block_stride
+                )
+                branch1 = _caffe_batch_norm_scale(branch1, p, f"{prefix}.downsample.1")
+            x = functional.relu(out + branch1)
+        outputs[f"P{layer + 1}"] = x
+    return {level: value.numpy() for level, value in outputs.items()}
+
+
+def keras_name(torch_name: str) -> str:
+    """The keras.applications layer holding a torchvision parameter (`conv1.weight` →
+    `conv1_conv`, `layer3.0.conv2.weight` → `conv4_block1_2_conv`, `layer3.0.downsample.1.bias`
+    → `conv4_block1_0_bn`)."""
+    parts = torch_name.split(".")
+    if parts[0] in ("conv1", "bn1"):
+        return {"conv1": "conv1_conv", "bn1": "conv1_bn"}[parts[0]]
+    layer, block, module = int(parts[0][len("layer") :]), int(parts[1]), parts[2]
+    prefix = f"conv{layer + 1}_block{block + 1}"
+    if module == "downsample":
+        return f"{prefix}_0_{'conv' if parts[3] == '0' else 'bn'}"
+    return f"{prefix}_{module[-1]}_{module[:-1]}"
+
+
+def keras_weights(parameters: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """The parameters as Keras layers' weights by layer name: conv kernels transposed to
+    `(kh, kw, in, out)`; BatchNorm as gamma, beta, moving mean, moving variance."""
+    weights = {}
+    for name, value in parameters.items():
+        if name.endswith(".weight") and value.ndim == 4:
+            weights[keras_name(name)] = [value.transpose(2, 3, 1, 0).astype("float32")]
+    for name in parameters:
+        if name.endswith(".running_mean"):
+            module = name[: -len(".running_mean")]
+            weights[keras_name(name)] = [
+                parameters[f"{module}.{key}"].astype("float32")
+                for key in ("weight", "bias", "running_mean", "running_var")
+            ]
+    return weights
+
+
+def relative_error(actual, expected) -> float:
+    """Largest absolute difference relative to the largest magnitude of the reference."""
+    expected = np.asarray(expected, np.float64)
+    return float(np.abs(np.asarray(actual, np.float64) - expected).max() / np.abs(expected).max())
