@@ -57,20 +57,21 @@ def run_step(step: str, caffemodel: str, keras_home: str, fc_units: int) -> dict
     os.environ["KERAS_HOME"] = keras_home
     os.makedirs(keras_home, exist_ok=True)
     from benchmarks.machine import _proc_status_bytes, _reset_peak_rss
-    from keras_fcn.weights import caffe, from_preset, get_preset
+    from keras_fcn import weights
+    from keras_fcn.presets import from_preset, get_preset
 
     options = {} if fc_units == 4096 else {"fc_units": fc_units}
     preset = get_preset(PRESET)
     model = preset.build(**options) if step in STEPS[3:5] else None
     cached = os.path.join(keras_home, "step.weights.h5")
     if step == "save the cached weights":
-        caffe.load_caffemodel(model, caffemodel)
+        weights.load_caffemodel(model, caffemodel)
 
     actions = {
         "from_preset, converting": lambda: from_preset(PRESET, caffemodel, **options),
         "build the architecture": lambda: preset.build(**options),
-        "read_caffemodel": lambda: caffe.read_caffemodel(caffemodel),
-        "load_caffemodel": lambda: caffe.load_caffemodel(model, caffemodel),
+        "read_caffemodel": lambda: weights.read_caffemodel(caffemodel),
+        "load_caffemodel": lambda: weights.load_caffemodel(model, caffemodel),
         "save the cached weights": lambda: model.save_weights(cached),
         "from_preset, cached": lambda: from_preset(PRESET, caffemodel, **options),
     }
@@ -97,7 +98,8 @@ def measure(step: str, caffemodel: str, keras_home: str, fc_units: int) -> dict:
 
 def write_caffemodel(path: str, fc_units: int) -> float:
     """Writes a random `.caffemodel` of the preset's shapes; returns the seconds it took."""
-    from keras_fcn.weights import get_preset, save_caffemodel
+    from keras_fcn.presets import get_preset
+    from keras_fcn.weights import save_caffemodel
 
     options = {} if fc_units == 4096 else {"fc_units": fc_units}
     model = get_preset(PRESET).build(**options)

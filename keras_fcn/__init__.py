@@ -47,8 +47,9 @@ from keras_fcn.models import (
     SegNet,
     SegNetBasic,
 )
+from keras_fcn.presets import PRESETS, from_preset
 from keras_fcn.uncertainty import predict_with_uncertainty
-from keras_fcn.weights import PRESETS, WeightTransfer, from_preset, transfer_weights
+from keras_fcn.weights import WeightTransfer, transfer_weights
 
 __version__ = "0.2.0"
 

@@ -56,7 +56,7 @@ def _load_preset(args: argparse.Namespace):
     """
     import keras
 
-    from keras_fcn.weights import from_preset, get_preset
+    from keras_fcn.presets import from_preset, get_preset
 
     preset = get_preset(args.preset)
     if len(preset.streams) > 1:
@@ -125,7 +125,9 @@ def summary(args: argparse.Namespace) -> None:
 
 
 def _model_options(args: argparse.Namespace, model_name: str) -> dict:
-    """The builder options given on the command line (`--geometry`, `--fc-units`)."""
+    """The builder options given on the command line (`--geometry`, `--fc-units`, `--backbone`,
+    `--output-stride`, `--option NAME=VALUE`); `keras_fcn.registry.build` checks them against the
+    model's declared options."""
     from keras_fcn import registry
 
     options = {"geometry": args.geometry}
@@ -133,6 +135,10 @@ def _model_options(args: argparse.Namespace, model_name: str) -> dict:
         if "fc_units" not in registry.get(model_name).options:
             raise UsageError(f"--fc-units: the model {model_name} has no fc6/fc7.")
         options["fc_units"] = args.fc_units
+    for name in ("backbone", "output_stride"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    options.update(registry.parse_options(model_name, args.option or []))
     return options
 
 
@@ -365,7 +371,7 @@ def export(args: argparse.Namespace) -> None:
 
 def convert(args: argparse.Namespace) -> None:
     """Writes a trained net of the original release as a `.keras` file."""
-    from keras_fcn.weights import from_preset
+    from keras_fcn.presets import from_preset
 
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
@@ -435,6 +441,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     from keras_fcn import registry
+    from keras_fcn.backbones import BACKBONES
 
     geometries = sorted({g for entry in registry.MODELS.values() for g in entry.geometries})
     parser.add_argument(
@@ -449,6 +456,24 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
         help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
         "multiple of 32) (default: the model's own, 'original'; DeepLab and Dilation have "
         "'original' only).",
+    )
+    parser.add_argument(
+        "--backbone",
+        choices=list(BACKBONES),
+        help="The backbone, for a model that takes one (default: the model's own).",
+    )
+    parser.add_argument(
+        "--output-stride",
+        type=int,
+        help="The backbone's output stride (8, 16 or 32), for a model that takes one "
+        "(default: the model's own).",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="Any other build option the model declares (keras_fcn.registry.OPTIONS), e.g. "
+        "dropout=0.1, context=large, input_shape=(512,512,3); repeatable (default: none).",
     )
 
 
@@ -573,7 +598,7 @@ def _add_preset_arguments(parser: argparse.ArgumentParser, heads: bool = True) -
 
 
 def _add_model_or_preset_arguments(parser: argparse.ArgumentParser, model_help: str) -> None:
-    from keras_fcn.weights import PRESETS
+    from keras_fcn.presets import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help=model_help)
@@ -686,8 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of every subcommand."""
     from keras_fcn import registry
     from keras_fcn.classes import PALETTES
+    from keras_fcn.presets import PRESETS
     from keras_fcn.uncertainty import UNCERTAINTIES
-    from keras_fcn.weights import PRESETS
 
     parser = argparse.ArgumentParser(
         prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."

@@ -1,16 +1,18 @@
 """The model registry: one entry per model name, the only list of model names in the project.
 
-Each entry says how to build the model (its builder and the geometries it takes), how its paper
-trained it (its `Recipe`), the input size it is usually run at, and the classes of the dataset
-its paper trained it on. The command line's choices, the benchmarks' model lists and the paper
-recipes all read it. Adding a model to the project is a new module in `keras_fcn/models/` plus
-one entry in `MODELS` below.
+Each entry says how to build the model (its builder, the options it fixes and the options it
+takes, the geometries it has), how its paper trained it (its `Recipe`), the input size it is
+usually run at, and the classes of the dataset its paper trained it on. Every option a builder
+can take is declared once, in `OPTIONS`, with how a command line writes it; `build` is the one
+factory: it checks the options against the entry's, names the model and calls the builder. The
+command line's choices, the benchmarks' model lists, the presets (`keras_fcn.presets`) and the
+paper recipes all read it. Adding a model to the project is a new module in `keras_fcn/models/`
+plus one entry in `MODELS` below.
 """
 
+import ast
 import dataclasses
-import functools
-import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 
@@ -19,15 +21,80 @@ from keras_fcn.models import deeplab, dilation, fcn, fcn_alexnet, segnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
+def _weights_value(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
+def _literal(value: str):
+    """A Python literal of a command line (`(None, None, 3)`, `6,12,18,24`)."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError) as error:
+        raise ValueError(f"{value!r} is not a Python literal") from error
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One keyword argument a model builder can take, declared once for every model.
+
+    Args:
+        name: the keyword.
+        help: what it does.
+        parse: turns a command line's `--option NAME=VALUE` into the value; `None` for an option
+            set from Python only (a preset's means and streams).
+        architecture: whether it changes the graph (a preset's file must fit it), rather than
+            what the weights start from.
+    """
+
+    name: str
+    help: str
+    parse: Callable[[str], object] | None = None
+    architecture: bool = True
+
+
+OPTIONS = {
+    option.name: option
+    for option in (
+        Option("input_shape", "(height, width, 3), None for any size", _literal),
+        Option("geometry", "FCN's 'original' (Caffe's pad 100) or 'aligned' geometry", str),
+        Option("fc_units", "width of fc6/fc7", int),
+        Option("dropout", "dropout rate", float),
+        Option("context", "Dilation's context module: 'none', 'basic' or 'large'", str),
+        Option("backbone", "the backbone's name (keras_fcn.backbones.BACKBONES)", str),
+        Option("output_stride", "the backbone's output stride: 8, 16 or 32", int),
+        Option(
+            "weights",
+            "'imagenet', None, or the path of the backbone's weights file",
+            _weights_value,
+            architecture=False,
+        ),
+        Option("mean", "the BGR mean the weights expect, subtracted inside the model"),
+        Option("streams", "FCN's inputs and their means (keras_fcn.models.Stream)"),
+        Option("kernel_initializer", "kernels without weights", architecture=False),
+    )
+}
+"""Every option of every builder, by name."""
+
+VGG16_OPTIONS = ("input_shape", "weights", "fc_units", "dropout", "mean", "kernel_initializer")
+"""The options of the nets on VGG16 with fc6/fc7 (DeepLab, Dilation, FCN-AlexNet's own)."""
+
+FCN_OPTIONS = (*VGG16_OPTIONS, "geometry", "streams")
+"""FCN's: `VGG16_OPTIONS`, the geometry, and the streams (a net of several inputs)."""
+
+SEGNET_OPTIONS = ("input_shape", "weights", "dropout")
+"""SegNet's and SegNet-Basic's."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
     """What the project knows about one model.
 
     Args:
-        name: the model's name (command line, benchmarks, presets).
+        name: the model's name (command line, benchmarks, presets), also the built model's.
         title: how papers and tables write it.
-        family: the module of `keras_fcn.models` it comes from (`"fcn"`, ...).
-        builder: the function building it, `builder(num_classes, **options)`.
+        builder: the function building it, `builder(num_classes, **fixed, **options,
+            name=name)`.
+        options: the `OPTIONS` its builder takes from a caller.
         geometries: the geometries it can be built in, the default first; a builder with more
             than one takes them as `geometry=`. `"original"` is the released net's own.
         native_size: the input size `(height, width)` it is usually run at, by geometry (VOC's
@@ -35,24 +102,21 @@ class ModelEntry:
             one; DeepLab's 513×513 test crop; CamVid's 360×480 for SegNet).
         paper_recipe: the solver of the paper's release.
         class_names: the classes of the dataset the paper trained it on.
-        reference: the paper and section.
+        reference: the paper and section (`keras-fcn models` lists it).
+        fixed: the builder's arguments that make this entry what it is (the FCN table's row,
+            Dilation's context module, Bayesian SegNet's dropout), which a caller cannot change.
     """
 
     name: str
     title: str
-    family: str
     builder: Callable[..., keras.Model]
+    options: tuple[str, ...]
     geometries: tuple[str, ...]
     native_size: dict[str, tuple[int, int]]
     paper_recipe: Recipe
     class_names: tuple[str, ...]
     reference: str
-
-    @property
-    def options(self) -> tuple[str, ...]:
-        """The keyword arguments its builder takes besides `num_classes`."""
-        parameters = inspect.signature(self.builder).parameters
-        return tuple(name for name in parameters if name != "num_classes")
+    fixed: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
 
 BIASES_AT_TWICE_THE_RATE = (("*/bias", 2.0),)
@@ -168,8 +232,9 @@ MODELS = {
         ModelEntry(
             name="fcn32s",
             title="FCN-32s",
-            family="fcn",
-            builder=fcn.FCN32s,
+            builder=fcn.build_fcn,
+            fixed={"variant": fcn.FCN32S},
+            options=FCN_OPTIONS,
             geometries=fcn.GEOMETRIES,
             native_size=_FCN_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
@@ -179,8 +244,9 @@ MODELS = {
         ModelEntry(
             name="fcn16s",
             title="FCN-16s",
-            family="fcn",
-            builder=fcn.FCN16s,
+            builder=fcn.build_fcn,
+            fixed={"variant": fcn.FCN16S},
+            options=FCN_OPTIONS,
             geometries=fcn.GEOMETRIES,
             native_size=_FCN_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-12),
@@ -190,8 +256,9 @@ MODELS = {
         ModelEntry(
             name="fcn8s",
             title="FCN-8s",
-            family="fcn",
-            builder=fcn.FCN8s,
+            builder=fcn.build_fcn,
+            fixed={"variant": fcn.FCN8S},
+            options=FCN_OPTIONS,
             geometries=fcn.GEOMETRIES,
             native_size=_FCN_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-14),
@@ -201,8 +268,9 @@ MODELS = {
         ModelEntry(
             name="fcn8s-atonce",
             title="FCN-8s at-once",
-            family="fcn",
-            builder=fcn.FCN8sAtOnce,
+            builder=fcn.build_fcn,
+            fixed={"variant": fcn.FCN8S_AT_ONCE},
+            options=FCN_OPTIONS,
             geometries=fcn.GEOMETRIES,
             native_size=_FCN_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
@@ -212,8 +280,8 @@ MODELS = {
         ModelEntry(
             name="fcn-alexnet",
             title="FCN-AlexNet",
-            family="fcn_alexnet",
             builder=fcn_alexnet.FCNAlexNet,
+            options=VGG16_OPTIONS,
             geometries=("original",),
             native_size={"original": (500, 500)},
             paper_recipe=FCN_ALEXNET_SOLVER,
@@ -223,8 +291,9 @@ MODELS = {
         ModelEntry(
             name="deeplab-largefov",
             title="DeepLab-LargeFOV",
-            family="deeplab",
-            builder=deeplab.DeepLabLargeFOV,
+            builder=deeplab.build_deeplab,
+            fixed={"variant": deeplab.LARGE_FOV},
+            options=VGG16_OPTIONS,
             geometries=("original",),
             native_size={"original": (513, 513)},
             paper_recipe=DEEPLAB_SOLVER,
@@ -234,8 +303,9 @@ MODELS = {
         ModelEntry(
             name="deeplab-aspp",
             title="DeepLab-ASPP-L",
-            family="deeplab",
-            builder=deeplab.DeepLabASPP,
+            builder=deeplab.build_deeplab,
+            fixed={"variant": deeplab.ASPP_L},
+            options=VGG16_OPTIONS,
             geometries=("original",),
             native_size={"original": (513, 513)},
             paper_recipe=DEEPLAB_SOLVER,
@@ -245,8 +315,8 @@ MODELS = {
         ModelEntry(
             name="dilation8",
             title="Dilation8 front-end",
-            family="dilation",
-            builder=dilation.Dilation8,
+            builder=dilation.build_dilation,
+            options=(*VGG16_OPTIONS, "context"),
             geometries=("original",),
             native_size={"original": (500, 500)},
             paper_recipe=DILATION_SOLVER,
@@ -257,10 +327,9 @@ MODELS = {
             ModelEntry(
                 name=f"dilation8-{context}",
                 title=f"Dilation8 + {context} context",
-                family="dilation",
-                builder=functools.partial(
-                    dilation.Dilation8, context=context, name=f"dilation8-{context}"
-                ),
+                builder=dilation.build_dilation,
+                fixed={"context": context},
+                options=VGG16_OPTIONS,
                 geometries=("original",),
                 native_size={"original": (500, 500)},
                 paper_recipe=dataclasses.replace(DILATION_SOLVER, learning_rate=1e-5),
@@ -272,8 +341,8 @@ MODELS = {
         ModelEntry(
             name="segnet",
             title="SegNet",
-            family="segnet",
             builder=segnet.SegNet,
+            options=SEGNET_OPTIONS,
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=SEGNET_SOLVER,
@@ -283,8 +352,8 @@ MODELS = {
         ModelEntry(
             name="segnet-basic",
             title="SegNet-Basic",
-            family="segnet",
             builder=segnet.SegNetBasic,
+            options=SEGNET_OPTIONS,
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
@@ -294,10 +363,9 @@ MODELS = {
         ModelEntry(
             name="bayesian-segnet",
             title="Bayesian SegNet",
-            family="segnet",
-            builder=functools.partial(
-                segnet.SegNet, dropout=segnet.BAYESIAN_DROPOUT, name="bayesian-segnet"
-            ),
+            builder=segnet.SegNet,
+            fixed={"dropout": segnet.BAYESIAN_DROPOUT},
+            options=("input_shape", "weights"),
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=SEGNET_SOLVER,
@@ -307,10 +375,9 @@ MODELS = {
         ModelEntry(
             name="bayesian-segnet-basic",
             title="Bayesian SegNet-Basic",
-            family="segnet",
-            builder=functools.partial(
-                segnet.SegNetBasic, dropout=segnet.BAYESIAN_DROPOUT, name="bayesian-segnet-basic"
-            ),
+            builder=segnet.SegNetBasic,
+            fixed={"dropout": segnet.BAYESIAN_DROPOUT},
+            options=("input_shape", "weights"),
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
@@ -335,20 +402,21 @@ def get(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-def build(name: str, num_classes: int, **options) -> keras.Model:
-    """Builds a model of the registry by name.
+def build(name: str, num_classes, **options) -> keras.Model:
+    """Builds a model of the registry by name: the one model factory.
 
     Args:
         name: a key of `MODELS`.
-        num_classes: classes scored.
-        **options: keyword arguments of the model's builder (`weights`, `geometry`,
-            `fc_units`, ...); `geometry=None` is the model's default geometry.
+        num_classes: classes scored (a dict of them for FCN's heads).
+        **options: options of the entry (`ModelEntry.options`: `weights`, `geometry`,
+            `fc_units`, ...); `geometry=None` is the model's default geometry. `name` renames
+            the model (a preset's name).
 
     Returns:
-        The model.
+        The model, named as the entry unless `name` is given.
 
     Raises:
-        ValueError: for an unknown model, an option its builder does not take, or a geometry it
+        ValueError: for an unknown model, an option its entry does not take, or a geometry it
             does not have.
 
     Example:
@@ -360,15 +428,47 @@ def build(name: str, num_classes: int, **options) -> keras.Model:
     entry = get(name)
     geometry = options.pop("geometry", None)
     if geometry is not None and geometry not in entry.geometries:
-        raise ValueError(
-            f"Model {name!r} has the geometries {entry.geometries}; received geometry={geometry!r}."
+        geometries = (
+            f"the {entry.geometries[0]} geometry only"
+            if len(entry.geometries) == 1
+            else f"the geometries {entry.geometries}"
         )
+        raise ValueError(f"Model {name!r} has {geometries}; received geometry={geometry!r}.")
     if geometry is not None and "geometry" in entry.options:
         options["geometry"] = geometry
+    model_name = options.pop("name", entry.name)
     unknown = sorted(set(options) - set(entry.options))
     if unknown:
         raise ValueError(
             f"Model {name!r} takes no option {', '.join(unknown)}; its options are "
             f"{', '.join(entry.options)}."
         )
-    return entry.builder(num_classes, **options)
+    return entry.builder(num_classes, **entry.fixed, **options, name=model_name)
+
+
+def parse_options(name: str, assignments: Sequence[str]) -> dict:
+    """A command line's `--option NAME=VALUE` assignments as a model's build options.
+
+    Example:
+
+    >>> parse_options("dilation8", ["context=large", "fc_units=64"])
+    {'context': 'large', 'fc_units': 64}
+    """
+    entry = get(name)
+    options = {}
+    for assignment in assignments:
+        key, separator, value = assignment.partition("=")
+        option = OPTIONS.get(key.strip())
+        if not separator or option is None or option.name not in entry.options:
+            settable = [o for o in entry.options if OPTIONS[o].parse is not None]
+            raise ValueError(
+                f"--option {assignment!r}: the model {name!r} takes NAME=VALUE with NAME one of "
+                f"{', '.join(settable)}."
+            )
+        if option.parse is None:
+            raise ValueError(f"--option {key}: set from Python only ({option.help}).")
+        try:
+            options[option.name] = option.parse(value.strip())
+        except ValueError as error:
+            raise ValueError(f"--option {assignment!r}: {error} ({option.help}).") from error
+    return options

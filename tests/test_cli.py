@@ -558,7 +558,8 @@ def test_predict_samples_in_bfloat16_keep_the_dropout_on(tmp_path, data_writers,
 @pytest.fixture
 def preset_file(tmp_path, monkeypatch):
     """Writes a narrow (fc6/fc7 of 8) random .caffemodel of a preset; KERAS_HOME in tmp."""
-    from keras_fcn.weights import PRESETS, save_caffemodel
+    from keras_fcn.presets import PRESETS
+    from keras_fcn.weights import save_caffemodel
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
 
@@ -574,7 +575,7 @@ def preset_file(tmp_path, monkeypatch):
 
 
 def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
-    from keras_fcn.weights import from_preset
+    from keras_fcn.presets import from_preset
 
     path, output = preset_file("voc-fcn16s"), tmp_path / "fcn16s-voc.keras"
     arguments = ["convert", "--preset", "voc-fcn16s", "--caffemodel", path, "--fc-units", "8"]
@@ -633,3 +634,13 @@ def test_the_train_parser_alone_reads_a_train_command_as_the_full_parser_does():
         train_parser().parse_args([*command, *jit]).jit_compile
         for jit in ([], ["--jit-compile"], ["--no-jit-compile"])
     ] == [None, True, False]  # None: the backend's choice (XLA on JAX only)
+
+
+def test_model_options_come_from_the_registrys_declarations(capsys):
+    arguments = ["summary", "--model", "dilation8", "--num-classes", "3", "--fc-units", "8"]
+    assert main([*arguments, "--option", "context=basic"]) == 0
+    assert "ct_final" in capsys.readouterr().out
+    assert main(["summary", "--model", "fcn8s", "--backbone", "resnet50"]) == 2
+    assert "takes no option backbone" in capsys.readouterr().err
+    assert main([*arguments, "--option", "geometry"]) == 2
+    assert "takes NAME=VALUE with NAME one of" in capsys.readouterr().err

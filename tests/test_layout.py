@@ -28,6 +28,7 @@ LEVELS = {
     "visualization": 4,
     "data": 4,
     "registry": 6,
+    "presets": 7,
     "demo": 7,
     "cli": 8,
     "__main__": 9,

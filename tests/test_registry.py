@@ -241,3 +241,28 @@ def test_a_keras_file_written_on_this_backend_loads_on_tensorflow(tmp_path):
         relative_error(tensorflow_logits, backend_reference.logits(model, images))
         <= BACKEND_TOLERANCE
     )
+
+
+def test_command_line_options_are_parsed_by_their_declaration_and_checked_once():
+    assert registry.parse_options("dilation8", ["context=basic", "dropout=0.25"]) == {
+        "context": "basic",
+        "dropout": 0.25,
+    }
+    assert registry.parse_options("fcn8s", ["input_shape=(64, 64, 3)"]) == {
+        "input_shape": (64, 64, 3)
+    }
+    with pytest.raises(ValueError, match=r"takes NAME=VALUE with NAME one of .*fc_units"):
+        registry.parse_options("fcn8s", ["context=large"])
+    with pytest.raises(ValueError, match=r"fc_units=wide.*width of fc6/fc7"):
+        registry.parse_options("fcn8s", ["fc_units=wide"])
+    with pytest.raises(ValueError, match=r"set from Python only"):
+        registry.parse_options("fcn8s", ["streams=x"])
+    with pytest.raises(ValueError, match=r"'fcn8s' takes no option backbone"):
+        registry.build("fcn8s", 3, weights=None, backbone="resnet50")
+
+
+def test_an_entrys_fixed_arguments_make_it_what_it_is():
+    large = registry.build("dilation8-large", 3, weights=None, fc_units=8)
+    assert large.name == "dilation8-large" and large.get_layer("ct_final") is not None
+    with pytest.raises(ValueError, match=r"'dilation8-large' takes no option context"):
+        registry.build("dilation8-large", 3, weights=None, context="basic")

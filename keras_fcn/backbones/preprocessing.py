@@ -27,6 +27,19 @@ DILATION_VOC_MEAN_BGR = (102.93, 111.36, 116.52)
 """Mean of the Dilation models trained on PASCAL VOC (`fyu/dilation`,
 `datasets/pascal_voc.json`), BGR."""
 
+PASCAL_CONTEXT_MEAN_BGR = (104.007, 116.669, 122.679)
+"""Mean of the PASCAL-Context nets' inputs (`pascalcontext_layers.py`), BGR."""
+
+SIFT_FLOW_MEAN_BGR = (114.578, 115.294, 108.353)
+"""Mean of the SIFT Flow nets' inputs (`siftflow_layers.py`), BGR."""
+
+NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
+"""Mean of the NYUDv2 nets' colour inputs (`nyud_layers.py`), BGR."""
+
+NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
+"""Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
+(disparity, height, angle), which the nets read unflipped."""
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class VGGPreprocessing(keras.layers.Layer):

@@ -72,12 +72,14 @@ VGG16_POOLING = (Pooling(),) * 5
 """VGG16's own poolings: 2×2, stride 2, after every block."""
 
 
-def vgg16_classifier(weights: str | None) -> keras.Model | None:
+def vgg16_classifier(weights: "str | keras.Model | None") -> keras.Model | None:
     """keras.applications' VGG16 classifier (`include_top=True`) holding `weights`.
 
     Args:
         weights: `"imagenet"` (downloaded once into `~/.keras/models/`), the path of a VGG16
-            classifier weights file, or `None` for random weights (then no model is built).
+            classifier weights file, `None` for random weights (then no model is built), or a
+            classifier already built, returned as it is (a model's backbone and its fc6/fc7
+            then share one).
 
     Returns:
         The classifier, or `None` when `weights` is `None`.
@@ -87,8 +89,8 @@ def vgg16_classifier(weights: str | None) -> keras.Model | None:
     >>> vgg16_classifier(None) is None
     True
     """
-    if weights is None:
-        return None
+    if weights is None or isinstance(weights, keras.Model):
+        return weights
     if weights != "imagenet" and not os.path.exists(weights):
         raise ValueError(
             f"weights must be 'imagenet', None or the path of a Keras VGG16 classifier weights "
@@ -140,7 +142,9 @@ def vgg16_convolutions(
 
     Returns:
         Every layer's output by its name without the suffix (`block1_conv1` … `block5_conv3`,
-        `block1_pool` …).
+        `block1_pool` …), and each block's output by pyramid level, `"P1"` … `"P5"` (its
+        pooling, or its last convolution where it has none), as `keras_fcn.backbones.resnet`
+        returns its stages.
 
     Example:
 
@@ -158,8 +162,8 @@ def vgg16_convolutions(
         raise ValueError(f"padding must be 'same' or 'valid', received {padding!r}.")
     outputs, features = {}, images
     names = iter(CONV_NAMES)
-    for (filters, convs), block_pooling, block_dilation, pool_name in zip(
-        BLOCKS, pooling, dilation, POOL_NAMES, strict=True
+    for level, ((filters, convs), block_pooling, block_dilation, pool_name) in enumerate(
+        zip(BLOCKS, pooling, dilation, POOL_NAMES, strict=True), start=1
     ):
         for _ in range(convs):
             name = next(names)
@@ -180,6 +184,7 @@ def vgg16_convolutions(
                 block_pooling.size, block_pooling.stride, block_pooling.padding, pool_name + suffix
             )
             features = outputs[pool_name] = pool(features)
+        outputs[f"P{level}"] = features
     return outputs
 
 

@@ -44,11 +44,10 @@ import dataclasses
 import keras
 
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
-    POOL_NAMES,
     Pooling,
     vgg16_classifier,
-    vgg16_convolutions,
     vgg16_fully_connected,
 )
 from keras_fcn.layers import ZoomToReference
@@ -141,14 +140,14 @@ def build_deeplab(
     features = VGGPreprocessing(mean, name="preprocessing")(images)
 
     # conv1_1 … pool3: 1/8; pool4, conv5_x (dilated by 2), pool5: still 1/8.
-    features = vgg16_convolutions(
+    features = BACKBONES["vgg16"](
         features,
-        classifier,
+        weights=classifier,
         pooling=POOLING,
         dilation=DILATION,
         kernel_initializer=kernel_initializer,
     )
-    features = features[POOL_NAMES[-1]]
+    features = features["P5"]
     if variant.average_pool5:
         features = _average_pool5(features)
 

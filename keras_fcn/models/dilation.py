@@ -47,12 +47,11 @@ Reference: Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions
 import keras
 
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
-    CONV_NAMES,
     FC_UNITS,
     Pooling,
     vgg16_classifier,
-    vgg16_convolutions,
     vgg16_fully_connected,
 )
 from keras_fcn.layers import GroupedIdentity, ReflectPadding2D, ZoomToReference
@@ -164,14 +163,14 @@ def build_dilation(
     )(features)
 
     # conv1_1 … pool3: 1/8, unpadded; conv4_x, conv5_x (dilated by 2): 1/8.
-    features = vgg16_convolutions(
+    features = BACKBONES["vgg16"](
         features,
-        classifier,
+        weights=classifier,
         pooling=POOLING,
         dilation=DILATION,
         padding="valid",
         kernel_initializer=kernel_initializer,
-    )[CONV_NAMES[-1]]
+    )["P5"]
 
     # fc6 (7×7 dilated by 4), fc7: VGG16's fc1/fc2 unchanged at the paper's width; 1/8.
     features = vgg16_fully_connected(

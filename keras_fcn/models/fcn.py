@@ -26,11 +26,10 @@ from collections.abc import Mapping, Sequence
 import keras
 
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
     FC_UNITS,
-    POOL_NAMES,
     vgg16_classifier,
-    vgg16_convolutions,
     vgg16_fully_connected,
 )
 from keras_fcn.layers import BilinearUpsampling, CropToReference, PadToMultiple
@@ -51,7 +50,7 @@ class Skip:
     """One skip connection: the scores of a pooling layer added to the 2× upsampled scores."""
 
     tap: str
-    """Name of the VGG16 layer tapped (keras.applications naming)."""
+    """The backbone's pyramid level tapped (`"P4"`: pool4, 1/16)."""
     name: str
     """Caffe name of that pooling layer, which names the layers built on it."""
     upsampler: str
@@ -63,8 +62,8 @@ class Skip:
 
 
 SKIPS = (
-    Skip(POOL_NAMES[3], "pool4", "upscore2", crop_offset=5, at_once_scale=0.01),
-    Skip(POOL_NAMES[2], "pool3", "upscore_pool4", crop_offset=9, at_once_scale=0.0001),
+    Skip("P4", "pool4", "upscore2", crop_offset=5, at_once_scale=0.01),
+    Skip("P3", "pool3", "upscore_pool4", crop_offset=9, at_once_scale=0.0001),
 )
 """The skips in the order FCN-16s and FCN-8s add them: pool4 (1/16), then pool3 (1/8)."""
 
@@ -230,14 +229,14 @@ def build_fcn(
             features = PadToMultiple(OUTPUT_STRIDE, name="pad_to_stride" + suffix)(features)
 
         # conv1_1 … pool5: 1/32.
-        taps = vgg16_convolutions(
-            features, classifier, suffix=suffix, kernel_initializer=kernel_initializer
+        taps = BACKBONES["vgg16"](
+            features, weights=classifier, suffix=suffix, kernel_initializer=kernel_initializer
         )
 
         # fc6, fc7: the classifier as convolutions, 1/32. Only fc layers of the classifier's
         # width take its weights; narrower ones start random.
         fc7 = vgg16_fully_connected(
-            taps[POOL_NAMES[-1]],
+            taps["P5"],
             classifier if fc_units == FC_UNITS else None,
             units=fc_units,
             padding="valid" if geometry == "original" else "same",

@@ -13,11 +13,11 @@ import keras
 import numpy as np
 import pytest
 
+from keras_fcn import presets
 from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
 from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
 from keras_fcn.models.dilation import build_dilation
-from keras_fcn.weights import presets
-from keras_fcn.weights.presets import PRESETS, from_preset
+from keras_fcn.presets import PRESETS, from_preset
 
 NARROW = 8
 SIZE = (29, 43)  # not a multiple of 32

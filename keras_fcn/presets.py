@@ -1,8 +1,9 @@
 """Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
 
 The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model and Dilation8's VOC model. Each
-`Preset` is one row of data: the architecture (a row of the FCN table, or another builder), its
-inputs with the means their weights expect, the classes it scores, where its `.caffemodel` is
+`Preset` is one row of data: the model of the registry it is (`keras_fcn.registry`, built by its
+one factory), its inputs with the means their weights expect, the classes it scores, where its
+`.caffemodel` is
 published (the URL of the release's `caffemodel-url` file) with its SHA1 where known, and its
 published score. `from_preset` builds the architecture, downloads the file once with
 `keras.utils.get_file`, converts it (`keras_fcn.weights.load_caffemodel`) and caches the
@@ -19,19 +20,23 @@ release shelhamer/fcn.berkeleyvision.org (`*/net.py`, `*/caffemodel-url`, `data/
 """
 
 import dataclasses
-import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 
+from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import (
     CAFFE_FCN_MEAN_BGR,
     DEEPLAB_MEAN_BGR,
     DILATION_VOC_MEAN_BGR,
+    NYUD_COLOR_MEAN_BGR,
+    NYUD_HHA_MEAN,
+    PASCAL_CONTEXT_MEAN_BGR,
+    SIFT_FLOW_MEAN_BGR,
 )
 from keras_fcn.classes import (
     NYUD_CLASS_NAMES,
@@ -41,36 +46,18 @@ from keras_fcn.classes import (
     VOC_CLASS_NAMES,
     voc_palette,
 )
-from keras_fcn.models.deeplab import LARGE_FOV, build_deeplab
-from keras_fcn.models.dilation import build_dilation
-from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN16S, FCN32S, FCNVariant, Stream, build_fcn
-from keras_fcn.models.fcn_alexnet import FCNAlexNet
+from keras_fcn.models.fcn import Stream
 from keras_fcn.weights.mappings.caffe import load_caffemodel
 
 CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
 """Where the release publishes its `.caffemodel` files."""
 
-PASCAL_CONTEXT_MEAN_BGR = (104.007, 116.669, 122.679)
-"""Mean of the PASCAL-Context nets' inputs (`pascalcontext_layers.py`), BGR."""
-
-SIFT_FLOW_MEAN_BGR = (114.578, 115.294, 108.353)
-"""Mean of the SIFT Flow nets' inputs (`siftflow_layers.py`), BGR."""
-
-NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
-"""Mean of the NYUDv2 nets' colour inputs (`nyud_layers.py`), BGR."""
-
-NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
-"""Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
-(disparity, height, angle), which the nets read unflipped."""
-
-BUILD_OPTIONS = ("input_shape", "fc_units", "dropout", "geometry")
-"""Architecture options `from_preset` passes on to the builder. `fc_units` narrows fc6/fc7
-(for files written with them narrower, as the tests do); `geometry="aligned"` takes the same
-weights (FCN-VGG16 only)."""
-
 _UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
 """How presets are built: every weight is loaded next, and zeros cost nothing to draw where
 random kernels take seconds and twice the weights' memory."""
+
+_SET_BY_THE_PRESET = ("mean", "streams")
+"""Architecture options a preset sets itself: its inputs and their means."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +67,7 @@ class Preset:
     Args:
         name: the preset's name, that of the release's directory (`voc-fcn8s`).
         title: how the release's README names it.
-        architecture: the row of the FCN table (`keras_fcn.models.fcn.FCN8S`, ...), or the
-            builder of another net, called as `builder(num_classes, mean=..., name=...,
-            weights=None, kernel_initializer="zeros", **options)` (FCN-AlexNet, DeepLab,
-            Dilation8).
+        model: the registry's name of its architecture (`"fcn8s"`, `"deeplab-largefov"`).
         streams: the net's inputs and the means their weights expect (`Stream`).
         class_names: the classes scored, in order; for a net of several heads (SIFT Flow), by
             head name.
@@ -104,7 +88,7 @@ class Preset:
 
     name: str
     title: str
-    architecture: FCNVariant | Callable[..., keras.Model]
+    model: str
     streams: tuple[Stream, ...]
     class_names: tuple[str, ...] | Mapping[str, tuple[str, ...]]
     url: str
@@ -136,32 +120,30 @@ class Preset:
         """The net's architecture with untrained (zero) kernels, named as the preset.
 
         Args:
-            **options: any of `BUILD_OPTIONS`.
+            **options: architecture options of its registry entry (`input_shape`, `fc_units`,
+                `dropout`, `geometry`; `keras_fcn.registry.OPTIONS`).
 
         Returns:
             The model; `from_preset` loads the trained weights into it.
         """
-        unknown = sorted(set(options) - set(BUILD_OPTIONS))
+        entry = registry.get(self.model)
+        allowed = {"geometry"} | {
+            name
+            for name in entry.options
+            if registry.OPTIONS[name].architecture and name not in _SET_BY_THE_PRESET
+        }
+        unknown = sorted(set(options) - allowed)
         if unknown:
             raise ValueError(
-                f"Preset {self.name!r} takes the options {', '.join(BUILD_OPTIONS)}; received "
-                f"{', '.join(unknown)}."
+                f"Preset {self.name!r} takes the options {', '.join(sorted(allowed))}; "
+                f"received {', '.join(unknown)}."
             )
-        if not isinstance(self.architecture, FCNVariant):
-            if "geometry" in options:
-                raise ValueError(f"Preset {self.name!r} has the original geometry only.")
+        if "streams" in entry.options:
+            options["streams"] = self.streams
+        else:
             (stream,) = self.streams
-            return self.architecture(
-                self.num_classes, mean=stream.mean, name=self.name, **_UNTRAINED, **options
-            )
-        return build_fcn(
-            self.architecture,
-            self.num_classes,
-            streams=self.streams,
-            name=self.name,
-            **_UNTRAINED,
-            **options,
-        )
+            options["mean"] = stream.mean
+        return registry.build(self.model, self.num_classes, name=self.name, **_UNTRAINED, **options)
 
 
 _VOC = (Stream("image", CAFFE_FCN_MEAN_BGR),)
@@ -177,7 +159,7 @@ PRESETS = {
         Preset(
             "voc-fcn32s",
             "FCN-32s PASCAL",
-            FCN32S,
+            "fcn32s",
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn32s-heavy-pascal.caffemodel",
@@ -186,7 +168,7 @@ PRESETS = {
         Preset(
             "voc-fcn16s",
             "FCN-16s PASCAL",
-            FCN16S,
+            "fcn16s",
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn16s-heavy-pascal.caffemodel",
@@ -195,7 +177,7 @@ PRESETS = {
         Preset(
             "voc-fcn8s",
             "FCN-8s PASCAL",
-            FCN8S,
+            "fcn8s",
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn8s-heavy-pascal.caffemodel",
@@ -205,7 +187,7 @@ PRESETS = {
         Preset(
             "voc-fcn8s-atonce",
             "FCN-8s PASCAL at-once",
-            FCN8S_AT_ONCE,
+            "fcn8s-atonce",
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn8s-atonce-pascal.caffemodel",
@@ -214,7 +196,7 @@ PRESETS = {
         Preset(
             "voc-fcn-alexnet",
             "FCN-AlexNet PASCAL",
-            FCNAlexNet,
+            "fcn-alexnet",
             _VOC,
             VOC_CLASS_NAMES,
             CAFFEMODEL_URL + "fcn-alexnet-pascal.caffemodel",
@@ -224,28 +206,28 @@ PRESETS = {
             Preset(
                 f"pascalcontext-fcn{stride}s",
                 f"FCN-{stride}s PASCAL-Context",
-                variant,
+                f"fcn{stride}s",
                 _PASCAL_CONTEXT,
                 PASCAL_CONTEXT_CLASS_NAMES,
                 CAFFEMODEL_URL + f"pascalcontext-fcn{stride}s-heavy.caffemodel",
             )
-            for stride, variant in ((32, FCN32S), (16, FCN16S), (8, FCN8S))
+            for stride in (32, 16, 8)
         ),
         *(
             Preset(
                 f"siftflow-fcn{stride}s",
                 f"FCN-{stride}s SIFT Flow",
-                variant,
+                f"fcn{stride}s",
                 _SIFT_FLOW,
                 _SIFT_FLOW_CLASSES,
                 CAFFEMODEL_URL + f"siftflow-fcn{stride}s-heavy.caffemodel",
             )
-            for stride, variant in ((32, FCN32S), (16, FCN16S), (8, FCN8S))
+            for stride in (32, 16, 8)
         ),
         Preset(
             "nyud-fcn32s-color",
             "FCN-32s NYUDv2 Color",
-            FCN32S,
+            "fcn32s",
             (dataclasses.replace(_NYUD_COLOR, name="image"),),
             NYUD_CLASS_NAMES,
             CAFFEMODEL_URL + "nyud-fcn32s-color-heavy.caffemodel",
@@ -253,7 +235,7 @@ PRESETS = {
         Preset(
             "nyud-fcn32s-hha",
             "FCN-32s NYUDv2 HHA",
-            FCN32S,
+            "fcn32s",
             (_NYUD_HHA,),
             NYUD_CLASS_NAMES,
             CAFFEMODEL_URL + "nyud-fcn32s-hha-heavy.caffemodel",
@@ -261,7 +243,7 @@ PRESETS = {
         Preset(
             "nyud-fcn32s-color-hha",
             "FCN-32s NYUDv2 Late Color-HHA",
-            FCN32S,
+            "fcn32s",
             (_NYUD_COLOR, _NYUD_HHA),
             NYUD_CLASS_NAMES,
             CAFFEMODEL_URL + "nyud-fcn32s-color-hha-heavy.caffemodel",
@@ -269,7 +251,7 @@ PRESETS = {
         Preset(
             "voc-deeplab-largefov",
             "DeepLab-LargeFOV PASCAL VOC 2012",
-            functools.partial(build_deeplab, LARGE_FOV),
+            "deeplab-largefov",
             (Stream("image", DEEPLAB_MEAN_BGR),),
             VOC_CLASS_NAMES,
             "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
@@ -279,7 +261,7 @@ PRESETS = {
         Preset(
             "voc-dilation8",
             "Dilation8 front-end + large context, PASCAL VOC 2012",
-            functools.partial(build_dilation, context="large"),
+            "dilation8-large",
             (Stream("image", DILATION_VOC_MEAN_BGR),),
             VOC_CLASS_NAMES,
             "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
@@ -358,7 +340,7 @@ def from_preset(name: str, caffemodel: str | os.PathLike | None = None, **option
         name: a key of `PRESETS` (`"voc-fcn8s"`, `"siftflow-fcn16s"`, ...).
         caffemodel: the path of the net's `.caffemodel` to read instead of downloading it
             (offline use); its converted weights are cached too, keyed by its SHA1.
-        **options: architecture options (`BUILD_OPTIONS`): `geometry="aligned"`, `input_shape`,
+        **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
             `dropout`, or a narrower `fc_units` for a file written so.
 
     Returns:
