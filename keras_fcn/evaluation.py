@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_fcn import metrics
 from keras_fcn.classes import IGNORE_LABEL, VOC_CLASS_NAMES
+from keras_fcn.inference import logits_function
 
 _SCORES = (
     ("pixel_accuracy", "pixel accuracy"),
@@ -193,11 +194,9 @@ def evaluate(
     """Evaluates a segmentation model over a whole split, as the paper's `score.py` does.
 
     One confusion matrix is accumulated over every batch, then turned into the four scores and
-    the per-class table. On the TensorFlow backend the model runs in one
-    `tf.function(reduce_retracing=True)`, so batches of changing image size (VOC evaluation
-    runs one image at a time at its own size) retrace once, not once per size. On JAX and
-    PyTorch it runs eagerly, op by op, batch by batch (PyTorch records no gradients): nothing
-    is compiled again for each new image size, as `jax.jit` would.
+    the per-class table. The model runs once per batch at the images' own size
+    (`keras_fcn.inference.logits_function`: one `tf.function` for every size on TensorFlow,
+    eagerly on JAX and PyTorch).
 
     Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
     Segmentation", CVPR 2015, section 5.
@@ -238,19 +237,7 @@ def evaluate(
             f"{tuple(class_names)}."
         )
     accumulator = metrics.ConfusionMatrixMetric(num_classes, ignore_class=ignore_class)
-
-    def update(images, labels):
-        accumulator.update_state(labels, model(images, training=False))
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        update = tf.function(update, reduce_retracing=True)
-    elif backend == "torch":
-        import torch
-
-        update = torch.no_grad()(update)
+    logits = logits_function(model)
     for batch in dataset:
         if not isinstance(batch, tuple | list) or len(batch) != 2:
             raise ValueError(
@@ -258,7 +245,8 @@ def evaluate(
                 f"of type {type(batch).__name__}"
                 + (f" with {len(batch)} parts." if isinstance(batch, tuple | list) else ".")
             )
-        update(*batch)
+        images, labels = batch
+        accumulator.update_state(labels, logits(images))
     out_of_range = int(keras.ops.convert_to_numpy(accumulator.out_of_range_pixels))
     if out_of_range:
         raise ValueError(

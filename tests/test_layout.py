@@ -20,6 +20,7 @@ LEVELS = {
     "backbones": 2,
     "models": 3,
     "metrics": 1,
+    "inference": 1,
     "weights": 4,
     "training": 5,
     "export": 5,
