@@ -92,7 +92,7 @@ class ModelEntry:
     Args:
         name: the model's name (command line, benchmarks, presets), also the built model's.
         title: how papers and tables write it.
-        builder: the function building it, `builder(num_classes, **fixed, **options,
+        builder: the function building it, `builder(**fixed, num_classes=..., **options,
             name=name)`.
         options: the `OPTIONS` its builder takes from a caller.
         geometries: the geometries it can be built in, the default first; a builder with more
@@ -104,7 +104,8 @@ class ModelEntry:
         class_names: the classes of the dataset the paper trained it on.
         reference: the paper and section (`keras-fcn models` lists it).
         fixed: the builder's arguments that make this entry what it is (the FCN table's row,
-            Dilation's context module, Bayesian SegNet's dropout), which a caller cannot change.
+            Dilation's context module, Bayesian SegNet's dropout); a caller changes one only
+            where the entry also declares it an option (Bayesian SegNet's dropout rate).
     """
 
     name: str
@@ -365,7 +366,7 @@ MODELS = {
             title="Bayesian SegNet",
             builder=segnet.SegNet,
             fixed={"dropout": segnet.BAYESIAN_DROPOUT},
-            options=("input_shape", "weights"),
+            options=SEGNET_OPTIONS,
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=SEGNET_SOLVER,
@@ -377,7 +378,7 @@ MODELS = {
             title="Bayesian SegNet-Basic",
             builder=segnet.SegNetBasic,
             fixed={"dropout": segnet.BAYESIAN_DROPOUT},
-            options=("input_shape", "weights"),
+            options=SEGNET_OPTIONS,
             geometries=("original",),
             native_size=_SEGNET_NATIVE_SIZE,
             paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
@@ -402,7 +403,7 @@ def get(name: str) -> ModelEntry:
     return MODELS[name]
 
 
-def build(name: str, num_classes, **options) -> keras.Model:
+def build(name: str, /, num_classes, **options) -> keras.Model:
     """Builds a model of the registry by name: the one model factory.
 
     Args:
@@ -443,7 +444,8 @@ def build(name: str, num_classes, **options) -> keras.Model:
             f"Model {name!r} takes no option {', '.join(unknown)}; its options are "
             f"{', '.join(entry.options)}."
         )
-    return entry.builder(num_classes, **entry.fixed, **options, name=model_name)
+    arguments = {**entry.fixed, **options}
+    return entry.builder(num_classes=num_classes, **arguments, name=model_name)
 
 
 def parse_options(name: str, assignments: Sequence[str]) -> dict:

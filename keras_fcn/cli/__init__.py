@@ -1,0 +1,32 @@
+"""The `keras-fcn` command line: one entry point from data to a served model.
+
+Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, serve once),
+`train`, `evaluate`, `predict`, `export`, `convert`, `check-data` and `summary`. Run
+`keras-fcn SUBCOMMAND --help` for each one's flags. `evaluate`, `predict` and `export` take a
+model file (`--model`) or a trained net of the original release (`--preset`, see
+`keras_fcn.PRESETS`); `convert` writes a preset as a `.keras` file. Every subcommand goes
+through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
+`keras_fcn.evaluate`, `keras_fcn.export`, `keras_fcn.from_preset`). The package parses
+(`arguments`) and dispatches (`commands`); the library does the work.
+"""
+
+import sys
+
+from keras_fcn.cli.arguments import build_parser, train_parser
+from keras_fcn.cli.commands import UsageError, training_run
+
+__all__ = ["UsageError", "build_parser", "main", "train_parser", "training_run"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the CLI; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status = args.handler(args)
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"keras-fcn {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"keras-fcn {args.command}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    return status or 0

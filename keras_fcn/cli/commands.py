@@ -1,0 +1,423 @@
+"""What each `keras-fcn` subcommand does, from its parsed arguments: every one goes through the
+library's own functions (`keras_fcn.data`, `keras_fcn.training`, `keras_fcn.evaluate`,
+`keras_fcn.export`, `keras_fcn.from_preset`)."""
+
+import argparse
+import json
+import os
+import sys
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its inputs, reported as one line on stderr."""
+
+
+def _weights(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
+def _at_least_two(value: str) -> int:
+    number = int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(
+            f"needs at least 2 passes (one pass has no variance), received {value}."
+        )
+    return number
+
+
+def _load_keras_model(path: str, num_classes: int | None = None):
+    """Loads a `.keras` FCN; checks its number of classes against `num_classes` when given."""
+    import keras
+
+    import keras_fcn  # noqa: F401  (registers the custom layers)
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no model file at {path!r}.")
+    model = keras.models.load_model(path)
+    model_classes = model.output_shape[-1]
+    if num_classes is not None and num_classes != model_classes:
+        raise UsageError(
+            f"the model {path} scores {model_classes} classes, but --num-classes is {num_classes}."
+        )
+    return model
+
+
+def _load_preset(args: argparse.Namespace):
+    """Builds `--preset` with its trained weights (`keras_fcn.from_preset`), one head of it.
+
+    Returns the model, with one input and one output, and the names of its classes.
+    """
+    import keras
+
+    from keras_fcn.presets import from_preset, get_preset
+
+    preset = get_preset(args.preset)
+    if len(preset.streams) > 1:
+        raise UsageError(
+            f"--preset {args.preset} takes {len(preset.streams)} images per example "
+            f"({', '.join(stream.name for stream in preset.streams)}); this command takes "
+            "models of one input. Use a single-stream preset (nyud-fcn32s-color, "
+            "nyud-fcn32s-hha), or call keras_fcn.from_preset from Python with a dict of images."
+        )
+    heads = preset.class_names if isinstance(preset.class_names, dict) else None
+    if heads is not None and args.head not in heads:
+        raise UsageError(
+            f"--preset {args.preset} has the heads {', '.join(heads)}: pass --head "
+            f"{' or --head '.join(heads)}."
+        )
+    if heads is None and args.head is not None:
+        raise UsageError(f"--head: the preset {args.preset} has one head.")
+    options = {"geometry": args.geometry} if args.geometry else {}
+    if args.fc_units is not None:
+        options["fc_units"] = args.fc_units
+    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    if heads is None:
+        return model, preset.class_names
+    head = model.get_layer(f"score_{args.head}").output
+    return keras.Model(model.input, head, name=f"{args.preset}-{args.head}"), heads[args.head]
+
+
+def _check_preset_flags(args: argparse.Namespace) -> None:
+    """Raises a `UsageError` for a flag of `--preset` given with `--model`."""
+    if args.preset is not None:
+        return
+    for flag, value in (
+        ("--caffemodel", args.caffemodel),
+        ("--head", args.head),
+        ("--fc-units", args.fc_units),
+        ("--geometry", args.geometry),
+    ):
+        if value is not None:
+            raise UsageError(f"{flag} applies to --preset only.")
+
+
+def _load_model(args: argparse.Namespace, num_classes: int | None = None):
+    """`--model` (a `.keras` file) or `--preset`; returns the model and its class names (or
+    `None` for a model file)."""
+    _check_preset_flags(args)
+    if args.preset is None:
+        return _load_keras_model(args.model, num_classes), None
+    model, class_names = _load_preset(args)
+    if num_classes is not None and num_classes != len(class_names):
+        raise UsageError(
+            f"the preset {args.preset} scores {len(class_names)} classes, but --num-classes is "
+            f"{num_classes}."
+        )
+    return model, class_names
+
+
+def summary(args: argparse.Namespace) -> None:
+    """Builds each requested model and prints its layer table and parameter counts."""
+    from keras_fcn import registry
+
+    for model_name in args.model:
+        model = registry.build(
+            model_name, args.num_classes, weights=None, **_model_options(args, model_name)
+        )
+        model.summary(line_length=100)
+
+
+def _model_options(args: argparse.Namespace, model_name: str) -> dict:
+    """The builder options given on the command line (`--geometry`, `--fc-units`, `--backbone`,
+    `--output-stride`, `--option NAME=VALUE`); `keras_fcn.registry.build` checks them against the
+    model's declared options."""
+    from keras_fcn import registry
+
+    options = {"geometry": args.geometry}
+    if args.fc_units is not None:
+        if "fc_units" not in registry.get(model_name).options:
+            raise UsageError(f"--fc-units: the model {model_name} has no fc6/fc7.")
+        options["fc_units"] = args.fc_units
+    for name in ("backbone", "output_stride"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    options.update(registry.parse_options(model_name, args.option or []))
+    return options
+
+
+def training_run(args: argparse.Namespace):
+    """The `TrainingRun` and `Recipe` of a parsed `train` command line: `--recipe`, then
+    `--recipe-option`, then the flags that override single fields (`--learning-rate`, ...)."""
+    import functools
+
+    from keras_fcn import registry, training
+
+    options = _model_options(args, args.model)
+    if args.weights is not None:  # else the builder's default
+        options["weights"] = _weights(args.weights)
+    base = (
+        registry.get(args.model).paper_recipe
+        if args.recipe == "paper"
+        else training.default_recipe()
+    )
+    recipe = training.resolve_recipe(
+        base,
+        args.recipe_option or [],
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        crop_size=args.crop_size,
+        class_weights=args.class_weights,
+    )
+    run = training.TrainingRun(
+        functools.partial(registry.build, args.model, args.num_classes, **options),
+        num_classes=args.num_classes,
+        output_dir=args.output,
+        epochs=args.epochs,
+        init_from=args.init_from,
+        jit_compile=args.jit_compile,
+        arguments={key: value for key, value in vars(args).items() if key != "handler"},
+    )
+    return run, recipe
+
+
+def train(args: argparse.Namespace) -> None:
+    """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
+    from keras_fcn import data, training
+
+    run, recipe = training_run(args)
+    training.set_precision(args.precision)
+    strategy = training.make_strategy(args.strategy)
+
+    train_source = data.from_spec(
+        args.dataset, split="train", num_classes=args.num_classes, shuffle=True, seed=args.seed
+    )
+    class_weights = data.class_weights(train_source, args.num_classes, recipe.class_weights)
+    if class_weights is not None:
+        print(
+            f"Class weights ({recipe.class_weights}): "
+            + ", ".join(f"{weight:.4g}" for weight in class_weights)
+        )
+    train_data = data.training_pipeline(
+        train_source,
+        crop_size=recipe.crop_size,
+        batch_size=recipe.batch_size,
+        augment=recipe.augment,
+        scale_range=recipe.scale_range,
+        seed=args.seed,
+        class_weights=class_weights,
+    )
+    val_data = None
+    if args.val_dataset:
+        val_data = data.evaluation_pipeline(
+            data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
+        )
+    training.train_model(
+        run,
+        recipe,
+        train_data,
+        val_data,
+        steps_per_epoch=int(train_data.cardinality()),
+        class_weights=class_weights,
+        scope=strategy.scope(),
+    )
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    """Prints the four scores and the per-class table of a model on a dataset."""
+    from keras_fcn import data
+    from keras_fcn.evaluation import evaluate as evaluate_model
+
+    model, class_names = _load_model(args, args.num_classes)
+    num_classes = model.output_shape[-1]
+    if args.precision != "float32":
+        from keras_fcn.export import in_process_model
+
+        model = in_process_model(model, args.precision)
+    dataset = data.evaluation_pipeline(
+        data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
+    )
+    if class_names is None:  # a model file: the dataset's names, where they fit
+        class_names = data.parse_spec(args.dataset).class_names
+        if class_names is not None and len(class_names) != num_classes:
+            class_names = None
+    report = evaluate_model(model, dataset, num_classes, class_names)
+    print(report)
+    if args.json:
+        report.to_json(args.json)
+        print(f"Wrote {args.json}.")
+
+
+def predict(args: argparse.Namespace) -> None:
+    """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
+    Monte Carlo dropout uncertainty map of a Bayesian model."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from keras_fcn.classes import PALETTES
+    from keras_fcn.export import load_predictor, make_predictor
+    from keras_fcn.uncertainty import predict_with_uncertainty
+    from keras_fcn.visualization import (
+        save_palette_png,
+        save_prediction_figure,
+        save_uncertainty_png,
+    )
+
+    _check_preset_flags(args)
+    if args.preset is not None:
+        if args.samples:
+            raise UsageError(
+                "--samples needs a Bayesian model's .keras file (--model); the presets have no "
+                "Monte Carlo dropout."
+            )
+        predictor = make_predictor(_load_preset(args)[0], args.precision or "float32")
+    elif not os.path.exists(args.model):
+        raise UsageError(f"no model at {args.model!r}.")
+    elif args.samples:
+        if not os.path.isfile(args.model):
+            raise UsageError(
+                "--samples needs the .keras model: an exported SavedModel runs the net without "
+                "Monte Carlo dropout."
+            )
+        model = _load_keras_model(args.model)
+        if args.precision not in (None, "float32"):
+            from keras_fcn.export import in_process_model
+
+            model = in_process_model(model, args.precision)
+    else:
+        predictor = load_predictor(args.model, precision=args.precision)
+    palette = PALETTES[args.palette]()
+    os.makedirs(args.output, exist_ok=True)
+    for path in args.images:
+        try:
+            image = np.asarray(Image.open(path).convert("RGB"))
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
+            raise UsageError(f"cannot read the image {path}: {error}") from error
+        stem = os.path.splitext(os.path.basename(path))[0]
+        outputs = os.path.join(args.output, stem)
+        written = ["_mask.png", "_overlay.png"]
+        if args.samples:
+            probabilities, uncertainty = predict_with_uncertainty(
+                model, image[None], samples=args.samples, uncertainty=args.uncertainty
+            )
+            class_ids = probabilities[0].argmax(axis=-1)
+            maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
+            written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
+        else:
+            class_ids = np.asarray(predictor(image[None]))[0]
+        save_palette_png(class_ids, f"{outputs}_mask.png", palette)
+        save_prediction_figure(
+            f"{outputs}_overlay.png",
+            image,
+            class_ids,
+            palette=None if args.palette == "voc" else palette,
+        )
+        print(f"{path}: {outputs}{', '.join(written)}")
+
+
+def export(args: argparse.Namespace) -> None:
+    """Exports a `.keras` model or a preset in a format and precision, guarded on held-out data."""
+    from keras_fcn import data
+    from keras_fcn.export import AccuracyGuard, calibration_images, export_model
+
+    model = _load_model(args)[0]
+    num_classes = model.output_shape[-1]
+    calibration = None
+    if args.calibration_dataset:
+        calibration = calibration_images(
+            data.from_spec(
+                args.calibration_dataset, split=args.calibration_split, num_classes=num_classes
+            ),
+            args.calibration_size,
+        )
+    elif args.precision == "int8":
+        raise UsageError("--precision int8 needs --calibration-dataset (images of your data).")
+    guard = None
+    if args.guard_dataset:
+        dataset = data.from_spec(
+            args.guard_dataset, split=args.guard_split, num_classes=num_classes
+        )
+        if args.guard_size:
+            dataset = dataset.take(args.guard_size)
+        guard = AccuracyGuard(
+            dataset,
+            max_miou_drop=args.max_miou_drop,
+            min_pixel_agreement=args.min_pixel_agreement,
+            on_failure="warn" if args.on_guard_failure == "warn" else "raise",
+        )
+    elif args.precision != "float32":
+        print(
+            f"keras-fcn export: warning: no accuracy guard ran for this {args.precision} export; "
+            "pass --guard-dataset SPEC to compare it with the float32 model on held-out data.",
+            file=sys.stderr,
+        )
+    path = export_model(
+        model,
+        args.export_dir,
+        args.format,
+        args.precision,
+        version=args.version,
+        input_size=tuple(args.input_size) if args.input_size else None,
+        calibration=calibration,
+        int8_min_agreement=args.int8_min_agreement,
+        guard=guard,
+    )
+    print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
+    with open(os.path.join(path, "keras_fcn.json")) as file:
+        report = json.load(file).get("guard")
+    if report is not None:
+        print(
+            f"Accuracy guard {'passed' if report['passed'] else 'FAILED'}: pixel agreement "
+            f"{100 * report['pixel_agreement']:.3f}%, mean IU "
+            f"{100 * report['reference_mean_iou']:.2f} → {100 * report['candidate_mean_iou']:.2f}."
+        )
+
+
+def convert(args: argparse.Namespace) -> None:
+    """Writes a trained net of the original release as a `.keras` file."""
+    from keras_fcn.presets import from_preset
+
+    options = {"geometry": args.geometry} if args.geometry else {}
+    if args.fc_units is not None:
+        options["fc_units"] = args.fc_units
+    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    output = args.output or f"{args.preset}.keras"
+    model.save(output)
+    print(f"Converted {args.preset} to {output}.")
+
+
+def check_data(args: argparse.Namespace) -> int:
+    """Lists every problem of a dataset, then, if it has none, the pixels of each class; the
+    exit status is 1 when there is any problem."""
+    from keras_fcn import data
+
+    problems = data.check_dataset(args.spec, num_classes=args.num_classes, split=args.split)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) found in {args.spec} ({args.split}).")
+    if problems:
+        return 1
+    spec = data.parse_spec(args.spec)
+    counts = data.count_class_pixels(
+        data.from_spec(spec, split=args.split, num_classes=args.num_classes), args.num_classes
+    )
+    names = spec.class_names
+    if names is None or len(names) != args.num_classes:
+        names = tuple(f"class_{i}" for i in range(args.num_classes))
+    total = counts.pixels.sum() + counts.void_pixels
+    weights = counts.median_frequency_weights()
+    print(f"\nPixels per class ({counts.images} images, {total:,} pixels):")
+    print(f"{'class':>5}  {'name':<20} {'pixels':>14} {'share':>7} {'median-freq. weight':>20}")
+    for index, (name, pixels) in enumerate(zip(names, counts.pixels, strict=True)):
+        print(
+            f"{index:>5}  {name:<20} {pixels:>14,} {100 * pixels / total:>6.2f}% "
+            f"{weights[index]:>20.4f}"
+        )
+    print(
+        f"{'void':>5}  {'(255)':<20} {counts.void_pixels:>14,} "
+        f"{100 * counts.void_pixels / total:>6.2f}%"
+    )
+    return 0
+
+
+def demo(args: argparse.Namespace) -> None:
+    """Trains FCN-8s on synthetic shapes offline, evaluates, exports and serves it once."""
+    from keras_fcn.demo import run_demo
+
+    run_demo(
+        output_dir=args.output,
+        export_dir=args.export_dir,
+        epochs=args.epochs,
+        train_examples=args.train_examples,
+        image_size=args.image_size,
+        seed=args.seed,
+    )
