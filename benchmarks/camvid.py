@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from benchmarks import accelerator, camvid_arrays, models, smoke
+from benchmarks.camvid_arrays import spec
 from benchmarks.machine import markdown_table, print_machine
 from keras_fcn import cli, registry
 from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
@@ -56,11 +57,6 @@ DEFAULT_FC_UNITS = 256
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def spec(root: str, split: str, scale: float) -> str:
-    """The dataset spec of a CamVid split at a scale."""
-    return f"camvid:{root},split={split}" + ("" if scale == 1.0 else f",scale={scale}")
 
 
 def train_arguments(args: argparse.Namespace) -> list[str]:
