@@ -38,11 +38,10 @@ import time
 import keras
 import numpy as np
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import Timing, markdown_table, program, release_memory, time_calls
 from keras_fcn import registry, training
-from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
 
 BACKENDS = ("jax", "torch")
@@ -331,48 +330,26 @@ def machine_table(args: argparse.Namespace) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(registry.MODELS),
-        help="models of keras_fcn.registry to time (default: all)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, registry.MODELS, "to time")
+    arguments.add_geometries(
+        parser, "geometries of the inference rows (default: every geometry of each model)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries of the inference rows (default: every geometry of each model)",
-    )
-    parser.add_argument(
-        "--batches", nargs="+", type=int, default=[1, 16], help="inference batch sizes"
-    )
-    parser.add_argument(
-        "--precisions",
-        nargs="+",
-        choices=PRECISIONS,
-        default=list(PRECISIONS),
-        help="Keras dtype policies to time inference and training in",
+    arguments.add_batches(parser, [1, 16], "inference batch sizes")
+    arguments.add_subset(
+        parser, "--precisions", PRECISIONS, "Keras dtype policies to time inference and training in"
     )
     parser.add_argument(
         "--train-batch", type=int, default=16, help="training batch size (0: no training rows)"
     )
     parser.add_argument("--crop-size", type=int, default=320, help="side of the training crops")
-    parser.add_argument(
-        "--train-geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        help="geometries of the training rows (default: aligned where the model has it, else "
-        "its own)",
+    arguments.add_geometries(
+        parser,
+        "geometries of the training rows (default: aligned where the model has it, else its own)",
+        flag="--train-geometries",
     )
-    parser.add_argument(
-        "--repeats", type=int, default=10, help="timed calls per row after one warm-up call"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
+    arguments.add_repeats(parser, 10)
+    arguments.add_fc_units(parser)
     parser.add_argument(
         "--peak-tflops",
         type=float,
@@ -385,13 +362,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="the peak float32 rows are compared with (TF32 where the backend allows it)",
     )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds, on a CPU too: {smoke.MODEL}, "
-        f"{smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of {smoke.FC_UNITS} units, "
-        f"{smoke.REPEATS} repeat, both precisions for inference, float32 training (measures "
-        "nothing)",
+    arguments.add_smoke(
+        parser,
+        f"{smoke.SUMMARY}, both precisions for inference, float32 training",
+        duration="in seconds, on a CPU too",
     )
     args = parser.parse_args(argv)
     if keras.backend.backend() not in BACKENDS:
@@ -399,15 +373,16 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"run with KERAS_BACKEND=jax or torch; the backend is {keras.backend.backend()} "
             "(the other benchmark scripts time TensorFlow)."
         )
-    args.sizes = None
+    args.sizes, args.train_precisions = None, args.precisions
     if args.smoke:
-        args.models, args.batches, args.repeats = [smoke.MODEL], [smoke.BATCH], smoke.REPEATS
-        args.geometries = [smoke.GEOMETRY]
-        args.fc_units, args.sizes = smoke.FC_UNITS, smoke.SIZE
-        args.train_batch, args.crop_size = smoke.BATCH, smoke.SIZE
-        args.train_geometries, args.train_precisions = [smoke.GEOMETRY], ["float32"]
-    else:
-        args.train_precisions = args.precisions
+        smoke.shrink(
+            args,
+            sizes=smoke.SIZE,
+            train_batch=smoke.BATCH,
+            crop_size=smoke.SIZE,
+            train_geometries=[smoke.GEOMETRY],
+            train_precisions=["float32"],
+        )
     return args
 
 

@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from benchmarks import smoke
+from benchmarks import arguments, smoke
 from benchmarks.machine import MIB, markdown_table, print_machine, process_rss
 
 PRESET = "voc-fcn8s"
@@ -110,22 +110,17 @@ def write_caffemodel(path: str, fc_units: int) -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        default=4096,
-        help="width of fc6 and fc7 of the file written (default: 4096, the released net's)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_fc_units(
+        parser, 4096, "width of fc6 and fc7 of the file written (default: 4096, the released net's)"
     )
-    parser.add_argument(
-        "--smoke", action="store_true", help="narrow fc6/fc7: checks that the script runs"
-    )
+    arguments.add_smoke(parser, f"fc6/fc7 of {smoke.FC_UNITS} units", duration="in under a minute")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--caffemodel", help=argparse.SUPPRESS)
     parser.add_argument("--keras-home", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.fc_units = smoke.FC_UNITS
+        smoke.shrink(args)
     return args
 
 

@@ -42,10 +42,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import total_flops
 from benchmarks.machine import (
-    CEILING_SIZE,
     Ceiling,
     Timing,
     markdown_table,
@@ -55,7 +54,6 @@ from benchmarks.machine import (
 )
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
-from keras_fcn.backbones.vgg16 import FC_UNITS
 
 IMAGE_SIGNATURE = [tf.TensorSpec([None, None, None, 3], tf.float32)]
 
@@ -153,31 +151,14 @@ def runner_names(buckets: list[int]) -> list[str]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry to evaluate (default: fcn8s)",
-    )
-    parser.add_argument(
-        "--geometry",
-        choices=models.GEOMETRIES,
-        default="aligned",
-        help="geometry to build the model in (default: aligned)",
-    )
+    parser = arguments.script_parser(__doc__)
+    arguments.add_model(parser, "to evaluate")
+    arguments.add_geometry(parser, "to build the model in")
     parser.add_argument("--images", type=int, default=20, help="number of image sizes")
     parser.add_argument("--min-size", type=int, default=300, help="smallest side")
     parser.add_argument("--max-size", type=int, default=500, help="largest side")
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
     parser.add_argument(
         "--buckets",
         nargs="*",
@@ -197,28 +178,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=2,
         help="passes after the first; each image's best time over them is kept",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="6 images, fc6/fc7 of 1024 units, 1 warm pass (about a minute)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
-        f"geometry, 2 images with sides up to {smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} "
-        f"units, buckets of 32, 1 warm pass (measures nothing)",
+    arguments.add_quick(parser, "6 images, fc6/fc7 of 1024 units, 1 warm pass")
+    arguments.add_smoke(
+        parser,
+        f"{smoke.MODEL} in the {smoke.GEOMETRY} geometry, 2 images with sides up to "
+        f"{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, buckets of 32, 1 warm pass",
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.images, args.fc_units, args.warm_passes = 6, 1024, 1
     if args.smoke:
-        args.model, args.geometry, args.buckets = smoke.MODEL, smoke.GEOMETRY, [32]
-        args.images, args.min_size, args.max_size = 2, smoke.SIZE // 2, smoke.SIZE
-        args.fc_units, args.ceiling_size, args.warm_passes = (
-            smoke.FC_UNITS,
-            smoke.CEILING_SIZE,
-            smoke.REPEATS,
+        smoke.shrink(
+            args,
+            images=2,
+            min_size=smoke.SIZE // 2,
+            max_size=smoke.SIZE,
+            buckets=[32],
+            warm_passes=smoke.REPEATS,
         )
     models.check_geometries(parser, [args.model], [args.geometry])
     if args.warm_passes < 1:

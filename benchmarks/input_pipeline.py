@@ -29,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import smoke
+from benchmarks import arguments, smoke
 from benchmarks.machine import markdown_table, print_machine, time_calls, usable_cores
 from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
 from keras_fcn.data.testing import write_voc_tree
@@ -118,18 +118,13 @@ def main(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments.script_parser(__doc__)
     parser.add_argument("--images", type=int, default=64, help="number of images in the tree")
-    parser.add_argument("--repeats", type=int, default=5, help="timed passes per stage")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: a tree of {smoke.IMAGES} images, "
-        f"{smoke.REPEATS} pass per stage (measures nothing)",
-    )
+    arguments.add_repeats(parser, 5, "timed passes per stage")
+    arguments.add_smoke(parser, f"a tree of {smoke.IMAGES} images, {smoke.REPEATS} pass per stage")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.images, args.repeats = smoke.IMAGES, smoke.REPEATS
+        smoke.shrink(args, images=smoke.IMAGES)
     return args
 
 

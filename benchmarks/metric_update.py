@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import smoke
+from benchmarks import arguments, smoke
 from benchmarks.machine import markdown_table, print_machine
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.metrics import SegmentationScores
@@ -101,22 +101,17 @@ def main(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments.script_parser(__doc__)
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default: 8)")
     parser.add_argument("--size", type=int, default=512, help="image side (default: 512)")
     parser.add_argument("--classes", type=int, default=21, help="number of classes (default: 21)")
-    parser.add_argument(
-        "--repeats", type=int, default=10, help="timed runs per row, after 2 warm-ups (default: 10)"
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    arguments.add_repeats(parser, 10, "timed runs per row, after 2 warm-ups (default: 10)")
+    arguments.add_smoke(
+        parser, f"batch {smoke.BATCH} of {smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat"
     )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
+        smoke.shrink(args, batch=smoke.BATCH)
     return args
 
 

@@ -52,6 +52,15 @@ def training_geometry(name: str) -> str:
     return "aligned" if "aligned" in geometries else geometries[0]
 
 
+def geometries_of(names: Sequence[str]) -> list[str]:
+    """Every geometry some of the models `names` take, in the registry's order."""
+    return [
+        geometry
+        for geometry in GEOMETRIES
+        if any(geometry in registry.get(name).geometries for name in names)
+    ]
+
+
 def own_geometries(names: Sequence[str], geometries: Sequence[str]) -> list[tuple[str, str]]:
     """The `(model, geometry)` pairs among `names` × `geometries` that the registry has."""
     return [

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.machine import (
     MIB,
     PeakMemory,
@@ -129,40 +129,18 @@ def measure_model(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(DEFAULT_MODELS),
-        help=f"models of keras_fcn.registry, each in every geometry it has (default: "
-        f"{' '.join(DEFAULT_MODELS)})",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, DEFAULT_MODELS, "to measure, each in every geometry it has")
+    arguments.add_batches(parser, [1, 2, 4], "batch sizes (default: 1 2 4)")
+    arguments.add_subset(
+        parser, "--modes", MODES, "training steps and/or inference (default: both)"
     )
-    parser.add_argument(
-        "--batches", nargs="+", type=int, default=[1, 2, 4], help="batch sizes (default: 1 2 4)"
-    )
-    parser.add_argument(
-        "--modes",
-        nargs="+",
-        choices=MODES,
-        default=list(MODES),
-        help="training steps and/or inference (default: both)",
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=2, help="measured calls after one warm-up (default: 2)"
-    )
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        default=FC_UNITS,
-        help="width of FCN's fc6 and fc7 (the paper's 4096)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: SegNet and {smoke.MODEL} "
-        f"({smoke.GEOMETRY}, fc6/fc7 of {smoke.FC_UNITS} units), batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    arguments.add_repeats(parser, 2, "measured calls after one warm-up (default: 2)")
+    arguments.add_fc_units(parser, help="width of FCN's fc6 and fc7 (the paper's 4096)")
+    arguments.add_smoke(
+        parser,
+        f"SegNet and {smoke.MODEL} ({smoke.GEOMETRY}, fc6/fc7 of {smoke.FC_UNITS} units), batch "
+        f"{smoke.BATCH} of {smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat",
     )
     args = parser.parse_args(argv)
     args.size = SIZE
@@ -170,9 +148,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         (name, geometry) for name in args.models for geometry in registry.get(name).geometries
     ]
     if args.smoke:
-        args.rows = [("segnet", "original"), (smoke.MODEL, smoke.GEOMETRY)]
-        args.batches, args.size, args.repeats = [smoke.BATCH], (smoke.SIZE, smoke.SIZE), 1
-        args.fc_units = smoke.FC_UNITS
+        smoke.shrink(
+            args,
+            models=["segnet", smoke.MODEL],
+            rows=[("segnet", "original"), (smoke.MODEL, smoke.GEOMETRY)],
+            size=(smoke.SIZE, smoke.SIZE),
+        )
     return args
 
 

@@ -40,10 +40,9 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import conv_flops
 from benchmarks.machine import (
-    CEILING_SIZE,
     RATE_HEADERS,
     PeakMemory,
     markdown_table,
@@ -53,7 +52,6 @@ from benchmarks.machine import (
     time_against_ceiling,
 )
 from keras_fcn import registry
-from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export import (
     BYTES_INPUT,
@@ -258,57 +256,24 @@ HEADERS = [
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry to export and serve (default: fcn8s)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_model(parser, "to export and serve")
+    arguments.add_geometries(
+        parser, "geometries to build the model in (default: every geometry of the model)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries to build the model in (default: every geometry of the model)",
+    arguments.add_batches(
+        parser, [1, 4], "batch sizes (the REST response table reads the batch-1 export, so keep 1)"
     )
-    parser.add_argument(
-        "--batches",
-        nargs="+",
-        type=int,
-        default=[1, 4],
-        help="batch sizes (the REST response table reads the batch-1 export, so keep 1)",
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed calls per row after one warm-up call"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
-    parser.add_argument("--quick", action="store_true", help="aligned 512×512, batch 1")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
-        f"geometry, {smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of "
-        f"{smoke.FC_UNITS} units, {smoke.REPEATS} repeat (measures nothing)",
-    )
+    arguments.add_repeats(parser, 3)
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
+    arguments.add_quick(parser, "aligned 512×512, batch 1")
+    arguments.add_smoke(parser, smoke.SUMMARY)
     args = parser.parse_args(argv)
     if args.quick:
         args.geometries, args.batches = ["aligned"], [1]
     if args.smoke:
-        args.model, args.geometries, args.batches = smoke.MODEL, [smoke.GEOMETRY], [smoke.BATCH]
-        args.repeats, args.fc_units, args.ceiling_size = (
-            smoke.REPEATS,
-            smoke.FC_UNITS,
-            smoke.CEILING_SIZE,
-        )
+        smoke.shrink(args)
     args.geometries = args.geometries or list(registry.get(args.model).geometries)
     models.check_geometries(parser, [args.model], args.geometries)
     return args

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
@@ -46,7 +46,6 @@ from benchmarks.machine import (
     release_memory,
     time_against_ceiling,
 )
-from keras_fcn import registry
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.training import PRECISIONS
@@ -155,87 +154,35 @@ ROW_HEADERS = [
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=["fcn8s"],
-        help="models of keras_fcn.registry to train (default: fcn8s)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, ["fcn8s"], "to train")
+    arguments.add_geometries(parser)
+    arguments.add_subset(
+        parser, "--xla", ("off", "on"), "compile the step without and/or with XLA (jit_compile)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries to build the models in (default: every geometry of the models)",
-    )
-    parser.add_argument(
-        "--xla",
-        nargs="+",
-        choices=("off", "on"),
-        default=["off", "on"],
-        help="compile the step without and/or with XLA (jit_compile)",
-    )
-    parser.add_argument(
+    arguments.add_subset(
+        parser,
         "--precisions",
-        nargs="+",
-        choices=PRECISIONS,
-        default=list(PRECISIONS),
-        help="Keras dtype policies (mixed_float16 is skipped without a GPU, mixed_bfloat16 on "
-        "CPUs without bfloat16 instructions)",
+        PRECISIONS,
+        "Keras dtype policies (mixed_float16 is skipped without a GPU, mixed_bfloat16 on CPUs "
+        "without bfloat16 instructions)",
     )
     parser.add_argument("--batch", type=int, default=8, help="images per step")
     parser.add_argument("--size", type=int, default=320, help="side of the square crops")
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed steps after one warm-up step (default 3)"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="aligned FCN-8s in float32 without XLA, 2 repeats (about a minute)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: one row, {smoke.MODEL} in the "
-        f"{smoke.GEOMETRY} geometry, float32 without XLA, batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, {smoke.REPEATS} repeat "
-        f"(measures nothing)",
-    )
+    arguments.add_repeats(parser, None, "timed steps after one warm-up step (default 3)")
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
+    arguments.add_quick(parser, "aligned FCN-8s in float32 without XLA, 2 repeats")
+    arguments.add_smoke(parser, f"one row, {smoke.SUMMARY}, float32 without XLA")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.models, args.geometries, args.xla, args.precisions = (
-            ["fcn8s"],
-            ["aligned"],
-            ["off"],
-            ["float32"],
-        )
+    if args.quick or args.smoke:
+        args.models, args.geometries = ["fcn8s"], ["aligned"]
+        args.xla, args.precisions = ["off"], ["float32"]
     if args.smoke:
-        args.models, args.geometries, args.xla, args.precisions = (
-            [smoke.MODEL],
-            [smoke.GEOMETRY],
-            ["off"],
-            ["float32"],
-        )
-        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
-        args.fc_units, args.ceiling_size = smoke.FC_UNITS, smoke.CEILING_SIZE
+        smoke.shrink(args, batch=smoke.BATCH)
     args.repeats = args.repeats or (2 if args.quick else 3)
     if args.geometries is None:
-        args.geometries = [
-            geometry
-            for geometry in models.GEOMETRIES
-            if any(geometry in registry.get(name).geometries for name in args.models)
-        ]
+        args.geometries = models.geometries_of(args.models)
     models.check_geometries(parser, args.models, args.geometries)
     return args
 
