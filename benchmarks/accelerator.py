@@ -40,7 +40,8 @@ import numpy as np
 
 from benchmarks import arguments, models, smoke
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
-from benchmarks.machine import Timing, markdown_table, program, release_memory, time_calls
+from benchmarks.machine import Timing, program, release_memory, time_calls
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry, training
 from keras_fcn.classes import IGNORE_LABEL
 
@@ -316,17 +317,17 @@ def training_row(name, geometry, crop, batch, precision, args) -> list:
     return row
 
 
-def machine_table(args: argparse.Namespace) -> str:
-    rows = [
-        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-        ("device", device_name()),
-        ("backend", backend_version()),
-        ("keras", keras.__version__),
-        ("python", platform.python_version()),
-        ("float32 convolutions", "TF32 allowed" if float32_uses_tf32() else "float32"),
-        ("command", " ".join([program(), *sys.argv[1:]])),
-    ]
-    return markdown_table(["machine", ""], rows)
+def machine_info() -> dict[str, str]:
+    """Describes the device and libraries, without TensorFlow (see `machine.machine_info`)."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "device": device_name(),
+        "backend": backend_version(),
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "float32 convolutions": "TF32 allowed" if float32_uses_tf32() else "float32",
+        "command": " ".join([program(), *sys.argv[1:]]),
+    }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -387,11 +388,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print("## FCN on an accelerator\n")
-    print(machine_table(args), flush=True)
-    print()
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN on an accelerator", machine_info(), args.smoke)
     print(
         f"Inference: one warm-up call (compilation included), then the best and the median of "
         f"{args.repeats} calls. Training: `train_on_batch` with the default recipe, timed the "
@@ -401,7 +398,7 @@ def main(args: argparse.Namespace) -> None:
         f"PyTorch; for training on JAX, the process's peak so far.\n"
     )
     print("### Inference\n")
-    print(markdown_table(INFERENCE_HEADERS, []), flush=True)
+    print_headers(INFERENCE_HEADERS)
     for name in args.models:
         entry = registry.get(name)
         for geometry in entry.geometries:
@@ -411,16 +408,16 @@ def main(args: argparse.Namespace) -> None:
             for batch in args.batches:
                 for precision in args.precisions:
                     row = inference_row(name, geometry, size, batch, precision, args)
-                    print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+                    print_row(row)
                     release_memory()
     if args.train_batch < 1:
         return
     print("\n### Training step\n")
-    print(markdown_table(TRAINING_HEADERS, []), flush=True)
+    print_headers(TRAINING_HEADERS)
     for name, geometry in training_pairs(args.models, args.train_geometries):
         for precision in args.train_precisions:
             row = training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
-            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+            print_row(row)
             release_memory()
 
 

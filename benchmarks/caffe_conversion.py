@@ -37,7 +37,8 @@ import time
 import numpy as np
 
 from benchmarks import arguments, smoke
-from benchmarks.machine import MIB, markdown_table, print_machine, process_rss
+from benchmarks.machine import MIB, machine_info, process_rss
+from benchmarks.tables import markdown_table, print_header
 
 PRESET = "voc-fcn8s"
 """The preset converted: FCN-8s PASCAL, the largest file of the release."""
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.smoke:
         print(smoke.NOTE)
-    print_machine(f"Converting {PRESET}'s .caffemodel (fc6/fc7 of {args.fc_units})")
+    print_header(f"Converting {PRESET}'s .caffemodel (fc6/fc7 of {args.fc_units})", machine_info())
     with tempfile.TemporaryDirectory(prefix="caffe_conversion-") as directory:
         caffemodel = os.path.join(directory, f"{PRESET}.caffemodel")
         write_seconds = write_caffemodel(caffemodel, args.fc_units)

@@ -43,7 +43,8 @@ import numpy as np
 
 from benchmarks import accelerator, arguments, camvid_arrays, models, smoke
 from benchmarks.camvid_arrays import spec
-from benchmarks.machine import markdown_table, print_machine
+from benchmarks.machine import machine_info
+from benchmarks.tables import markdown_table, print_header
 from keras_fcn import cli, registry
 from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
 
@@ -290,7 +291,7 @@ def report_run(
 
 def main(args: argparse.Namespace) -> dict | None:
     if args.pack:
-        print_machine("CamVid packed into arrays")
+        print_header("CamVid packed into arrays", machine_info())
         packed = camvid_arrays.pack(args.root, args.scale, len(CAMVID_CLASS_NAMES))
         packed.save(args.pack)
         sizes = ", ".join(f"{split} {len(images)}" for split, images in packed.images.items())
@@ -298,15 +299,12 @@ def main(args: argparse.Namespace) -> dict | None:
         return None
     packed = None
     if args.arrays:
-        print("## FCN on CamVid, from packed arrays\n")
-        print(accelerator.machine_table(args), flush=True)
-        print()
+        print_header("FCN on CamVid, from packed arrays", accelerator.machine_info())
         packed = camvid_arrays.PackedSplits.load(args.arrays)
         args.root, args.scale = packed.root, packed.scale
     else:
-        print_machine("FCN on CamVid")
+        print_header("FCN on CamVid", machine_info(), args.smoke)
     if args.smoke:
-        print(smoke.NOTE)
         from keras_fcn.data.testing import write_camvid_tree
 
         args.root = os.path.join(tempfile.mkdtemp(prefix="camvid_smoke_"), "CamVid")

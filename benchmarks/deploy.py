@@ -59,13 +59,13 @@ from benchmarks import arguments, models, smoke
 from benchmarks.flops import total_flops
 from benchmarks.machine import (
     cpu_flags,
-    markdown_table,
+    machine_info,
     matmul_ceiling,
-    print_machine,
     release_memory,
     time_against_ceiling,
 )
 from benchmarks.serving import photos, with_random_scores
+from benchmarks.tables import markdown_table, print_header, print_row
 from keras_fcn import data, registry
 from keras_fcn.export import (
     MIN_PIXEL_AGREEMENT,
@@ -279,7 +279,7 @@ def run_path(
         f"{timing.utilisation:.2f}",
         f"{equal:.4f}",
     ]
-    print("| " + " | ".join(row) + " |", file=sys.stderr, flush=True)  # progress
+    print_row(row, file=sys.stderr)  # progress
     guard_row = None
     dataset = guard_dataset(args, context["num_classes"], size)
     if dataset is not None and not (path.format == "keras" and path.precision == "float32"):
@@ -370,9 +370,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN deployment")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN deployment", machine_info(), args.smoke)
     model = build_model(args)
     num_classes = int(model.outputs[0].shape[-1])
     images = photos(args.batch, args.size)

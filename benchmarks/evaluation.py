@@ -47,11 +47,11 @@ from benchmarks.flops import total_flops
 from benchmarks.machine import (
     Ceiling,
     Timing,
-    markdown_table,
+    machine_info,
     matmul_ceiling,
-    print_machine,
     usable_cores,
 )
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
 
@@ -213,9 +213,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN evaluation at varying image sizes")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN evaluation at varying image sizes", machine_info(), args.smoke)
     sizes = random_sizes(args.images, args.min_size, args.max_size)
     generator = np.random.default_rng(2)
     images = [
@@ -251,7 +249,7 @@ def main(args: argparse.Namespace) -> None:
         "fraction (CPU time)",
         "max abs Δ logits",
     ]
-    print(markdown_table(headers, []), flush=True)
+    print_headers(headers)
     results = []
     for name in args.runners:
         runner = Runner(name, model)
@@ -286,7 +284,7 @@ def main(args: argparse.Namespace) -> None:
             f"{cpu_rate / ceiling.cpu:.2f}",
             f"{difference:.1e}",
         ]
-        print("| " + " | ".join(str(cell) for cell in row) + " |")
+        print_row(row)
     print(
         f"\nMatmul ceiling ({args.ceiling_size}²): {ceiling.wall:.0f} GFLOP/s (wall), "
         f"{ceiling.cpu:.0f} (CPU time)."

@@ -46,14 +46,14 @@ from benchmarks.machine import (
     Ceiling,
     PeakMemory,
     Timing,
-    markdown_table,
+    machine_info,
     matmul_ceiling,
-    print_machine,
     rate_cells,
     release_memory,
     time_against_ceiling,
     time_calls,
 )
+from benchmarks.tables import markdown_table, print_header, print_headers, print_row
 from keras_fcn import registry
 
 DEFAULT_MODELS = ("fcn32s", "fcn16s", "fcn8s")
@@ -157,7 +157,7 @@ def run_rows(configs, args: argparse.Namespace) -> list[list]:
                     args.ceiling_size,
                 )
             )
-            print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+            print_row(rows[-1])
         del model
         release_memory()
     return rows
@@ -409,9 +409,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN inference")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN inference", machine_info(), args.smoke)
     width = "their papers' width" if args.fc_units is None else f"{args.fc_units} units"
     print(
         f'Every row: one warm-up call ("first call"), then the best and the median of '
@@ -421,7 +419,7 @@ def main(args: argparse.Namespace) -> None:
         f"fc6/fc7 of {width}; inputs are float32. Memory columns are peaks above "
         f"the state before the row (the model's weights excluded).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
+    print_headers(ROW_HEADERS)
     run_rows(configs(args), args)
     if args.layers:
         for model_name, geometry in models.own_geometries(args.layer_models, args.geometries):

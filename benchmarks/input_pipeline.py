@@ -30,7 +30,8 @@ import tempfile
 import numpy as np
 
 from benchmarks import arguments, smoke
-from benchmarks.machine import markdown_table, print_machine, time_calls, usable_cores
+from benchmarks.machine import machine_info, time_calls, usable_cores
+from benchmarks.tables import markdown_table, print_header
 from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
 from keras_fcn.data.testing import write_voc_tree
 
@@ -66,9 +67,7 @@ def consume(dataset) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("Input pipeline throughput (VOC-sized JPEGs)")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("Input pipeline throughput (VOC-sized JPEGs)", machine_info(), args.smoke)
     with tempfile.TemporaryDirectory() as root:
         ids = [f"2007_{index:06d}" for index in range(args.images)]
         write_voc_tree(root, {"train": ids}, photo_like_arrays(), jpeg_quality=90)

@@ -4,8 +4,8 @@ Timings on a shared machine are noisy, so every script reports a time as the bes
 median) of several repeats, next to a float32 matrix-product ceiling measured in the same run
 just before and after, and the fraction of that ceiling the model reaches. FLOPs are counted from
 the model itself (`benchmarks.flops`), never hard-coded. TensorFlow is imported by the functions
-that use it only (the ceiling, the machine table, `PeakMemory`), so that the TensorFlow-free
-`benchmarks.accelerator` can share the timing and table helpers.
+that use it only (the ceiling, `machine_info`, `PeakMemory`), so that the TensorFlow-free
+`benchmarks.accelerator` can share the timing helpers.
 
 Import from a script of the package with `from benchmarks.machine import ...`; run the scripts
 from the repository root as `python -m benchmarks.<script>`.
@@ -21,7 +21,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -128,22 +128,6 @@ def program() -> str:
     if spec is not None:
         return f"python -m {spec.name}"
     return os.path.basename(sys.argv[0])
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """Formats rows as a GitHub markdown table; floats are printed as they come (preformat)."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def print_machine(title: str) -> dict[str, str]:
-    """Prints a markdown title and the machine table; returns `machine_info()`."""
-    info = machine_info()
-    print(f"## {title}\n")
-    print(markdown_table(["machine", ""], list(info.items())))
-    print(flush=True)
-    return info
 
 
 @dataclasses.dataclass

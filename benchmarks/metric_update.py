@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import arguments, smoke
-from benchmarks.machine import markdown_table, print_machine
+from benchmarks.machine import machine_info
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.metrics import SegmentationScores
 
@@ -46,9 +47,7 @@ def wrapped(function, mode: str):
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("Metric update")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("Metric update", machine_info(), args.smoke)
     rng = np.random.default_rng(0)
     shape = (args.batch, args.size, args.size)
     labels = rng.integers(0, args.classes, size=shape).astype(np.int32)
@@ -92,12 +91,12 @@ def main(args: argparse.Namespace) -> None:
         f"{IGNORE_LABEL}, median of {args.repeats} runs after 2 warm-ups; the reference "
         f"convolution is {conv_gflop:.3g} GFLOP.\n"
     )
-    print(markdown_table(HEADERS, []), flush=True)
+    print_headers(HEADERS)
     for name, function in rows.items():
         for mode in ("eager", "tf.function", "jit"):
             elapsed = milliseconds(wrapped(function, mode), args.repeats)
             row = [name, mode, f"{elapsed:.1f}", f"{pixels / elapsed / 1e3:.1f}"]
-            print("| " + " | ".join(row) + " |", flush=True)
+            print_row(row)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -35,10 +35,10 @@ from benchmarks import arguments, models, smoke
 from benchmarks.machine import (
     MIB,
     PeakMemory,
-    markdown_table,
-    print_machine,
+    machine_info,
     time_calls,
 )
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
@@ -158,9 +158,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("SegNet and FCN-8s: peak memory")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("SegNet and FCN-8s: peak memory", machine_info(), args.smoke)
     print(
         f"Random weights, {args.size[0]}×{args.size[1]} inputs, fc6/fc7 of {args.fc_units} "
         f"units for FCN. Each model runs in a fresh process; every row: one warm-up call, then "
@@ -169,7 +167,7 @@ def main(args: argparse.Namespace) -> None:
         f"training step's gradients included; 'peak − gradients' leaves the activations and "
         f"scratch).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
+    print_headers(ROW_HEADERS)
     spawn = multiprocessing.get_context("spawn")
     for model_name, geometry in args.rows:
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
@@ -184,7 +182,7 @@ def main(args: argparse.Namespace) -> None:
                 args.fc_units,
             ).result()
         for row in rows:
-            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+            print_row(row)
 
 
 if __name__ == "__main__":

@@ -45,12 +45,12 @@ from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     RATE_HEADERS,
     PeakMemory,
-    markdown_table,
-    print_machine,
+    machine_info,
     rate_cells,
     release_memory,
     time_against_ceiling,
 )
+from benchmarks.tables import markdown_table, print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export import (
@@ -182,7 +182,7 @@ def time_paths(
                 f"{memory.rss_increase_mib:.0f}",
             ]
         )
-        print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+        print_row(rows[-1])
     in_process = calls["in process, serve_images"]()
     loaded = calls[f"SavedModel, {IMAGES_SIGNATURE}"]()
     ids, probabilities = CLASS_IDS_OUTPUT, PROBABILITIES_OUTPUT
@@ -280,9 +280,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN serving")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN serving", machine_info(), args.smoke)
     sizes = ", ".join(
         f"{geometry} {image_size(args, geometry)}×{image_size(args, geometry)}"
         for geometry in args.geometries
@@ -295,7 +293,7 @@ def main(args: argparse.Namespace) -> None:
         f"numpy; the {args.ceiling_size}² float32 matmul ceiling is measured before and after "
         f"each row and the better kept. GFLOP/s counts the network's convolutions only.\n"
     )
-    print(markdown_table(HEADERS, []), flush=True)
+    print_headers(HEADERS)
     all_checks = []
     with tempfile.TemporaryDirectory() as workdir:
         for geometry in args.geometries:

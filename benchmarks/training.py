@@ -40,12 +40,12 @@ from benchmarks.machine import (
     RATE_HEADERS,
     PeakMemory,
     cpu_flags,
-    markdown_table,
-    print_machine,
+    machine_info,
     rate_cells,
     release_memory,
     time_against_ceiling,
 )
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.training import PRECISIONS
@@ -188,9 +188,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN training")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN training", machine_info(), args.smoke)
     print(
         f'Every row: one warm-up step ("first step", tracing and compilation included), then '
         f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
@@ -201,7 +199,7 @@ def main(args: argparse.Namespace) -> None:
         f"process; memory columns are peaks above the state before the first step (the "
         f"weights excluded, the optimizer's momentum included).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
+    print_headers(ROW_HEADERS)
     spawn = multiprocessing.get_context("spawn")
     for model_name, geometry, precision, xla in itertools.product(
         args.models, args.geometries, args.precisions, args.xla
@@ -221,7 +219,7 @@ def main(args: argparse.Namespace) -> None:
                 args.fc_units,
                 args.ceiling_size,
             ).result()
-        print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+        print_row(row)
 
 
 if __name__ == "__main__":
