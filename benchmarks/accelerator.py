@@ -36,14 +36,13 @@ import sys
 import time
 
 import keras
-import numpy as np
 
 from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import Timing, program, release_memory, time_calls
 from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry, training
-from keras_fcn.classes import IGNORE_LABEL
 
 BACKENDS = ("jax", "torch")
 """The backends the script runs on (TensorFlow's benchmarks are the other scripts)."""
@@ -163,27 +162,6 @@ def device_peak_gib() -> float | None:
     return torch.cuda.max_memory_allocated() / GIB if torch.cuda.is_available() else None
 
 
-def build(name: str, geometry: str, precision: str, fc_units: int) -> keras.Model:
-    """A registry model with random weights under a dtype policy (then reset to float32)."""
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        return models.build(name, geometry, fc_units)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-
-
-def random_batch(
-    batch: int, size: tuple[int, int], num_classes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images of `size` (height, width) in [0, 255) and labels with a tenth of the
-    pixels ignored."""
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (batch, *size, 3)).astype("float32")
-    labels = rng.integers(0, num_classes, (batch, *size)).astype("int32")
-    labels[rng.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
-
-
 def forward(model: keras.Model, images) -> tuple:
     """The timed forward call, its memory in GiB (XLA's buffers on JAX) or None, and the
     seconds spent compiling it ahead of time (0 on PyTorch)."""
@@ -219,37 +197,40 @@ def forward(model: keras.Model, images) -> tuple:
     return call, None, 0.0
 
 
-def rate_cells(flops: float, timing: Timing, batch: int, precision: str, args) -> list[str]:
-    """images/s, achieved TFLOP/s, the peak compared with, and the fraction of it."""
+def measured_cells(
+    timing: Timing,
+    flops: float,
+    batch: int,
+    precision: str,
+    memory_gib: float | None,
+    args: argparse.Namespace,
+) -> list[str]:
+    """A row's cells after its label: the first, best and median call, images/s, the achieved
+    TFLOP/s, the peak compared with and the fraction of it, and the memory."""
     rate = flops / timing.best / 1e12
     peak, kind = peak_tflops(precision, args)
     return [
+        f"{timing.first:.1f}",
+        f"{1e3 * timing.best:.1f}",
+        f"{1e3 * timing.median:.1f}",
         f"{batch / timing.best:.3g}",
         f"{rate:.3g}",
         f"{peak:g} ({kind})" if peak else f"unknown ({kind})",
         f"{rate / peak:.2f}" if peak else "",
+        "" if memory_gib is None else f"{memory_gib:.2f}",
     ]
 
 
-def gib_cell(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def row_headers(size: str, first: str, best: str) -> list[str]:
+    """The headers of a table of `measured_cells` rows, with the names of three columns."""
+    return [
+        *("model", "geometry", size, "batch", "precision", first, best, "median (ms)"),
+        *("images/s", "TFLOP/s", "peak TFLOP/s", "fraction of peak", "memory (GiB)"),
+    ]
 
 
-INFERENCE_HEADERS = [
-    "model",
-    "geometry",
-    "input",
-    "batch",
-    "precision",
-    "first call (s)",
-    "best (ms)",
-    "median (ms)",
-    "images/s",
-    "TFLOP/s",
-    "peak TFLOP/s",
-    "fraction of peak",
-    "memory (GiB)",
-]
+INFERENCE_HEADERS = row_headers("input", "first call (s)", "best (ms)")
+TRAINING_HEADERS = row_headers("crop", "first step (s)", "best step (ms)")
 
 
 def input_size(name: str, geometry: str, side: int | None) -> tuple[int, int]:
@@ -267,7 +248,7 @@ def training_pairs(names: list[str], geometries: list[str] | None) -> list[tuple
 
 def inference_row(name, geometry, size, batch, precision, args) -> list:
     """Times the forward pass of one configuration; returns a table row."""
-    model = build(name, geometry, precision, args.fc_units)
+    model = models.build_in_precision(name, geometry, args.fc_units, precision)
     images = keras.ops.convert_to_tensor(random_batch(batch, size, 1)[0])
     flops = total_flops(model, tuple(images.shape))
     reset_device_peak()
@@ -275,32 +256,13 @@ def inference_row(name, geometry, size, batch, precision, args) -> list:
     timing = time_calls(call, args.repeats)
     timing = dataclasses.replace(timing, first=compile_seconds + timing.first)
     memory = xla_gib if xla_gib is not None else device_peak_gib()
-    row = [name, geometry, f"{size[0]}×{size[1]}", batch, precision, f"{timing.first:.1f}"]
-    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
-    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(memory)]
-    return row
-
-
-TRAINING_HEADERS = [
-    "model",
-    "geometry",
-    "crop",
-    "batch",
-    "precision",
-    "first step (s)",
-    "best step (ms)",
-    "median (ms)",
-    "images/s",
-    "TFLOP/s",
-    "peak TFLOP/s",
-    "fraction of peak",
-    "memory (GiB)",
-]
+    label = [name, geometry, f"{size[0]}×{size[1]}", batch, precision]
+    return [*label, *measured_cells(timing, flops, batch, precision, memory, args)]
 
 
 def training_row(name, geometry, crop, batch, precision, args) -> list:
     """Times `train_on_batch` of one configuration; returns a table row."""
-    model = build(name, geometry, precision, args.fc_units)
+    model = models.build_in_precision(name, geometry, args.fc_units, precision)
     num_classes = models.num_classes(name)
     recipe = training.default_recipe(batch_size=batch, crop_size=crop)
     training.compile_for_training(model, recipe, num_classes, total_steps=1000)
@@ -311,10 +273,8 @@ def training_row(name, geometry, crop, batch, precision, args) -> list:
     flops = BACKWARD_FACTOR * total_flops(model, tuple(images.shape))
     reset_device_peak()
     timing = time_calls(lambda: model.train_on_batch(images, labels), args.repeats)
-    row = [name, geometry, f"{crop}×{crop}", batch, precision, f"{timing.first:.1f}"]
-    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
-    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(device_peak_gib())]
-    return row
+    label = [name, geometry, f"{crop}×{crop}", batch, precision]
+    return [*label, *measured_cells(timing, flops, batch, precision, device_peak_gib(), args)]
 
 
 def machine_info() -> dict[str, str]:
@@ -407,8 +367,7 @@ def main(args: argparse.Namespace) -> None:
             size = input_size(name, geometry, args.sizes)
             for batch in args.batches:
                 for precision in args.precisions:
-                    row = inference_row(name, geometry, size, batch, precision, args)
-                    print_row(row)
+                    print_row(inference_row(name, geometry, size, batch, precision, args))
                     release_memory()
     if args.train_batch < 1:
         return
@@ -416,8 +375,9 @@ def main(args: argparse.Namespace) -> None:
     print_headers(TRAINING_HEADERS)
     for name, geometry in training_pairs(args.models, args.train_geometries):
         for precision in args.train_precisions:
-            row = training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
-            print_row(row)
+            print_row(
+                training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
+            )
             release_memory()
 
 

@@ -42,8 +42,8 @@ from benchmarks import arguments, models, smoke
 from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     CEILING_SIZE,
+    MEMORY_HEADERS,
     RATE_HEADERS,
-    Ceiling,
     PeakMemory,
     Timing,
     machine_info,
@@ -116,8 +116,7 @@ def time_row(
         f"{batch / timing.best:.2f}",
         *rate_cells(flops, timing, ceiling),
         f"{timing.utilisation:.2f}",
-        f"{memory.tf_increase_mib:.0f}",
-        f"{memory.rss_increase_mib:.0f}",
+        *memory.cells(),
     ]
 
 
@@ -134,8 +133,7 @@ ROW_HEADERS = [
     "images/s",
     *RATE_HEADERS,
     "core use",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
+    *MEMORY_HEADERS,
 ]
 
 
@@ -238,8 +236,7 @@ def layer_tables(
     for mode in ("function", "xla"):
         call = make_call(model, mode)
         whole[mode] = time_calls(lambda call=call: call(images).numpy(), repeats)
-    after = matmul_ceiling(ceiling_size)
-    ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+    ceiling = before.better(matmul_ceiling(ceiling_size))
     del model
     release_memory()
 

@@ -24,18 +24,19 @@ Usage, from the repository root:
 
 import argparse
 import functools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.machine import (
+    MEMORY_HEADERS,
     MIB,
     PeakMemory,
     machine_info,
+    run_in_fresh_process,
     time_calls,
 )
 from benchmarks.tables import print_header, print_headers, print_row
@@ -58,19 +59,9 @@ ROW_HEADERS = [
     "parameters (M)",
     "weights (MiB)",
     "best call (s)",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
+    *MEMORY_HEADERS,
     "peak − gradients (MiB)",
 ]
-
-
-def synthetic_batch(batch: int, size: tuple[int, int], num_classes: int):
-    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
-    generator = np.random.default_rng(0)
-    images = generator.uniform(0, 255, (batch, *size, 3)).astype("float32")
-    labels = generator.integers(0, num_classes, (batch, *size)).astype("int32")
-    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
 
 
 def _blocking(function, images) -> np.ndarray:
@@ -100,7 +91,7 @@ def measure_model(
     forward = tf.function(lambda images: model(images, training=False))
     rows = []
     for batch in batches:
-        images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
+        images, labels = random_batch(batch, size, models.num_classes(model_name))
         for mode in modes:
             if mode == "train":
                 call = functools.partial(model.train_on_batch, images, labels)
@@ -120,8 +111,7 @@ def measure_model(
                     f"{parameters / 1e6:.1f}",
                     f"{weights_mib:.0f}",
                     f"{timing.best:.2f}",
-                    f"{memory.tf_increase_mib:.0f}",
-                    f"{memory.rss_increase_mib:.0f}",
+                    *memory.cells(),
                     f"{memory.tf_increase_mib - gradients_mib:.0f}" if mode == "train" else "",
                 ]
             )
@@ -168,19 +158,17 @@ def main(args: argparse.Namespace) -> None:
         f"scratch).\n"
     )
     print_headers(ROW_HEADERS)
-    spawn = multiprocessing.get_context("spawn")
     for model_name, geometry in args.rows:
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
-            rows = worker.submit(
-                measure_model,
-                model_name,
-                geometry,
-                args.batches,
-                args.size,
-                args.modes,
-                args.repeats,
-                args.fc_units,
-            ).result()
+        rows = run_in_fresh_process(
+            measure_model,
+            model_name,
+            geometry,
+            args.batches,
+            args.size,
+            args.modes,
+            args.repeats,
+            args.fc_units,
+        )
         for row in rows:
             print_row(row)
 

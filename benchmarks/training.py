@@ -26,23 +26,23 @@ Usage, from the repository root:
 
 import argparse
 import itertools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
+    MEMORY_HEADERS,
     RATE_HEADERS,
     PeakMemory,
     cpu_flags,
     machine_info,
     rate_cells,
     release_memory,
+    run_in_fresh_process,
     time_against_ceiling,
 )
 from benchmarks.tables import print_header, print_headers, print_row
@@ -51,24 +51,11 @@ from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.training import PRECISIONS
 
 
-def synthetic_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
-    generator = np.random.default_rng(0)
-    images = generator.uniform(0, 255, (batch, size, size, 3)).astype("float32")
-    labels = generator.integers(0, num_classes, (batch, size, size)).astype("int32")
-    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
-
-
 def build_and_compile(
     model_name: str, geometry: str, precision: str, xla: bool, fc_units: int = FC_UNITS
 ) -> keras.Model:
     """A model with random weights, compiled with the paper's optimizer."""
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        model = models.build(model_name, geometry, fc_units)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model = models.build_in_precision(model_name, geometry, fc_units, precision)
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=1e-10, momentum=0.99),
         loss=keras.losses.SparseCategoricalCrossentropy(
@@ -107,7 +94,7 @@ def time_row(
     if reason:
         return [*label, reason] + [""] * (len(ROW_HEADERS) - len(label) - 1)
     model = build_and_compile(model_name, geometry, precision, xla, fc_units)
-    images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
+    images, labels = random_batch(batch, (size, size), models.num_classes(model_name))
     flops = BACKWARD_FACTOR * total_flops(model, images.shape)
     memory = PeakMemory()
     timing, ceiling = time_against_ceiling(
@@ -128,8 +115,7 @@ def time_row(
         f"{flops / 1e9:.0f}",
         *rate_cells(flops, timing, ceiling),
         f"{timing.utilisation:.2f}",
-        f"{memory.tf_increase_mib:.0f}",
-        f"{memory.rss_increase_mib:.0f}",
+        *memory.cells(),
     ]
 
 
@@ -148,8 +134,7 @@ ROW_HEADERS = [
     "GFLOP/step (3× forward)",
     *RATE_HEADERS,
     "core use",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
+    *MEMORY_HEADERS,
 ]
 
 
@@ -200,25 +185,23 @@ def main(args: argparse.Namespace) -> None:
         f"weights excluded, the optimizer's momentum included).\n"
     )
     print_headers(ROW_HEADERS)
-    spawn = multiprocessing.get_context("spawn")
     for model_name, geometry, precision, xla in itertools.product(
         args.models, args.geometries, args.precisions, args.xla
     ):
         # A fresh process per row: XLA keeps gigabytes that would otherwise add up across rows
         # (and hide in the next row's memory columns).
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
-            row = worker.submit(
-                time_row,
-                model_name,
-                geometry,
-                precision,
-                xla == "on",
-                args.batch,
-                args.size,
-                args.repeats,
-                args.fc_units,
-                args.ceiling_size,
-            ).result()
+        row = run_in_fresh_process(
+            time_row,
+            model_name,
+            geometry,
+            precision,
+            xla == "on",
+            args.batch,
+            args.size,
+            args.repeats,
+            args.fc_units,
+            args.ceiling_size,
+        )
         print_row(row)
 
 
