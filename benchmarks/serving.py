@@ -200,6 +200,22 @@ def time_paths(
     return rows, checks
 
 
+HEADERS = [
+    "geometry",
+    "input",
+    "batch",
+    "path",
+    "first call (s)",
+    "best (s)",
+    "median (s)",
+    "best, CPU time (s)",
+    "images/s",
+    *RATE_HEADERS,
+    "core use",
+    "RSS peak increase (MiB)",
+]
+
+
 def response_cost(args: argparse.Namespace, geometry: str, workdir: str) -> list[list]:
     """JSON size and encoding time of a one-image REST response, with and without probabilities.
 
@@ -237,22 +253,6 @@ def response_cost(args: argparse.Namespace, geometry: str, workdir: str) -> list
             ]
         )
     return rows
-
-
-HEADERS = [
-    "geometry",
-    "input",
-    "batch",
-    "path",
-    "first call (s)",
-    "best (s)",
-    "median (s)",
-    "best, CPU time (s)",
-    "images/s",
-    *RATE_HEADERS,
-    "core use",
-    "RSS peak increase (MiB)",
-]
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -77,6 +77,25 @@ def skip_reason(precision: str) -> str | None:
     return None
 
 
+ROW_HEADERS = [
+    "model",
+    "geometry",
+    "precision",
+    "XLA",
+    "batch",
+    "crop",
+    "first step (s)",
+    "best step (s)",
+    "median step (s)",
+    "steps/s",
+    "images/s",
+    "GFLOP/step (3× forward)",
+    *RATE_HEADERS,
+    "core use",
+    *MEMORY_HEADERS,
+]
+
+
 def time_row(
     model_name,
     geometry,
@@ -117,25 +136,6 @@ def time_row(
         f"{timing.utilisation:.2f}",
         *memory.cells(),
     ]
-
-
-ROW_HEADERS = [
-    "model",
-    "geometry",
-    "precision",
-    "XLA",
-    "batch",
-    "crop",
-    "first step (s)",
-    "best step (s)",
-    "median step (s)",
-    "steps/s",
-    "images/s",
-    "GFLOP/step (3× forward)",
-    *RATE_HEADERS,
-    "core use",
-    *MEMORY_HEADERS,
-]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
