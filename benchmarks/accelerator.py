@@ -36,14 +36,13 @@ import sys
 import time
 
 import keras
-import numpy as np
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
-from benchmarks.machine import Timing, markdown_table, program, release_memory, time_calls
+from benchmarks.machine import Timing, program, release_memory, time_calls
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry, training
-from keras_fcn.backbones.vgg16 import FC_UNITS
-from keras_fcn.classes import IGNORE_LABEL
 
 BACKENDS = ("jax", "torch")
 """The backends the script runs on (TensorFlow's benchmarks are the other scripts)."""
@@ -163,27 +162,6 @@ def device_peak_gib() -> float | None:
     return torch.cuda.max_memory_allocated() / GIB if torch.cuda.is_available() else None
 
 
-def build(name: str, geometry: str, precision: str, fc_units: int) -> keras.Model:
-    """A registry model with random weights under a dtype policy (then reset to float32)."""
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        return models.build(name, geometry, fc_units)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-
-
-def random_batch(
-    batch: int, size: tuple[int, int], num_classes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images of `size` (height, width) in [0, 255) and labels with a tenth of the
-    pixels ignored."""
-    rng = np.random.default_rng(0)
-    images = rng.uniform(0, 255, (batch, *size, 3)).astype("float32")
-    labels = rng.integers(0, num_classes, (batch, *size)).astype("int32")
-    labels[rng.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
-
-
 def forward(model: keras.Model, images) -> tuple:
     """The timed forward call, its memory in GiB (XLA's buffers on JAX) or None, and the
     seconds spent compiling it ahead of time (0 on PyTorch)."""
@@ -219,37 +197,40 @@ def forward(model: keras.Model, images) -> tuple:
     return call, None, 0.0
 
 
-def rate_cells(flops: float, timing: Timing, batch: int, precision: str, args) -> list[str]:
-    """images/s, achieved TFLOP/s, the peak compared with, and the fraction of it."""
+def measured_cells(
+    timing: Timing,
+    flops: float,
+    batch: int,
+    precision: str,
+    memory_gib: float | None,
+    args: argparse.Namespace,
+) -> list[str]:
+    """A row's cells after its label: the first, best and median call, images/s, the achieved
+    TFLOP/s, the peak compared with and the fraction of it, and the memory."""
     rate = flops / timing.best / 1e12
     peak, kind = peak_tflops(precision, args)
     return [
+        f"{timing.first:.1f}",
+        f"{1e3 * timing.best:.1f}",
+        f"{1e3 * timing.median:.1f}",
         f"{batch / timing.best:.3g}",
         f"{rate:.3g}",
         f"{peak:g} ({kind})" if peak else f"unknown ({kind})",
         f"{rate / peak:.2f}" if peak else "",
+        "" if memory_gib is None else f"{memory_gib:.2f}",
     ]
 
 
-def gib_cell(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def row_headers(size: str, first: str, best: str) -> list[str]:
+    """The headers of a table of `measured_cells` rows, with the names of three columns."""
+    return [
+        *("model", "geometry", size, "batch", "precision", first, best, "median (ms)"),
+        *("images/s", "TFLOP/s", "peak TFLOP/s", "fraction of peak", "memory (GiB)"),
+    ]
 
 
-INFERENCE_HEADERS = [
-    "model",
-    "geometry",
-    "input",
-    "batch",
-    "precision",
-    "first call (s)",
-    "best (ms)",
-    "median (ms)",
-    "images/s",
-    "TFLOP/s",
-    "peak TFLOP/s",
-    "fraction of peak",
-    "memory (GiB)",
-]
+INFERENCE_HEADERS = row_headers("input", "first call (s)", "best (ms)")
+TRAINING_HEADERS = row_headers("crop", "first step (s)", "best step (ms)")
 
 
 def input_size(name: str, geometry: str, side: int | None) -> tuple[int, int]:
@@ -267,7 +248,7 @@ def training_pairs(names: list[str], geometries: list[str] | None) -> list[tuple
 
 def inference_row(name, geometry, size, batch, precision, args) -> list:
     """Times the forward pass of one configuration; returns a table row."""
-    model = build(name, geometry, precision, args.fc_units)
+    model = models.build_in_precision(name, geometry, args.fc_units, precision)
     images = keras.ops.convert_to_tensor(random_batch(batch, size, 1)[0])
     flops = total_flops(model, tuple(images.shape))
     reset_device_peak()
@@ -275,32 +256,13 @@ def inference_row(name, geometry, size, batch, precision, args) -> list:
     timing = time_calls(call, args.repeats)
     timing = dataclasses.replace(timing, first=compile_seconds + timing.first)
     memory = xla_gib if xla_gib is not None else device_peak_gib()
-    row = [name, geometry, f"{size[0]}×{size[1]}", batch, precision, f"{timing.first:.1f}"]
-    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
-    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(memory)]
-    return row
-
-
-TRAINING_HEADERS = [
-    "model",
-    "geometry",
-    "crop",
-    "batch",
-    "precision",
-    "first step (s)",
-    "best step (ms)",
-    "median (ms)",
-    "images/s",
-    "TFLOP/s",
-    "peak TFLOP/s",
-    "fraction of peak",
-    "memory (GiB)",
-]
+    label = [name, geometry, f"{size[0]}×{size[1]}", batch, precision]
+    return [*label, *measured_cells(timing, flops, batch, precision, memory, args)]
 
 
 def training_row(name, geometry, crop, batch, precision, args) -> list:
     """Times `train_on_batch` of one configuration; returns a table row."""
-    model = build(name, geometry, precision, args.fc_units)
+    model = models.build_in_precision(name, geometry, args.fc_units, precision)
     num_classes = models.num_classes(name)
     recipe = training.default_recipe(batch_size=batch, crop_size=crop)
     training.compile_for_training(model, recipe, num_classes, total_steps=1000)
@@ -311,68 +273,44 @@ def training_row(name, geometry, crop, batch, precision, args) -> list:
     flops = BACKWARD_FACTOR * total_flops(model, tuple(images.shape))
     reset_device_peak()
     timing = time_calls(lambda: model.train_on_batch(images, labels), args.repeats)
-    row = [name, geometry, f"{crop}×{crop}", batch, precision, f"{timing.first:.1f}"]
-    row += [f"{1e3 * timing.best:.1f}", f"{1e3 * timing.median:.1f}"]
-    row += [*rate_cells(flops, timing, batch, precision, args), gib_cell(device_peak_gib())]
-    return row
+    label = [name, geometry, f"{crop}×{crop}", batch, precision]
+    return [*label, *measured_cells(timing, flops, batch, precision, device_peak_gib(), args)]
 
 
-def machine_table(args: argparse.Namespace) -> str:
-    rows = [
-        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-        ("device", device_name()),
-        ("backend", backend_version()),
-        ("keras", keras.__version__),
-        ("python", platform.python_version()),
-        ("float32 convolutions", "TF32 allowed" if float32_uses_tf32() else "float32"),
-        ("command", " ".join([program(), *sys.argv[1:]])),
-    ]
-    return markdown_table(["machine", ""], rows)
+def machine_info() -> dict[str, str]:
+    """Describes the device and libraries, without TensorFlow (see `machine.machine_info`)."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "device": device_name(),
+        "backend": backend_version(),
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "float32 convolutions": "TF32 allowed" if float32_uses_tf32() else "float32",
+        "command": " ".join([program(), *sys.argv[1:]]),
+    }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(registry.MODELS),
-        help="models of keras_fcn.registry to time (default: all)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, registry.MODELS, "to time")
+    arguments.add_geometries(
+        parser, "geometries of the inference rows (default: every geometry of each model)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries of the inference rows (default: every geometry of each model)",
-    )
-    parser.add_argument(
-        "--batches", nargs="+", type=int, default=[1, 16], help="inference batch sizes"
-    )
-    parser.add_argument(
-        "--precisions",
-        nargs="+",
-        choices=PRECISIONS,
-        default=list(PRECISIONS),
-        help="Keras dtype policies to time inference and training in",
+    arguments.add_batches(parser, [1, 16], "inference batch sizes")
+    arguments.add_subset(
+        parser, "--precisions", PRECISIONS, "Keras dtype policies to time inference and training in"
     )
     parser.add_argument(
         "--train-batch", type=int, default=16, help="training batch size (0: no training rows)"
     )
     parser.add_argument("--crop-size", type=int, default=320, help="side of the training crops")
-    parser.add_argument(
-        "--train-geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        help="geometries of the training rows (default: aligned where the model has it, else "
-        "its own)",
+    arguments.add_geometries(
+        parser,
+        "geometries of the training rows (default: aligned where the model has it, else its own)",
+        flag="--train-geometries",
     )
-    parser.add_argument(
-        "--repeats", type=int, default=10, help="timed calls per row after one warm-up call"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
+    arguments.add_repeats(parser, 10)
+    arguments.add_fc_units(parser)
     parser.add_argument(
         "--peak-tflops",
         type=float,
@@ -385,13 +323,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="the peak float32 rows are compared with (TF32 where the backend allows it)",
     )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds, on a CPU too: {smoke.MODEL}, "
-        f"{smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of {smoke.FC_UNITS} units, "
-        f"{smoke.REPEATS} repeat, both precisions for inference, float32 training (measures "
-        "nothing)",
+    arguments.add_smoke(
+        parser,
+        f"{smoke.SUMMARY}, both precisions for inference, float32 training",
+        duration="in seconds, on a CPU too",
     )
     args = parser.parse_args(argv)
     if keras.backend.backend() not in BACKENDS:
@@ -399,24 +334,21 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"run with KERAS_BACKEND=jax or torch; the backend is {keras.backend.backend()} "
             "(the other benchmark scripts time TensorFlow)."
         )
-    args.sizes = None
+    args.sizes, args.train_precisions = None, args.precisions
     if args.smoke:
-        args.models, args.batches, args.repeats = [smoke.MODEL], [smoke.BATCH], smoke.REPEATS
-        args.geometries = [smoke.GEOMETRY]
-        args.fc_units, args.sizes = smoke.FC_UNITS, smoke.SIZE
-        args.train_batch, args.crop_size = smoke.BATCH, smoke.SIZE
-        args.train_geometries, args.train_precisions = [smoke.GEOMETRY], ["float32"]
-    else:
-        args.train_precisions = args.precisions
+        smoke.shrink(
+            args,
+            sizes=smoke.SIZE,
+            train_batch=smoke.BATCH,
+            crop_size=smoke.SIZE,
+            train_geometries=[smoke.GEOMETRY],
+            train_precisions=["float32"],
+        )
     return args
 
 
 def main(args: argparse.Namespace) -> None:
-    print("## FCN on an accelerator\n")
-    print(machine_table(args), flush=True)
-    print()
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN on an accelerator", machine_info(), args.smoke)
     print(
         f"Inference: one warm-up call (compilation included), then the best and the median of "
         f"{args.repeats} calls. Training: `train_on_batch` with the default recipe, timed the "
@@ -426,7 +358,7 @@ def main(args: argparse.Namespace) -> None:
         f"PyTorch; for training on JAX, the process's peak so far.\n"
     )
     print("### Inference\n")
-    print(markdown_table(INFERENCE_HEADERS, []), flush=True)
+    print_headers(INFERENCE_HEADERS)
     for name in args.models:
         entry = registry.get(name)
         for geometry in entry.geometries:
@@ -435,17 +367,17 @@ def main(args: argparse.Namespace) -> None:
             size = input_size(name, geometry, args.sizes)
             for batch in args.batches:
                 for precision in args.precisions:
-                    row = inference_row(name, geometry, size, batch, precision, args)
-                    print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+                    print_row(inference_row(name, geometry, size, batch, precision, args))
                     release_memory()
     if args.train_batch < 1:
         return
     print("\n### Training step\n")
-    print(markdown_table(TRAINING_HEADERS, []), flush=True)
+    print_headers(TRAINING_HEADERS)
     for name, geometry in training_pairs(args.models, args.train_geometries):
         for precision in args.train_precisions:
-            row = training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
-            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+            print_row(
+                training_row(name, geometry, args.crop_size, args.train_batch, precision, args)
+            )
             release_memory()
 
 

@@ -36,8 +36,9 @@ import time
 
 import numpy as np
 
-from benchmarks import smoke
-from benchmarks.machine import MIB, markdown_table, print_machine, process_rss
+from benchmarks import arguments, smoke
+from benchmarks.machine import MIB, machine_info, process_rss
+from benchmarks.tables import markdown_table, print_header
 
 PRESET = "voc-fcn8s"
 """The preset converted: FCN-8s PASCAL, the largest file of the release."""
@@ -112,22 +113,17 @@ def write_caffemodel(path: str, fc_units: int) -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        default=4096,
-        help="width of fc6 and fc7 of the file written (default: 4096, the released net's)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_fc_units(
+        parser, 4096, "width of fc6 and fc7 of the file written (default: 4096, the released net's)"
     )
-    parser.add_argument(
-        "--smoke", action="store_true", help="narrow fc6/fc7: checks that the script runs"
-    )
+    arguments.add_smoke(parser, f"fc6/fc7 of {smoke.FC_UNITS} units", duration="in under a minute")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--caffemodel", help=argparse.SUPPRESS)
     parser.add_argument("--keras-home", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.fc_units = smoke.FC_UNITS
+        smoke.shrink(args)
     return args
 
 
@@ -138,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.smoke:
         print(smoke.NOTE)
-    print_machine(f"Converting {PRESET}'s .caffemodel (fc6/fc7 of {args.fc_units})")
+    print_header(f"Converting {PRESET}'s .caffemodel (fc6/fc7 of {args.fc_units})", machine_info())
     with tempfile.TemporaryDirectory(prefix="caffe_conversion-") as directory:
         caffemodel = os.path.join(directory, f"{PRESET}.caffemodel")
         write_seconds = write_caffemodel(caffemodel, args.fc_units)

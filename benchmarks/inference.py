@@ -38,22 +38,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import conv_flops
 from benchmarks.machine import (
     CEILING_SIZE,
+    MEMORY_HEADERS,
     RATE_HEADERS,
-    Ceiling,
     PeakMemory,
     Timing,
-    markdown_table,
+    machine_info,
     matmul_ceiling,
-    print_machine,
     rate_cells,
     release_memory,
     time_against_ceiling,
     time_calls,
 )
+from benchmarks.tables import markdown_table, print_header, print_headers, print_row
 from keras_fcn import registry
 
 DEFAULT_MODELS = ("fcn32s", "fcn16s", "fcn8s")
@@ -116,8 +116,7 @@ def time_row(
         f"{batch / timing.best:.2f}",
         *rate_cells(flops, timing, ceiling),
         f"{timing.utilisation:.2f}",
-        f"{memory.tf_increase_mib:.0f}",
-        f"{memory.rss_increase_mib:.0f}",
+        *memory.cells(),
     ]
 
 
@@ -134,8 +133,7 @@ ROW_HEADERS = [
     "images/s",
     *RATE_HEADERS,
     "core use",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
+    *MEMORY_HEADERS,
 ]
 
 
@@ -157,7 +155,7 @@ def run_rows(configs, args: argparse.Namespace) -> list[list]:
                     args.ceiling_size,
                 )
             )
-            print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+            print_row(rows[-1])
         del model
         release_memory()
     return rows
@@ -238,8 +236,7 @@ def layer_tables(
     for mode in ("function", "xla"):
         call = make_call(model, mode)
         whole[mode] = time_calls(lambda call=call: call(images).numpy(), repeats)
-    after = matmul_ceiling(ceiling_size)
-    ceiling = Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+    ceiling = before.better(matmul_ceiling(ceiling_size))
     del model
     release_memory()
 
@@ -342,21 +339,9 @@ def configs(args: argparse.Namespace) -> list[tuple]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(DEFAULT_MODELS),
-        help=f"models of keras_fcn.registry to time (default: {' '.join(DEFAULT_MODELS)})",
-    )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries to build the models in (default: every geometry of the models)",
-    )
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, DEFAULT_MODELS, "to time")
+    arguments.add_geometries(parser)
     parser.add_argument(
         "--sizes",
         nargs="+",
@@ -364,13 +349,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="square input sizes of the model grid; 'native' is the registry's native size of "
         "the geometry (500 original, 512 aligned)",
     )
-    parser.add_argument("--batches", nargs="+", type=int, default=[1, 4], help="batch sizes")
-    parser.add_argument(
+    arguments.add_batches(parser, [1, 4], "batch sizes")
+    arguments.add_subset(
+        parser,
         "--modes",
+        MODES,
+        "execution modes compared on FCN-8s at each geometry's native size",
         nargs="*",
-        choices=MODES,
-        default=list(MODES),
-        help="execution modes compared on FCN-8s at each geometry's native size",
     )
     parser.add_argument(
         "--mode-batches",
@@ -379,22 +364,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[1],
         help="batch sizes at which the execution modes are compared",
     )
-    parser.add_argument(
-        "--repeats", type=int, default=2, help="timed calls per row after one warm-up call"
+    arguments.add_repeats(parser, 2)
+    arguments.add_fc_units(
+        parser,
+        None,
+        "width of fc6 and fc7 (default: each model's paper's, 4096 for FCN and Dilation, 1024 "
+        "for DeepLab)",
     )
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        default=None,
-        help="width of fc6 and fc7 (default: each model's paper's, 4096 for FCN and Dilation, "
-        "1024 for DeepLab)",
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
+    arguments.add_ceiling_size(parser)
     parser.add_argument(
         "--layers",
         action=argparse.BooleanOptionalAction,
@@ -408,39 +385,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[MODE_MODEL],
         help=f"models timed layer by layer at their native sizes (default: {MODE_MODEL})",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="FCN-8s, batch 1, native sizes, no per-layer table (about a minute)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: {smoke.MODEL}, {smoke.GEOMETRY} geometry, "
-        f"{smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of {smoke.FC_UNITS} units, "
-        f"{smoke.REPEATS} repeat, every mode and the per-layer table (measures nothing)",
-    )
+    arguments.add_quick(parser, "FCN-8s, batch 1, native sizes, no per-layer table")
+    arguments.add_smoke(parser, f"{smoke.SUMMARY}, every mode and the per-layer table")
     args = parser.parse_args(argv)
     if args.quick:
         args.models, args.sizes, args.batches = [MODE_MODEL], ["native"], [1]
     if args.smoke:
-        args.models, args.geometries = [smoke.MODEL], [smoke.GEOMETRY]
-        args.layer_models = [smoke.MODEL]
-        args.sizes, args.batches, args.mode_batches = ["native"], [smoke.BATCH], [smoke.BATCH]
-        args.repeats, args.fc_units, args.ceiling_size = (
-            smoke.REPEATS,
-            smoke.FC_UNITS,
-            smoke.CEILING_SIZE,
-        )
+        smoke.shrink(args, layer_models=[smoke.MODEL], sizes=["native"], mode_batches=[smoke.BATCH])
     if args.layers is None:
         args.layers = not args.quick
     if args.geometries is None:
         # Every geometry of the selected models; each model runs in those it has.
-        args.geometries = [
-            geometry
-            for geometry in models.GEOMETRIES
-            if any(geometry in registry.get(name).geometries for name in args.models)
-        ]
+        args.geometries = models.geometries_of(args.models)
     else:
         models.check_geometries(parser, args.models, args.geometries)
     if args.modes:
@@ -450,9 +406,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN inference")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN inference", machine_info(), args.smoke)
     width = "their papers' width" if args.fc_units is None else f"{args.fc_units} units"
     print(
         f'Every row: one warm-up call ("first call"), then the best and the median of '
@@ -462,7 +416,7 @@ def main(args: argparse.Namespace) -> None:
         f"fc6/fc7 of {width}; inputs are float32. Memory columns are peaks above "
         f"the state before the row (the model's weights excluded).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
+    print_headers(ROW_HEADERS)
     run_rows(configs(args), args)
     if args.layers:
         for model_name, geometry in models.own_geometries(args.layer_models, args.geometries):

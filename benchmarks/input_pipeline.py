@@ -29,8 +29,9 @@ import tempfile
 
 import numpy as np
 
-from benchmarks import smoke
-from benchmarks.machine import markdown_table, print_machine, time_calls, usable_cores
+from benchmarks import arguments, smoke
+from benchmarks.machine import machine_info, time_calls, usable_cores
+from benchmarks.tables import markdown_table, print_header
 from keras_fcn.data import evaluation_pipeline, training_pipeline, voc
 from keras_fcn.data.testing import write_voc_tree
 
@@ -66,9 +67,7 @@ def consume(dataset) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("Input pipeline throughput (VOC-sized JPEGs)")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("Input pipeline throughput (VOC-sized JPEGs)", machine_info(), args.smoke)
     with tempfile.TemporaryDirectory() as root:
         ids = [f"2007_{index:06d}" for index in range(args.images)]
         write_voc_tree(root, {"train": ids}, photo_like_arrays(), jpeg_quality=90)
@@ -118,18 +117,13 @@ def main(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments.script_parser(__doc__)
     parser.add_argument("--images", type=int, default=64, help="number of images in the tree")
-    parser.add_argument("--repeats", type=int, default=5, help="timed passes per stage")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: a tree of {smoke.IMAGES} images, "
-        f"{smoke.REPEATS} pass per stage (measures nothing)",
-    )
+    arguments.add_repeats(parser, 5, "timed passes per stage")
+    arguments.add_smoke(parser, f"a tree of {smoke.IMAGES} images, {smoke.REPEATS} pass per stage")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.images, args.repeats = smoke.IMAGES, smoke.REPEATS
+        smoke.shrink(args, images=smoke.IMAGES)
     return args
 
 

@@ -4,8 +4,8 @@ Timings on a shared machine are noisy, so every script reports a time as the bes
 median) of several repeats, next to a float32 matrix-product ceiling measured in the same run
 just before and after, and the fraction of that ceiling the model reaches. FLOPs are counted from
 the model itself (`benchmarks.flops`), never hard-coded. TensorFlow is imported by the functions
-that use it only (the ceiling, the machine table, `PeakMemory`), so that the TensorFlow-free
-`benchmarks.accelerator` can share the timing and table helpers.
+that use it only (the ceiling, `machine_info`, `PeakMemory`), so that the TensorFlow-free
+`benchmarks.accelerator` can share the timing helpers.
 
 Import from a script of the package with `from benchmarks.machine import ...`; run the scripts
 from the repository root as `python -m benchmarks.<script>`.
@@ -15,13 +15,16 @@ import contextlib
 import dataclasses
 import datetime
 import gc
+import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 import keras
 import numpy as np
@@ -130,22 +133,6 @@ def program() -> str:
     return os.path.basename(sys.argv[0])
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """Formats rows as a GitHub markdown table; floats are printed as they come (preformat)."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def print_machine(title: str) -> dict[str, str]:
-    """Prints a markdown title and the machine table; returns `machine_info()`."""
-    info = machine_info()
-    print(f"## {title}\n")
-    print(markdown_table(["machine", ""], list(info.items())))
-    print(flush=True)
-    return info
-
-
 @dataclasses.dataclass
 class Timing:
     """Seconds of repeated calls: wall clock, and process CPU time divided by the cores.
@@ -219,6 +206,10 @@ class Ceiling:
     wall: float
     cpu: float
 
+    def better(self, other: "Ceiling") -> "Ceiling":
+        """The higher rates of two measurements, wall clock and CPU time each on its own."""
+        return Ceiling(max(self.wall, other.wall), max(self.cpu, other.cpu))
+
 
 def matmul_ceiling(size: int = CEILING_SIZE, repeats: int = 5, dtype: str = "float32") -> Ceiling:
     """Measures the best rate of a `size`² matrix product in a `tf.function`, in GFLOP/s.
@@ -269,8 +260,7 @@ def time_against_ceiling(
     before = matmul_ceiling(ceiling_size)
     with memory or contextlib.nullcontext():
         timing = time_calls(function, repeats, warmup)
-    after = matmul_ceiling(ceiling_size)
-    return timing, Ceiling(max(before.wall, after.wall), max(before.cpu, after.cpu))
+    return timing, before.better(matmul_ceiling(ceiling_size))
 
 
 RATE_HEADERS = ["GFLOP/s", "ceiling (GFLOP/s)", "fraction", "fraction, CPU time"]
@@ -326,6 +316,10 @@ def process_rss() -> int:
     except ImportError:
         return 0
     return psutil.Process().memory_info().rss
+
+
+MEMORY_HEADERS = ["TF peak increase (MiB)", "RSS peak increase (MiB)"]
+"""Column names of `PeakMemory.cells`."""
 
 
 class PeakMemory:
@@ -402,8 +396,26 @@ class PeakMemory:
         """Peak bytes of TensorFlow's allocator on the device above those at entry, in MiB."""
         return (self.tf_peak - self.tf_baseline) / MIB
 
+    def cells(self) -> list[str]:
+        """Both increases, in whole MiB, as table cells under `MEMORY_HEADERS`."""
+        return [f"{self.tf_increase_mib:.0f}", f"{self.rss_increase_mib:.0f}"]
+
 
 def release_memory():
     """Drops Keras' global state and collects garbage between benchmark rows."""
     keras.backend.clear_session()
     gc.collect()
+
+
+Result = TypeVar("Result")
+
+
+def run_in_fresh_process(function: Callable[..., Result], *arguments) -> Result:
+    """Calls `function(*arguments)` in a new (spawned) process and returns what it returns.
+
+    Memory one measurement keeps (XLA holds gigabytes) then neither adds up across rows nor
+    shows in the next row's peaks. `function`, its arguments and its result must pickle.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
+        return worker.submit(function, *arguments).result()

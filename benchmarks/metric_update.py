@@ -19,8 +19,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import smoke
-from benchmarks.machine import markdown_table, print_machine
+from benchmarks import arguments, smoke
+from benchmarks.machine import machine_info
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.metrics import SegmentationScores
 
@@ -46,9 +47,7 @@ def wrapped(function, mode: str):
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("Metric update")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("Metric update", machine_info(), args.smoke)
     rng = np.random.default_rng(0)
     shape = (args.batch, args.size, args.size)
     labels = rng.integers(0, args.classes, size=shape).astype(np.int32)
@@ -92,31 +91,26 @@ def main(args: argparse.Namespace) -> None:
         f"{IGNORE_LABEL}, median of {args.repeats} runs after 2 warm-ups; the reference "
         f"convolution is {conv_gflop:.3g} GFLOP.\n"
     )
-    print(markdown_table(HEADERS, []), flush=True)
+    print_headers(HEADERS)
     for name, function in rows.items():
         for mode in ("eager", "tf.function", "jit"):
             elapsed = milliseconds(wrapped(function, mode), args.repeats)
             row = [name, mode, f"{elapsed:.1f}", f"{pixels / elapsed / 1e3:.1f}"]
-            print("| " + " | ".join(row) + " |", flush=True)
+            print_row(row)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments.script_parser(__doc__)
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default: 8)")
     parser.add_argument("--size", type=int, default=512, help="image side (default: 512)")
     parser.add_argument("--classes", type=int, default=21, help="number of classes (default: 21)")
-    parser.add_argument(
-        "--repeats", type=int, default=10, help="timed runs per row, after 2 warm-ups (default: 10)"
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    arguments.add_repeats(parser, 10, "timed runs per row, after 2 warm-ups (default: 10)")
+    arguments.add_smoke(
+        parser, f"batch {smoke.BATCH} of {smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat"
     )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
+        smoke.shrink(args, batch=smoke.BATCH)
     return args
 
 

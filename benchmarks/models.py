@@ -35,6 +35,18 @@ def build(name: str, geometry: str, fc_units: int | None) -> keras.Model:
     return registry.build(name, len(entry.class_names), weights=None, geometry=geometry, **options)
 
 
+def build_in_precision(
+    name: str, geometry: str, fc_units: int | None, precision: str
+) -> keras.Model:
+    """`build` under a Keras dtype policy (`"mixed_bfloat16"`, ...); the global policy is float32
+    again afterwards."""
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        return build(name, geometry, fc_units)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def num_classes(name: str) -> int:
     """Classes a model scores: those of the dataset its paper trained it on."""
     return len(registry.get(name).class_names)
@@ -50,6 +62,15 @@ def training_geometry(name: str) -> str:
     of 32) where the model has it, else its own."""
     geometries = registry.get(name).geometries
     return "aligned" if "aligned" in geometries else geometries[0]
+
+
+def geometries_of(names: Sequence[str]) -> list[str]:
+    """Every geometry some of the models `names` take, in the registry's order."""
+    return [
+        geometry
+        for geometry in GEOMETRIES
+        if any(geometry in registry.get(name).geometries for name in names)
+    ]
 
 
 def own_geometries(names: Sequence[str], geometries: Sequence[str]) -> list[tuple[str, str]]:

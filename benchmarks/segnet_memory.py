@@ -24,21 +24,22 @@ Usage, from the repository root:
 
 import argparse
 import functools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.machine import (
+    MEMORY_HEADERS,
     MIB,
     PeakMemory,
-    markdown_table,
-    print_machine,
+    machine_info,
+    run_in_fresh_process,
     time_calls,
 )
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
@@ -58,19 +59,9 @@ ROW_HEADERS = [
     "parameters (M)",
     "weights (MiB)",
     "best call (s)",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
+    *MEMORY_HEADERS,
     "peak − gradients (MiB)",
 ]
-
-
-def synthetic_batch(batch: int, size: tuple[int, int], num_classes: int):
-    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
-    generator = np.random.default_rng(0)
-    images = generator.uniform(0, 255, (batch, *size, 3)).astype("float32")
-    labels = generator.integers(0, num_classes, (batch, *size)).astype("int32")
-    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
 
 
 def _blocking(function, images) -> np.ndarray:
@@ -100,7 +91,7 @@ def measure_model(
     forward = tf.function(lambda images: model(images, training=False))
     rows = []
     for batch in batches:
-        images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
+        images, labels = random_batch(batch, size, models.num_classes(model_name))
         for mode in modes:
             if mode == "train":
                 call = functools.partial(model.train_on_batch, images, labels)
@@ -120,8 +111,7 @@ def measure_model(
                     f"{parameters / 1e6:.1f}",
                     f"{weights_mib:.0f}",
                     f"{timing.best:.2f}",
-                    f"{memory.tf_increase_mib:.0f}",
-                    f"{memory.rss_increase_mib:.0f}",
+                    *memory.cells(),
                     f"{memory.tf_increase_mib - gradients_mib:.0f}" if mode == "train" else "",
                 ]
             )
@@ -129,40 +119,18 @@ def measure_model(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(DEFAULT_MODELS),
-        help=f"models of keras_fcn.registry, each in every geometry it has (default: "
-        f"{' '.join(DEFAULT_MODELS)})",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, DEFAULT_MODELS, "to measure, each in every geometry it has")
+    arguments.add_batches(parser, [1, 2, 4], "batch sizes (default: 1 2 4)")
+    arguments.add_subset(
+        parser, "--modes", MODES, "training steps and/or inference (default: both)"
     )
-    parser.add_argument(
-        "--batches", nargs="+", type=int, default=[1, 2, 4], help="batch sizes (default: 1 2 4)"
-    )
-    parser.add_argument(
-        "--modes",
-        nargs="+",
-        choices=MODES,
-        default=list(MODES),
-        help="training steps and/or inference (default: both)",
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=2, help="measured calls after one warm-up (default: 2)"
-    )
-    parser.add_argument(
-        "--fc-units",
-        type=int,
-        default=FC_UNITS,
-        help="width of FCN's fc6 and fc7 (the paper's 4096)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: SegNet and {smoke.MODEL} "
-        f"({smoke.GEOMETRY}, fc6/fc7 of {smoke.FC_UNITS} units), batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat (measures nothing)",
+    arguments.add_repeats(parser, 2, "measured calls after one warm-up (default: 2)")
+    arguments.add_fc_units(parser, help="width of FCN's fc6 and fc7 (the paper's 4096)")
+    arguments.add_smoke(
+        parser,
+        f"SegNet and {smoke.MODEL} ({smoke.GEOMETRY}, fc6/fc7 of {smoke.FC_UNITS} units), batch "
+        f"{smoke.BATCH} of {smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat",
     )
     args = parser.parse_args(argv)
     args.size = SIZE
@@ -170,16 +138,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         (name, geometry) for name in args.models for geometry in registry.get(name).geometries
     ]
     if args.smoke:
-        args.rows = [("segnet", "original"), (smoke.MODEL, smoke.GEOMETRY)]
-        args.batches, args.size, args.repeats = [smoke.BATCH], (smoke.SIZE, smoke.SIZE), 1
-        args.fc_units = smoke.FC_UNITS
+        smoke.shrink(
+            args,
+            models=["segnet", smoke.MODEL],
+            rows=[("segnet", "original"), (smoke.MODEL, smoke.GEOMETRY)],
+            size=(smoke.SIZE, smoke.SIZE),
+        )
     return args
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("SegNet and FCN-8s: peak memory")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("SegNet and FCN-8s: peak memory", machine_info(), args.smoke)
     print(
         f"Random weights, {args.size[0]}×{args.size[1]} inputs, fc6/fc7 of {args.fc_units} "
         f"units for FCN. Each model runs in a fresh process; every row: one warm-up call, then "
@@ -188,22 +157,20 @@ def main(args: argparse.Namespace) -> None:
         f"training step's gradients included; 'peak − gradients' leaves the activations and "
         f"scratch).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
-    spawn = multiprocessing.get_context("spawn")
+    print_headers(ROW_HEADERS)
     for model_name, geometry in args.rows:
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
-            rows = worker.submit(
-                measure_model,
-                model_name,
-                geometry,
-                args.batches,
-                args.size,
-                args.modes,
-                args.repeats,
-                args.fc_units,
-            ).result()
+        rows = run_in_fresh_process(
+            measure_model,
+            model_name,
+            geometry,
+            args.batches,
+            args.size,
+            args.modes,
+            args.repeats,
+            args.fc_units,
+        )
         for row in rows:
-            print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+            print_row(row)
 
 
 if __name__ == "__main__":

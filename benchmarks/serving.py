@@ -40,20 +40,18 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
 from benchmarks.flops import conv_flops
 from benchmarks.machine import (
-    CEILING_SIZE,
     RATE_HEADERS,
     PeakMemory,
-    markdown_table,
-    print_machine,
+    machine_info,
     rate_cells,
     release_memory,
     time_against_ceiling,
 )
+from benchmarks.tables import markdown_table, print_header, print_headers, print_row
 from keras_fcn import registry
-from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export import (
     BYTES_INPUT,
@@ -184,7 +182,7 @@ def time_paths(
                 f"{memory.rss_increase_mib:.0f}",
             ]
         )
-        print("| " + " | ".join(str(cell) for cell in rows[-1]) + " |", flush=True)
+        print_row(rows[-1])
     in_process = calls["in process, serve_images"]()
     loaded = calls[f"SavedModel, {IMAGES_SIGNATURE}"]()
     ids, probabilities = CLASS_IDS_OUTPUT, PROBABILITIES_OUTPUT
@@ -200,6 +198,22 @@ def time_paths(
     del model, calls, predict
     release_memory()
     return rows, checks
+
+
+HEADERS = [
+    "geometry",
+    "input",
+    "batch",
+    "path",
+    "first call (s)",
+    "best (s)",
+    "median (s)",
+    "best, CPU time (s)",
+    "images/s",
+    *RATE_HEADERS,
+    "core use",
+    "RSS peak increase (MiB)",
+]
 
 
 def response_cost(args: argparse.Namespace, geometry: str, workdir: str) -> list[list]:
@@ -241,83 +255,32 @@ def response_cost(args: argparse.Namespace, geometry: str, workdir: str) -> list
     return rows
 
 
-HEADERS = [
-    "geometry",
-    "input",
-    "batch",
-    "path",
-    "first call (s)",
-    "best (s)",
-    "median (s)",
-    "best, CPU time (s)",
-    "images/s",
-    *RATE_HEADERS,
-    "core use",
-    "RSS peak increase (MiB)",
-]
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--model",
-        choices=list(registry.MODELS),
-        default="fcn8s",
-        help="model of keras_fcn.registry to export and serve (default: fcn8s)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_model(parser, "to export and serve")
+    arguments.add_geometries(
+        parser, "geometries to build the model in (default: every geometry of the model)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries to build the model in (default: every geometry of the model)",
+    arguments.add_batches(
+        parser, [1, 4], "batch sizes (the REST response table reads the batch-1 export, so keep 1)"
     )
-    parser.add_argument(
-        "--batches",
-        nargs="+",
-        type=int,
-        default=[1, 4],
-        help="batch sizes (the REST response table reads the batch-1 export, so keep 1)",
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed calls per row after one warm-up call"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
-    parser.add_argument("--quick", action="store_true", help="aligned 512×512, batch 1")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: {smoke.MODEL} in the {smoke.GEOMETRY} "
-        f"geometry, {smoke.SIZE}×{smoke.SIZE}, batch {smoke.BATCH}, fc6/fc7 of "
-        f"{smoke.FC_UNITS} units, {smoke.REPEATS} repeat (measures nothing)",
-    )
+    arguments.add_repeats(parser, 3)
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
+    arguments.add_quick(parser, "aligned 512×512, batch 1")
+    arguments.add_smoke(parser, smoke.SUMMARY)
     args = parser.parse_args(argv)
     if args.quick:
         args.geometries, args.batches = ["aligned"], [1]
     if args.smoke:
-        args.model, args.geometries, args.batches = smoke.MODEL, [smoke.GEOMETRY], [smoke.BATCH]
-        args.repeats, args.fc_units, args.ceiling_size = (
-            smoke.REPEATS,
-            smoke.FC_UNITS,
-            smoke.CEILING_SIZE,
-        )
+        smoke.shrink(args)
     args.geometries = args.geometries or list(registry.get(args.model).geometries)
     models.check_geometries(parser, [args.model], args.geometries)
     return args
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN serving")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN serving", machine_info(), args.smoke)
     sizes = ", ".join(
         f"{geometry} {image_size(args, geometry)}×{image_size(args, geometry)}"
         for geometry in args.geometries
@@ -330,7 +293,7 @@ def main(args: argparse.Namespace) -> None:
         f"numpy; the {args.ceiling_size}² float32 matmul ceiling is measured before and after "
         f"each row and the better kept. GFLOP/s counts the network's convolutions only.\n"
     )
-    print(markdown_table(HEADERS, []), flush=True)
+    print_headers(HEADERS)
     all_checks = []
     with tempfile.TemporaryDirectory() as workdir:
         for geometry in args.geometries:

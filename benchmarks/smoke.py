@@ -4,6 +4,8 @@
 that breaks a benchmark fails in CI rather than the next time someone measures.
 """
 
+import argparse
+
 MODEL = "fcn8s"
 """The one model a smoke run builds."""
 GEOMETRY = "aligned"
@@ -19,8 +21,42 @@ IMAGES = 8
 CEILING_SIZE = 256
 """Side of the matmul ceiling's matrices."""
 
+SUMMARY = (
+    f"{MODEL} in the {GEOMETRY} geometry, {SIZE}×{SIZE}, batch {BATCH}, fc6/fc7 of {FC_UNITS} "
+    f"units, {REPEATS} repeat"
+)
+"""What a smoke run builds and times, as the `--smoke` help of the scripts that time a model
+says it."""
+
 NOTE = (
     "**Smoke run (`--smoke`)**: tiny sizes, narrow widths, one repeat. It checks that the "
     "script works end to end; its numbers measure nothing.\n"
 )
 """Printed at the top of a smoke run's output."""
+
+
+def shrink(args: argparse.Namespace, **own) -> None:
+    """Sets a script's parsed flags to their values in a smoke run.
+
+    Args:
+        args: the parsed flags.
+        **own: the smoke values of the script's own flags, by name. The shared ones (those of
+            `benchmarks.arguments`, and `--size`) take the values of this module wherever the
+            script has them, unless named here.
+    """
+    values = {
+        "models": [MODEL],
+        "model": MODEL,
+        "geometries": [GEOMETRY],
+        "geometry": GEOMETRY,
+        "size": SIZE,
+        "batches": [BATCH],
+        "repeats": REPEATS,
+        "fc_units": FC_UNITS,
+        "ceiling_size": CEILING_SIZE,
+    }
+    for name, value in values.items():
+        if hasattr(args, name):
+            setattr(args, name, value)
+    for name, value in own.items():
+        setattr(args, name, value)

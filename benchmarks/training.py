@@ -26,50 +26,36 @@ Usage, from the repository root:
 
 import argparse
 import itertools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from benchmarks import models, smoke
+from benchmarks import arguments, models, smoke
+from benchmarks.batches import random_batch
 from benchmarks.flops import BACKWARD_FACTOR, total_flops
 from benchmarks.machine import (
     CEILING_SIZE,
+    MEMORY_HEADERS,
     RATE_HEADERS,
     PeakMemory,
     cpu_flags,
-    markdown_table,
-    print_machine,
+    machine_info,
     rate_cells,
     release_memory,
+    run_in_fresh_process,
     time_against_ceiling,
 )
-from keras_fcn import registry
+from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.training import PRECISIONS
-
-
-def synthetic_batch(batch: int, size: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded images in [0, 255) and labels in [0, num_classes) with 10% ignored pixels."""
-    generator = np.random.default_rng(0)
-    images = generator.uniform(0, 255, (batch, size, size, 3)).astype("float32")
-    labels = generator.integers(0, num_classes, (batch, size, size)).astype("int32")
-    labels[generator.random(labels.shape) < 0.1] = IGNORE_LABEL
-    return images, labels
 
 
 def build_and_compile(
     model_name: str, geometry: str, precision: str, xla: bool, fc_units: int = FC_UNITS
 ) -> keras.Model:
     """A model with random weights, compiled with the paper's optimizer."""
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        model = models.build(model_name, geometry, fc_units)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model = models.build_in_precision(model_name, geometry, fc_units, precision)
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=1e-10, momentum=0.99),
         loss=keras.losses.SparseCategoricalCrossentropy(
@@ -91,6 +77,25 @@ def skip_reason(precision: str) -> str | None:
     return None
 
 
+ROW_HEADERS = [
+    "model",
+    "geometry",
+    "precision",
+    "XLA",
+    "batch",
+    "crop",
+    "first step (s)",
+    "best step (s)",
+    "median step (s)",
+    "steps/s",
+    "images/s",
+    "GFLOP/step (3× forward)",
+    *RATE_HEADERS,
+    "core use",
+    *MEMORY_HEADERS,
+]
+
+
 def time_row(
     model_name,
     geometry,
@@ -108,7 +113,7 @@ def time_row(
     if reason:
         return [*label, reason] + [""] * (len(ROW_HEADERS) - len(label) - 1)
     model = build_and_compile(model_name, geometry, precision, xla, fc_units)
-    images, labels = synthetic_batch(batch, size, models.num_classes(model_name))
+    images, labels = random_batch(batch, (size, size), models.num_classes(model_name))
     flops = BACKWARD_FACTOR * total_flops(model, images.shape)
     memory = PeakMemory()
     timing, ceiling = time_against_ceiling(
@@ -129,121 +134,46 @@ def time_row(
         f"{flops / 1e9:.0f}",
         *rate_cells(flops, timing, ceiling),
         f"{timing.utilisation:.2f}",
-        f"{memory.tf_increase_mib:.0f}",
-        f"{memory.rss_increase_mib:.0f}",
+        *memory.cells(),
     ]
 
 
-ROW_HEADERS = [
-    "model",
-    "geometry",
-    "precision",
-    "XLA",
-    "batch",
-    "crop",
-    "first step (s)",
-    "best step (s)",
-    "median step (s)",
-    "steps/s",
-    "images/s",
-    "GFLOP/step (3× forward)",
-    *RATE_HEADERS,
-    "core use",
-    "TF peak increase (MiB)",
-    "RSS peak increase (MiB)",
-]
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=["fcn8s"],
-        help="models of keras_fcn.registry to train (default: fcn8s)",
+    parser = arguments.script_parser(__doc__)
+    arguments.add_models(parser, ["fcn8s"], "to train")
+    arguments.add_geometries(parser)
+    arguments.add_subset(
+        parser, "--xla", ("off", "on"), "compile the step without and/or with XLA (jit_compile)"
     )
-    parser.add_argument(
-        "--geometries",
-        nargs="+",
-        choices=models.GEOMETRIES,
-        default=None,
-        help="geometries to build the models in (default: every geometry of the models)",
-    )
-    parser.add_argument(
-        "--xla",
-        nargs="+",
-        choices=("off", "on"),
-        default=["off", "on"],
-        help="compile the step without and/or with XLA (jit_compile)",
-    )
-    parser.add_argument(
+    arguments.add_subset(
+        parser,
         "--precisions",
-        nargs="+",
-        choices=PRECISIONS,
-        default=list(PRECISIONS),
-        help="Keras dtype policies (mixed_float16 is skipped without a GPU, mixed_bfloat16 on "
-        "CPUs without bfloat16 instructions)",
+        PRECISIONS,
+        "Keras dtype policies (mixed_float16 is skipped without a GPU, mixed_bfloat16 on CPUs "
+        "without bfloat16 instructions)",
     )
     parser.add_argument("--batch", type=int, default=8, help="images per step")
     parser.add_argument("--size", type=int, default=320, help="side of the square crops")
-    parser.add_argument(
-        "--repeats", type=int, default=None, help="timed steps after one warm-up step (default 3)"
-    )
-    parser.add_argument(
-        "--fc-units", type=int, default=FC_UNITS, help="width of fc6 and fc7 (the paper's 4096)"
-    )
-    parser.add_argument(
-        "--ceiling-size",
-        type=int,
-        default=CEILING_SIZE,
-        help="side of the float32 matrices of the matmul ceiling",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="aligned FCN-8s in float32 without XLA, 2 repeats (about a minute)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help=f"check that the script runs, in seconds: one row, {smoke.MODEL} in the "
-        f"{smoke.GEOMETRY} geometry, float32 without XLA, batch {smoke.BATCH} of "
-        f"{smoke.SIZE}×{smoke.SIZE}, fc6/fc7 of {smoke.FC_UNITS} units, {smoke.REPEATS} repeat "
-        f"(measures nothing)",
-    )
+    arguments.add_repeats(parser, None, "timed steps after one warm-up step (default 3)")
+    arguments.add_fc_units(parser)
+    arguments.add_ceiling_size(parser)
+    arguments.add_quick(parser, "aligned FCN-8s in float32 without XLA, 2 repeats")
+    arguments.add_smoke(parser, f"one row, {smoke.SUMMARY}, float32 without XLA")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.models, args.geometries, args.xla, args.precisions = (
-            ["fcn8s"],
-            ["aligned"],
-            ["off"],
-            ["float32"],
-        )
+    if args.quick or args.smoke:
+        args.models, args.geometries = ["fcn8s"], ["aligned"]
+        args.xla, args.precisions = ["off"], ["float32"]
     if args.smoke:
-        args.models, args.geometries, args.xla, args.precisions = (
-            [smoke.MODEL],
-            [smoke.GEOMETRY],
-            ["off"],
-            ["float32"],
-        )
-        args.batch, args.size, args.repeats = smoke.BATCH, smoke.SIZE, smoke.REPEATS
-        args.fc_units, args.ceiling_size = smoke.FC_UNITS, smoke.CEILING_SIZE
+        smoke.shrink(args, batch=smoke.BATCH)
     args.repeats = args.repeats or (2 if args.quick else 3)
     if args.geometries is None:
-        args.geometries = [
-            geometry
-            for geometry in models.GEOMETRIES
-            if any(geometry in registry.get(name).geometries for name in args.models)
-        ]
+        args.geometries = models.geometries_of(args.models)
     models.check_geometries(parser, args.models, args.geometries)
     return args
 
 
 def main(args: argparse.Namespace) -> None:
-    print_machine("FCN training")
-    if args.smoke:
-        print(smoke.NOTE)
+    print_header("FCN training", machine_info(), args.smoke)
     print(
         f'Every row: one warm-up step ("first step", tracing and compilation included), then '
         f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
@@ -254,27 +184,25 @@ def main(args: argparse.Namespace) -> None:
         f"process; memory columns are peaks above the state before the first step (the "
         f"weights excluded, the optimizer's momentum included).\n"
     )
-    print(markdown_table(ROW_HEADERS, []), flush=True)
-    spawn = multiprocessing.get_context("spawn")
+    print_headers(ROW_HEADERS)
     for model_name, geometry, precision, xla in itertools.product(
         args.models, args.geometries, args.precisions, args.xla
     ):
         # A fresh process per row: XLA keeps gigabytes that would otherwise add up across rows
         # (and hide in the next row's memory columns).
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as worker:
-            row = worker.submit(
-                time_row,
-                model_name,
-                geometry,
-                precision,
-                xla == "on",
-                args.batch,
-                args.size,
-                args.repeats,
-                args.fc_units,
-                args.ceiling_size,
-            ).result()
-        print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+        row = run_in_fresh_process(
+            time_row,
+            model_name,
+            geometry,
+            precision,
+            xla == "on",
+            args.batch,
+            args.size,
+            args.repeats,
+            args.fc_units,
+            args.ceiling_size,
+        )
+        print_row(row)
 
 
 if __name__ == "__main__":

@@ -462,3 +462,46 @@ def test_a_file_that_is_not_a_packed_camvid_is_refused_by_name(tmp_path):
         with pytest.raises(ValueError, match=reason) as raised:
             PackedSplits.load(str(path))
         assert str(path) in str(raised.value)
+
+
+def test_smoke_shrinks_the_shared_flags_a_script_has_and_the_own_ones_it_names():
+    from benchmarks import arguments, smoke
+
+    parser = arguments.script_parser("Times a model.\n\nAt length.")
+    assert parser.description == "Times a model."
+    arguments.add_models(parser, ["fcn16s", "fcn8s"], "to time")
+    arguments.add_repeats(parser, 5)
+    arguments.add_smoke(parser, "one model")
+    parser.add_argument("--images", type=int, default=64)
+    args = parser.parse_args([])
+    assert (args.models, args.repeats, args.smoke) == (["fcn16s", "fcn8s"], 5, False)
+    args = parser.parse_args(["--smoke", "--repeats", "9"])
+    smoke.shrink(args, images=smoke.IMAGES, repeats=3)
+    assert args.models == [smoke.MODEL] and args.images == smoke.IMAGES
+    assert args.repeats == 3  # the script's own value wins over the shared one
+    assert not hasattr(args, "fc_units")  # a shared flag the script lacks stays out
+
+
+def test_rows_printed_as_they_come_make_the_same_table_as_markdown_table(capsys):
+    from benchmarks.tables import markdown_table, print_headers, print_row
+
+    rows = [["fcn8s", 1, "0.25"], ["fcn32s", 4, "1.50"]]
+    print_headers(["model", "batch", "best (s)"])
+    for row in rows:
+        print_row(row)
+    printed = capsys.readouterr().out
+    assert printed == markdown_table(["model", "batch", "best (s)"], rows) + "\n"
+    assert table(printed, "model")[1] == {"model": "fcn32s", "batch": "4", "best (s)": "1.50"}
+
+
+def test_the_better_ceiling_keeps_the_higher_rate_of_each_clock():
+    from benchmarks.machine import Ceiling
+
+    assert Ceiling(wall=10.0, cpu=3.0).better(Ceiling(wall=8.0, cpu=4.0)) == Ceiling(10.0, 4.0)
+
+
+def test_a_fresh_process_runs_the_function_and_returns_its_result():
+    from benchmarks.machine import run_in_fresh_process
+
+    assert run_in_fresh_process(os.getpid) != os.getpid()
+    assert run_in_fresh_process(divmod, 17, 5) == (3, 2)
