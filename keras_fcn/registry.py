@@ -227,56 +227,49 @@ _SEGNET_NATIVE_SIZE = {"original": (360, 480)}
 _SEGNET_REFERENCE = "Badrinarayanan, Kendall & Cipolla, PAMI 2017"
 _BAYESIAN_REFERENCE = f"{_SEGNET_REFERENCE}; Kendall, Badrinarayanan & Cipolla, BMVC 2017"
 
+_FCN_ROWS = (
+    ("fcn32s", "FCN-32s", fcn.FCN32S, 1e-10),
+    ("fcn16s", "FCN-16s", fcn.FCN16S, 1e-12),
+    ("fcn8s", "FCN-8s", fcn.FCN8S, 1e-14),
+    ("fcn8s-atonce", "FCN-8s at-once", fcn.FCN8S_AT_ONCE, 1e-10),
+)
+"""FCN's rows: name, title, the row of the FCN table, the release's fixed learning rate."""
+
+_DEEPLAB_ROWS = (
+    ("deeplab-largefov", "DeepLab-LargeFOV", deeplab.LARGE_FOV),
+    ("deeplab-aspp", "DeepLab-ASPP-L", deeplab.ASPP_L),
+)
+
+_DILATION_ROWS = (
+    ("dilation8", "Dilation8 front-end", {}, (*VGG16_OPTIONS, "context"), 1e-4),
+    ("dilation8-basic", "Dilation8 + basic context", {"context": "basic"}, VGG16_OPTIONS, 1e-5),
+    ("dilation8-large", "Dilation8 + large context", {"context": "large"}, VGG16_OPTIONS, 1e-5),
+)
+"""Dilation's rows: the front-end alone trains at 1e-4, jointly with a context module at 1e-5."""
+
+_SEGNET_ROWS = (
+    ("segnet", "SegNet", segnet.SegNet, 1e-3),
+    ("segnet-basic", "SegNet-Basic", segnet.SegNetBasic, 0.1),
+)
+"""SegNet's rows, each also as its Bayesian net (`bayesian-` + name, dropout 0.5)."""
+
 MODELS = {
     entry.name: entry
     for entry in (
-        ModelEntry(
-            name="fcn32s",
-            title="FCN-32s",
-            builder=fcn.build_fcn,
-            fixed={"variant": fcn.FCN32S},
-            options=FCN_OPTIONS,
-            geometries=fcn.GEOMETRIES,
-            native_size=_FCN_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
-            class_names=VOC_CLASS_NAMES,
-            reference=_FCN_REFERENCE,
-        ),
-        ModelEntry(
-            name="fcn16s",
-            title="FCN-16s",
-            builder=fcn.build_fcn,
-            fixed={"variant": fcn.FCN16S},
-            options=FCN_OPTIONS,
-            geometries=fcn.GEOMETRIES,
-            native_size=_FCN_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-12),
-            class_names=VOC_CLASS_NAMES,
-            reference=_FCN_REFERENCE,
-        ),
-        ModelEntry(
-            name="fcn8s",
-            title="FCN-8s",
-            builder=fcn.build_fcn,
-            fixed={"variant": fcn.FCN8S},
-            options=FCN_OPTIONS,
-            geometries=fcn.GEOMETRIES,
-            native_size=_FCN_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-14),
-            class_names=VOC_CLASS_NAMES,
-            reference=_FCN_REFERENCE,
-        ),
-        ModelEntry(
-            name="fcn8s-atonce",
-            title="FCN-8s at-once",
-            builder=fcn.build_fcn,
-            fixed={"variant": fcn.FCN8S_AT_ONCE},
-            options=FCN_OPTIONS,
-            geometries=fcn.GEOMETRIES,
-            native_size=_FCN_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=1e-10),
-            class_names=VOC_CLASS_NAMES,
-            reference=_FCN_REFERENCE,
+        *(
+            ModelEntry(
+                name=name,
+                title=title,
+                builder=fcn.build_fcn,
+                options=FCN_OPTIONS,
+                geometries=fcn.GEOMETRIES,
+                native_size=_FCN_NATIVE_SIZE,
+                paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=rate),
+                class_names=VOC_CLASS_NAMES,
+                reference=_FCN_REFERENCE,
+                fixed={"variant": variant},
+            )
+            for name, title, variant, rate in _FCN_ROWS
         ),
         ModelEntry(
             name="fcn-alexnet",
@@ -289,101 +282,51 @@ MODELS = {
             class_names=VOC_CLASS_NAMES,
             reference="Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1",
         ),
-        ModelEntry(
-            name="deeplab-largefov",
-            title="DeepLab-LargeFOV",
-            builder=deeplab.build_deeplab,
-            fixed={"variant": deeplab.LARGE_FOV},
-            options=VGG16_OPTIONS,
-            geometries=("original",),
-            native_size={"original": (513, 513)},
-            paper_recipe=DEEPLAB_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference=_DEEPLAB_REFERENCE,
-        ),
-        ModelEntry(
-            name="deeplab-aspp",
-            title="DeepLab-ASPP-L",
-            builder=deeplab.build_deeplab,
-            fixed={"variant": deeplab.ASPP_L},
-            options=VGG16_OPTIONS,
-            geometries=("original",),
-            native_size={"original": (513, 513)},
-            paper_recipe=DEEPLAB_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference=_DEEPLAB_REFERENCE,
-        ),
-        ModelEntry(
-            name="dilation8",
-            title="Dilation8 front-end",
-            builder=dilation.build_dilation,
-            options=(*VGG16_OPTIONS, "context"),
-            geometries=("original",),
-            native_size={"original": (500, 500)},
-            paper_recipe=DILATION_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference=_DILATION_REFERENCE,
+        *(
+            ModelEntry(
+                name=name,
+                title=title,
+                builder=deeplab.build_deeplab,
+                options=VGG16_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (513, 513)},
+                paper_recipe=DEEPLAB_SOLVER,
+                class_names=VOC_CLASS_NAMES,
+                reference=_DEEPLAB_REFERENCE,
+                fixed={"variant": variant},
+            )
+            for name, title, variant in _DEEPLAB_ROWS
         ),
         *(
             ModelEntry(
-                name=f"dilation8-{context}",
-                title=f"Dilation8 + {context} context",
+                name=name,
+                title=title,
                 builder=dilation.build_dilation,
-                fixed={"context": context},
-                options=VGG16_OPTIONS,
+                options=options,
                 geometries=("original",),
                 native_size={"original": (500, 500)},
-                paper_recipe=dataclasses.replace(DILATION_SOLVER, learning_rate=1e-5),
+                paper_recipe=dataclasses.replace(DILATION_SOLVER, learning_rate=rate),
                 class_names=VOC_CLASS_NAMES,
                 reference=_DILATION_REFERENCE,
+                fixed=fixed,
             )
-            for context in ("basic", "large")
+            for name, title, fixed, options, rate in _DILATION_ROWS
         ),
-        ModelEntry(
-            name="segnet",
-            title="SegNet",
-            builder=segnet.SegNet,
-            options=SEGNET_OPTIONS,
-            geometries=("original",),
-            native_size=_SEGNET_NATIVE_SIZE,
-            paper_recipe=SEGNET_SOLVER,
-            class_names=CAMVID_CLASS_NAMES,
-            reference=_SEGNET_REFERENCE,
-        ),
-        ModelEntry(
-            name="segnet-basic",
-            title="SegNet-Basic",
-            builder=segnet.SegNetBasic,
-            options=SEGNET_OPTIONS,
-            geometries=("original",),
-            native_size=_SEGNET_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
-            class_names=CAMVID_CLASS_NAMES,
-            reference=_SEGNET_REFERENCE,
-        ),
-        ModelEntry(
-            name="bayesian-segnet",
-            title="Bayesian SegNet",
-            builder=segnet.SegNet,
-            fixed={"dropout": segnet.BAYESIAN_DROPOUT},
-            options=SEGNET_OPTIONS,
-            geometries=("original",),
-            native_size=_SEGNET_NATIVE_SIZE,
-            paper_recipe=SEGNET_SOLVER,
-            class_names=CAMVID_CLASS_NAMES,
-            reference=_BAYESIAN_REFERENCE,
-        ),
-        ModelEntry(
-            name="bayesian-segnet-basic",
-            title="Bayesian SegNet-Basic",
-            builder=segnet.SegNetBasic,
-            fixed={"dropout": segnet.BAYESIAN_DROPOUT},
-            options=SEGNET_OPTIONS,
-            geometries=("original",),
-            native_size=_SEGNET_NATIVE_SIZE,
-            paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=0.1),
-            class_names=CAMVID_CLASS_NAMES,
-            reference=_BAYESIAN_REFERENCE,
+        *(
+            ModelEntry(
+                name=prefix + name,
+                title=f"Bayesian {title}" if prefix else title,
+                builder=builder,
+                options=SEGNET_OPTIONS,
+                geometries=("original",),
+                native_size=_SEGNET_NATIVE_SIZE,
+                paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=rate),
+                class_names=CAMVID_CLASS_NAMES,
+                reference=_BAYESIAN_REFERENCE if prefix else _SEGNET_REFERENCE,
+                fixed={"dropout": segnet.BAYESIAN_DROPOUT} if prefix else {},
+            )
+            for prefix in ("", "bayesian-")
+            for name, title, builder, rate in _SEGNET_ROWS
         ),
     )
 }

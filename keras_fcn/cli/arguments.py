@@ -32,8 +32,8 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fc-units",
         type=int,
-        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's, 4096 for FCN "
-        "and Dilation, 1024 for DeepLab).",
+        help="Width of fc6/fc7; narrower for quick CPU runs (default: the model's own, its "
+        "paper's width).",
     )
     parser.add_argument(
         "--geometry",

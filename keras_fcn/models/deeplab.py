@@ -43,7 +43,7 @@ import dataclasses
 
 import keras
 
-from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
 from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
     Pooling,
@@ -51,6 +51,7 @@ from keras_fcn.backbones.vgg16 import (
     vgg16_fully_connected,
 )
 from keras_fcn.layers import ZoomToReference
+from keras_fcn.models.inputs import check_sizes, image_input
 
 OUTPUT_STRIDE = 8
 """Downsampling factor from the input to pool5 and the scores."""
@@ -125,19 +126,13 @@ def build_deeplab(
     >>> [model.get_layer(f"fc6_{branch}").dilation_rate for branch in (1, 4)]
     [(2, 2), (12, 12)]
     """
-    if num_classes < 1 or fc_units < 1:
-        raise ValueError(
-            f"num_classes and fc_units must be positive, received {num_classes} and {fc_units}."
-        )
-    if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    check_sizes(input_shape, num_classes=num_classes, fc_units=fc_units)
     if not variant.rates:
         raise ValueError(f"A DeepLab variant needs at least one fc6 rate, received {variant}.")
     classifier = vgg16_classifier(weights)
 
     # data: RGB in [0, 255] → BGR minus the mean of the weights.
-    images = keras.Input(shape=input_shape, name="image")
-    features = VGGPreprocessing(mean, name="preprocessing")(images)
+    images, features = image_input(input_shape, mean)
 
     # conv1_1 … pool3: 1/8; pool4, conv5_x (dilated by 2), pool5: still 1/8.
     features = BACKBONES["vgg16"](
@@ -184,15 +179,7 @@ def build_deeplab(
     return keras.Model(images, logits, name=name)
 
 
-def DeepLabLargeFOV(
-    num_classes: int = 21,
-    *,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    name: str = "deeplab-largefov",
-) -> keras.Model:
+def DeepLabLargeFOV(num_classes: int = 21, **options) -> keras.Model:
     """Builds DeepLab-LargeFOV: VGG16 at 1/8 with fc6 3×3 dilated by 12, 1024 filters.
 
     The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
@@ -206,15 +193,17 @@ def DeepLabLargeFOV(
 
     Args:
         num_classes: number of classes scored, background included (21 for PASCAL VOC).
-        input_shape: `(height, width, 3)`; `None` for sizes that vary.
-        weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use;
-            fc6/fc7 take its fc1/fc2 decimated), `None` (random weights), or the path of a VGG16
-            classifier weights file. DeepLab's released VOC model is the preset
+        **options: `build_deeplab`'s keyword arguments:
+            `input_shape`: `(height, width, 3)`; `None` for sizes that vary.
+            `weights`: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first
+            use; fc6/fc7 take its fc1/fc2 decimated), `None` (random weights), or the path of a
+            VGG16 classifier weights file. DeepLab's released VOC model is the preset
             `voc-deeplab-largefov` (`keras_fcn.from_preset`).
-        fc_units: width of fc6 and fc7. Only the paper's 1024 takes the classifier's fc
-            weights; narrower layers start random (He initialisation).
-        dropout: dropout rate after fc6 and fc7.
-        name: the model's name.
+            `fc_units`: width of fc6 and fc7 (1024). Only the paper's 1024 takes the
+            classifier's fc weights; narrower layers start random (He initialisation).
+            `dropout`: dropout rate after fc6 and fc7 (0.5).
+            `name`: the model's name (`"deeplab-largefov"`).
+            `mean`, `kernel_initializer`: see `build_deeplab`.
 
     Returns:
         A functional `keras.Model` mapping `(B, H, W, 3)` images to `(B, H, W, num_classes)`
@@ -227,26 +216,11 @@ def DeepLabLargeFOV(
     >>> model(np.zeros((1, 37, 53, 3))).shape
     TensorShape([1, 37, 53, 2])
     """
-    return build_deeplab(
-        LARGE_FOV,
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        name=name,
-    )
+    return build_deeplab(LARGE_FOV, num_classes, **{"name": "deeplab-largefov", **options})
 
 
 def DeepLabASPP(
-    num_classes: int = 21,
-    *,
-    rates: tuple[int, ...] = ASPP_L.rates,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    name: str = "deeplab-aspp",
+    num_classes: int = 21, *, rates: tuple[int, ...] = ASPP_L.rates, **options
 ) -> keras.Model:
     """Builds DeepLab v2's ASPP on VGG16: four fc6 → fc7 → fc8 branches on pool5, summed.
 
@@ -263,12 +237,5 @@ def DeepLabASPP(
     >>> model.get_layer("fc6_4").dilation_rate
     (24, 24)
     """
-    return build_deeplab(
-        DeepLabVariant(rates=tuple(rates)),
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        name=name,
-    )
+    variant = DeepLabVariant(rates=tuple(rates))
+    return build_deeplab(variant, num_classes, **{"name": "deeplab-aspp", **options})

@@ -46,7 +46,7 @@ Reference: Yu & Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions
 
 import keras
 
-from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
 from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
     FC_UNITS,
@@ -55,6 +55,7 @@ from keras_fcn.backbones.vgg16 import (
     vgg16_fully_connected,
 )
 from keras_fcn.layers import GroupedIdentity, ReflectPadding2D, ZoomToReference
+from keras_fcn.models.inputs import check_sizes, image_input
 
 OUTPUT_STRIDE = 8
 """Downsampling factor from the (reflected) input to the scores."""
@@ -146,18 +147,12 @@ def build_dilation(
     """
     if context not in CONTEXTS:
         raise ValueError(f"context must be one of {CONTEXTS}, received {context!r}.")
-    if num_classes < 1 or fc_units < 1:
-        raise ValueError(
-            f"num_classes and fc_units must be positive, received {num_classes} and {fc_units}."
-        )
-    if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    check_sizes(input_shape, num_classes=num_classes, fc_units=fc_units)
     classifier = vgg16_classifier(weights)
 
     # data: RGB in [0, 255] → BGR minus the mean, reflected by 186 (and up to a multiple of 8,
     # plus 8: one score past the image).
-    images = keras.Input(shape=input_shape, name="image")
-    features = VGGPreprocessing(mean, name="preprocessing")(images)
+    images, features = image_input(input_shape, mean)
     features = ReflectPadding2D(
         LABEL_MARGIN, OUTPUT_STRIDE, extend=OUTPUT_STRIDE, name="reflect_pad"
     )(features)
@@ -199,16 +194,7 @@ def build_dilation(
     return keras.Model(images, logits, name=name)
 
 
-def Dilation8(
-    num_classes: int = 21,
-    *,
-    context: str = "none",
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    name: str = "dilation8",
-) -> keras.Model:
+def Dilation8(num_classes: int = 21, **options) -> keras.Model:
     """Builds Dilation8: the dilated VGG16 front-end, alone or with a context module.
 
     The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
@@ -221,16 +207,19 @@ def Dilation8(
 
     Args:
         num_classes: number of classes scored, background included (21 for PASCAL VOC).
-        context: `"none"` (the front-end), `"basic"` or `"large"` (the released VOC model's).
-        input_shape: `(height, width, 3)`; `None` for sizes that vary.
-        weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use;
-            fc6/fc7 take its fc1/fc2), `None` (random weights), or the path of a VGG16
+        **options: `build_dilation`'s keyword arguments:
+            `context`: `"none"` (the front-end, default), `"basic"` or `"large"` (the released
+            VOC model's).
+            `input_shape`: `(height, width, 3)`; `None` for sizes that vary.
+            `weights`: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first
+            use; fc6/fc7 take its fc1/fc2), `None` (random weights), or the path of a VGG16
             classifier weights file. The released VOC model is the preset `voc-dilation8`
             (`keras_fcn.from_preset`).
-        fc_units: width of fc6 and fc7. Only the paper's 4096 takes the classifier's fc
-            weights; narrower layers start random (He initialisation).
-        dropout: dropout rate after fc6 and fc7.
-        name: the model's name.
+            `fc_units`: width of fc6 and fc7 (4096). Only the paper's 4096 takes the
+            classifier's fc weights; narrower layers start random (He initialisation).
+            `dropout`: dropout rate after fc6 and fc7 (0.5).
+            `name`: the model's name (`"dilation8"`).
+            `mean`, `kernel_initializer`: see `build_dilation`.
 
     Returns:
         A functional `keras.Model` mapping `(B, H, W, 3)` images to `(B, H, W, num_classes)`
@@ -243,12 +232,4 @@ def Dilation8(
     >>> model(np.zeros((1, 37, 53, 3))).shape
     TensorShape([1, 37, 53, 2])
     """
-    return build_dilation(
-        num_classes,
-        context=context,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        name=name,
-    )
+    return build_dilation(num_classes, **options)

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import keras
 
-from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
 from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.vgg16 import (
     FC_UNITS,
@@ -33,6 +33,7 @@ from keras_fcn.backbones.vgg16 import (
     vgg16_fully_connected,
 )
 from keras_fcn.layers import BilinearUpsampling, CropToReference, PadToMultiple
+from keras_fcn.models.inputs import check_sizes, image_input
 
 GEOMETRIES = ("original", "aligned")
 """`"original"`: the Caffe geometry (pad 100, fixed crops); `"aligned"`: pad to a multiple of 32."""
@@ -197,10 +198,7 @@ def build_fcn(
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {GEOMETRIES}, received {geometry!r}.")
     heads = _heads(num_classes)
-    if fc_units < 1:
-        raise ValueError(f"fc_units must be positive, received {fc_units}.")
-    if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    check_sizes(input_shape, fc_units=fc_units)
     if streams is not None and mean is not None:
         raise ValueError("Pass either mean or streams (each stream has its own mean), not both.")
     streams = tuple(streams or (Stream(mean=IMAGENET_MEAN_BGR if mean is None else mean),))
@@ -216,10 +214,14 @@ def build_fcn(
     for stream in streams:
         suffix = stream.name if len(streams) > 1 else ""
         # data: RGB in [0, 255] → BGR minus the mean of the weights.
-        images = inputs[stream.name] = keras.Input(shape=input_shape, name=stream.name)
-        features = VGGPreprocessing(
-            stream.mean, stream.reverse_channels, name="preprocessing" + suffix
-        )(images)
+        images, features = image_input(
+            input_shape,
+            stream.mean,
+            reverse_channels=stream.reverse_channels,
+            name=stream.name,
+            suffix=suffix,
+        )
+        inputs[stream.name] = images
         if geometry == "original":
             # conv1_1 pads 1 itself ("same"); 99 more make the original's pad 100.
             features = keras.layers.ZeroPadding2D(ORIGINAL_PADDING - 1, name="pad100" + suffix)(
@@ -281,16 +283,7 @@ def build_fcn(
     )
 
 
-def FCN32s(
-    num_classes: int = 21,
-    *,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    geometry: str = "original",
-    name: str = "fcn32s",
-) -> keras.Model:
+def FCN32s(num_classes: int = 21, **options) -> keras.Model:
     """Builds FCN-32s: VGG16 scores at 1/32, upsampled 32× (`upscore`, kernel 64) in one step.
 
     See `FCN8s` for the arguments and behaviour.
@@ -303,28 +296,10 @@ def FCN32s(
     >>> model(np.zeros((1, 37, 53, 3))).shape
     TensorShape([1, 37, 53, 2])
     """
-    return build_fcn(
-        FCN32S,
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        geometry=geometry,
-        name=name,
-    )
+    return build_fcn(FCN32S, num_classes, **{"name": "fcn32s", **options})
 
 
-def FCN16s(
-    num_classes: int = 21,
-    *,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    geometry: str = "original",
-    name: str = "fcn16s",
-) -> keras.Model:
+def FCN16s(num_classes: int = 21, **options) -> keras.Model:
     """Builds FCN-16s: FCN-32s's scores upsampled 2× (`upscore2`) plus pool4's, then 16×.
 
     See `FCN8s` for the arguments and behaviour. The paper trains it from a trained FCN-32s
@@ -338,28 +313,10 @@ def FCN16s(
     >>> model.get_layer("upscore16").strides
     (16, 16)
     """
-    return build_fcn(
-        FCN16S,
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        geometry=geometry,
-        name=name,
-    )
+    return build_fcn(FCN16S, num_classes, **{"name": "fcn16s", **options})
 
 
-def FCN8s(
-    num_classes: int = 21,
-    *,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    geometry: str = "original",
-    name: str = "fcn8s",
-) -> keras.Model:
+def FCN8s(num_classes: int = 21, **options) -> keras.Model:
     """Builds FCN-8s: FCN-16s's fused scores upsampled 2× plus pool3's, then 8× (`upscore8`).
 
     The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
@@ -378,17 +335,19 @@ def FCN8s(
 
     Args:
         num_classes: number of classes scored, background included (21 for PASCAL VOC).
-        input_shape: `(height, width, 3)`; `None` for sizes that vary.
-        weights: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first use),
-            `None` (random weights: He initialisation, with conv1_1 scaled for pixel-valued
-            inputs, so the net trains from scratch), or the path of a VGG16 classifier weights
-            file such as `vgg16_weights_tf_dim_ordering_tf_kernels.h5`. The original trained
-            Caffe nets load with `keras_fcn.from_preset`.
-        fc_units: width of fc6 and fc7. Only the paper's 4096 takes the classifier's fc weights;
-            narrower layers start random (He initialisation), for quick experiments and tests.
-        dropout: dropout rate after fc6 and fc7.
-        geometry: `"original"` or `"aligned"`.
-        name: the model's name.
+        **options: `build_fcn`'s keyword arguments:
+            `input_shape`: `(height, width, 3)`; `None` for sizes that vary.
+            `weights`: `"imagenet"` (keras.applications' VGG16 classifier, downloaded on first
+            use), `None` (random weights: He initialisation, with conv1_1 scaled for
+            pixel-valued inputs, so the net trains from scratch), or the path of a VGG16
+            classifier weights file such as `vgg16_weights_tf_dim_ordering_tf_kernels.h5`. The
+            original trained Caffe nets load with `keras_fcn.from_preset`.
+            `fc_units`: width of fc6 and fc7 (4096). Only the paper's 4096 takes the
+            classifier's fc weights; narrower layers start random, for quick experiments.
+            `dropout`: dropout rate after fc6 and fc7 (0.5).
+            `geometry`: `"original"` (default) or `"aligned"`.
+            `name`: the model's name (`"fcn8s"`).
+            `mean`, `streams`, `kernel_initializer`: see `build_fcn`.
 
     Returns:
         A functional `keras.Model` mapping `(B, H, W, 3)` images to `(B, H, W, num_classes)`
@@ -401,28 +360,10 @@ def FCN8s(
     >>> model(np.zeros((1, 37, 53, 3))).shape
     TensorShape([1, 37, 53, 2])
     """
-    return build_fcn(
-        FCN8S,
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        geometry=geometry,
-        name=name,
-    )
+    return build_fcn(FCN8S, num_classes, **{"name": "fcn8s", **options})
 
 
-def FCN8sAtOnce(
-    num_classes: int = 21,
-    *,
-    input_shape: tuple = (None, None, 3),
-    weights: str | None = "imagenet",
-    fc_units: int = FC_UNITS,
-    dropout: float = 0.5,
-    geometry: str = "original",
-    name: str = "fcn8s-atonce",
-) -> keras.Model:
+def FCN8sAtOnce(num_classes: int = 21, **options) -> keras.Model:
     """Builds the at-once FCN-8s: FCN-8s with pool4 scaled by 0.01 and pool3 by 0.0001.
 
     The fixed scales let all skips learn together from VGG16 in one stage instead of the staged
@@ -436,13 +377,4 @@ def FCN8sAtOnce(
     >>> model.get_layer("scale_pool3").scale
     0.0001
     """
-    return build_fcn(
-        FCN8S_AT_ONCE,
-        num_classes,
-        input_shape=input_shape,
-        weights=weights,
-        fc_units=fc_units,
-        dropout=dropout,
-        geometry=geometry,
-        name=name,
-    )
+    return build_fcn(FCN8S_AT_ONCE, num_classes, **{"name": "fcn8s-atonce", **options})

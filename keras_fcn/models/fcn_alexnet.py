@@ -18,7 +18,7 @@ import os
 
 import keras
 
-from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR, VGGPreprocessing
+from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
 from keras_fcn.backbones.vgg16 import PIXEL_STD
 from keras_fcn.layers import (
     BilinearUpsampling,
@@ -27,6 +27,7 @@ from keras_fcn.layers import (
     MatmulConv2D,
     pooling_layer,
 )
+from keras_fcn.models.inputs import check_sizes, image_input
 
 ORIGINAL_PADDING = 100
 """Zero padding of conv1 in the released net."""
@@ -116,16 +117,10 @@ def FCNAlexNet(
             f"architecture; received {weights!r} (keras.applications has no AlexNet; the trained "
             "VOC net loads with keras_fcn.from_preset('voc-fcn-alexnet'))."
         )
-    if num_classes < 1 or fc_units < 1:
-        raise ValueError(
-            f"num_classes and fc_units must be positive, received {num_classes} and {fc_units}."
-        )
-    if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+    check_sizes(input_shape, num_classes=num_classes, fc_units=fc_units)
 
     # data: RGB in [0, 255] → BGR minus the mean, then conv1's pad 100.
-    images = keras.Input(shape=input_shape, name="image")
-    features = VGGPreprocessing(mean, name="preprocessing")(images)
+    images, features = image_input(input_shape, mean)
     features = keras.layers.ZeroPadding2D(ORIGINAL_PADDING, name="pad100")(features)
 
     # conv1 (1/4), pool1 + norm1 (1/8), conv2, pool2 + norm2 (1/16), conv3 … conv5, pool5: 1/32.

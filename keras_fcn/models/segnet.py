@@ -56,7 +56,6 @@ import dataclasses
 
 import keras
 
-from keras_fcn.backbones.preprocessing import VGGPreprocessing
 from keras_fcn.backbones.vgg16 import BLOCKS, CAFFE_CONV_NAMES, CONV_NAMES, vgg16_classifier
 from keras_fcn.layers import (
     LocalResponseNormalization,
@@ -64,6 +63,7 @@ from keras_fcn.layers import (
     MaxUnpooling,
     MonteCarloDropout,
 )
+from keras_fcn.models.inputs import check_sizes, image_input
 
 RAW_BGR = (0.0, 0.0, 0.0)
 """The mean SegNet-Tutorial subtracts from its BGR input: none."""
@@ -203,6 +203,23 @@ def _load_vgg16_encoder(model: keras.Model, classifier: keras.Model) -> None:
         model.get_layer(caffe_name).set_weights(classifier.get_layer(keras_name).get_weights())
 
 
+def _encoder(features, variant: SegNetVariant, dropout: float):
+    """Encoder, stage n: convolutions + BN + ReLU, pool n with indices: 1/2ⁿ.
+
+    Returns the pooled features and, per stage, its features before pooling and the indices.
+    """
+    pooled = []
+    for number, stage in enumerate(variant.stages, start=1):
+        for conv_name, filters in stage.encoder:
+            features = _convolution(features, conv_name, filters, variant.kernel_size, relu=True)
+        encoder_features = features
+        features, indices = MaxPoolingWithIndices(name=stage.pool)(features)
+        pooled.append((encoder_features, indices))
+        if dropout and number in variant.dropout_stages:
+            features = MonteCarloDropout(dropout, name=f"encdrop{number}")(features)
+    return features, pooled
+
+
 def build_segnet(
     variant: SegNetVariant,
     num_classes: int = 11,
@@ -222,34 +239,21 @@ def build_segnet(
     >>> [layer.name for layer in model.layers if "drop" in layer.name]
     ['encdrop3', 'encdrop4', 'decdrop4', 'decdrop3']
     """
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be positive, received {num_classes}.")
+    check_sizes(input_shape, num_classes=num_classes)
     if not 0 <= dropout < 1:
         raise ValueError(
             f"dropout must be in [0, 1): 0 for SegNet, {BAYESIAN_DROPOUT} for Bayesian SegNet; "
             f"received {dropout}."
         )
-    if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
 
     # data: RGB in [0, 255] → BGR in [0, 255], no mean (DenseImageData); norm: LRN (Basic).
-    images = keras.Input(shape=input_shape, name="image")
-    features = VGGPreprocessing(RAW_BGR, name="preprocessing")(images)
+    images, features = image_input(input_shape, RAW_BGR)
     if variant.input_normalization:
         features = LocalResponseNormalization(
             local_size=5, alpha=1e-4, beta=0.75, dtype="float32", name="norm"
         )(features)
 
-    # Encoder, stage n: convolutions + BN + ReLU, pool n with indices: 1/2ⁿ.
-    pooled = []
-    for number, stage in enumerate(variant.stages, start=1):
-        for conv_name, filters in stage.encoder:
-            features = _convolution(features, conv_name, filters, variant.kernel_size, relu=True)
-        encoder_features = features
-        features, indices = MaxPoolingWithIndices(name=stage.pool)(features)
-        pooled.append((encoder_features, indices))
-        if dropout and number in variant.dropout_stages:
-            features = MonteCarloDropout(dropout, name=f"encdrop{number}")(features)
+    features, pooled = _encoder(features, variant, dropout)
 
     # Decoder, stage n: unpool to stage n's encoder size with its indices, then convolutions.
     for number in range(len(variant.stages), 0, -1):
