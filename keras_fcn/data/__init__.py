@@ -52,8 +52,8 @@ from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
 from keras_fcn.data.sbd import sbd, sbd_files
-from keras_fcn.data.sources import SOURCES, Examples, Source, named_examples
-from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
+from keras_fcn.data.sources import SOURCES, DatasetSpec, Examples, Source, named_examples
+from keras_fcn.data.spec import from_spec, parse_spec
 from keras_fcn.data.split_lists import (
     read_split,
     sbd_split_ids,
