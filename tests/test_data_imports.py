@@ -96,7 +96,7 @@ def test_imports_inside_functions_type_checking_blocks_and_relative_ones_count()
 def test_the_data_modules_import_what_they_are_known_to():
     graph = import_graph()
     assert "keras_fcn.data.sources" in graph["keras_fcn.data.spec"]
-    assert "keras_fcn.data.checks" in graph["keras_fcn.data.validation"]
+    assert "keras_fcn.data.checks" in graph["keras_fcn.data.dataset_problems"]
     assert "keras_fcn.data.spec" not in graph["keras_fcn.data.sources"]
 
 

@@ -1,4 +1,4 @@
-"""Checking a whole dataset for bad examples, behind `keras-fcn check-data`.
+"""Every problem of a whole dataset, each with its file, behind `keras-fcn check-data`.
 
 `check_dataset` reads every example of a dataset and returns one `DataProblem` (file and
 message) per problem, instead of stopping at the first as the pipelines do: missing or
