@@ -18,12 +18,12 @@ import tensorflow as tf
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
 from keras_fcn.data.camvid import camvid, camvid_files
-from keras_fcn.data.files import FilePairs
-from keras_fcn.data.folder import folder, folder_files
-from keras_fcn.data.sbd import sbd, sbd_files
+from keras_fcn.data.files import FilePairs, dataset_from_files
+from keras_fcn.data.folder import folder_files
+from keras_fcn.data.sbd import sbd_files
 from keras_fcn.data.synthetic import synthetic, synthetic_class_names
 from keras_fcn.data.tfds import from_tfds, tfds_examples, tfds_layout
-from keras_fcn.data.voc import voc, voc_files
+from keras_fcn.data.voc import voc_files
 
 
 def parse_label_map(text: str) -> dict[int, int]:
@@ -196,6 +196,36 @@ class DatasetSpec:
         return None if names is None else len(names)
 
 
+def _decoded(
+    files: Callable[[DatasetSpec, str], FilePairs],
+) -> Callable[[DatasetSpec, str, int | None, bool, int | None], tf.data.Dataset]:
+    """The `build` of a source whose dataset is its `files` decoded by `dataset_from_files`.
+
+    A row built so reads its spec's options once, in `files`, and its dataset is exactly the
+    listing that `check_dataset` reads.
+    """
+
+    def build(spec, split, num_classes, shuffle, seed):
+        return dataset_from_files(files(spec, split), num_classes, shuffle=shuffle, seed=seed)
+
+    return build
+
+
+def _voc_files(spec: DatasetSpec, split: str) -> FilePairs:
+    return voc_files(spec.arguments[0], split, spec.options.get("sbd"))
+
+
+def _sbd_files(spec: DatasetSpec, split: str) -> FilePairs:
+    return sbd_files(spec.arguments[0], split)
+
+
+def _folder_files(spec: DatasetSpec, split: str) -> FilePairs:
+    del split  # a folder dataset has no splits
+    return folder_files(
+        *spec.arguments, void=spec.options.get("void"), label_map=spec.options.get("label_map")
+    )
+
+
 def _voc_class_names(spec: DatasetSpec) -> tuple[str, ...] | None:
     return None if "num_classes" in spec.options else VOC_CLASS_NAMES
 
@@ -228,26 +258,17 @@ SOURCES = {
         arguments=("root",),
         options={"split": str, "sbd": str, "num_classes": int},
         usage="voc:PATH[,split=S,sbd=PATH]",
-        build=lambda spec, split, num_classes, shuffle, seed: voc(
-            spec.arguments[0],
-            split,
-            num_classes=num_classes,
-            sbd_root=spec.options.get("sbd"),
-            shuffle=shuffle,
-            seed=seed,
-        ),
+        build=_decoded(_voc_files),
         class_names=_voc_class_names,
-        files=lambda spec, split: voc_files(spec.arguments[0], split, spec.options.get("sbd")),
+        files=_voc_files,
     ),
     "sbd": Source(
         arguments=("root",),
         options={"split": str, "num_classes": int},
         usage="sbd:PATH[,split=S]",
-        build=lambda spec, split, num_classes, shuffle, seed: sbd(
-            spec.arguments[0], split, num_classes=num_classes, shuffle=shuffle, seed=seed
-        ),
+        build=_decoded(_sbd_files),
         class_names=_voc_class_names,
-        files=lambda spec, split: sbd_files(spec.arguments[0], split),
+        files=_sbd_files,
     ),
     "camvid": Source(
         arguments=("root",),
@@ -291,20 +312,9 @@ SOURCES = {
         arguments=("images_dir", "masks_dir"),
         options={"num_classes": int, "void": int, "label_map": parse_label_map},
         usage="folder:IMAGES_DIR,MASKS_DIR[,void=V,label_map=A:B/C:D]",
-        build=lambda spec, split, num_classes, shuffle, seed: folder(
-            *spec.arguments,
-            num_classes=num_classes,
-            void=spec.options.get("void"),
-            label_map=spec.options.get("label_map"),
-            shuffle=shuffle,
-            seed=seed,
-        ),
+        build=_decoded(_folder_files),
         class_names=lambda spec: None,
-        files=lambda spec, split: folder_files(
-            *spec.arguments,
-            void=spec.options.get("void"),
-            label_map=spec.options.get("label_map"),
-        ),
+        files=_folder_files,
     ),
     "synthetic": Source(
         arguments=(),
