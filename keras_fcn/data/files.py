@@ -1,10 +1,11 @@
 """The files of one split: (image, mask) path pairs, the problems found listing them, and the
 dataset they decode to.
 
-File-based sources (`voc`, `sbd`, `folder`) first list their split as a `FilePairs`, then decode
-it with `dataset_from_files`. Listing never raises for a bad file: it records a `DataProblem`,
-so that `check_dataset` can report every problem at once while a source refuses to build a
-dataset from a listing that has any.
+File-based sources (`voc`, `sbd`, `camvid`, `folder`) first list their split as a `FilePairs`
+(`split_list_pairs` for the files a split list names), then decode it with `dataset_from_files`.
+Listing never raises for a bad file: it records a `DataProblem`, so that `check_dataset` can
+report every problem at once while a source refuses to build a dataset from a listing that has
+any. A directory that is not the dataset's at all is an error (`not_a_dataset_directory`).
 """
 
 import dataclasses
@@ -135,6 +136,65 @@ def missing_file_problems(paths: list[str]) -> list[DataProblem]:
     'file is missing'
     """
     return [DataProblem(path, "file is missing") for path in paths if not os.path.isfile(path)]
+
+
+def split_list_pairs(
+    source: str,
+    image_paths: list[str],
+    label_paths: list[str],
+    *,
+    palette: np.ndarray | None = None,
+    palette_name: str = "given",
+    void: int | None = None,
+) -> FilePairs:
+    """The `FilePairs` of the files a split list names, each missing file recorded as a problem.
+
+    Args:
+        source: the split list (or lists), named in errors.
+        image_paths: one image file per example, in the list's order.
+        label_paths: the mask file of each example.
+        palette: the palette of PNG masks, as in `FilePairs`.
+        palette_name: how errors name `palette`.
+        void: the stored mask value of void pixels, as in `FilePairs`.
+
+    Returns:
+        A `FilePairs` whose problems are the missing files, images first.
+
+    Example:
+
+    >>> pairs = split_list_pairs("train.txt", ["img/a.jpg"], ["cls/a.mat"])
+    >>> len(pairs), [str(problem) for problem in pairs.problems]
+    (1, ['img/a.jpg: file is missing', 'cls/a.mat: file is missing'])
+    """
+    return FilePairs(
+        source=source,
+        image_paths=tuple(image_paths),
+        label_paths=tuple(label_paths),
+        palette=palette,
+        palette_name=palette_name,
+        problems=tuple(missing_file_problems(image_paths + label_paths)),
+        void=void,
+    )
+
+
+def not_a_dataset_directory(root: str, expected: str, suggestions: list[str]) -> ValueError:
+    """The error for a directory that lacks what a source reads, suggesting where it may be.
+
+    Args:
+        root: the directory given.
+        expected: what it is not, and what it should hold.
+        suggestions: directories found that look right; the first is suggested.
+
+    Returns:
+        The `ValueError` to raise.
+
+    Example:
+
+    >>> print(not_a_dataset_directory("data", "an SBD directory: expected img/", ["data/dataset"]))
+    data is not an SBD directory: expected img/. Did you mean data/dataset?
+    """
+    hint = f" Did you mean {suggestions[0]}?" if suggestions else ""
+    return ValueError(f"{root} is not {expected}.{hint}")
 
 
 def summarize_problems(

@@ -16,19 +16,23 @@ import os
 import tensorflow as tf
 
 from keras_fcn.classes import VOC_CLASS_NAMES
-from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
+from keras_fcn.data.files import (
+    FilePairs,
+    dataset_from_files,
+    not_a_dataset_directory,
+    split_list_pairs,
+)
 from keras_fcn.data.split_lists import sbd_split_ids
 
 
 def _check_sbd_root(root: str) -> None:
     if os.path.isdir(os.path.join(root, "img")) and os.path.isdir(os.path.join(root, "cls")):
         return
-    hint = ""
-    if os.path.isdir(os.path.join(root, "dataset", "cls")):
-        hint = f" Did you mean {os.path.join(root, 'dataset')}?"
-    raise ValueError(
-        f"{root} is not an SBD directory: expected it to contain img/ and cls/ "
-        f"(benchmark_RELEASE/dataset).{hint}"
+    nested = os.path.join(root, "dataset")
+    raise not_a_dataset_directory(
+        root,
+        "an SBD directory: expected it to contain img/ and cls/ (benchmark_RELEASE/dataset)",
+        [nested] if os.path.isdir(os.path.join(nested, "cls")) else [],
     )
 
 
@@ -58,13 +62,10 @@ def sbd_files(root: str | os.PathLike, split: str = "train") -> FilePairs:
         raise ValueError(
             f"Unknown SBD split {split!r} ({error}) Available splits: {listed}."
         ) from error
-    image_paths = [os.path.join(root, "img", f"{i}.jpg") for i in ids]
-    label_paths = [os.path.join(root, "cls", f"{i}.mat") for i in ids]
-    return FilePairs(
-        source=os.path.join(root, f"{split}.txt"),
-        image_paths=tuple(image_paths),
-        label_paths=tuple(label_paths),
-        problems=tuple(missing_file_problems(image_paths + label_paths)),
+    return split_list_pairs(
+        os.path.join(root, f"{split}.txt"),
+        [os.path.join(root, "img", f"{i}.jpg") for i in ids],
+        [os.path.join(root, "cls", f"{i}.mat") for i in ids],
     )
 
 

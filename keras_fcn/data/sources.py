@@ -3,28 +3,27 @@
 Each `Source` row says what a spec of its scheme takes (positional arguments, typed options,
 usage), how its `tf.data.Dataset` is built, how `check_dataset` reads it (the files of a
 file-based source, decoded with the pipeline's own functions; the raw examples of the others)
-and which classes it has. `parse_spec`, `from_spec`, `DatasetSpec.class_names` and
-`check_dataset` all go through `SOURCES`. Adding a source is writing its module (a function that
-returns the dataset, and one that lists its files or yields its examples) and one row here.
+and which classes it has. Every row's functions take a `DatasetSpec`, the parsed spec, which
+is defined here beside the table it looks its scheme up in, so that `keras_fcn.data.spec`
+(the syntax: `parse_spec`, `from_spec`) imports this module and not the other way round.
+`parse_spec`, `from_spec`, `DatasetSpec.class_names` and `check_dataset` all go through
+`SOURCES`. Adding a source is writing its module (a function that returns the dataset, and one
+that lists its files or yields its examples) and one row here.
 """
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
 from keras_fcn.data.camvid import camvid, camvid_files
-from keras_fcn.data.files import FilePairs
-from keras_fcn.data.folder import folder, folder_files
-from keras_fcn.data.sbd import sbd, sbd_files
+from keras_fcn.data.files import FilePairs, dataset_from_files
+from keras_fcn.data.folder import folder_files
+from keras_fcn.data.sbd import sbd_files
 from keras_fcn.data.synthetic import synthetic, synthetic_class_names
 from keras_fcn.data.tfds import from_tfds, tfds_examples, tfds_layout
-from keras_fcn.data.voc import voc, voc_files
-
-if TYPE_CHECKING:
-    from keras_fcn.data.spec import DatasetSpec
+from keras_fcn.data.voc import voc_files
 
 
 def parse_label_map(text: str) -> dict[int, int]:
@@ -155,18 +154,90 @@ class Source:
             )
 
 
-def _voc_class_names(spec: "DatasetSpec") -> tuple[str, ...] | None:
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A parsed dataset spec (see `keras_fcn.data.spec` for the syntax).
+
+    Args:
+        scheme: one of `SOURCES`.
+        arguments: the positional arguments (paths, a TFDS name).
+        options: the `key=value` options, converted to their types.
+        text: the spec as written.
+
+    Example:
+
+    >>> from keras_fcn.data.spec import parse_spec
+    >>> spec = parse_spec("synthetic:num_classes=5,size=96")
+    >>> spec.num_classes, spec.options["size"]
+    (5, 96)
+    """
+
+    scheme: str
+    arguments: tuple[str, ...]
+    options: dict
+    text: str
+
+    @property
+    def source(self) -> Source:
+        """The scheme's row of `SOURCES`."""
+        return SOURCES[self.scheme]
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The dataset's class names, when the scheme knows them (`None` otherwise)."""
+        return self.source.class_names(self)
+
+    @property
+    def num_classes(self) -> int | None:
+        """The dataset's number of classes: the `num_classes` option, else the scheme's own."""
+        if "num_classes" in self.options:
+            return self.options["num_classes"]
+        names = self.class_names
+        return None if names is None else len(names)
+
+
+def _decoded(
+    files: Callable[[DatasetSpec, str], FilePairs],
+) -> Callable[[DatasetSpec, str, int | None, bool, int | None], tf.data.Dataset]:
+    """The `build` of a source whose dataset is its `files` decoded by `dataset_from_files`.
+
+    A row built so reads its spec's options once, in `files`, and its dataset is exactly the
+    listing that `check_dataset` reads.
+    """
+
+    def build(spec, split, num_classes, shuffle, seed):
+        return dataset_from_files(files(spec, split), num_classes, shuffle=shuffle, seed=seed)
+
+    return build
+
+
+def _voc_files(spec: DatasetSpec, split: str) -> FilePairs:
+    return voc_files(spec.arguments[0], split, spec.options.get("sbd"))
+
+
+def _sbd_files(spec: DatasetSpec, split: str) -> FilePairs:
+    return sbd_files(spec.arguments[0], split)
+
+
+def _folder_files(spec: DatasetSpec, split: str) -> FilePairs:
+    del split  # a folder dataset has no splits
+    return folder_files(
+        *spec.arguments, void=spec.options.get("void"), label_map=spec.options.get("label_map")
+    )
+
+
+def _voc_class_names(spec: DatasetSpec) -> tuple[str, ...] | None:
     return None if "num_classes" in spec.options else VOC_CLASS_NAMES
 
 
-def _tfds_examples(spec: "DatasetSpec", split: str) -> Examples:
+def _tfds_examples(spec: DatasetSpec, split: str) -> Examples:
     options = spec.options
     layout = tfds_layout(spec.arguments[0], options.get("image_key"), options.get("mask_key"))
     dataset = tfds_examples(spec.arguments[0], split, options.get("data_dir"), layout)
     return Examples(f"{spec.text}[{split}]", dataset, layout.label_map)
 
 
-def _synthetic(spec: "DatasetSpec", split: str, num_classes: int | None) -> tf.data.Dataset:
+def _synthetic(spec: DatasetSpec, split: str, num_classes: int | None) -> tf.data.Dataset:
     generated = spec.num_classes
     if num_classes is not None and num_classes < generated:
         raise ValueError(
@@ -187,26 +258,17 @@ SOURCES = {
         arguments=("root",),
         options={"split": str, "sbd": str, "num_classes": int},
         usage="voc:PATH[,split=S,sbd=PATH]",
-        build=lambda spec, split, num_classes, shuffle, seed: voc(
-            spec.arguments[0],
-            split,
-            num_classes=num_classes,
-            sbd_root=spec.options.get("sbd"),
-            shuffle=shuffle,
-            seed=seed,
-        ),
+        build=_decoded(_voc_files),
         class_names=_voc_class_names,
-        files=lambda spec, split: voc_files(spec.arguments[0], split, spec.options.get("sbd")),
+        files=_voc_files,
     ),
     "sbd": Source(
         arguments=("root",),
         options={"split": str, "num_classes": int},
         usage="sbd:PATH[,split=S]",
-        build=lambda spec, split, num_classes, shuffle, seed: sbd(
-            spec.arguments[0], split, num_classes=num_classes, shuffle=shuffle, seed=seed
-        ),
+        build=_decoded(_sbd_files),
         class_names=_voc_class_names,
-        files=lambda spec, split: sbd_files(spec.arguments[0], split),
+        files=_sbd_files,
     ),
     "camvid": Source(
         arguments=("root",),
@@ -250,20 +312,9 @@ SOURCES = {
         arguments=("images_dir", "masks_dir"),
         options={"num_classes": int, "void": int, "label_map": parse_label_map},
         usage="folder:IMAGES_DIR,MASKS_DIR[,void=V,label_map=A:B/C:D]",
-        build=lambda spec, split, num_classes, shuffle, seed: folder(
-            *spec.arguments,
-            num_classes=num_classes,
-            void=spec.options.get("void"),
-            label_map=spec.options.get("label_map"),
-            shuffle=shuffle,
-            seed=seed,
-        ),
+        build=_decoded(_folder_files),
         class_names=lambda spec: None,
-        files=lambda spec, split: folder_files(
-            *spec.arguments,
-            void=spec.options.get("void"),
-            label_map=spec.options.get("label_map"),
-        ),
+        files=_folder_files,
     ),
     "synthetic": Source(
         arguments=(),

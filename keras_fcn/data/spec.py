@@ -19,7 +19,8 @@ arguments (paths, names) and `key=value` options:
 | `synthetic` | `synthetic()`: 512 shapes of 64 x 64, 4 classes |
 | `synthetic:n=2000,size=96,num_classes=5,seed=1` | synthetic options |
 
-The schemes, their arguments and options are the rows of `keras_fcn.data.sources.SOURCES`.
+The schemes, their arguments and options are the rows of `keras_fcn.data.sources.SOURCES`,
+and a parsed spec is a `DatasetSpec` (defined there, beside the table).
 Every scheme but `synthetic` also takes `num_classes=N`, which turns on the label range check
 (`voc` and `sbd` check 21 classes by default, `camvid` 11). The split comes from `from_spec`'s
 `split` argument unless the spec sets `split=`, which wins; `folder` datasets have no splits
@@ -29,55 +30,13 @@ Example: `keras-fcn train --dataset sbd:/data/benchmark_RELEASE/dataset --val-da
 voc:/data/VOCdevkit/VOC2012,split=seg11valid`.
 """
 
-import dataclasses
 import re
 
 import tensorflow as tf
 
-from keras_fcn.data.sources import SOURCES, Source
+from keras_fcn.data.sources import SOURCES, DatasetSpec
 
 _OPTION = re.compile(r"^([a-z_]+)=(.*)$")
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetSpec:
-    """A parsed dataset spec (see the module docstring for the syntax).
-
-    Args:
-        scheme: one of `SOURCES`.
-        arguments: the positional arguments (paths, a TFDS name).
-        options: the `key=value` options, converted to their types.
-        text: the spec as written.
-
-    Example:
-
-    >>> spec = parse_spec("synthetic:num_classes=5,size=96")
-    >>> spec.num_classes, spec.options["size"]
-    (5, 96)
-    """
-
-    scheme: str
-    arguments: tuple[str, ...]
-    options: dict
-    text: str
-
-    @property
-    def source(self) -> Source:
-        """The scheme's row of `SOURCES`."""
-        return SOURCES[self.scheme]
-
-    @property
-    def class_names(self) -> tuple[str, ...] | None:
-        """The dataset's class names, when the scheme knows them (`None` otherwise)."""
-        return self.source.class_names(self)
-
-    @property
-    def num_classes(self) -> int | None:
-        """The dataset's number of classes: the `num_classes` option, else the scheme's own."""
-        if "num_classes" in self.options:
-            return self.options["num_classes"]
-        names = self.class_names
-        return None if names is None else len(names)
 
 
 def parse_spec(spec: str) -> DatasetSpec:

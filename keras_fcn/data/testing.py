@@ -19,6 +19,7 @@ True
 """
 
 import dataclasses
+import functools
 import os
 import pathlib
 import zlib
@@ -32,6 +33,9 @@ from keras_fcn.classes import CAMVID_VOID, IGNORE_LABEL, camvid_palette, voc_pal
 
 Arrays = Callable[[str], tuple[np.ndarray, np.ndarray]]
 """A function from an example id to its `(image, label)`: uint8 `(H, W, 3)` and `(H, W)`."""
+
+Writer = Callable[[pathlib.Path, np.ndarray], None]
+"""A function that writes an array to a file in a dataset's format, e.g. `write_palette_png`."""
 
 
 def example_arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +243,30 @@ class Tree:
     labels: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
+def _write_examples(
+    tree: Tree,
+    ids: Iterable[str],
+    arrays: Arrays,
+    files: tuple[str, str],
+    writers: tuple[Writer, Writer] = (write_jpeg, write_palette_png),
+) -> None:
+    """Writes the image and label of each id under `tree.root` and records them in `tree`.
+
+    Args:
+        tree: the tree written.
+        ids: the example ids, in order; `arrays` is called once for each.
+        arrays: example id -> `(image, label)`.
+        files: the image's and the label's path under the root, `{}` standing for the id.
+        writers: the functions that write the image and the label.
+    """
+    write_image, write_label = writers
+    for example_id in ids:
+        image, label = arrays(example_id)
+        write_image(tree.root / files[0].format(example_id), image)
+        write_label(tree.root / files[1].format(example_id), label)
+        tree.images[example_id], tree.labels[example_id] = image, label
+
+
 def write_voc_tree(
     root: str | os.PathLike,
     splits: dict[str, list[str]],
@@ -267,13 +295,11 @@ def write_voc_tree(
     1
     """
     tree = Tree(pathlib.Path(root))
+    write_image = functools.partial(write_jpeg, quality=jpeg_quality)
     for split, ids in splits.items():
         write_split_list(tree.root / "ImageSets" / "Segmentation" / f"{split}.txt", ids)
-        for example_id in ids:
-            image, label = arrays(example_id)
-            write_jpeg(tree.root / "JPEGImages" / f"{example_id}.jpg", image, jpeg_quality)
-            write_palette_png(tree.root / "SegmentationClass" / f"{example_id}.png", label)
-            tree.images[example_id], tree.labels[example_id] = image, label
+        files = ("JPEGImages/{}.jpg", "SegmentationClass/{}.png")
+        _write_examples(tree, ids, arrays, files, (write_image, write_palette_png))
     return tree
 
 
@@ -305,14 +331,16 @@ def write_sbd_tree(
     """
     tree = Tree(pathlib.Path(root))
     tree.root.mkdir(parents=True, exist_ok=True)
+    write_image = functools.partial(write_jpeg, quality=jpeg_quality)
+
+    def without_void(example_id: str) -> tuple[np.ndarray, np.ndarray]:
+        image, label = arrays(example_id)
+        return image, np.where(label == IGNORE_LABEL, 0, label)
+
     for split, ids in splits.items():
         write_split_list(tree.root / f"{split}.txt", ids)
-        for example_id in ids:
-            image, label = arrays(example_id)
-            label = np.where(label == IGNORE_LABEL, 0, label)
-            write_jpeg(tree.root / "img" / f"{example_id}.jpg", image, jpeg_quality)
-            write_sbd_mat(tree.root / "cls" / f"{example_id}.mat", label)
-            tree.images[example_id], tree.labels[example_id] = image, label
+        files = ("img/{}.jpg", "cls/{}.mat")
+        _write_examples(tree, ids, without_void, files, (write_image, write_sbd_mat))
     return tree
 
 
@@ -340,11 +368,7 @@ def write_folder_tree(
     tree = Tree(pathlib.Path(root))
     for directory in ("images", "masks"):
         (tree.root / directory).mkdir(parents=True, exist_ok=True)
-    for stem in stems:
-        image, label = arrays(stem)
-        write_jpeg(tree.root / "images" / f"{stem}.jpg", image)
-        write_palette_png(tree.root / "masks" / f"{stem}.png", label)
-        tree.images[stem], tree.labels[stem] = image, label
+    _write_examples(tree, stems, arrays, ("images/{}.jpg", "masks/{}.png"))
     return tree
 
 
@@ -378,16 +402,11 @@ def write_camvid_tree(
     tree = Tree(pathlib.Path(root))
     tree.root.mkdir(parents=True, exist_ok=True)
     for split, ids in splits.items():
-        lines = []
-        for example_id in ids:
-            image, mask = arrays(example_id)
-            write_png(tree.root / split / f"{example_id}.png", image)
-            write_png(tree.root / f"{split}annot" / f"{example_id}.png", mask)
-            tree.images[example_id], tree.labels[example_id] = image, mask
-            lines.append(
-                f"/SegNet/CamVid/{split}/{example_id}.png "
-                f"/SegNet/CamVid/{split}annot/{example_id}.png\n"
-            )
+        files = (f"{split}/{{}}.png", f"{split}annot/{{}}.png")
+        _write_examples(tree, ids, arrays, files, (write_png, write_png))
+        lines = [
+            f"/SegNet/CamVid/{split}/{i}.png /SegNet/CamVid/{split}annot/{i}.png\n" for i in ids
+        ]
         (tree.root / f"{split}.txt").write_text("".join(lines))
     return tree
 
@@ -452,14 +471,9 @@ def write_oxford_pet_tree(
     tree = Tree(pathlib.Path(root))
     annotations = tree.root / "annotations" / "annotations"
     for split, names in splits.items():
-        lines = []
-        for name in names:
-            image, trimap = arrays(name)
-            write_jpeg(tree.root / "images" / "images" / f"{name}.jpg", image)
-            write_png(annotations / "trimaps" / f"{name}.png", trimap)
-            tree.images[name], tree.labels[name] = image, trimap
-            # class id, species (1 = cat, 2 = dog) and breed id; the builder keeps the first two.
-            lines.append(f"{name} 1 1 1\n")
+        files = ("images/images/{}.jpg", "annotations/annotations/trimaps/{}.png")
+        _write_examples(tree, names, arrays, files, (write_jpeg, write_png))
         annotations.mkdir(parents=True, exist_ok=True)
-        (annotations / f"{split}.txt").write_text("".join(lines))
+        # class id, species (1 = cat, 2 = dog) and breed id; the builder keeps the first two.
+        (annotations / f"{split}.txt").write_text("".join(f"{name} 1 1 1\n" for name in names))
     return tree

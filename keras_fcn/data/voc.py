@@ -16,7 +16,12 @@ import os
 import tensorflow as tf
 
 from keras_fcn.classes import VOC_CLASS_NAMES, voc_palette
-from keras_fcn.data.files import FilePairs, dataset_from_files, missing_file_problems
+from keras_fcn.data.files import (
+    FilePairs,
+    dataset_from_files,
+    not_a_dataset_directory,
+    split_list_pairs,
+)
 from keras_fcn.data.split_lists import (
     SHIPPED_SPLITS,
     read_split,
@@ -39,10 +44,11 @@ def _check_voc_root(root: str) -> None:
     candidates = sorted(
         glob.glob(os.path.join(root, "VOC20*")) + glob.glob(os.path.join(root, "*", "VOC20*"))
     )
-    hint = f" Did you mean {candidates[0]}?" if candidates else ""
-    raise ValueError(
-        f"{root} is not a VOC directory: expected it to contain {required[0]}/ and "
-        f"{required[1]}/ (e.g. VOCdevkit/VOC2012).{hint}"
+    raise not_a_dataset_directory(
+        root,
+        f"a VOC directory: expected it to contain {required[0]}/ and {required[1]}/ "
+        "(e.g. VOCdevkit/VOC2012)",
+        candidates,
     )
 
 
@@ -105,13 +111,8 @@ def voc_files(
         else os.path.join(root, "SegmentationClass", f"{i}.png")
         for i in ids
     ]
-    return FilePairs(
-        source=source,
-        image_paths=tuple(image_paths),
-        label_paths=tuple(label_paths),
-        palette=voc_palette(),
-        palette_name="VOC",
-        problems=tuple(missing_file_problems(image_paths + label_paths)),
+    return split_list_pairs(
+        source, image_paths, label_paths, palette=voc_palette(), palette_name="VOC"
     )
 
 

@@ -1,4 +1,4 @@
-"""Checking a whole dataset for bad examples, behind `keras-fcn check-data`.
+"""Every problem of a whole dataset, each with its file, behind `keras-fcn check-data`.
 
 `check_dataset` reads every example of a dataset and returns one `DataProblem` (file and
 message) per problem, instead of stopping at the first as the pipelines do: missing or
@@ -27,8 +27,8 @@ from keras_fcn.data.checks import (
 )
 from keras_fcn.data.files import DataProblem, FilePairs
 from keras_fcn.data.formats import decode_image, decode_mask
-from keras_fcn.data.sources import Examples, named_examples
-from keras_fcn.data.spec import DatasetSpec, parse_spec
+from keras_fcn.data.sources import DatasetSpec, Examples, named_examples
+from keras_fcn.data.spec import parse_spec
 
 _PATH = tf.TensorSpec([], tf.string)
 _read_image = tf.function(decode_image, input_signature=[_PATH])

@@ -7,10 +7,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from keras_fcn.data import testing
+from keras_fcn.data.dataset_problems import check_dataset
 from keras_fcn.data.files import DataProblem
 from keras_fcn.data.pipeline import evaluation_pipeline, training_pipeline
 from keras_fcn.data.spec import from_spec
-from keras_fcn.data.validation import check_dataset
 
 IDS = ["2007_000032", "2007_000039", "2008_000008"]
 BAD = IDS[1]
