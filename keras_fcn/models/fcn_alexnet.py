@@ -19,12 +19,11 @@ import os
 import keras
 
 from keras_fcn.backbones.preprocessing import IMAGENET_MEAN_BGR
-from keras_fcn.backbones.vgg16 import PIXEL_STD
+from keras_fcn.backbones.vgg16 import PIXEL_STD, vgg16_fully_connected
 from keras_fcn.layers import (
     BilinearUpsampling,
     CropToReference,
     LocalResponseNormalization,
-    MatmulConv2D,
     pooling_layer,
 )
 from keras_fcn.models.inputs import check_sizes, image_input
@@ -141,23 +140,16 @@ def FCNAlexNet(
             features = LocalResponseNormalization(5, 1e-4, 0.75, name=f"norm{index}")(features)
     features = pooling_layer(3, 2, 0, "pool5")(features)
 
-    # fc6 (6×6 over pool5), fc7: 1/32.
-    features = MatmulConv2D(
-        fc_units,
-        6,
-        activation="relu",
+    # fc6 (6×6 over pool5), fc7: 1/32, the classifier's fully connected layers as convolutions,
+    # as VGG16's (no ImageNet classifier here).
+    features = vgg16_fully_connected(
+        features,
+        None,
+        kernel_size=6,
+        units=fc_units,
+        dropout=dropout,
         kernel_initializer=kernel_initializer or "he_normal",
-        name="fc6",
-    )(features)
-    features = keras.layers.Dropout(dropout, name="drop6")(features)
-    features = keras.layers.Conv2D(
-        fc_units,
-        1,
-        activation="relu",
-        kernel_initializer=kernel_initializer or "he_normal",
-        name="fc7",
-    )(features)
-    features = keras.layers.Dropout(dropout, name="drop7")(features)
+    )
     scores = keras.layers.Conv2D(
         num_classes, 1, kernel_initializer="zeros", bias_initializer="zeros", name="score_fr"
     )(features)
