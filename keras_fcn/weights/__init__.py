@@ -4,8 +4,10 @@ models (`mappings`), one loader (`loader`) and transfer between models of the fa
 
 from keras_fcn.weights.formats.caffe import CaffeLayer, open_caffemodel, read_caffemodel
 from keras_fcn.weights.formats.stored import StoredLayer
+from keras_fcn.weights.formats.torch import read_pth
 from keras_fcn.weights.loader import LoadReport, Target, load_stored_layers
 from keras_fcn.weights.mappings.caffe import caffe_layer_name, load_caffemodel, save_caffemodel
+from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
 from keras_fcn.weights.transfer import WeightTransfer, transfer_weights
 
 __all__ = [
@@ -17,8 +19,10 @@ __all__ = [
     "caffe_layer_name",
     "load_caffemodel",
     "load_stored_layers",
+    "load_torchvision_weights",
     "open_caffemodel",
     "read_caffemodel",
+    "read_pth",
     "save_caffemodel",
     "transfer_weights",
 ]
