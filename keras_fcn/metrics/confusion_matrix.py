@@ -8,8 +8,6 @@ Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
 Segmentation", CVPR 2015, section 5.
 """
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
@@ -190,14 +188,6 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
 
     def result(self):
         return self.confusion_matrix()
-
-    def _score_counts(self):
-        """The matrix in the dtype the scores are computed in: float64 if asked, else float32."""
-        return self._matrix("float64" if self.dtype == "float64" else "float32")
-
-    def _score(self, score):
-        score = ops.where(self.out_of_range_pixels > 0, math.nan, score)
-        return ops.cast(score, self.dtype)
 
     def get_config(self) -> dict:
         return {

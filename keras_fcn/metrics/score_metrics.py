@@ -7,7 +7,10 @@ Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
 Segmentation", CVPR 2015, section 5 and table 3.
 """
 
+import math
+
 import keras
+from keras import ops
 
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.metrics.confusion_matrix import ConfusionMatrixMetric
@@ -19,8 +22,51 @@ from keras_fcn.metrics.scores import (
 )
 
 
+class ScoreMetric(ConfusionMatrixMetric):
+    """Base of the score metrics: a confusion matrix whose `result()` is a score of it.
+
+    A subclass sets `default_name`, its name unless another is given, and defines
+    `score(counts)`, its score (or a dict of scores) of the accumulated matrix. The matrix is
+    float32 there (float64 if `dtype="float64"`), so that the scores compile on every device.
+    `result()` returns each score in the metric's dtype, NaN while out-of-range pixels were
+    left out of the matrix (see `ConfusionMatrixMetric`). The config is
+    `ConfusionMatrixMetric`'s.
+
+    Args:
+        num_classes: number of classes, at least 1.
+        ignore_class: label of the pixels that count nowhere, or `None`.
+        name: name of the metric, `default_name` if `None`.
+        dtype: dtype of the result.
+    """
+
+    default_name = "score"
+
+    def __init__(
+        self,
+        num_classes: int,
+        ignore_class: int | None = IGNORE_LABEL,
+        name: str | None = None,
+        dtype=None,
+    ):
+        name = self.default_name if name is None else name
+        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+
+    def score(self, counts):
+        """Returns the score (or a dict of scores) of the matrix `counts`."""
+        raise NotImplementedError(f"{type(self).__name__} must define score(counts).")
+
+    def result(self):
+        counts = self._matrix("float64" if self.dtype == "float64" else "float32")
+        return keras.tree.map_structure(self._as_result, self.score(counts))
+
+    def _as_result(self, score):
+        """`score` in the metric's dtype, NaN once an out-of-range pixel was left out."""
+        score = ops.where(self.out_of_range_pixels > 0, math.nan, score)
+        return ops.cast(score, self.dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class PixelAccuracy(ConfusionMatrixMetric):
+class PixelAccuracy(ScoreMetric):
     """Pixel accuracy over a whole split: `sum_i n_ii / sum_i t_i`.
 
     See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
@@ -30,7 +76,7 @@ class PixelAccuracy(ConfusionMatrixMetric):
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric.
+        name: name of the metric, `"pixel_accuracy"` if `None`.
         dtype: dtype of the result.
 
     Example:
@@ -41,21 +87,14 @@ class PixelAccuracy(ConfusionMatrixMetric):
     0.6667
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        ignore_class: int | None = IGNORE_LABEL,
-        name: str = "pixel_accuracy",
-        dtype=None,
-    ):
-        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+    default_name = "pixel_accuracy"
 
-    def result(self):
-        return self._score(pixel_accuracy(self._score_counts()))
+    def score(self, counts):
+        return pixel_accuracy(counts)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class MeanAccuracy(ConfusionMatrixMetric):
+class MeanAccuracy(ScoreMetric):
     """Mean of the per-class accuracies `n_ii / t_i` over the classes present in the truth.
 
     See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
@@ -65,7 +104,7 @@ class MeanAccuracy(ConfusionMatrixMetric):
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric.
+        name: name of the metric, `"mean_accuracy"` if `None`.
         dtype: dtype of the result.
 
     Example:
@@ -76,21 +115,14 @@ class MeanAccuracy(ConfusionMatrixMetric):
     0.75
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        ignore_class: int | None = IGNORE_LABEL,
-        name: str = "mean_accuracy",
-        dtype=None,
-    ):
-        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+    default_name = "mean_accuracy"
 
-    def result(self):
-        return self._score(mean_accuracy(self._score_counts()))
+    def score(self, counts):
+        return mean_accuracy(counts)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class MeanIoU(ConfusionMatrixMetric):
+class MeanIoU(ScoreMetric):
     """Mean intersection over union (the paper's mean IU), with exact counts.
 
     Classes absent from both the ground truth and the predictions are left out of the mean.
@@ -102,7 +134,7 @@ class MeanIoU(ConfusionMatrixMetric):
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric.
+        name: name of the metric, `"mean_iou"` if `None`.
         dtype: dtype of the result.
 
     Example:
@@ -113,21 +145,14 @@ class MeanIoU(ConfusionMatrixMetric):
     0.5
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        ignore_class: int | None = IGNORE_LABEL,
-        name: str = "mean_iou",
-        dtype=None,
-    ):
-        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+    default_name = "mean_iou"
 
-    def result(self):
-        return self._score(mean_iou(self._score_counts()))
+    def score(self, counts):
+        return mean_iou(counts)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class FrequencyWeightedIoU(ConfusionMatrixMetric):
+class FrequencyWeightedIoU(ScoreMetric):
     """Frequency-weighted IU: each class's IU weighted by its share of the labelled pixels.
 
     See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
@@ -137,7 +162,7 @@ class FrequencyWeightedIoU(ConfusionMatrixMetric):
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric.
+        name: name of the metric, `"frequency_weighted_iou"` if `None`.
         dtype: dtype of the result.
 
     Example:
@@ -148,21 +173,14 @@ class FrequencyWeightedIoU(ConfusionMatrixMetric):
     0.6667
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        ignore_class: int | None = IGNORE_LABEL,
-        name: str = "frequency_weighted_iou",
-        dtype=None,
-    ):
-        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+    default_name = "frequency_weighted_iou"
 
-    def result(self):
-        return self._score(frequency_weighted_iou(self._score_counts()))
+    def score(self, counts):
+        return frequency_weighted_iou(counts)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class SegmentationScores(ConfusionMatrixMetric):
+class SegmentationScores(ScoreMetric):
     """All four scores of the paper from one confusion matrix, as a dict.
 
     `result()` returns `{"pixel_accuracy", "mean_accuracy", "mean_iou",
@@ -175,7 +193,7 @@ class SegmentationScores(ConfusionMatrixMetric):
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric.
+        name: name of the metric, `"segmentation_scores"` if `None`.
         dtype: dtype of the scores.
 
     Example:
@@ -189,20 +207,12 @@ class SegmentationScores(ConfusionMatrixMetric):
     0.5
     """
 
-    def __init__(
-        self,
-        num_classes: int,
-        ignore_class: int | None = IGNORE_LABEL,
-        name: str = "segmentation_scores",
-        dtype=None,
-    ):
-        super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
+    default_name = "segmentation_scores"
 
-    def result(self):
-        counts = self._score_counts()
+    def score(self, counts):
         return {
-            "pixel_accuracy": self._score(pixel_accuracy(counts)),
-            "mean_accuracy": self._score(mean_accuracy(counts)),
-            "mean_iou": self._score(mean_iou(counts)),
-            "frequency_weighted_iou": self._score(frequency_weighted_iou(counts)),
+            "pixel_accuracy": pixel_accuracy(counts),
+            "mean_accuracy": mean_accuracy(counts),
+            "mean_iou": mean_iou(counts),
+            "frequency_weighted_iou": frequency_weighted_iou(counts),
         }
