@@ -121,6 +121,16 @@ class EvaluationReport:
         """Labelled pixels of each class in the ground truth (int64, the matrix's row sums)."""
         return self.confusion_matrix.sum(axis=1)
 
+    def _class_rows(self) -> Iterable[tuple[str, float, float, int]]:
+        """The per-class table: each class's name, IU, accuracy and labelled pixels."""
+        return zip(
+            self.class_names,
+            self.per_class_iou,
+            self.per_class_accuracy,
+            self.class_pixels,
+            strict=True,
+        )
+
     def to_dict(self) -> dict:
         """Returns the report as plain Python types, undefined values as `None`.
 
@@ -135,13 +145,7 @@ class EvaluationReport:
                 "accuracy": _defined_or_none(accuracy),
                 "pixels": int(pixels),
             }
-            for name, iou, accuracy, pixels in zip(
-                self.class_names,
-                self.per_class_iou,
-                self.per_class_accuracy,
-                self.class_pixels,
-                strict=True,
-            )
+            for name, iou, accuracy, pixels in self._class_rows()
         ]
         return {
             **{key: getattr(self, key) for key, _ in _SCORES},
@@ -171,13 +175,7 @@ class EvaluationReport:
         lines = [f"{'score':<{width}}  {'%':>8}"]
         lines += [f"{label:<{width}}  {percent(getattr(self, key)):>8}" for key, label in _SCORES]
         lines += ["", f"{'class':<{width}}  {'IU (%)':>8}  {'acc. (%)':>8}  {'pixels':>14}"]
-        for name, iou, accuracy, pixels in zip(
-            self.class_names,
-            self.per_class_iou,
-            self.per_class_accuracy,
-            self.class_pixels,
-            strict=True,
-        ):
+        for name, iou, accuracy, pixels in self._class_rows():
             lines.append(
                 f"{name:<{width}}  {percent(iou):>8}  {percent(accuracy):>8}  {pixels:>14,}"
             )

@@ -11,7 +11,7 @@ written artefact before publishing it.
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -125,6 +125,54 @@ def _confusion(labels: np.ndarray, class_ids: np.ndarray, num_classes: int) -> n
     ).reshape(num_classes, num_classes)
 
 
+def _check_thresholds(max_miou_drop: float, min_pixel_agreement: float, on_failure: str) -> None:
+    """Raises a `ValueError` for a threshold out of its range or an unknown `on_failure`."""
+    if on_failure not in ON_FAILURE:
+        raise ValueError(f"on_failure must be one of {ON_FAILURE}, received {on_failure!r}.")
+    if not 0 <= min_pixel_agreement <= 1:
+        raise ValueError(
+            f"min_pixel_agreement is a fraction in [0, 1], received {min_pixel_agreement}."
+        )
+    if not max_miou_drop >= 0:
+        raise ValueError(
+            f"max_miou_drop is a fraction of mean IU, at least 0, received {max_miou_drop}."
+        )
+
+
+def _single_images(dataset: Iterable) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yields each image of `dataset` as a uint8 batch `(1, H, W, 3)`, with its labels `(H, W)`.
+
+    `dataset` holds `(image, label)` pairs or batches of them (see `check_agreement`).
+    """
+    for element in dataset:
+        if not isinstance(element, tuple | list) or len(element) != 2:
+            raise ValueError(
+                "check_agreement expects a dataset of (image, label) pairs; received an "
+                f"element of type {type(element).__name__}."
+            )
+        batch_images, batch_labels = np.asarray(element[0]), np.asarray(element[1])
+        if batch_images.ndim == 3:
+            batch_images, batch_labels = batch_images[None], batch_labels[None]
+        for image, labels in zip(batch_images, batch_labels, strict=True):
+            image = to_uint8_image(image)[None]
+            yield image, labels.reshape(image.shape[1:3])
+
+
+def _report_failure(report: AgreementReport, on_failure: str) -> None:
+    """Raises `AccuracyGuardError` for a failed `report`, or warns (`on_failure="warn"`).
+
+    The warning points at the caller of `check_agreement`.
+    """
+    message = (
+        f"{report}. The candidate is further from the float32 model than allowed: "
+        "calibrate int8 on more (or more representative) images, use bfloat16 or float32, "
+        "or relax max_miou_drop / min_pixel_agreement if this is acceptable."
+    )
+    if on_failure == "raise":
+        raise AccuracyGuardError(message, report)
+    warnings.warn(message, AccuracyGuardWarning, stacklevel=3)
+
+
 def check_agreement(
     reference_predict: Callable[[np.ndarray], np.ndarray],
     candidate_predict: Callable[[np.ndarray], np.ndarray],
@@ -172,38 +220,18 @@ def check_agreement(
     Traceback (most recent call last):
     AccuracyGuardError: accuracy guard FAILED on 1 images (16 pixels): ...
     """
-    if on_failure not in ON_FAILURE:
-        raise ValueError(f"on_failure must be one of {ON_FAILURE}, received {on_failure!r}.")
-    if not 0 <= min_pixel_agreement <= 1:
-        raise ValueError(
-            f"min_pixel_agreement is a fraction in [0, 1], received {min_pixel_agreement}."
-        )
-    if not max_miou_drop >= 0:
-        raise ValueError(
-            f"max_miou_drop is a fraction of mean IU, at least 0, received {max_miou_drop}."
-        )
+    _check_thresholds(max_miou_drop, min_pixel_agreement, on_failure)
     reference_counts = np.zeros((num_classes, num_classes), np.int64)
     candidate_counts = np.zeros((num_classes, num_classes), np.int64)
     agreeing = pixels = images = 0
-    for element in dataset:
-        if not isinstance(element, tuple | list) or len(element) != 2:
-            raise ValueError(
-                "check_agreement expects a dataset of (image, label) pairs; received an "
-                f"element of type {type(element).__name__}."
-            )
-        batch_images, batch_labels = np.asarray(element[0]), np.asarray(element[1])
-        if batch_images.ndim == 3:
-            batch_images, batch_labels = batch_images[None], batch_labels[None]
-        for image, labels in zip(batch_images, batch_labels, strict=True):
-            image = to_uint8_image(image)[None]
-            labels = labels.reshape(image.shape[1:3])
-            reference_ids = np.asarray(reference_predict(image))[0]
-            candidate_ids = np.asarray(candidate_predict(image))[0]
-            agreeing += int(np.count_nonzero(reference_ids == candidate_ids))
-            pixels += reference_ids.size
-            images += 1
-            reference_counts += _confusion(labels, reference_ids, num_classes)
-            candidate_counts += _confusion(labels, candidate_ids, num_classes)
+    for image, labels in _single_images(dataset):
+        reference_ids = np.asarray(reference_predict(image))[0]
+        candidate_ids = np.asarray(candidate_predict(image))[0]
+        agreeing += int(np.count_nonzero(reference_ids == candidate_ids))
+        pixels += reference_ids.size
+        images += 1
+        reference_counts += _confusion(labels, reference_ids, num_classes)
+        candidate_counts += _confusion(labels, candidate_ids, num_classes)
     if not images:
         raise ValueError("The accuracy guard's dataset holds no image.")
     report = AgreementReport(
@@ -216,12 +244,5 @@ def check_agreement(
         min_pixel_agreement=min_pixel_agreement,
     )
     if not report.passed:
-        message = (
-            f"{report}. The candidate is further from the float32 model than allowed: "
-            "calibrate int8 on more (or more representative) images, use bfloat16 or float32, "
-            "or relax max_miou_drop / min_pixel_agreement if this is acceptable."
-        )
-        if on_failure == "raise":
-            raise AccuracyGuardError(message, report)
-        warnings.warn(message, AccuracyGuardWarning, stacklevel=2)
+        _report_failure(report, on_failure)
     return report
