@@ -644,3 +644,13 @@ def test_model_options_come_from_the_registrys_declarations(capsys):
     assert "takes no option backbone" in capsys.readouterr().err
     assert main([*arguments, "--option", "geometry"]) == 2
     assert "takes NAME=VALUE with NAME one of" in capsys.readouterr().err
+
+
+def test_models_lists_every_registry_entry_with_its_reference(capsys):
+    from keras_fcn import registry
+
+    assert main(["models"]) == 0
+    output = capsys.readouterr().out
+    for entry in registry.MODELS.values():
+        assert f"{entry.name:<24} {entry.title}" in output and entry.reference in output
+    assert "options: input_shape, weights, fc_units, dropout, geometry\n" in output

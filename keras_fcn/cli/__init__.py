@@ -1,7 +1,7 @@
 """The `keras-fcn` command line: one entry point from data to a served model.
 
 Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, serve once),
-`train`, `evaluate`, `predict`, `export`, `convert`, `check-data` and `summary`. Run
+`train`, `evaluate`, `predict`, `export`, `convert`, `check-data`, `summary` and `models`. Run
 `keras-fcn SUBCOMMAND --help` for each one's flags. `evaluate`, `predict` and `export` take a
 model file (`--model`) or a trained net of the original release (`--preset`, see
 `keras_fcn.PRESETS`); `convert` writes a preset as a `.keras` file. Every subcommand goes

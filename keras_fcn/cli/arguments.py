@@ -9,6 +9,7 @@ from keras_fcn.cli.commands import (
     demo,
     evaluate,
     export,
+    models,
     predict,
     summary,
     train,
@@ -425,4 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_architecture_arguments(summary_parser)
     summary_parser.set_defaults(handler=summary)
+
+    models_parser = commands.add_parser(
+        "models", help="List the models (--model NAME) with their options and papers."
+    )
+    models_parser.set_defaults(handler=models)
     return parser

@@ -117,6 +117,21 @@ def summary(args: argparse.Namespace) -> None:
         model.summary(line_length=100)
 
 
+def models(args: argparse.Namespace) -> None:
+    """Lists the models of the registry: name, title, options, paper recipe, reference."""
+    from keras_fcn import registry
+
+    for entry in registry.MODELS.values():
+        settable = [name for name in entry.options if registry.OPTIONS[name].parse is not None]
+        print(f"{entry.name:<24} {entry.title}")
+        print(f"{'':<24} options: {', '.join(settable)}")
+        print(
+            f"{'':<24} paper recipe: {entry.paper_recipe.optimizer} at "
+            f"{entry.paper_recipe.learning_rate:g}, batch {entry.paper_recipe.batch_size}"
+        )
+        print(f"{'':<24} {entry.reference}")
+
+
 def _model_options(args: argparse.Namespace, model_name: str) -> dict:
     """The builder options given on the command line (`--geometry`, `--fc-units`, `--backbone`,
     `--output-stride`, `--option NAME=VALUE`); `keras_fcn.registry.build` checks them against the
