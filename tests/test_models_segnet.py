@@ -1,4 +1,5 @@
 import keras
+import model_checks
 import numpy as np
 import pytest
 from segnet_reference import segnet_basic_forward, segnet_forward
@@ -114,9 +115,7 @@ def test_layer_names_follow_the_prototxts(segnet, segnet_basic):
     ],
 )
 def test_output_matches_input_size(request, name, size):
-    logits = request.getfixturevalue(name)(np.zeros((1, *size, 3), "uint8"))
-    assert tuple(logits.shape) == (1, *size, 11)
-    assert logits.dtype == "float32"
+    model_checks.assert_logits_match_input_size(request.getfixturevalue(name), size, num_classes=11)
 
 
 @pytest.mark.slow
@@ -229,15 +228,10 @@ def test_bayesian_dropout_follows_the_bayesian_prototxts(variant, dropouts):
 
 def test_models_save_and_load_with_identical_outputs(tmp_path, segnet_basic):
     model = registry.build("bayesian-segnet-basic", 11, weights=None)
+    images = np.random.default_rng(8).uniform(0, 255, (1, 17, 21, 3)).astype("float32")
     for source in (segnet_basic, model):
         path = tmp_path / f"{source.name}.keras"
-        source.save(path)
-        restored = keras.models.load_model(path)
-        images = np.random.default_rng(8).uniform(0, 255, (1, 17, 21, 3)).astype("float32")
-        np.testing.assert_array_equal(
-            keras.ops.convert_to_numpy(restored(images)),
-            keras.ops.convert_to_numpy(source(images)),
-        )
+        model_checks.assert_round_trip_gives_identical_outputs(source, path, images)
 
 
 def test_bad_arguments_are_clear_errors():
