@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import resnet_reference
+from random_weights import randomize_batch_normalization
 
 from keras_fcn.backbones.resnet import (
     CAFFE_DEEPLAB_V2,
@@ -45,18 +46,7 @@ def application():
     model = keras.applications.ResNet50(
         include_top=False, weights=None, input_shape=(None, None, 3)
     )
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            channels = layer.gamma.shape[0]
-            layer.set_weights(
-                [
-                    rng.uniform(0.2, 1.0, channels),
-                    rng.normal(0, 0.2, channels),
-                    rng.normal(0, 0.5, channels),
-                    rng.uniform(0.5, 2.0, channels),
-                ]
-            )
+    randomize_batch_normalization(model, seed=0, scale=(0.2, 1.0), shift=0.2)
     return model
 
 

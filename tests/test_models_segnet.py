@@ -2,6 +2,7 @@ import keras
 import model_checks
 import numpy as np
 import pytest
+from random_weights import randomize_batch_normalization
 from segnet_reference import segnet_basic_forward, segnet_forward
 
 import keras_fcn
@@ -24,22 +25,6 @@ def segnet():
 def segnet_basic():
     keras.utils.set_random_seed(0)
     return keras_fcn.SegNetBasic(num_classes=11)
-
-
-def randomize_batch_normalization(model, seed):
-    """Gives every BN layer random scales, shifts and moving statistics, so inference differs."""
-    generator = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            channels = layer.gamma.shape[0]
-            layer.set_weights(
-                [
-                    generator.uniform(0.5, 1.5, channels),
-                    generator.normal(0, 0.1, channels),
-                    generator.normal(0, 0.5, channels),
-                    generator.uniform(0.5, 2.0, channels),
-                ]
-            )
 
 
 def counts(model):
