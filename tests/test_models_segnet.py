@@ -110,20 +110,23 @@ def test_segnet_runs_at_camvid_size(segnet):
     assert tuple(logits.shape) == (1, 360, 480, 11)
 
 
-def test_segnet_values_equal_the_prototxt_written_with_raw_ops(segnet):
-    randomize_batch_normalization(segnet, seed=1)
-    # 19×27 pools to 10×14, 5×7, 3×4, 2×2, 1×1: every stage rounds up somewhere.
-    images = np.random.default_rng(2).uniform(0, 255, (2, 19, 27, 3)).astype("float32")
-    expected = segnet_forward(segnet, images)
-    logits = keras.ops.convert_to_numpy(segnet(images, training=False))
-    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
-
-
-def test_segnet_basic_values_equal_the_prototxt_written_with_raw_ops(segnet_basic):
-    randomize_batch_normalization(segnet_basic, seed=3)
-    images = np.random.default_rng(4).uniform(0, 255, (2, 23, 30, 3)).astype("float32")
-    expected = segnet_basic_forward(segnet_basic, images)
-    logits = keras.ops.convert_to_numpy(segnet_basic(images, training=False))
+@pytest.mark.parametrize(
+    "name, forward, bn_seed, image_seed, size",
+    [
+        # 19×27 pools to 10×14, 5×7, 3×4, 2×2, 1×1: every stage rounds up somewhere.
+        ("segnet", segnet_forward, 1, 2, (19, 27)),
+        ("segnet_basic", segnet_basic_forward, 3, 4, (23, 30)),
+    ],
+    ids=["segnet", "segnet-basic"],
+)
+def test_values_equal_the_prototxt_written_with_raw_ops(
+    request, name, forward, bn_seed, image_seed, size
+):
+    model = request.getfixturevalue(name)
+    randomize_batch_normalization(model, seed=bn_seed)
+    images = np.random.default_rng(image_seed).uniform(0, 255, (2, *size, 3)).astype("float32")
+    expected = forward(model, images)
+    logits = keras.ops.convert_to_numpy(model(images, training=False))
     np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
