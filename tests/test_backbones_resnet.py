@@ -219,15 +219,24 @@ def load_reference_parameters(model, parameters):
 REFERENCE_IMAGES = np.random.default_rng(2).normal(0, 1, (1, 3, 33, 39))
 
 
-def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
-    parameters = resnet_reference.random_parameters(np.random.default_rng(3))
-    expected = resnet_reference.torchvision_resnet50(REFERENCE_IMAGES, parameters)
-    model = build(TORCHVISION, depth=50, output_stride=8)
+def assert_layout_computes_the_reference(layout, reference, parameters):
+    """`layout` at depth 50 and output stride 8, with `parameters`, computes every pyramid level
+    of `reference` on REFERENCE_IMAGES (relative error at most 1e-5); returns those levels."""
+    expected = reference(REFERENCE_IMAGES, parameters)
+    model = build(layout, depth=50, output_stride=8)
     load_reference_parameters(model, parameters)
     actual = forward(model, REFERENCE_IMAGES)
     for level in expected:
         assert actual[level].shape == expected[level].shape
         assert resnet_reference.relative_error(actual[level], expected[level]) <= 1e-5, level
+    return expected
+
+
+def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
+    parameters = resnet_reference.random_parameters(np.random.default_rng(3))
+    expected = assert_layout_computes_the_reference(
+        TORCHVISION, resnet_reference.torchvision_resnet50, parameters
+    )
     assert expected["P5"].shape[2:] == (5, 5)
     # Keras' "same" padding of conv3_block1's strided 3×3 (10 columns) pads the right only.
     asymmetric = build(dataclasses.replace(TORCHVISION, symmetric_padding=False), output_stride=8)
@@ -241,13 +250,9 @@ def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
 @pytest.mark.backends
 def test_caffe_deeplab_v2_layout_computes_its_prototxt_at_output_stride_8():
     parameters = resnet_reference.random_parameters(np.random.default_rng(4))
-    expected = resnet_reference.deeplab_v2_resnet50(REFERENCE_IMAGES, parameters)
-    model = build(CAFFE_DEEPLAB_V2, depth=50, output_stride=8)
-    load_reference_parameters(model, parameters)
-    actual = forward(model, REFERENCE_IMAGES)
-    for level in expected:
-        assert actual[level].shape == expected[level].shape
-        assert resnet_reference.relative_error(actual[level], expected[level]) <= 1e-5, level
+    expected = assert_layout_computes_the_reference(
+        CAFFE_DEEPLAB_V2, resnet_reference.deeplab_v2_resnet50, parameters
+    )
     # pool1 rounds 17 × 20 up to 9 × 11 (down would give 9 × 10); conv3 halves it to 5 × 6.
     assert expected["P2"].shape[2:] == (9, 11)
     assert expected["P5"].shape[2:] == (5, 6)
