@@ -68,6 +68,29 @@ def _batch_norm(x, p, name):
     )
 
 
+def _bottleneck(x, p, prefix, batch_norm, strides, dilation, project):
+    """A bottleneck block on NCHW `x`: `{prefix}.conv1` 1×1, `conv2` 3×3 with padding =
+    dilation, `conv3` 1×1, each followed by `batch_norm`, ReLU after the first two; with
+    `project`, the shortcut is the projection `downsample.0` (1×1 with the block's stride) and
+    its `downsample.1`; ReLU after the sum. `strides` are conv1's and conv2's: the block's
+    stride sits on one of them."""
+    conv1_stride, conv2_stride = strides
+    out = functional.conv2d(x, p[f"{prefix}.conv1.weight"], stride=conv1_stride)
+    out = functional.relu(batch_norm(out, p, f"{prefix}.bn1"))
+    out = functional.conv2d(
+        out, p[f"{prefix}.conv2.weight"], stride=conv2_stride, padding=dilation, dilation=dilation
+    )
+    out = functional.relu(batch_norm(out, p, f"{prefix}.bn2"))
+    out = batch_norm(functional.conv2d(out, p[f"{prefix}.conv3.weight"]), p, f"{prefix}.bn3")
+    shortcut = x
+    if project:
+        shortcut = functional.conv2d(
+            x, p[f"{prefix}.downsample.0.weight"], stride=conv1_stride * conv2_stride
+        )
+        shortcut = batch_norm(shortcut, p, f"{prefix}.downsample.1")
+    return functional.relu(out + shortcut)
+
+
 def torchvision_resnet50(
     images: np.ndarray, parameters: dict, replace_stride_with_dilation=(False, True, True)
 ) -> dict[str, np.ndarray]:
@@ -104,26 +127,9 @@ def torchvision_resnet50(
             block_stride, block_dilation = (
                 (stride, previous_dilation) if block == 0 else (1, dilation)
             )
-            out = functional.conv2d(x, p[f"{prefix}.conv1.weight"])
-            out = functional.relu(_batch_norm(out, p, f"{prefix}.bn1"))
-            out = functional.conv2d(
-                out,
-                p[f"{prefix}.conv2.weight"],
-                stride=block_stride,
-                padding=block_dilation,
-                dilation=block_dilation,
+            x = _bottleneck(
+                x, p, prefix, _batch_norm, (1, block_stride), block_dilation, project=block == 0
             )
-            out = functional.relu(_batch_norm(out, p, f"{prefix}.bn2"))
-            out = _batch_norm(
-                functional.conv2d(out, p[f"{prefix}.conv3.weight"]), p, f"{prefix}.bn3"
-            )
-            identity = x
-            if block == 0:
-                identity = functional.conv2d(
-                    x, p[f"{prefix}.downsample.0.weight"], stride=block_stride
-                )
-                identity = _batch_norm(identity, p, f"{prefix}.downsample.1")
-            x = functional.relu(out + identity)
         outputs[f"P{layer + 1}"] = x
     return {level: value.numpy() for level, value in outputs.items()}
 
@@ -176,19 +182,9 @@ def deeplab_v2_resnet50(images: np.ndarray, parameters: dict) -> dict[str, np.nd
         for block in range(blocks):
             prefix = f"layer{layer}.{block}"
             block_stride = stride if block == 0 else 1
-            out = functional.conv2d(x, p[f"{prefix}.conv1.weight"], stride=block_stride)
-            out = functional.relu(_caffe_batch_norm_scale(out, p, f"{prefix}.bn1"))
-            out = functional.conv2d(out, p[f"{prefix}.conv2.weight"], padding=rate, dilation=rate)
-            out = functional.relu(_caffe_batch_norm_scale(out, p, f"{prefix}.bn2"))
-            out = functional.conv2d(out, p[f"{prefix}.conv3.weight"])
-            out = _caffe_batch_norm_scale(out, p, f"{prefix}.bn3")
-            branch1 = x
-            if block == 0:
-                branch1 = functional.conv2d(
-                    x, p[f"{prefix}.downsample.0.weight"], stride=block_stride
-                )
-                branch1 = _caffe_batch_norm_scale(branch1, p, f"{prefix}.downsample.1")
-            x = functional.relu(out + branch1)
+            x = _bottleneck(
+                x, p, prefix, _caffe_batch_norm_scale, (block_stride, 1), rate, project=block == 0
+            )
         outputs[f"P{layer + 1}"] = x
     return {level: value.numpy() for level, value in outputs.items()}
 

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import resnet_reference
+from random_weights import randomize_batch_normalization
 
 from keras_fcn.backbones.resnet import (
     CAFFE_DEEPLAB_V2,
@@ -45,18 +46,7 @@ def application():
     model = keras.applications.ResNet50(
         include_top=False, weights=None, input_shape=(None, None, 3)
     )
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            channels = layer.gamma.shape[0]
-            layer.set_weights(
-                [
-                    rng.uniform(0.2, 1.0, channels),
-                    rng.normal(0, 0.2, channels),
-                    rng.normal(0, 0.5, channels),
-                    rng.uniform(0.5, 2.0, channels),
-                ]
-            )
+    randomize_batch_normalization(model, seed=0, scale=(0.2, 1.0), shift=0.2)
     return model
 
 
@@ -229,15 +219,24 @@ def load_reference_parameters(model, parameters):
 REFERENCE_IMAGES = np.random.default_rng(2).normal(0, 1, (1, 3, 33, 39))
 
 
-def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
-    parameters = resnet_reference.random_parameters(np.random.default_rng(3))
-    expected = resnet_reference.torchvision_resnet50(REFERENCE_IMAGES, parameters)
-    model = build(TORCHVISION, depth=50, output_stride=8)
+def assert_layout_computes_the_reference(layout, reference, parameters):
+    """`layout` at depth 50 and output stride 8, with `parameters`, computes every pyramid level
+    of `reference` on REFERENCE_IMAGES (relative error at most 1e-5); returns those levels."""
+    expected = reference(REFERENCE_IMAGES, parameters)
+    model = build(layout, depth=50, output_stride=8)
     load_reference_parameters(model, parameters)
     actual = forward(model, REFERENCE_IMAGES)
     for level in expected:
         assert actual[level].shape == expected[level].shape
         assert resnet_reference.relative_error(actual[level], expected[level]) <= 1e-5, level
+    return expected
+
+
+def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
+    parameters = resnet_reference.random_parameters(np.random.default_rng(3))
+    expected = assert_layout_computes_the_reference(
+        TORCHVISION, resnet_reference.torchvision_resnet50, parameters
+    )
     assert expected["P5"].shape[2:] == (5, 5)
     # Keras' "same" padding of conv3_block1's strided 3×3 (10 columns) pads the right only.
     asymmetric = build(dataclasses.replace(TORCHVISION, symmetric_padding=False), output_stride=8)
@@ -251,13 +250,9 @@ def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
 @pytest.mark.backends
 def test_caffe_deeplab_v2_layout_computes_its_prototxt_at_output_stride_8():
     parameters = resnet_reference.random_parameters(np.random.default_rng(4))
-    expected = resnet_reference.deeplab_v2_resnet50(REFERENCE_IMAGES, parameters)
-    model = build(CAFFE_DEEPLAB_V2, depth=50, output_stride=8)
-    load_reference_parameters(model, parameters)
-    actual = forward(model, REFERENCE_IMAGES)
-    for level in expected:
-        assert actual[level].shape == expected[level].shape
-        assert resnet_reference.relative_error(actual[level], expected[level]) <= 1e-5, level
+    expected = assert_layout_computes_the_reference(
+        CAFFE_DEEPLAB_V2, resnet_reference.deeplab_v2_resnet50, parameters
+    )
     # pool1 rounds 17 × 20 up to 9 × 11 (down would give 9 × 10); conv3 halves it to 5 × 6.
     assert expected["P2"].shape[2:] == (9, 11)
     assert expected["P5"].shape[2:] == (5, 6)

@@ -1,4 +1,5 @@
 import keras
+import model_checks
 import numpy as np
 import pytest
 
@@ -28,13 +29,7 @@ def test_names_are_keras_applications_names_in_order(classifier):
 def test_convolutions_copy_the_classifier_by_name_and_compute_its_pool5(classifier):
     images = keras.Input((None, None, 3))
     model = keras.Model(images, vgg16_convolutions(images, classifier)[POOL_NAMES[-1]])
-    for name in CONV_NAMES:
-        for ours, theirs in zip(
-            model.get_layer(name).get_weights(),
-            classifier.get_layer(name).get_weights(),
-            strict=True,
-        ):
-            np.testing.assert_array_equal(ours, theirs)
+    model_checks.assert_same_weights(model, classifier, CONV_NAMES)
     # At 224×224 (a multiple of 32), rounding up or down gives the same pools.
     x = np.random.default_rng(0).normal(0, 50, (1, 224, 224, 3)).astype("float32")
     pool5 = keras.Model(classifier.input, classifier.get_layer(POOL_NAMES[-1]).output)

@@ -359,34 +359,39 @@ def small_fcn_file(small_fcn, tmp_path):
     return path
 
 
+@pytest.fixture
+def export_small_fcn(small_fcn_file):
+    """Runs `keras-fcn export` on the small FCN's file in process; returns its exit status."""
+
+    def export(export_dir, export_format, precision, *options):
+        paths = ["--model", str(small_fcn_file), "--export-dir", str(export_dir)]
+        return main(
+            ["export", *paths, "--format", export_format, "--precision", precision, *options]
+        )
+
+    return export
+
+
+def guard_options(max_miou_drop, min_pixel_agreement):
+    """The accuracy guard's options, on SYNTHETIC_3 with the given thresholds."""
+    return [
+        "--guard-dataset",
+        SYNTHETIC_3,
+        "--max-miou-drop",
+        max_miou_drop,
+        "--min-pixel-agreement",
+        min_pixel_agreement,
+    ]
+
+
 @pytest.mark.slow
 def test_export_int8_with_calibration_and_guard_then_predict_with_it(
-    small_fcn_file, tmp_path, capsys
+    export_small_fcn, tmp_path, capsys
 ):
     export_dir = tmp_path / "saved_models" / "small"
-    status = main(
-        [
-            "export",
-            "--model",
-            str(small_fcn_file),
-            "--export-dir",
-            str(export_dir),
-            "--format",
-            "openvino",
-            "--precision",
-            "int8",
-            "--calibration-dataset",
-            SYNTHETIC_3,
-            "--calibration-size",
-            "4",
-            "--guard-dataset",
-            SYNTHETIC_3,
-            "--max-miou-drop",
-            "0.05",
-            "--min-pixel-agreement",
-            "0.9",
-        ]
-    )
+    calibration = ["--calibration-dataset", SYNTHETIC_3, "--calibration-size", "4"]
+    guard = guard_options(max_miou_drop="0.05", min_pixel_agreement="0.9")
+    status = export_small_fcn(export_dir, "openvino", "int8", *calibration, *guard)
     output = capsys.readouterr().out
     assert status == 0
     assert "(openvino, int8)" in output and "Accuracy guard passed" in output
@@ -403,36 +408,18 @@ def test_export_int8_with_calibration_and_guard_then_predict_with_it(
 
 
 @pytest.mark.slow
-def test_export_refused_by_the_guard_exits_with_its_numbers(small_fcn_file, tmp_path, capsys):
+def test_export_refused_by_the_guard_exits_with_its_numbers(export_small_fcn, tmp_path, capsys):
     export_dir = tmp_path / "refused"
-    status = main(
-        [
-            "export",
-            "--model",
-            str(small_fcn_file),
-            "--export-dir",
-            str(export_dir),
-            "--format",
-            "openvino",
-            "--precision",
-            "bfloat16",
-            "--guard-dataset",
-            SYNTHETIC_3,
-            "--max-miou-drop",
-            "0",
-            "--min-pixel-agreement",
-            "1",
-        ]
-    )
+    guard = guard_options(max_miou_drop="0", min_pixel_agreement="1")
+    status = export_small_fcn(export_dir, "openvino", "bfloat16", *guard)
     error = capsys.readouterr().err
     assert status == 2
     assert "accuracy guard FAILED on 6 images" in error and "pixel agreement" in error
     assert not export_dir.exists() or os.listdir(export_dir) == []
 
 
-def test_int8_without_calibration_data_is_a_usage_error(small_fcn_file, tmp_path, capsys):
-    args = ["export", "--model", str(small_fcn_file), "--export-dir", str(tmp_path / "x")]
-    status = main([*args, "--format", "onnx", "--precision", "int8"])
+def test_int8_without_calibration_data_is_a_usage_error(export_small_fcn, tmp_path, capsys):
+    status = export_small_fcn(tmp_path / "x", "onnx", "int8")
     assert status == 2
     assert "--precision int8 needs --calibration-dataset" in capsys.readouterr().err
 

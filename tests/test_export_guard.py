@@ -34,6 +34,11 @@ def _lookup(predictions):
     return predict
 
 
+def _check(examples, reference, candidate, **options):
+    """`check_agreement` of the fixed predictions `reference` and `candidate` on `examples`."""
+    return check_agreement(_lookup(reference), _lookup(candidate), examples, NUM_CLASSES, **options)
+
+
 def _numpy_mean_iou(labels, predictions):
     """score.py's mean IU, written out: nanmean over classes of n_ii / (t_i + p_i - n_ii)."""
     hist = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
@@ -63,14 +68,7 @@ def flipped():
 
 def test_report_holds_pixel_agreement_and_mean_iou_of_both(flipped):
     examples, reference, candidate = flipped
-    report = check_agreement(
-        _lookup(reference),
-        _lookup(candidate),
-        examples,
-        NUM_CLASSES,
-        max_miou_drop=1.0,
-        min_pixel_agreement=0.0,
-    )
+    report = _check(examples, reference, candidate, max_miou_drop=1.0, min_pixel_agreement=0.0)
     reference_ids = [ids for _, ids in reference]
     candidate_ids = [ids for _, ids in candidate]
     labels = [label for _, label in examples]
@@ -96,9 +94,7 @@ def test_void_pixels_count_in_agreement_but_not_in_mean_iou(flipped):
         (image, np.where(label == 255, (ids + 1) % NUM_CLASSES, ids))
         for (image, ids), (_, label) in zip(reference, examples, strict=True)
     ]
-    report = check_agreement(
-        _lookup(reference), _lookup(wrong_on_void), examples, NUM_CLASSES, min_pixel_agreement=0
-    )
+    report = _check(examples, reference, wrong_on_void, min_pixel_agreement=0)
     assert report.pixel_agreement == pytest.approx(0.8)  # 2 of 10 columns are void
     assert report.miou_drop == 0
 
@@ -106,14 +102,7 @@ def test_void_pixels_count_in_agreement_but_not_in_mean_iou(flipped):
 def test_a_candidate_past_the_mean_iou_threshold_is_refused(flipped):
     examples, reference, candidate = flipped
     with pytest.raises(AccuracyGuardError, match="accuracy guard FAILED") as raised:
-        check_agreement(
-            _lookup(reference),
-            _lookup(candidate),
-            examples,
-            NUM_CLASSES,
-            max_miou_drop=0.003,
-            min_pixel_agreement=0.5,
-        )
+        _check(examples, reference, candidate, max_miou_drop=0.003, min_pixel_agreement=0.5)
     report = raised.value.report
     assert report.miou_drop > 0.003 and report.pixel_agreement > 0.5
     assert not report.passed
@@ -122,36 +111,20 @@ def test_a_candidate_past_the_mean_iou_threshold_is_refused(flipped):
 def test_a_candidate_below_the_pixel_agreement_threshold_is_refused(flipped):
     examples, reference, candidate = flipped
     with pytest.raises(AccuracyGuardError, match=r"pixel agreement 9\d\.\d+%"):
-        check_agreement(
-            _lookup(reference),
-            _lookup(candidate),
-            examples,
-            NUM_CLASSES,
-            max_miou_drop=1.0,
-            min_pixel_agreement=0.99,
-        )
+        _check(examples, reference, candidate, max_miou_drop=1.0, min_pixel_agreement=0.99)
 
 
 def test_warn_mode_warns_loudly_and_returns_the_failed_report(flipped):
     examples, reference, candidate = flipped
     with pytest.warns(AccuracyGuardWarning, match="further from the float32 model than allowed"):
-        report = check_agreement(
-            _lookup(reference), _lookup(candidate), examples, NUM_CLASSES, on_failure="warn"
-        )
+        report = _check(examples, reference, candidate, on_failure="warn")
     assert not report.passed
     assert report.to_dict()["passed"] is False
 
 
 def test_identical_paths_pass_at_the_strictest_thresholds(flipped):
     examples, reference, _ = flipped
-    report = check_agreement(
-        _lookup(reference),
-        _lookup(reference),
-        examples,
-        NUM_CLASSES,
-        max_miou_drop=0,
-        min_pixel_agreement=1,
-    )
+    report = _check(examples, reference, reference, max_miou_drop=0, min_pixel_agreement=1)
     assert report.pixel_agreement == 1 and report.miou_drop == 0 and report.passed
 
 
@@ -159,9 +132,7 @@ def test_batches_and_float_images_are_taken_one_image_at_a_time(flipped):
     examples, reference, _ = flipped
     images = np.stack([image for image, _ in examples]).astype("float32")
     labels = np.stack([label for _, label in examples])[..., None]
-    report = check_agreement(
-        _lookup(reference), _lookup(reference), [(images, labels)], NUM_CLASSES
-    )
+    report = _check([(images, labels)], reference, reference)
     assert report.images == 4
 
 

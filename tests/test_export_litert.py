@@ -1,77 +1,46 @@
 """LiteRT exports run in a process that has the LiteRT interpreter and numpy only."""
 
-import json
-import subprocess
-import sys
-import textwrap
-
+import export_checks
 import numpy as np
 import pytest
 
-from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export.litert import (
     check_input_size,
     litert_function,
     resize_image,
     write_litert,
 )
-from keras_fcn.export.precision import calibration_images
 
 pytestmark = pytest.mark.slow  # two conversions and a calibration: tens of seconds
 
 SIZE = (48, 40)
 
-RUNTIME_ONLY = textwrap.dedent(
-    """
-    import json, sys
-    import numpy as np
-    from ai_edge_litert.interpreter import Interpreter
+# The LiteRT interpreter's part of the fresh process (`export_checks.run_alone`).
+RUNTIME = """
+from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=sys.argv[1])
-    run = interpreter.get_signature_runner()
-    outputs = run(images=np.load(sys.argv[2]))
-    np.savez(sys.argv[3], **outputs)
-    details = interpreter.get_input_details()[0]
-    print(json.dumps({
-        "input": [details["name"], details["shape_signature"].tolist(), str(details["dtype"])],
-        "signature": interpreter.get_signature_list(),
-        "int8_tensors": sum(t["dtype"] == np.int8 for t in interpreter.get_tensor_details()),
-        "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")),
-    }))
-    """
-)
+interpreter = Interpreter(model_path=sys.argv[1])
+run = interpreter.get_signature_runner()
 
 
-def _images(count, seed=0):
-    return np.stack(
-        [synthetic_example(seed + i, num_classes=3)[0][: SIZE[0], : SIZE[1]] for i in range(count)]
-    )
+def segment(images):
+    outputs = run(images=images)
+    return outputs["class_ids"], outputs["probabilities"]
 
 
-def _run_alone(path, images, tmp_path):
-    np.save(tmp_path / "images.npy", images)
-    result = subprocess.run(
-        [sys.executable, "-c", RUNTIME_ONLY, path, "images.npy", "outputs.npz"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.splitlines()[-1]), dict(np.load(tmp_path / "outputs.npz"))
-
-
-def _keras(model, images):
-    logits = np.asarray(model(images.astype("float32")), np.float64)
-    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
-    return logits.argmax(-1), probabilities / probabilities.sum(-1, keepdims=True)
+details = interpreter.get_input_details()[0]
+described = {
+    "input": [details["name"], details["shape_signature"].tolist(), str(details["dtype"])],
+    "signature": interpreter.get_signature_list(),
+    "int8_tensors": sum(t["dtype"] == np.int8 for t in interpreter.get_tensor_details()),
+}
+"""
 
 
 @pytest.fixture(scope="module")
 def exports(small_fcn, tmp_path_factory):
     directory = tmp_path_factory.mktemp("litert")
-    calibration = calibration_images(
-        (synthetic_example(index, num_classes=3, split="calibration") for index in range(8)), 8
-    )
+    calibration = export_checks.synthetic_calibration_images()
     paths = {}
     for precision in ("float32", "int8"):
         (directory / precision).mkdir()
@@ -84,37 +53,38 @@ def exports(small_fcn, tmp_path_factory):
 
 
 def test_float32_export_runs_in_the_litert_interpreter_alone(small_fcn, exports, tmp_path):
-    images = _images(2)
-    described, outputs = _run_alone(exports["float32"], images, tmp_path)
+    [images] = export_checks.synthetic_images((2, *SIZE))
+    described, [(class_ids, probabilities)] = export_checks.run_alone(
+        RUNTIME, exports["float32"], [images], tmp_path
+    )
     assert described["modules"] == []
     assert described["input"][1:] == [[-1, *SIZE, 3], "<class 'numpy.uint8'>"]
     assert described["signature"]["serving_default"] == {
         "inputs": ["images"],
         "outputs": ["class_ids", "probabilities"],
     }
-    expected_ids, expected_probabilities = _keras(small_fcn, images)
-    np.testing.assert_allclose(outputs["probabilities"], expected_probabilities, atol=1e-4)
-    top_two = np.sort(expected_probabilities, -1)[..., -2:]
-    clear = top_two[..., 1] - top_two[..., 0] > 1e-3
-    np.testing.assert_array_equal(outputs["class_ids"][clear], expected_ids[clear])
-    assert len(np.unique(expected_ids)) > 1
+    export_checks.assert_float32_export_segments_like_keras(
+        class_ids, probabilities, small_fcn, images
+    )
 
 
 def test_int8_export_is_full_integer_and_agrees_with_float32(small_fcn, exports, tmp_path):
-    images = _images(2, seed=20)
-    described, outputs = _run_alone(exports["int8"], images, tmp_path)
+    [images] = export_checks.synthetic_images((2, *SIZE), seed=20)
+    described, [(class_ids, _)] = export_checks.run_alone(
+        RUNTIME, exports["int8"], [images], tmp_path
+    )
     assert described["modules"] == []
     assert described["input"][2] == "<class 'numpy.uint8'>"  # raw pixels in, as float32's
     assert described["int8_tensors"] >= 40  # weights and activations of every layer
-    expected_ids, _ = _keras(small_fcn, images)
+    expected_ids, _ = export_checks.keras_outputs(small_fcn, images)
     # Every tensor is int8 here, the logits included, and the test net is random (its classes
     # are often close): 0.987 of its pixels agree. The accuracy guard decides on real data.
-    assert np.mean(outputs["class_ids"] == expected_ids) > 0.95
+    assert np.mean(class_ids == expected_ids) > 0.95
 
 
 def test_litert_function_takes_the_export_size_only(exports):
     segment = litert_function(exports["float32"], threads=1)
-    assert segment(_images(1)).shape == (1, *SIZE)
+    assert segment(export_checks.synthetic_images((1, *SIZE))[0]).shape == (1, *SIZE)
     with pytest.raises(ValueError, match="takes 48×40 images only, received 64×64"):
         segment(np.zeros((1, 64, 64, 3), "uint8"))
 
@@ -157,5 +127,5 @@ def test_int8_export_keeps_the_preprocessed_pixels(tmp_path):
     write_litert(model, str(tmp_path), "int8", list(pixels[:8]), SIZE)
     runner = Interpreter(model_path=str(tmp_path / "model.tflite")).get_signature_runner()
     probabilities = runner(images=pixels[8:])["probabilities"]
-    _, expected = _keras(model, pixels[8:])
+    _, expected = export_checks.keras_outputs(model, pixels[8:])
     assert np.abs(probabilities - expected).max() < 0.03

@@ -1,5 +1,6 @@
 import caffe_reference
 import keras
+import model_checks
 import numpy as np
 import pytest
 
@@ -7,7 +8,6 @@ import keras_fcn
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import DEEPLAB_MEAN_BGR, IMAGENET_MEAN_BGR
 from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
-from keras_fcn.export import export_for_serving, load_predictor
 from keras_fcn.models.deeplab import ASPP_S, LARGE_FOV, build_deeplab
 
 NARROW = 8
@@ -97,9 +97,7 @@ def test_every_parameter_layer_of_the_prototxt_is_there_with_its_blob_shapes(
 @pytest.mark.parametrize("size", [(1, 1), (37, 53), (97, 131), (160, 121)])
 @pytest.mark.parametrize("name", ["deeplab-largefov", "deeplab-aspp"])
 def test_output_matches_input_size(narrow_models, name, size):
-    logits = narrow_models[name](np.zeros((1, *size, 3), "uint8"))
-    assert tuple(logits.shape) == (1, *size, 3)
-    assert logits.dtype == "float32"
+    model_checks.assert_logits_match_input_size(narrow_models[name], size, num_classes=3)
 
 
 @pytest.mark.parametrize(
@@ -192,33 +190,19 @@ def test_surgery_decimates_fc1_and_fc2(vgg16_classifier_file):
     fc8_kernel, fc8_bias = model.get_layer("fc8_voc12").get_weights()
     assert np.std(fc8_kernel) == pytest.approx(0.01, rel=0.05)
     assert not fc8_bias.any()
-    for caffe_name, keras_name in KERAS_NAMES.items():
-        for ours, theirs in zip(
-            model.get_layer(keras_name).get_weights(),
-            classifier.get_layer(keras_name).get_weights(),
-            strict=True,
-        ):
-            np.testing.assert_array_equal(ours, theirs, err_msg=caffe_name)
+    model_checks.assert_same_weights(model, classifier, CONV_NAMES)
 
 
 def test_logits_stay_float32_under_mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        model = keras_fcn.DeepLabASPP(3, weights=None, fc_units=NARROW)
-        assert model.get_layer("fc6_1").compute_dtype == "float16"
-        assert model(np.zeros((1, 33, 35, 3), "uint8")).dtype == "float32"
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model_checks.assert_logits_stay_float32_under_mixed_precision(
+        lambda: keras_fcn.DeepLabASPP(3, weights=None, fc_units=NARROW), "fc6_1", (33, 35)
+    )
 
 
 def test_save_and_load_round_trip_gives_identical_outputs(tmp_path, narrow_models):
-    model = narrow_models["deeplab-largefov"]
-    path = tmp_path / "model.keras"
-    model.save(path)
-    restored = keras.models.load_model(path)
     images = np.random.default_rng(5).integers(0, 256, (1, 45, 61, 3)).astype("float32")
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(restored(images)), keras.ops.convert_to_numpy(model(images))
+    model_checks.assert_round_trip_gives_identical_outputs(
+        narrow_models["deeplab-largefov"], tmp_path / "model.keras", images
     )
 
 
@@ -228,13 +212,7 @@ def test_the_mean_of_the_weights_goes_into_the_model():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"weights": "/no/such/file.h5"}, "no file exists"),
-        ({"input_shape": (None, None, 1)}, "input_shape"),
-        ({"num_classes": 0}, "positive"),
-        ({"rates": ()}, "at least one"),
-    ],
+    "kwargs, message", [*model_checks.INVALID_ARGUMENTS, ({"rates": ()}, "at least one")]
 )
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -243,9 +221,6 @@ def test_invalid_arguments_raise_clear_errors(kwargs, message):
 
 @pytest.mark.slow
 def test_exported_saved_model_serves_any_size_like_the_model(tmp_path, narrow_models):
-    model = narrow_models[EXPORTED]
-    predict = load_predictor(export_for_serving(model, str(tmp_path / "saved")))
-    for size in [(23, 41), (50, 37)]:
-        images = np.random.default_rng(6).integers(0, 256, (1, *size, 3)).astype("uint8")
-        expected = np.argmax(keras.ops.convert_to_numpy(model(images.astype("float32"))), -1)
-        np.testing.assert_array_equal(predict(images), expected)
+    model_checks.assert_saved_model_serves_like_the_model(
+        narrow_models[EXPORTED], str(tmp_path / "saved"), sizes=[(23, 41), (50, 37)]
+    )

@@ -1,5 +1,6 @@
 import caffe_reference
 import keras
+import model_checks
 import numpy as np
 import pytest
 
@@ -7,7 +8,6 @@ import keras_fcn
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import DILATION_VOC_MEAN_BGR, IMAGENET_MEAN_BGR
 from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
-from keras_fcn.export import export_for_serving, load_predictor
 from keras_fcn.models.dilation import CONTEXT_LAYERS, build_dilation
 
 NARROW = 8
@@ -94,9 +94,7 @@ def test_every_parameter_layer_of_the_deploy_prototxt_is_there_with_its_geometry
 @pytest.mark.parametrize("size", [(1, 1), (37, 53), (97, 131)])
 @pytest.mark.parametrize("name", NAMES)
 def test_output_matches_input_size(narrow_models, name, size):
-    logits = narrow_models[name](np.zeros((1, *size, 3), "uint8"))
-    assert tuple(logits.shape) == (1, *size, 3)
-    assert logits.dtype == "float32"
+    model_checks.assert_logits_match_input_size(narrow_models[name], size, num_classes=3)
 
 
 @pytest.mark.parametrize(
@@ -250,13 +248,7 @@ def test_surgery_keeps_the_classifier_and_starts_the_new_layers_as_released(
 ):
     classifier, path = vgg16_classifier_file
     model = keras_fcn.Dilation8(21, context="basic", weights=path)
-    for name in CONV_NAMES:
-        for ours, theirs in zip(
-            model.get_layer(name).get_weights(),
-            classifier.get_layer(name).get_weights(),
-            strict=True,
-        ):
-            np.testing.assert_array_equal(ours, theirs)
+    model_checks.assert_same_weights(model, classifier, CONV_NAMES)
     fc1_kernel, fc1_bias = classifier.get_layer("fc1").get_weights()
     fc6_kernel, fc6_bias = model.get_layer("fc6").get_weights()
     # fc1 reads the 7×7×512 pool5 row by row: its kernel is fc6's, dilation or not.
@@ -272,23 +264,17 @@ def test_surgery_keeps_the_classifier_and_starts_the_new_layers_as_released(
 
 
 def test_logits_stay_float32_under_mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        model = keras_fcn.Dilation8(3, context="large", weights=None, fc_units=NARROW)
-        assert model.get_layer("ct_conv5_1").compute_dtype == "float16"
-        assert model(np.zeros((1, 17, 19, 3), "uint8")).dtype == "float32"
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model_checks.assert_logits_stay_float32_under_mixed_precision(
+        lambda: keras_fcn.Dilation8(3, context="large", weights=None, fc_units=NARROW),
+        "ct_conv5_1",
+        (17, 19),
+    )
 
 
 def test_save_and_load_round_trip_gives_identical_outputs(tmp_path, narrow_models):
-    model = narrow_models["dilation8-large"]
-    path = tmp_path / "model.keras"
-    model.save(path)
-    restored = keras.models.load_model(path)
     images = np.random.default_rng(5).integers(0, 256, (1, 21, 30, 3)).astype("float32")
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(restored(images)), keras.ops.convert_to_numpy(model(images))
+    model_checks.assert_round_trip_gives_identical_outputs(
+        narrow_models["dilation8-large"], tmp_path / "model.keras", images
     )
 
 
@@ -299,12 +285,7 @@ def test_the_mean_of_the_weights_goes_into_the_model():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [
-        ({"context": "huge"}, "context must be one of"),
-        ({"weights": "/no/such/file.h5"}, "no file exists"),
-        ({"input_shape": (None, None, 1)}, "input_shape"),
-        ({"num_classes": 0}, "positive"),
-    ],
+    [({"context": "huge"}, "context must be one of"), *model_checks.INVALID_ARGUMENTS],
 )
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -313,9 +294,6 @@ def test_invalid_arguments_raise_clear_errors(kwargs, message):
 
 @pytest.mark.slow
 def test_exported_saved_model_serves_any_size_like_the_model(tmp_path, narrow_models):
-    model = narrow_models[EXPORTED]
-    predict = load_predictor(export_for_serving(model, str(tmp_path / "saved")))
-    for size in [(23, 41), (50, 37)]:
-        images = np.random.default_rng(6).integers(0, 256, (1, *size, 3)).astype("uint8")
-        expected = np.argmax(keras.ops.convert_to_numpy(model(images.astype("float32"))), -1)
-        np.testing.assert_array_equal(predict(images), expected)
+    model_checks.assert_saved_model_serves_like_the_model(
+        narrow_models[EXPORTED], str(tmp_path / "saved"), sizes=[(23, 41), (50, 37)]
+    )

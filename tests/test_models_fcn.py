@@ -1,4 +1,5 @@
 import keras
+import model_checks
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -35,9 +36,7 @@ def narrow_models():
 @pytest.mark.parametrize("geometry", GEOMETRIES)
 @pytest.mark.parametrize("name", FCN_NAMES)
 def test_output_matches_input_size(narrow_models, name, geometry, size):
-    logits = narrow_models[name, geometry](np.zeros((1, *size, 3), "uint8"))
-    assert tuple(logits.shape) == (1, *size, 3)
-    assert logits.dtype == "float32"
+    model_checks.assert_logits_match_input_size(narrow_models[name, geometry], size, num_classes=3)
 
 
 @pytest.mark.parametrize(
@@ -212,13 +211,9 @@ def test_original_geometry_matches_the_caffe_net_value_for_value(size):
 
 
 def test_logits_stay_float32_under_mixed_precision():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        model = narrow("fcn16s")
-        assert model.get_layer("fc6").compute_dtype == "float16"
-        assert model(np.zeros((1, 33, 35, 3), "uint8")).dtype == "float32"
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model_checks.assert_logits_stay_float32_under_mixed_precision(
+        lambda: narrow("fcn16s"), "fc6", (33, 35)
+    )
 
 
 def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
@@ -227,23 +222,12 @@ def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
     for name in ["score_fr", "score_pool4", "score_pool3"]:
         layer = model.get_layer(name)
         layer.set_weights([np.full(w.shape, 0.01, "float32") for w in layer.get_weights()])
-    path = tmp_path / "model.keras"
-    model.save(path)
-    restored = keras.models.load_model(path)
     images = np.random.default_rng(5).integers(0, 256, (1, 45, 61, 3)).astype("float32")
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(restored(images)), keras.ops.convert_to_numpy(model(images))
-    )
+    model_checks.assert_round_trip_gives_identical_outputs(model, tmp_path / "model.keras", images)
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"geometry": "same"}, "geometry"),
-        ({"weights": "/no/such/file.h5"}, "no file exists"),
-        ({"input_shape": (None, None, 1)}, "input_shape"),
-        ({"num_classes": 0}, "positive"),
-    ],
+    "kwargs, message", [({"geometry": "same"}, "geometry"), *model_checks.INVALID_ARGUMENTS]
 )
 def test_invalid_arguments_raise_clear_errors(kwargs, message):
     arguments = {"num_classes": 3, "weights": None, "fc_units": NARROW, **kwargs}

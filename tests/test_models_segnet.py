@@ -1,6 +1,8 @@
 import keras
+import model_checks
 import numpy as np
 import pytest
+from random_weights import randomize_batch_normalization
 from segnet_reference import segnet_basic_forward, segnet_forward
 
 import keras_fcn
@@ -23,22 +25,6 @@ def segnet():
 def segnet_basic():
     keras.utils.set_random_seed(0)
     return keras_fcn.SegNetBasic(num_classes=11)
-
-
-def randomize_batch_normalization(model, seed):
-    """Gives every BN layer random scales, shifts and moving statistics, so inference differs."""
-    generator = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            channels = layer.gamma.shape[0]
-            layer.set_weights(
-                [
-                    generator.uniform(0.5, 1.5, channels),
-                    generator.normal(0, 0.1, channels),
-                    generator.normal(0, 0.5, channels),
-                    generator.uniform(0.5, 2.0, channels),
-                ]
-            )
 
 
 def counts(model):
@@ -114,9 +100,7 @@ def test_layer_names_follow_the_prototxts(segnet, segnet_basic):
     ],
 )
 def test_output_matches_input_size(request, name, size):
-    logits = request.getfixturevalue(name)(np.zeros((1, *size, 3), "uint8"))
-    assert tuple(logits.shape) == (1, *size, 11)
-    assert logits.dtype == "float32"
+    model_checks.assert_logits_match_input_size(request.getfixturevalue(name), size, num_classes=11)
 
 
 @pytest.mark.slow
@@ -126,20 +110,23 @@ def test_segnet_runs_at_camvid_size(segnet):
     assert tuple(logits.shape) == (1, 360, 480, 11)
 
 
-def test_segnet_values_equal_the_prototxt_written_with_raw_ops(segnet):
-    randomize_batch_normalization(segnet, seed=1)
-    # 19×27 pools to 10×14, 5×7, 3×4, 2×2, 1×1: every stage rounds up somewhere.
-    images = np.random.default_rng(2).uniform(0, 255, (2, 19, 27, 3)).astype("float32")
-    expected = segnet_forward(segnet, images)
-    logits = keras.ops.convert_to_numpy(segnet(images, training=False))
-    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
-
-
-def test_segnet_basic_values_equal_the_prototxt_written_with_raw_ops(segnet_basic):
-    randomize_batch_normalization(segnet_basic, seed=3)
-    images = np.random.default_rng(4).uniform(0, 255, (2, 23, 30, 3)).astype("float32")
-    expected = segnet_basic_forward(segnet_basic, images)
-    logits = keras.ops.convert_to_numpy(segnet_basic(images, training=False))
+@pytest.mark.parametrize(
+    "name, forward, bn_seed, image_seed, size",
+    [
+        # 19×27 pools to 10×14, 5×7, 3×4, 2×2, 1×1: every stage rounds up somewhere.
+        ("segnet", segnet_forward, 1, 2, (19, 27)),
+        ("segnet_basic", segnet_basic_forward, 3, 4, (23, 30)),
+    ],
+    ids=["segnet", "segnet-basic"],
+)
+def test_values_equal_the_prototxt_written_with_raw_ops(
+    request, name, forward, bn_seed, image_seed, size
+):
+    model = request.getfixturevalue(name)
+    randomize_batch_normalization(model, seed=bn_seed)
+    images = np.random.default_rng(image_seed).uniform(0, 255, (2, *size, 3)).astype("float32")
+    expected = forward(model, images)
+    logits = keras.ops.convert_to_numpy(model(images, training=False))
     np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
@@ -229,15 +216,10 @@ def test_bayesian_dropout_follows_the_bayesian_prototxts(variant, dropouts):
 
 def test_models_save_and_load_with_identical_outputs(tmp_path, segnet_basic):
     model = registry.build("bayesian-segnet-basic", 11, weights=None)
+    images = np.random.default_rng(8).uniform(0, 255, (1, 17, 21, 3)).astype("float32")
     for source in (segnet_basic, model):
         path = tmp_path / f"{source.name}.keras"
-        source.save(path)
-        restored = keras.models.load_model(path)
-        images = np.random.default_rng(8).uniform(0, 255, (1, 17, 21, 3)).astype("float32")
-        np.testing.assert_array_equal(
-            keras.ops.convert_to_numpy(restored(images)),
-            keras.ops.convert_to_numpy(source(images)),
-        )
+        model_checks.assert_round_trip_gives_identical_outputs(source, path, images)
 
 
 def test_bad_arguments_are_clear_errors():
