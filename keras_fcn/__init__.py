@@ -33,6 +33,7 @@ from keras_fcn.layers import (
     MonteCarloDropout,
     PadToMultiple,
     ReflectPadding2D,
+    ResizeToReference,
     ZoomToReference,
 )
 from keras_fcn.models import (
@@ -75,6 +76,7 @@ __all__ = [
     "MonteCarloDropout",
     "PadToMultiple",
     "ReflectPadding2D",
+    "ResizeToReference",
     "SegNet",
     "SegNetBasic",
     "VGGPreprocessing",
