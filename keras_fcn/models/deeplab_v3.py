@@ -346,8 +346,8 @@ def _torchvision_net(
     if weights is not None and not os.path.exists(weights):
         raise ValueError(
             f"weights must be None or the path of a Keras weights file of this net (torchvision's "
-            f"own files load through keras_fcn.weights; keras.applications' ImageNet ResNet has "
-            f"another layout); no file exists at {weights!r}."
+            f".pth files are not Keras files, and keras.applications' ImageNet ResNet has another "
+            f"layout); no file exists at {weights!r}."
         )
 
     # data: RGB in [0, 255] → /255 → minus ImageNet's mean, over its standard deviation.
@@ -436,8 +436,9 @@ def TorchvisionFCN(
         depth: 50 or 101.
         aux: whether to add the auxiliary FCN head on conv4 (`layer3`).
         weights: `None` (random weights) or the path of a Keras weights file of this net
-            (`model.save_weights`). torchvision's released `.pth` files load through
-            `keras_fcn.weights`.
+            (`model.save_weights`). torchvision's released `.pth` files hold the same
+            parameters under torchvision's names, which map one for one onto the layers
+            (module docstring).
         input_shape: `(height, width, 3)`; `None` for sizes that vary.
         kernel_initializer: the convolutions' kernel initializer.
         name: the model's name.
