@@ -1,11 +1,12 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
-`DeepLabASPP`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
-`keras_fcn.registry`), the trained nets of the original FCN release (`from_preset`, `PRESETS`),
-their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout
-for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package registers every
-serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
+`DeepLabASPP`, `DeepLabV3`, torchvision's `TorchvisionFCN` and `TorchvisionDeepLabV3`,
+`Dilation8`, `SegNet`, `SegNetBasic`; every model by name in `keras_fcn.registry`), the trained
+nets of the original FCN release (`from_preset`, `PRESETS`), their layers, the paper's four
+scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout for the Bayesian SegNets
+(`predict_with_uncertainty`). Importing the package registers every serializable class, so
+`keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
 `keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
@@ -13,9 +14,10 @@ for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with
 Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, and "DeepLab", PAMI 2017; Yu &
-Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016; Badrinarayanan,
-Kendall & Cipolla, "SegNet: A Deep Convolutional Encoder-Decoder Architecture for Image
-Segmentation", PAMI 2017.
+Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016; Chen, Papandreou,
+Schroff & Adam, "Rethinking Atrous Convolution for Semantic Image Segmentation",
+arXiv:1706.05587; Badrinarayanan, Kendall & Cipolla, "SegNet: A Deep Convolutional
+Encoder-Decoder Architecture for Image Segmentation", PAMI 2017.
 """
 
 from keras_fcn import metrics, registry
@@ -33,11 +35,13 @@ from keras_fcn.layers import (
     MonteCarloDropout,
     PadToMultiple,
     ReflectPadding2D,
+    ResizeToReference,
     ZoomToReference,
 )
 from keras_fcn.models import (
     DeepLabASPP,
     DeepLabLargeFOV,
+    DeepLabV3,
     Dilation8,
     FCN8s,
     FCN8sAtOnce,
@@ -46,6 +50,8 @@ from keras_fcn.models import (
     FCNAlexNet,
     SegNet,
     SegNetBasic,
+    TorchvisionDeepLabV3,
+    TorchvisionFCN,
 )
 from keras_fcn.presets import PRESETS, from_preset
 from keras_fcn.uncertainty import predict_with_uncertainty
@@ -60,6 +66,7 @@ __all__ = [
     "CropToReference",
     "DeepLabASPP",
     "DeepLabLargeFOV",
+    "DeepLabV3",
     "Dilation8",
     "EvaluationReport",
     "FCN8s",
@@ -75,8 +82,11 @@ __all__ = [
     "MonteCarloDropout",
     "PadToMultiple",
     "ReflectPadding2D",
+    "ResizeToReference",
     "SegNet",
     "SegNetBasic",
+    "TorchvisionDeepLabV3",
+    "TorchvisionFCN",
     "VGGPreprocessing",
     "WeightTransfer",
     "ZoomToReference",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
-from keras_fcn.models import deeplab, dilation, fcn, fcn_alexnet, segnet
+from keras_fcn.models import deeplab, deeplab_v3, dilation, fcn, fcn_alexnet, segnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -31,6 +31,13 @@ def _literal(value: str):
         return ast.literal_eval(value)
     except (ValueError, SyntaxError) as error:
         raise ValueError(f"{value!r} is not a Python literal") from error
+
+
+def _boolean(value: str) -> bool:
+    """`true` or `false`, in any case."""
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, received {value!r}")
+    return value.lower() == "true"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +69,12 @@ OPTIONS = {
         Option("context", "Dilation's context module: 'none', 'basic' or 'large'", str),
         Option("backbone", "the backbone's name (keras_fcn.backbones.BACKBONES)", str),
         Option("output_stride", "the backbone's output stride: 8, 16 or 32", int),
+        Option("multi_grid", "factors of the dilation rates of conv5's blocks: 1,2,4", _literal),
+        Option("aux", "torchvision's auxiliary head on conv4: outputs {'out', 'aux'}", _boolean),
         Option(
             "weights",
-            "'imagenet', None, or the path of the backbone's weights file",
+            "'imagenet', None, or the path of the backbone's weights file (of the whole net's "
+            "for torchvision's nets)",
             _weights_value,
             architecture=False,
         ),
@@ -83,6 +93,19 @@ FCN_OPTIONS = (*VGG16_OPTIONS, "geometry", "streams")
 
 SEGNET_OPTIONS = ("input_shape", "weights", "dropout")
 """SegNet's and SegNet-Basic's."""
+
+DEEPLAB_V3_OPTIONS = (
+    "input_shape",
+    "weights",
+    "output_stride",
+    "multi_grid",
+    "kernel_initializer",
+)
+"""DeepLab v3's: its backbone is the entry's; its output stride and multi-grid change no
+weight."""
+
+TORCHVISION_OPTIONS = ("input_shape", "weights", "aux", "kernel_initializer")
+"""torchvision's FCN and DeepLabV3: output stride 8, the auxiliary head on or off."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +223,54 @@ reflects each crop itself. The context module's joint training with the front-en
 (`train.py joint`), after the module alone was trained at 1e-3 on stored front-end scores,
 which one recipe does not express."""
 
+DEEPLAB_V3_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=0.007,
+    momentum=0.9,
+    schedule="poly",
+    poly_power=0.9,
+    l2=l2_for_caffe_weight_decay(1e-4),
+    batch_size=16,
+    crop_size=513,
+    augment=True,
+    scale_range=(0.5, 2.0),
+)
+"""DeepLab v3's first stage on VOC train_aug (arXiv:1706.05587, section 4.1; tensorflow/models
+`research/deeplab/train.py`): SGD with momentum 0.9 at 0.007 with the "poly" decay (power
+0.9, 30k steps), weight decay 1e-4 ("use 0.0001 for ResNet model variants": slim's
+`l2_regularizer(1e-4)`, 1e-4 · ‖w‖² / 2, Caffe's rule), batches of 16 random 513×513 crops,
+mirrored and scaled by 0.5–2 (in steps of 0.25 there, continuously here), the loss averaged
+over labelled pixels of the upsampled logits (`upsample_logits`), at output stride 16. The
+batch normalization decay of 0.9997 is not a solver setting that a `Recipe` holds: the model's
+head carries it (`keras_fcn.models.deeplab_v3.PAPER_ASPP`, Keras' `momentum`). Nor is the
+second stage, at output stride 8 with frozen batch normalization at 0.001, which one recipe
+does not express."""
+
+TORCHVISION_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=0.02,
+    momentum=0.9,
+    schedule="poly",
+    poly_power=0.9,
+    learning_rate_multipliers=(("aux_*", 10.0),),
+    l2=l2_for_caffe_weight_decay(1e-4),
+    batch_size=32,
+    crop_size=480,
+    augment=True,
+    scale_range=(0.5, 2.0),
+)
+"""torchvision's (pytorch/vision `references/segmentation`: README's `--lr 0.02 -b 4` on 8
+GPUs with `--aux-loss`, `train.py`, `presets.py`): SGD with momentum 0.9 at 0.02 with the
+"poly" decay per step (power 0.9, 30 epochs), the auxiliary head at 10× the rate, weight decay
+1e-4 (torch's coupled decay, 1e-4 · ‖w‖² / 2), batches of 4 × 8 = 32 random 480×480 crops,
+mirrored, the loss averaged over labelled pixels. A `Recipe` does not express the auxiliary
+loss (`out` + 0.5 · `aux`; the registry's nets are built without the auxiliary head,
+`aux=True` adds it), the decay of biases and batch normalization parameters (the recipe's L2
+is on kernels), nor torchvision's scale jitter, a resize of the shorter side to 260–1040
+pixels rather than a factor of the image's size."""
+
 _FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 _DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
@@ -246,6 +317,15 @@ _DILATION_ROWS = (
     ("dilation8-large", "Dilation8 + large context", {"context": "large"}, VGG16_OPTIONS, 1e-5),
 )
 """Dilation's rows: the front-end alone trains at 1e-4, jointly with a context module at 1e-5."""
+
+_DEEPLAB_V3_REFERENCE = "Chen, Papandreou, Schroff & Adam, arXiv:1706.05587, sections 3.2-3.3"
+_TORCHVISION_REFERENCE = "pytorch/vision, torchvision/models/segmentation (fcn.py, deeplabv3.py)"
+
+_TORCHVISION_ROWS = (
+    ("fcn", "FCN", deeplab_v3.TorchvisionFCN),
+    ("deeplabv3", "DeepLabV3", deeplab_v3.TorchvisionDeepLabV3),
+)
+"""torchvision's heads: name, title, builder; each on ResNet-50 and ResNet-101."""
 
 _SEGNET_ROWS = (
     ("segnet", "SegNet", segnet.SegNet, 1e-3),
@@ -296,6 +376,37 @@ MODELS = {
                 fixed={"variant": variant},
             )
             for name, title, variant in _DEEPLAB_ROWS
+        ),
+        *(
+            ModelEntry(
+                name=f"deeplabv3-{backbone}",
+                title=f"DeepLab v3 ({title})",
+                builder=deeplab_v3.DeepLabV3,
+                options=DEEPLAB_V3_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (513, 513)},
+                paper_recipe=DEEPLAB_V3_SOLVER,
+                class_names=VOC_CLASS_NAMES,
+                reference=_DEEPLAB_V3_REFERENCE,
+                fixed={"backbone": backbone},
+            )
+            for backbone, title in (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+        ),
+        *(
+            ModelEntry(
+                name=f"torchvision-{name}-resnet{depth}",
+                title=f"torchvision {title}-ResNet{depth}",
+                builder=builder,
+                options=TORCHVISION_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (520, 520)},
+                paper_recipe=TORCHVISION_SOLVER,
+                class_names=VOC_CLASS_NAMES,
+                reference=_TORCHVISION_REFERENCE,
+                fixed={"depth": depth},
+            )
+            for name, title, builder in _TORCHVISION_ROWS
+            for depth in deeplab_v3.TORCHVISION_DEPTHS
         ),
         *(
             ModelEntry(

@@ -3,8 +3,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import torch
 
-from keras_fcn.layers.upsampling import BilinearUpsampling, ZoomToReference, bilinear_kernel
+from keras_fcn.layers.upsampling import (
+    BilinearUpsampling,
+    ResizeToReference,
+    ZoomToReference,
+    bilinear_kernel,
+)
 
 
 def closed_form_kernel(size):
@@ -118,3 +124,43 @@ def test_zoom_config_round_trip_and_errors():
     assert isinstance(restored, ZoomToReference) and restored.factor == 4
     with pytest.raises(ValueError, match="factor"):
         ZoomToReference(0)
+
+
+@pytest.mark.parametrize(
+    "coarse_size, size",
+    # Up by a fractional factor, a 1×1 map broadcast (DeepLab v3's image pooling), down, same.
+    [((5, 7), (35, 45)), ((1, 1), (5, 9)), ((9, 4), (4, 11)), ((3, 3), (3, 3))],
+)
+def test_resize_equals_torchs_interpolate_without_aligned_corners(coarse_size, size):
+    coarse = np.random.default_rng(3).normal(size=(2, *coarse_size, 3)).astype("float32")
+    resized = ResizeToReference()([coarse, np.zeros((1, *size, 1))])
+    expected = torch.nn.functional.interpolate(
+        torch.from_numpy(coarse.transpose(0, 3, 1, 2)).double(),
+        size=size,
+        mode="bilinear",
+        align_corners=False,
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(resized), expected.numpy().transpose(0, 2, 3, 1), atol=3e-6
+    )
+
+
+def test_resize_equals_keras_resize_and_follows_a_traced_dynamic_size():
+    coarse = np.random.default_rng(4).normal(size=(1, 6, 5, 2)).astype("float32")
+    expected = keras.ops.image.resize(coarse, (37, 30), interpolation="bilinear")
+    features = keras.Input((None, None, 2))
+    reference = keras.Input((None, None, 1))
+    model = keras.Model([features, reference], ResizeToReference()([features, reference]))
+    assert model.output_shape == (None, None, None, 2)
+    # A graph whose sizes are unknown when traced, as SavedModel exports are.
+    traced = tf.function(
+        lambda features, reference: model([features, reference]),
+        input_signature=[tf.TensorSpec((None, None, None, c)) for c in (2, 1)],
+    )
+    resized = traced(coarse, np.zeros((1, 37, 30, 1), "float32")).numpy()
+    np.testing.assert_allclose(resized, keras.ops.convert_to_numpy(expected), atol=1e-6)
+
+
+def test_resize_config_round_trip():
+    restored = keras.layers.deserialize(keras.layers.serialize(ResizeToReference(name="up")))
+    assert isinstance(restored, ResizeToReference) and restored.name == "up"

@@ -80,6 +80,66 @@ def test_dilation_paper_recipes_are_the_released_solver(name, rate):
     assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
 
 
+@pytest.mark.parametrize("name", ["deeplabv3-resnet50", "deeplabv3-resnet101"])
+def test_deeplab_v3_paper_recipe_is_the_released_first_stage(name):
+    entry = registry.get(name)
+    recipe = entry.paper_recipe
+    # research/deeplab/train.py: 0.007 on train_aug, "poly" power 0.9, momentum 0.9, weight
+    # decay 1e-4 for ResNets (slim's l2_regularizer: 1e-4 · ‖w‖² / 2), 513 crops, scales
+    # 0.5–2; logits upsampled to the labels; section 4.1: batches of 16.
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 0.007, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (16, 513, 1)
+    assert (recipe.augment, recipe.scale_range) == (True, (0.5, 2.0))
+    assert recipe.l2 == pytest.approx(1e-4 / 2)
+    assert entry.native_size == {"original": (513, 513)} and len(entry.class_names) == 21
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"torchvision-{head}-resnet{depth}" for head in ("fcn", "deeplabv3") for depth in (50, 101)],
+)
+def test_torchvision_recipe_is_its_reference_training(name):
+    entry = registry.get(name)
+    recipe = entry.paper_recipe
+    # references/segmentation: --lr 0.02 -b 4 on 8 GPUs, momentum 0.9, weight decay 1e-4,
+    # (1 - step / total) ** 0.9, 480 crops, the aux_classifier's parameters at 10× the rate.
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 0.02, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size) == (32, 480)
+    assert recipe.l2 == pytest.approx(1e-4 / 2)
+    rules = recipe.learning_rate_multipliers
+    rates = [multiplier_for(path, rules) for path in ("aux_logits/bias", "logits/kernel")]
+    assert rates == [10.0, 1.0]
+    assert entry.native_size == {"original": (520, 520)} and len(entry.class_names) == 21
+
+
+def test_resnet_entries_build_by_name_with_their_options():
+    model = registry.build(
+        "deeplabv3-resnet101",
+        3,
+        weights=None,
+        output_stride=8,
+        multi_grid=(1, 1, 1),
+        kernel_initializer="zeros",
+    )
+    assert model.name == "deeplabv3-resnet101" and model.get_layer("conv4_block23_out")
+    assert model.get_layer("aspp_1_conv").dilation_rate == (12, 12)
+    assert model.get_layer("conv5_block3_2_conv").dilation_rate == (4, 4)
+    model = registry.build("torchvision-deeplabv3-resnet50", 3, weights=None, aux=True)
+    assert model.name == "torchvision-deeplabv3-resnet50" and set(model.output) == {"out", "aux"}
+    assert registry.parse_options("torchvision-fcn-resnet50", ["aux=True"]) == {"aux": True}
+    assert registry.parse_options("deeplabv3-resnet50", ["multi_grid=1,2,4"]) == {
+        "multi_grid": (1, 2, 4)
+    }
+    with pytest.raises(ValueError, match=r"aux=maybe.*expected true or false"):
+        registry.parse_options("torchvision-fcn-resnet50", ["aux=maybe"])
+    with pytest.raises(ValueError, match=r"'deeplabv3-resnet50' takes no option backbone"):
+        registry.build("deeplabv3-resnet50", 3, weights=None, backbone="resnet101")
+    with pytest.raises(ValueError, match=r"'torchvision-fcn-resnet50' takes no option output"):
+        registry.build("torchvision-fcn-resnet50", 3, output_stride=16)
+
+
 @pytest.mark.parametrize(
     "name, layers",
     [
@@ -166,8 +226,8 @@ def run_on_tensorflow(*arguments: str) -> None:
 
 @pytest.fixture(scope="module")
 def tensorflow_reference(tmp_path_factory) -> Iterator[pathlib.Path]:
-    """Every registry model as a `.keras` file written on TensorFlow, with its logits (about
-    1 GiB, deleted when the module's tests are done)."""
+    """Every registry model of `backend_reference.models()` as a `.keras` file written on
+    TensorFlow, with its logits (about 1.5 GiB, deleted when the module's tests are done)."""
     directory = tmp_path_factory.mktemp("tensorflow_reference")
     if keras.backend.backend() == "tensorflow":
         backend_reference.write(directory)
@@ -210,7 +270,7 @@ def test_every_model_gives_tensorflows_logits_for_the_same_weights(
 
 
 @pytest.mark.backends
-@pytest.mark.parametrize("name", list(registry.MODELS))
+@pytest.mark.parametrize("name", backend_reference.models())
 def test_keras_files_written_on_tensorflow_load_with_equal_outputs(tensorflow_reference, name):
     # One geometry per model: the file format does not depend on it.
     stem = tensorflow_reference / f"{name}-{registry.get(name).geometries[-1]}"

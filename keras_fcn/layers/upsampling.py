@@ -1,6 +1,7 @@
 """Bilinear upsampling: the kernel of the original FCN's `upsample_filt` and the initializer that
-sets transposed convolutions (FCN's `upscore` layers) to it; and the corner-aligned zoom of
-DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`)."""
+sets transposed convolutions (FCN's `upscore` layers) to it; the corner-aligned zoom of
+DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); and the resize with
+pixel centres aligned of torchvision's segmentation nets (`ResizeToReference`)."""
 
 import keras
 import numpy as np
@@ -135,3 +136,58 @@ class ZoomToReference(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class ResizeToReference(keras.layers.Layer):
+    """Resizes feature maps bilinearly to a reference tensor's height and width, pixel centres
+    aligned.
+
+    Output pixel `h` of `m` samples the input of `n` pixels at `(h + 0.5) · n / m − 0.5`,
+    clamped at 0, and repeats the last input past it: torch's `F.interpolate(mode="bilinear",
+    align_corners=False)` with a target size, which torchvision's segmentation nets apply to
+    their logits and to DeepLab v3's image pooling, and `keras.ops.image.resize` (bilinear,
+    without antialiasing) or `keras.layers.Resizing`. Those two take a size known when the graph
+    is traced; this layer reads the reference's size at every call, so that a model takes images
+    of any size and exports with dynamic sizes. A 1×1 input is broadcast.
+
+    Reference: pytorch/pytorch `aten/src/ATen/native/UpSample.h`
+    (`area_pixel_compute_source_index`); pytorch/vision `torchvision/models/segmentation/_utils.py`
+    (`_SimpleSegmentationModel.forward`).
+
+    Call arguments:
+        inputs: a list `[features, reference]`; the output has the features' channels and the
+            reference's height and width.
+
+    Example:
+
+    >>> resize = ResizeToReference()
+    >>> coarse = np.array([0.0, 4.0], "float32").reshape(1, 2, 1, 1)
+    >>> resize([coarse, np.zeros((1, 4, 1, 1))])[0, :, 0, 0].numpy().tolist()
+    [0.0, 1.0, 3.0, 4.0]
+    """
+
+    def _resize(self, features, axis: int, size):
+        coarse = keras.ops.shape(features)[axis]
+        scale = keras.ops.cast(coarse, "float32") / keras.ops.cast(size, "float32")
+        positions = (keras.ops.cast(keras.ops.arange(size), "float32") + 0.5) * scale - 0.5
+        positions = keras.ops.maximum(positions, 0.0)
+        below = keras.ops.minimum(keras.ops.cast(keras.ops.floor(positions), "int32"), coarse - 1)
+        above = keras.ops.minimum(below + 1, coarse - 1)
+        fraction = keras.ops.cast(positions - keras.ops.cast(below, "float32"), self.compute_dtype)
+        shape = [1, 1, 1, 1]
+        shape[axis] = -1
+        fraction = keras.ops.reshape(fraction, shape)
+        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
+            keras.ops.take(features, above, axis=axis)
+        )
+
+    def call(self, inputs):
+        features, reference = inputs
+        reference_shape = keras.ops.shape(reference)
+        features = self._resize(features, 1, reference_shape[1])
+        return self._resize(features, 2, reference_shape[2])
+
+    def compute_output_shape(self, input_shape):
+        features_shape, reference_shape = input_shape
+        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])

@@ -1,9 +1,16 @@
 """The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
 on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
-and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
+and ASPP on VGG16), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN
+and DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
 `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
 
 from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.deeplab_v3 import (
+    ASPPLayout,
+    DeepLabV3,
+    TorchvisionDeepLabV3,
+    TorchvisionFCN,
+)
 from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
@@ -37,8 +44,10 @@ __all__ = [
     "GEOMETRIES",
     "SEGNET",
     "SEGNET_BASIC",
+    "ASPPLayout",
     "DeepLabASPP",
     "DeepLabLargeFOV",
+    "DeepLabV3",
     "DeepLabVariant",
     "Dilation8",
     "FCN8s",
@@ -51,6 +60,8 @@ __all__ = [
     "SegNetBasic",
     "SegNetVariant",
     "Stream",
+    "TorchvisionDeepLabV3",
+    "TorchvisionFCN",
     "build_deeplab",
     "build_dilation",
     "build_fcn",
