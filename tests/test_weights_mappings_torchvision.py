@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 import resnet_reference
+import torchvision_segmentation_reference as segmentation_reference
 
 from keras_fcn.backbones import TORCHVISION, resnet
+from keras_fcn.models import TorchvisionDeepLabV3, TorchvisionFCN
 from keras_fcn.weights.mappings.torchvision import load_torchvision_weights, torchvision_name
 
 torch = pytest.importorskip("torch")
@@ -79,3 +81,30 @@ def test_head_layers_map_to_torchvisions_modules():
     }
     assert {name: torchvision_name(name) for name in names} == names
     assert torchvision_name("head_bn", deeplab_head=False) == "classifier.1"
+
+
+@pytest.mark.parametrize(
+    "head, builder, aux",
+    [("deeplabv3", TorchvisionDeepLabV3, False), ("fcn", TorchvisionFCN, True)],
+    ids=["deeplabv3", "fcn-with-aux"],
+)
+def test_a_torch_written_net_loads_and_computes_torchvisions_logits(tmp_path, head, builder, aux):
+    """The whole net, backbone and head, from a state dict torch wrote with its aux head."""
+    parameters = segmentation_reference.random_parameters(np.random.default_rng(7), head, 21, True)
+    state = {  # torchvision's keys: the backbone's under "backbone."
+        name if name.startswith(("classifier.", "aux_classifier.")) else f"backbone.{name}": value
+        for name, value in parameters.items()
+    }
+    path = save_state_dict(tmp_path / f"{head}.pth", state)
+    model = builder(21, depth=50, aux=aux)
+    report = load_torchvision_weights(model, path)
+    skipped = {name for name in parameters if name.startswith("aux_classifier.")}
+    assert set(report.skipped) == (
+        {name.rsplit(".", 1)[0] for name in skipped} if not aux else set()
+    )
+    images = np.random.default_rng(8).uniform(0, 255, (1, 3, 35, 45))
+    expected = segmentation_reference.segmentation_model(images, parameters, head)
+    outputs = model(np.transpose(images, (0, 2, 3, 1)).astype("float32"))
+    actual = keras.ops.convert_to_numpy(outputs["out"] if aux else outputs)
+    error = resnet_reference.relative_error(np.transpose(actual, (0, 3, 1, 2)), expected["out"])
+    assert error <= 1e-5

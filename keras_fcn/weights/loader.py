@@ -80,6 +80,12 @@ def _check_target(target: Target, stored: StoredLayer, source: str) -> None:
             raise ValueError(f"{source}: layer {target.source!r} {problem}")
 
 
+def _listed(names: list[str], limit: int = 12) -> str:
+    """Names for a message: the first `limit`, then how many more."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
 def load_stored_layers(
     model: keras.Model,
     stored: Mapping[str, StoredLayer],
@@ -123,10 +129,10 @@ def load_stored_layers(
     if missing or extra:
         raise ValueError(
             f"{source} is not the file of the model {model.name!r}: "
-            + (f"it has no layer {', '.join(missing)}" if missing else "")
+            + (f"it has no layer {_listed(missing)}" if missing else "")
             + ("; " if missing and extra else "")
-            + (f"it holds layers the model lacks: {', '.join(extra)}" if extra else "")
-            + f". The file's layers with weights are {', '.join(stored)}."
+            + (f"it holds layers the model lacks: {_listed(extra)}" if extra else "")
+            + f". The file's layers with weights are {_listed(list(stored))}."
         )
     # Each layer read, converted and assigned in turn: memory holds one layer's arrays (and
     # their converted copy) besides the model's own weights.
