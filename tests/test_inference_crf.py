@@ -7,10 +7,17 @@ The expected marginals come from `pydensecrf` called directly, as its own exampl
 
 import sys
 
+import keras
 import numpy as np
 import pytest
 
-from keras_fcn.inference import CRF_SETTINGS, CRFSettings, dense_crf
+from keras_fcn.inference import (
+    CRF_SETTINGS,
+    CRFSettings,
+    Protocol,
+    ProtocolPredictor,
+    dense_crf,
+)
 
 pytestmark = pytest.mark.backends
 
@@ -120,6 +127,20 @@ def test_it_matches_the_packages_potts_example():
     example = CRFSettings(pos_w=3, pos_xy_std=3, bi_w=10, bi_xy_std=80, bi_rgb_std=13)
     marginals = dense_crf(image, probabilities, iterations=5, settings=example)
     np.testing.assert_allclose(marginals, expected, atol=1e-6)
+
+
+def test_a_protocol_with_a_crf_refines_the_merged_probabilities():
+    densecrf()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Rescaling(1 / 64), keras.layers.Conv2D(2, 1)]
+    )
+    image, _ = edge_image(12, 16)
+    single = ProtocolPredictor(model)(image[None])[0]
+    refined = ProtocolPredictor(model, Protocol(crf="deeplab-v1-largefov"))(image[None])[0]
+    np.testing.assert_allclose(
+        refined, dense_crf(image, single, settings="deeplab-v1-largefov"), atol=1e-6
+    )
 
 
 def test_without_the_extra_the_error_names_it(monkeypatch):
