@@ -303,7 +303,7 @@ def test_named_protocols_resolve_to_the_documented_settings():
 def test_a_protocol_changes_one_setting_with_dataclasses_replace():
     protocol = dataclasses.replace(get_protocol("pspnet-ms"), name="custom", scales=[1, 1.5])
     assert protocol.scales == (1.0, 1.5) and protocol.window == (473, 473)
-    assert protocol.describe().startswith("custom: scales 1, 1.5 of a long side of 512 + 1, flip")
+    assert protocol.describe().startswith("custom: scales 1, 1.5 (long side 512·scale + 1), flip")
 
 
 @pytest.mark.parametrize(

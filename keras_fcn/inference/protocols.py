@@ -178,7 +178,7 @@ class Protocol:
         scales = ", ".join(f"{scale:g}" for scale in self.scales)
         parts = [
             f"scales {scales}"
-            + (f" of a long side of {self.base_size} + 1" if self.base_size else "")
+            + (f" (long side {self.base_size}·scale + 1)" if self.base_size else "")
         ]
         if self.flip:
             parts.append("flip")
@@ -190,7 +190,8 @@ class Protocol:
             parts.append(
                 f"windows {height}×{width} stride {stride[0]}×{stride[1]} padded with ({pad})"
             )
-        parts.append(f"merge {self.merge}")
+        if len(self.scales) > 1 or self.flip or self.window is not None:
+            parts.append(f"merge {self.merge}")
         if self.crf is not None:
             parts.append(f"dense CRF {self.crf}")
         return f"{self.name}: " + ", ".join(parts)
