@@ -174,7 +174,7 @@ def test_an_image_smaller_than_the_window_is_padded_with_pad_value_and_cropped_b
     np.testing.assert_allclose(probabilities, expected, atol=1e-6)
 
 
-def test_windows_run_in_batches_of_batch_size(pointwise_model):
+def test_windows_run_in_batches_of_batch_size(pointwise_model, capsys):
     calls = []
     predictor = ProtocolPredictor(pointwise_model, Protocol(window=4, stride=4), batch_size=4)
     logits = predictor._logits
@@ -184,10 +184,11 @@ def test_windows_run_in_batches_of_batch_size(pointwise_model):
 
     calls.clear()
     fused = Protocol(flip=True, window=4, stride=4, merge="logits")
-    predictor = ProtocolPredictor(pointwise_model, fused, batch_size=4)
+    predictor = ProtocolPredictor(pointwise_model, fused, batch_size=4, verbose=1)
     predictor._logits = lambda windows: calls.append(windows.shape) or logits(windows)
     predictor(image_of(8, 12)[None])  # 2 windows and their 2 mirrors per call
     assert calls == [(4, 4, 4, 3)] * 3
+    assert "3/3" in capsys.readouterr().out  # the progress bar counts the model calls
 
 
 # --- scales and merges ------------------------------------------------------------------------

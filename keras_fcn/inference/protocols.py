@@ -37,8 +37,10 @@ Memory: one scale at a time. The largest buffers are the scaled, padded image, t
 windows' scores at that scale (`padded height × padded width × classes` float32) with one count
 per pixel, one batch of windows' scores (twice that with a fused flip), and two score maps at
 the image's size (the scale's, resized, and the running merge). Windows are never all held at
-once. For Cityscapes at PSPNet's largest scale (1.75 of a long side of 2048: 3585 × 1793, 19
-classes), the sum is 488 MB; `benchmarks/inference_protocols.py` measures the peak.
+once, and score maps are resized a few channels at a time. For Cityscapes at PSPNet's largest
+scale (1.75 of a long side of 2048: 3585 × 1793, 19 classes), the sum is 488 MB, and the whole
+six-scale protocol peaks at about 1 GB above the model with a small net
+(`benchmarks/inference_protocols.py`).
 """
 
 import dataclasses
@@ -339,13 +341,25 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
     return [min(index * stride, size - window) for index in range(count)]
 
 
+RESIZE_CHANNELS = 8
+"""Channels resized at a time: a backend tensor copies its numpy input, and the score map of a
+large scale is hundreds of megabytes (`_resize`)."""
+
+
 def _resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`(H, W, C)` resized bilinearly to `size`, antialiased when it shrinks (as `imresize`)."""
+    """`(H, W, C)` resized bilinearly to `size`, antialiased when it shrinks (as `imresize`), a
+    few channels at a time."""
     if tuple(array.shape[:2]) == tuple(size):
         return array
     shrinks = size[0] < array.shape[0] or size[1] < array.shape[1]
-    resized = keras.ops.image.resize(array[None], size, interpolation="bilinear", antialias=shrinks)
-    return keras.ops.convert_to_numpy(resized)[0]
+    resized = np.empty((*size, array.shape[-1]), "float32")
+    for first in range(0, array.shape[-1], RESIZE_CHANNELS):
+        channels = slice(first, first + RESIZE_CHANNELS)
+        part = keras.ops.image.resize(
+            array[None, :, :, channels], size, interpolation="bilinear", antialias=shrinks
+        )
+        resized[:, :, channels] = keras.ops.convert_to_numpy(part)[0]
+    return resized
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -393,6 +407,7 @@ class ProtocolPredictor:
         # PSPNet's windows give probabilities, with the mirror image fused in (caffe_process.m).
         self._window_probabilities = self.protocol.merge == "logits"
         self._fuse_flip = self.protocol.flip and self._window_probabilities
+        self._windows_per_call = max(1, batch_size // 2) if self._fuse_flip else batch_size
 
     def __call__(self, images) -> np.ndarray:
         images = np.asarray(images, dtype="float32")
@@ -446,7 +461,7 @@ class ProtocolPredictor:
 
     def _calls(self, size: tuple[int, int]) -> int:
         _, rows, columns = self._grid(size)
-        return math.ceil(len(rows) * len(columns) / self.batch_size)
+        return math.ceil(len(rows) * len(columns) / self._windows_per_call)
 
     def _sweep(self, image: np.ndarray, progress) -> np.ndarray:
         """The scores of one scaled image, its windows averaged by count: probabilities for
@@ -460,10 +475,9 @@ class ProtocolPredictor:
             padded[:height, :width] = image
             image = padded
         starts = [(row, column) for row in rows for column in columns]
-        batch_size = self.batch_size // 2 if self._fuse_flip else self.batch_size
         total = counts = None
-        for first in range(0, len(starts), max(1, batch_size)):
-            batch = starts[first : first + max(1, batch_size)]
+        for first in range(0, len(starts), self._windows_per_call):
+            batch = starts[first : first + self._windows_per_call]
             windows = np.stack(
                 [image[y : y + window_height, x : x + window_width] for y, x in batch]
             )
@@ -478,7 +492,8 @@ class ProtocolPredictor:
             for (y, x), score in zip(batch, scores, strict=True):
                 total[y : y + window_height, x : x + window_width] += score
                 counts[y : y + window_height, x : x + window_width] += 1
-        return total[:height, :width] / counts[:height, :width]
+        np.divide(total, counts, out=total)
+        return total[:height, :width]
 
     def _scores(self, windows: np.ndarray) -> np.ndarray:
         """The model's scores of a batch of windows: logits, or for `merge="logits"` the softmax
