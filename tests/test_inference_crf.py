@@ -103,7 +103,7 @@ def test_it_matches_the_packages_potts_example():
     # ordered (y, x, r, g, b), DenseCRF2D's (x, y, r, g, b); the permutohedral lattice
     # approximates the same Gaussian differently for the two orders, so the example's features
     # are reordered here (with its order, its own images agree on 99.88–99.95% of the pixels,
-    # benchmarks/README.md "Dense CRF").
+    # benchmarks/README.md "Dense CRF against pydensecrf's Potts example").
     module, utils = densecrf()
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (21, 30, 3), dtype=np.uint8)

@@ -6,6 +6,7 @@ by hand in comments.
 """
 
 import dataclasses
+import pathlib
 
 import keras
 import numpy as np
@@ -22,6 +23,7 @@ from keras_fcn.inference import (
 
 pytestmark = pytest.mark.backends
 
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 CLASSES = 3
 
 
@@ -299,6 +301,13 @@ def test_named_protocols_resolve_to_the_documented_settings():
     single = get_protocol("single-scale")
     assert (single.scales, single.flip, single.window, single.crf) == ((1.0,), False, None, None)
     assert all(protocol.source for protocol in PROTOCOLS.values())
+
+
+def test_the_readme_lists_every_protocol():
+    readme = README.read_text()
+    section = readme[readme.index("## Reproducing a paper's number") :]
+    for name in PROTOCOLS:
+        assert f"`{name}`" in section, name
 
 
 def test_a_protocol_changes_one_setting_with_dataclasses_replace():
