@@ -170,7 +170,7 @@ def test_an_image_smaller_than_the_window_is_padded_with_pad_value_and_cropped_b
         total[:, column : column + 8] += run(context_model, padded[None, :, column : column + 8])[0]
         counts[:, column : column + 8] += 1
     expected = softmax((total / counts)[:height, :width])
-    protocol = Protocol(window=8, stride=6, pad_value=tuple(pad_value))
+    protocol = Protocol(window=8, stride=6, pad_value=pad_value)
     probabilities = ProtocolPredictor(context_model, protocol)(image[None])[0]
     assert probabilities.shape == (height, width, CLASSES)
     np.testing.assert_allclose(probabilities, expected, atol=1e-6)

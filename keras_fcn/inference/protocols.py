@@ -45,7 +45,6 @@ six-scale protocol peaks at about 1 GB above the model with a small net
 
 import dataclasses
 import math
-from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -132,15 +131,12 @@ class Protocol:
                 f"stride {stride} is larger than the window {window}: pixels between windows "
                 "would be left out. Use a stride of at most the window."
             )
-        pad_value = self.pad_value
-        if isinstance(pad_value, Sequence):
-            if len(pad_value) != 3:
-                raise ValueError(
-                    f"pad_value must be a number or one per RGB channel; received {pad_value!r}."
-                )
-            pad_value = tuple(float(value) for value in pad_value)
-        else:
-            pad_value = float(pad_value)
+        pad_value = np.asarray(self.pad_value, dtype="float64")
+        if pad_value.shape not in ((), (3,)):
+            raise ValueError(
+                f"pad_value must be a number or one per RGB channel; received {self.pad_value!r}."
+            )
+        pad_value = float(pad_value) if pad_value.ndim == 0 else tuple(pad_value.tolist())
         if self.base_size is not None and (
             not isinstance(self.base_size, int) or self.base_size < 1
         ):
