@@ -3,10 +3,12 @@
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
 `DeepLabASPP`, `DeepLabV3`, torchvision's `TorchvisionFCN` and `TorchvisionDeepLabV3`,
 `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in `keras_fcn.registry`), the trained
-nets of the original FCN release (`from_preset`, `PRESETS`), their layers, the paper's four
-scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout for the Bayesian SegNets
-(`predict_with_uncertainty`). Importing the package registers every serializable class, so
-`keras.models.load_model` reads `.keras` files without `custom_objects`.
+nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's four scores
+(`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
+`ProtocolPredictor`: scales, flips, sliding windows), DeepLab's dense CRF (`dense_crf`), and
+Monte Carlo dropout for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package
+registers every serializable class, so `keras.models.load_model` reads `.keras` files without
+`custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
 `keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
@@ -23,6 +25,7 @@ Encoder-Decoder Architecture for Image Segmentation", PAMI 2017.
 from keras_fcn import metrics, registry
 from keras_fcn.backbones import VGGPreprocessing, convolutionalize
 from keras_fcn.evaluation import EvaluationReport, evaluate
+from keras_fcn.inference import PROTOCOLS, Protocol, ProtocolPredictor, dense_crf
 from keras_fcn.layers import (
     BilinearUpsampling,
     CaffeMaxPooling2D,
@@ -61,6 +64,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "PRESETS",
+    "PROTOCOLS",
     "BilinearUpsampling",
     "CaffeMaxPooling2D",
     "CropToReference",
@@ -81,6 +85,8 @@ __all__ = [
     "MaxUnpooling",
     "MonteCarloDropout",
     "PadToMultiple",
+    "Protocol",
+    "ProtocolPredictor",
     "ReflectPadding2D",
     "ResizeToReference",
     "SegNet",
@@ -91,6 +97,7 @@ __all__ = [
     "WeightTransfer",
     "ZoomToReference",
     "convolutionalize",
+    "dense_crf",
     "evaluate",
     "from_preset",
     "metrics",

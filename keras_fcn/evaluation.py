@@ -11,7 +11,7 @@ import numpy as np
 
 from keras_fcn import metrics
 from keras_fcn.classes import IGNORE_LABEL, VOC_CLASS_NAMES
-from keras_fcn.inference import logits_function
+from keras_fcn.inference import Protocol, ProtocolPredictor, logits_function
 
 _SCORES = (
     ("pixel_accuracy", "pixel accuracy"),
@@ -25,6 +25,18 @@ def _default_class_names(num_classes: int) -> tuple[str, ...]:
     if num_classes == len(VOC_CLASS_NAMES):
         return VOC_CLASS_NAMES
     return tuple(f"class_{i}" for i in range(num_classes))
+
+
+def _length(dataset: Iterable) -> int | None:
+    """The number of batches of a dataset, where it is known (`tf.data` cardinality, `len`)."""
+    cardinality = getattr(dataset, "cardinality", None)
+    if callable(cardinality):
+        count = int(cardinality())
+        return count if count >= 0 else None
+    try:
+        return len(dataset)
+    except TypeError:
+        return None
 
 
 def _defined_or_none(value: float) -> float | None:
@@ -188,13 +200,17 @@ def evaluate(
     num_classes: int,
     class_names: Sequence[str] | None = None,
     ignore_class: int | None = IGNORE_LABEL,
+    protocol: str | Protocol | None = None,
+    verbose: int = 0,
 ) -> EvaluationReport:
     """Evaluates a segmentation model over a whole split, as the paper's `score.py` does.
 
     One confusion matrix is accumulated over every batch, then turned into the four scores and
-    the per-class table. The model runs once per batch at the images' own size
+    the per-class table. By default the model runs once per batch at the images' own size
     (`keras_fcn.inference.logits_function`: one `tf.function` for every size on TensorFlow,
-    eagerly on JAX and PyTorch).
+    eagerly on JAX and PyTorch). With a `protocol`, each image is scored as a paper scored it
+    (`keras_fcn.inference.PROTOCOLS`: scales, flips, sliding windows, a dense CRF), through
+    `keras_fcn.inference.ProtocolPredictor`.
 
     Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
     Segmentation", CVPR 2015, section 5.
@@ -207,6 +223,10 @@ def evaluate(
         class_names: one name per class; defaults to the VOC names for 21 classes and
             `class_0`, `class_1`, ... otherwise.
         ignore_class: label of the pixels that count nowhere, or `None`.
+        protocol: a name of `keras_fcn.inference.PROTOCOLS` (`"pspnet-ms"`, ...), a
+            `keras_fcn.inference.Protocol`, or `None` for one pass at the images' size.
+        verbose: 1 shows a `keras.utils.Progbar` over the batches (with the time each takes),
+            0 nothing.
 
     Returns:
         An `EvaluationReport`.
@@ -227,7 +247,9 @@ def evaluate(
     >>> report.pixel_accuracy, int(report.class_pixels[0])
     (1.0, 128)
 
-    On VOC, `print(report)` gives the paper's table and `report.to_json(path)` keeps it.
+    On VOC, `print(report)` gives the paper's table and `report.to_json(path)` keeps it;
+    `evaluate(model, batches, 21, protocol="pspnet-ms")` scores as PSPNet's multi-scale
+    evaluation did.
     """
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(
@@ -235,7 +257,8 @@ def evaluate(
             f"{tuple(class_names)}."
         )
     accumulator = metrics.ConfusionMatrixMetric(num_classes, ignore_class=ignore_class)
-    logits = logits_function(model)
+    scores = logits_function(model) if protocol is None else ProtocolPredictor(model, protocol)
+    progress = keras.utils.Progbar(_length(dataset), unit_name="batch") if verbose else None
     for batch in dataset:
         if not isinstance(batch, tuple | list) or len(batch) != 2:
             raise ValueError(
@@ -244,7 +267,9 @@ def evaluate(
                 + (f" with {len(batch)} parts." if isinstance(batch, tuple | list) else ".")
             )
         images, labels = batch
-        accumulator.update_state(labels, logits(images))
+        accumulator.update_state(labels, scores(images))
+        if progress is not None:
+            progress.add(1)
     out_of_range = int(keras.ops.convert_to_numpy(accumulator.out_of_range_pixels))
     if out_of_range:
         raise ValueError(

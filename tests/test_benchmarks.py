@@ -222,6 +222,25 @@ def test_caffe_conversion_smoke_converts_and_loads_from_the_cache():
     assert 0.5 < float(rows["read_caffemodel"]["× file size"]) < 3
 
 
+def test_inference_protocols_smoke_times_every_protocol_against_single_scale():
+    from benchmarks.inference_protocols import IMAGES, crf_available
+
+    rows = table(run_smoke("inference_protocols"), "image")
+    expected = [
+        (image, name)
+        for image, (_, _, _, names) in IMAGES.items()
+        for name in names
+        if crf_available() or name != "deeplab-v2-msc-crf"
+    ]
+    assert [(row["image"].split()[0], row["protocol"]) for row in rows] == expected
+    assert all(float(row["best (s)"]) > 0 for row in rows)
+    single = [row for row in rows if row["protocol"] == "single-scale"]
+    assert [(row["passes"], row["× single-scale"]) for row in single] == [("1", "1.00")] * 2
+    # 50×38 with the smoke run's 32×32 windows every ⌈2/3 · 32⌉ = 22: 2 × 2 windows, mirrored.
+    pspnet = next(row for row in rows if row["protocol"] == "pspnet-ss")
+    assert (pspnet["image"], pspnet["passes"]) == ("voc 50×38", "8")
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem

@@ -641,3 +641,83 @@ def test_models_lists_every_registry_entry_with_its_reference(capsys):
     for entry in registry.MODELS.values():
         assert f"{entry.name:<24} {entry.title}" in output and entry.reference in output
     assert "options: input_shape, weights, fc_units, dropout, geometry\n" in output
+
+
+@pytest.fixture
+def tiny_model_file(tmp_path):
+    """Two convolutions from RGB to 3 classes, saved as a .keras file."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Rescaling(1 / 64),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(3, 1),
+        ]
+    )
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "flags, protocol",
+    [
+        (
+            ["--scales", "0.75", "1.0", "--flip"],
+            "custom: scales 0.75, 1, flip, merge probabilities",
+        ),
+        (["--protocol", "deeplab-v2-msc"], "deeplab-v2-msc: scales 1, 0.75, 0.5, merge max"),
+    ],
+)
+def test_evaluate_under_a_protocol_names_it_and_shows_progress(
+    tiny_model_file, capsys, flags, protocol
+):
+    dataset = "synthetic:n=2,size=32,num_classes=3"
+    assert main(["evaluate", "--dataset", dataset, "--model", str(tiny_model_file), *flags]) == 0
+    output = capsys.readouterr().out
+    assert output.startswith(f"Protocol: {protocol}\n")
+    assert "2/2" in output and "mean IU" in output
+
+
+def test_predict_with_windows_and_the_crf_names_its_protocol(tiny_model_file, tmp_path, capsys):
+    pytest.importorskip("pydensecrf.densecrf", reason="pydensecrf2 is not installed")
+    from keras_fcn.inference import Protocol, ProtocolPredictor
+
+    image = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    image_path = tmp_path / "photo.png"
+    Image.fromarray(image).save(image_path)
+    args = ["predict", "--model", str(tiny_model_file), str(image_path), "--output", str(tmp_path)]
+    assert main([*args, "--window", "32", "32", "--crf"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Protocol: custom: scales 1, windows 32×32 stride 22×22 padded with (0), merge "
+        "probabilities, dense CRF deeplab-v2-voc\n"
+    )
+    protocol = Protocol(window=(32, 32), crf="deeplab-v2-voc")
+    expected = ProtocolPredictor(keras.models.load_model(tiny_model_file), protocol)(image[None])
+    mask = np.asarray(Image.open(tmp_path / "photo_mask.png"))
+    np.testing.assert_array_equal(mask, expected[0].argmax(axis=-1))
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--stride", "8", "8"], "needs a window"),
+        (["--window", "8", "8", "--stride", "9", "8"], "larger than the window"),
+        (["--protocol", "pspnet-ss", "--samples", "2"], "does not combine with a test-time"),
+    ],
+)
+def test_protocol_flags_that_cannot_apply_are_one_line_errors(
+    tiny_model_file, tmp_path, capsys, flags, message
+):
+    args = ["predict", "--model", str(tiny_model_file), str(tmp_path / "photo.png"), *flags]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+
+
+def test_a_protocol_needs_the_keras_model_not_an_export(tmp_path, capsys):
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    assert main(["predict", "--model", str(export_dir), "photo.png", "--flip"]) == 2
+    assert "runs a .keras model or a --preset" in capsys.readouterr().err

@@ -81,6 +81,27 @@ def test_report_matches_numpy_reference_over_images_of_changing_size():
     assert report.class_names == tuple(f"class_{i}" for i in range(num_classes))
 
 
+@pytest.mark.backends
+def test_a_protocol_scores_each_image_as_its_predictor_does_and_shows_progress(capsys):
+    from keras_fcn.inference import Protocol, ProtocolPredictor
+
+    num_classes = 4
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Conv2D(num_classes, 3, padding="same")]
+    )
+    batches = batches_of_changing_size(num_classes, SIZES)
+    protocol = Protocol(scales=(1.0, 0.5), flip=True, window=6, stride=4)
+    report = evaluate(model, batches, num_classes, protocol=protocol, verbose=1)
+
+    predictor = ProtocolPredictor(model, protocol)
+    hist = sum(
+        fast_hist(label, predictor(image).argmax(axis=-1), num_classes) for image, label in batches
+    )
+    np.testing.assert_array_equal(report.confusion_matrix, hist)
+    assert f"{len(SIZES)}/{len(SIZES)}" in capsys.readouterr().out
+
+
 def test_new_image_sizes_do_not_retrace_every_time():
     model, layer = pixel_classifier(4)
     evaluate(model, batches_of_changing_size(4, SIZES), 4)

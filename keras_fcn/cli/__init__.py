@@ -4,8 +4,10 @@ Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, 
 `train`, `evaluate`, `predict`, `export`, `convert`, `check-data`, `summary` and `models`. Run
 `keras-fcn SUBCOMMAND --help` for each one's flags. `evaluate`, `predict` and `export` take a
 model file (`--model`) or a trained net of the original release (`--preset`, see
-`keras_fcn.PRESETS`); `convert` writes a preset as a `.keras` file. Every subcommand goes
-through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
+`keras_fcn.PRESETS`); `evaluate` and `predict` also score under a paper's test-time protocol
+(`--protocol`, `--scales`, `--flip`, `--window`, `--stride`, `--merge`; `keras_fcn.PROTOCOLS`)
+and DeepLab's dense CRF (`--crf`); `convert` writes a preset as a `.keras` file. Every
+subcommand goes through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
 `keras_fcn.evaluate`, `keras_fcn.export`, `keras_fcn.from_preset`). The package parses
 (`arguments`) and dispatches (`commands`); the library does the work.
 """

@@ -80,6 +80,68 @@ def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None
     )
 
 
+def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    """The test-time protocol's flags (`keras_fcn.inference.Protocol`) and the dense CRF's."""
+    from keras_fcn.inference import CRF_SETTINGS, MERGES, PROTOCOLS
+
+    parser.add_argument(
+        "--protocol",
+        choices=list(PROTOCOLS),
+        help="Score as a paper did (keras_fcn.PROTOCOLS: scales, flip, sliding windows, merge); "
+        "the flags below change single settings of it (default: single-scale, the model once "
+        "at the image's size).",
+    )
+    parser.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        metavar="SCALE",
+        help="Factors of the image's size, one pass each, e.g. 0.5 0.75 1 1.25 (default: the "
+        "protocol's; 1).",
+    )
+    parser.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        help="Also run each pass on the image mirrored left to right (default: the protocol's; "
+        "no flip).",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        nargs=2,
+        metavar=("HEIGHT", "WIDTH"),
+        help="Run the model on sliding windows of this size, averaged where they overlap; "
+        "smaller images are padded (default: the protocol's; the whole image at once).",
+    )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        nargs=2,
+        metavar=("HEIGHT", "WIDTH"),
+        help="Step between windows, at most the window (default: the protocol's, or PSPNet's "
+        "ceil(2/3 of the window)).",
+    )
+    parser.add_argument(
+        "--merge",
+        choices=MERGES,
+        help="How passes merge: logits (PSPNet: softmax of the logits summed with the mirror's), "
+        "probabilities (DeepLab v3: their mean) or max (DeepLab v2 MSC: max of logits) "
+        "(default: the protocol's; probabilities).",
+    )
+    parser.add_argument(
+        "--crf",
+        action="store_true",
+        help="Refine the probabilities with DeepLab's dense CRF (needs pip install "
+        "keras-fcn[crf]) (default: no CRF, or the protocol's).",
+    )
+    parser.add_argument(
+        "--crf-settings",
+        choices=list(CRF_SETTINGS),
+        help="The CRF's settings by name; implies --crf (default: deeplab-v2-voc, DeepLab v2's "
+        "on VOC).",
+    )
+
+
 def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     """The export verb's format, precision, calibration and accuracy guard flags."""
     from keras_fcn.export import FORMAT_PRECISIONS, FORMATS, MAX_MIOU_DROP, PRECISIONS
@@ -342,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_parser.add_argument("--json", help="Also write the report as JSON to this file.")
     _add_precision_argument(evaluate_parser, default="float32")
+    _add_protocol_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=evaluate)
 
     predict_parser = commands.add_parser("predict", help="Segment images.")
@@ -375,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: voc).",
     )
     _add_precision_argument(predict_parser, default=None)
+    _add_protocol_arguments(predict_parser)
     predict_parser.set_defaults(handler=predict)
 
     export_parser = commands.add_parser(

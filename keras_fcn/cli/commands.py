@@ -106,6 +106,45 @@ def _load_model(args: argparse.Namespace, num_classes: int | None = None):
     return model, class_names
 
 
+PROTOCOL_FLAGS = ("scales", "flip", "window", "stride", "merge")
+"""The flags that change single settings of `--protocol` (`keras_fcn.inference.Protocol`)."""
+
+
+def _protocol(args: argparse.Namespace):
+    """The test-time protocol of the command line: `--protocol` (single-scale by default) with
+    the settings of `--scales`, `--flip`, `--window`, `--stride`, `--merge` and `--crf`; `None`
+    when no flag asks for more than one pass at the image's size."""
+    import dataclasses
+
+    from keras_fcn.inference import get_protocol
+
+    changes = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name in PROTOCOL_FLAGS
+        if (value := getattr(args, name)) is not None
+    }
+    if args.crf or args.crf_settings:
+        changes["crf"] = args.crf_settings or "deeplab-v2-voc"
+    if args.protocol is None and not changes:
+        return None
+    protocol = get_protocol(args.protocol or "single-scale")
+    if not changes:
+        return protocol
+    flags = ", ".join(f"--{name}" for name in changes)
+    name = "custom" if args.protocol is None else f"{args.protocol} with {flags}"
+    try:
+        return dataclasses.replace(protocol, name=name, **changes)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
+def _describe_protocol(protocol) -> str:
+    """The line `evaluate` and `predict` print first: the protocol that scores the images."""
+    from keras_fcn.inference import PROTOCOLS
+
+    return f"Protocol: {(protocol or PROTOCOLS['single-scale']).describe()}"
+
+
 def summary(args: argparse.Namespace) -> None:
     """Builds each requested model and prints its layer table and parameter counts."""
     from keras_fcn import registry
@@ -228,10 +267,12 @@ def train(args: argparse.Namespace) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    """Prints the four scores and the per-class table of a model on a dataset."""
+    """Prints the four scores and the per-class table of a model on a dataset, scored under a
+    test-time protocol (one pass at each image's size by default), which it names first."""
     from keras_fcn import data
     from keras_fcn.evaluation import evaluate as evaluate_model
 
+    protocol = _protocol(args)
     model, class_names = _load_model(args, args.num_classes)
     num_classes = model.output_shape[-1]
     if args.precision != "float32":
@@ -245,16 +286,51 @@ def evaluate(args: argparse.Namespace) -> None:
         class_names = data.parse_spec(args.dataset).class_names
         if class_names is not None and len(class_names) != num_classes:
             class_names = None
-    report = evaluate_model(model, dataset, num_classes, class_names)
+    print(_describe_protocol(protocol), flush=True)
+    report = evaluate_model(
+        model, dataset, num_classes, class_names, protocol=protocol, verbose=int(bool(protocol))
+    )
     print(report)
     if args.json:
         report.to_json(args.json)
         print(f"Wrote {args.json}.")
 
 
+def _protocol_predictor(args: argparse.Namespace, protocol):
+    """`--model` (a `.keras` file) or `--preset` under a test-time protocol, as a function from
+    uint8 images to class ids."""
+    from keras_fcn.inference import ProtocolPredictor
+
+    if args.samples:
+        raise UsageError(
+            "--samples averages Monte Carlo dropout passes at the image's size; it does not "
+            "combine with a test-time protocol (--protocol, --scales, --flip, --window, "
+            "--stride, --merge, --crf)."
+        )
+    if args.preset is not None:
+        model = _load_preset(args)[0]
+    elif os.path.isfile(args.model):
+        model = _load_keras_model(args.model)
+    elif os.path.exists(args.model):
+        raise UsageError(
+            "a test-time protocol runs a .keras model or a --preset; an export runs one pass at "
+            "the image's size (drop --protocol, --scales, --flip, --window, --stride, --merge, "
+            "--crf)."
+        )
+    else:
+        raise UsageError(f"no model at {args.model!r}.")
+    if args.precision not in (None, "float32"):
+        from keras_fcn.export import in_process_model
+
+        model = in_process_model(model, args.precision)
+    run = ProtocolPredictor(model, protocol)
+    return lambda images: run(images).argmax(axis=-1)
+
+
 def predict(args: argparse.Namespace) -> None:
     """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
-    Monte Carlo dropout uncertainty map of a Bayesian model."""
+    Monte Carlo dropout uncertainty map of a Bayesian model; under a test-time protocol (one
+    pass at the image's size by default), which it names first."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -268,7 +344,10 @@ def predict(args: argparse.Namespace) -> None:
     )
 
     _check_preset_flags(args)
-    if args.preset is not None:
+    protocol = _protocol(args)
+    if protocol is not None:
+        predictor = _protocol_predictor(args, protocol)
+    elif args.preset is not None:
         if args.samples:
             raise UsageError(
                 "--samples needs a Bayesian model's .keras file (--model); the presets have no "
@@ -291,6 +370,7 @@ def predict(args: argparse.Namespace) -> None:
     else:
         predictor = load_predictor(args.model, precision=args.precision)
     palette = PALETTES[args.palette]()
+    print(_describe_protocol(protocol), flush=True)
     os.makedirs(args.output, exist_ok=True)
     for path in args.images:
         try:

@@ -1,10 +1,35 @@
 """Inference: how a model is run on images to score or segment them.
 
 `single_scale`: the model once, at the images' own size, compiled once for images of any size
-on each backend (`logits_function`); evaluation and the in-process predictors run it. Test-time
-protocols (scales, flips, windows) sit beside it.
+on each backend (`logits_function`); evaluation and the in-process predictors run it.
+`protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as
+data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under one. `crf`:
+DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `pydensecrf2`.
 """
 
+from keras_fcn.inference.crf import CRF_SETTINGS, CRFSettings, dense_crf, get_crf_settings
+from keras_fcn.inference.protocols import (
+    MERGES,
+    PROTOCOLS,
+    Protocol,
+    ProtocolPredictor,
+    get_protocol,
+    scaled_size,
+    window_starts,
+)
 from keras_fcn.inference.single_scale import logits_function
 
-__all__ = ["logits_function"]
+__all__ = [
+    "CRF_SETTINGS",
+    "MERGES",
+    "PROTOCOLS",
+    "CRFSettings",
+    "Protocol",
+    "ProtocolPredictor",
+    "dense_crf",
+    "get_crf_settings",
+    "get_protocol",
+    "logits_function",
+    "scaled_size",
+    "window_starts",
+]
