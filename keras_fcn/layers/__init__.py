@@ -4,7 +4,9 @@ only, so that they run on every Keras backend.
 - `geometry`: `PadToMultiple`, `ReflectPadding2D` (OpenCV's reflect-101), `CropToReference`
   (Caffe's `Crop`).
 - `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers;
-  `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling).
+  `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling);
+  `CaffeInterp` and `interp_size` (`Interp` by shrink and zoom factors or to a reference, DeepLab
+  v2's multi-scale inputs).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
@@ -22,10 +24,17 @@ from keras_fcn.layers.matmul_conv import MatmulConv2D
 from keras_fcn.layers.normalization import LocalResponseNormalization
 from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
 from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
-from keras_fcn.layers.upsampling import BilinearUpsampling, ZoomToReference, bilinear_kernel
+from keras_fcn.layers.upsampling import (
+    BilinearUpsampling,
+    CaffeInterp,
+    ZoomToReference,
+    bilinear_kernel,
+    interp_size,
+)
 
 __all__ = [
     "BilinearUpsampling",
+    "CaffeInterp",
     "CaffeMaxPooling2D",
     "CropToReference",
     "GroupedIdentity",
@@ -39,5 +48,6 @@ __all__ = [
     "ZoomToReference",
     "bilinear_kernel",
     "caffe_pooled_size",
+    "interp_size",
     "pooling_layer",
 ]
