@@ -291,7 +291,7 @@ def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
 @pytest.mark.backends
 def test_caffe_deeplab_v2_layout_computes_its_prototxt_at_output_stride_8():
     parameters = resnet_reference.random_parameters(np.random.default_rng(4))
-    expected = resnet_reference.deeplab_v2_resnet50(REFERENCE_IMAGES, parameters)
+    expected = resnet_reference.deeplab_v2_resnet(REFERENCE_IMAGES, parameters)
     model = build(CAFFE_DEEPLAB_V2, depth=50, output_stride=8)
     load_reference_parameters(model, parameters)
     actual = forward(model, REFERENCE_IMAGES)

@@ -1,9 +1,16 @@
 """The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
 on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
-and ASPP on VGG16), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
-`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
+and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101), `dilation` (Yu & Koltun: the Dilation8
+front-end and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet,
+SegNet-Basic and their Bayesian variants)."""
 
-from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.deeplab import (
+    DeepLabASPP,
+    DeepLabLargeFOV,
+    DeepLabVariant,
+    build_deeplab,
+    build_deeplab_resnet,
+)
 from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
@@ -52,6 +59,7 @@ __all__ = [
     "SegNetVariant",
     "Stream",
     "build_deeplab",
+    "build_deeplab_resnet",
     "build_dilation",
     "build_fcn",
     "build_segnet",
