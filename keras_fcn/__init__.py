@@ -1,8 +1,9 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
-`DeepLabASPP`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
-`keras_fcn.registry`), the trained nets of the original FCN release (`from_preset`, `PRESETS`),
+`DeepLabASPP` on VGG16 and ResNet-101, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name
+in `keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them
+(`multi_scale`), the trained nets of the original releases (`from_preset`, `PRESETS`),
 their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, and Monte Carlo dropout
 for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package registers every
 serializable class, so `keras.models.load_model` reads `.keras` files without `custom_objects`.
@@ -23,6 +24,7 @@ from keras_fcn.backbones import VGGPreprocessing, convolutionalize
 from keras_fcn.evaluation import EvaluationReport, evaluate
 from keras_fcn.layers import (
     BilinearUpsampling,
+    CaffeInterp,
     CaffeMaxPooling2D,
     CropToReference,
     GroupedIdentity,
@@ -46,6 +48,7 @@ from keras_fcn.models import (
     FCNAlexNet,
     SegNet,
     SegNetBasic,
+    multi_scale,
 )
 from keras_fcn.presets import PRESETS, from_preset
 from keras_fcn.uncertainty import predict_with_uncertainty
@@ -56,6 +59,7 @@ __version__ = "0.2.0"
 __all__ = [
     "PRESETS",
     "BilinearUpsampling",
+    "CaffeInterp",
     "CaffeMaxPooling2D",
     "CropToReference",
     "DeepLabASPP",
@@ -84,6 +88,7 @@ __all__ = [
     "evaluate",
     "from_preset",
     "metrics",
+    "multi_scale",
     "predict_with_uncertainty",
     "registry",
     "transfer_weights",

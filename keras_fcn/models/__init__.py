@@ -1,8 +1,8 @@
 """The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
 on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
-and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101), `dilation` (Yu & Koltun: the Dilation8
-front-end and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet,
-SegNet-Basic and their Bayesian variants)."""
+and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101) with `msc` (its multi-scale test net, around
+any model), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module), `segnet`
+(Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
 
 from keras_fcn.models.deeplab import (
     DeepLabASPP,
@@ -27,6 +27,7 @@ from keras_fcn.models.fcn import (
     build_fcn,
 )
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
+from keras_fcn.models.msc import multi_scale
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -63,4 +64,5 @@ __all__ = [
     "build_dilation",
     "build_fcn",
     "build_segnet",
+    "multi_scale",
 ]
