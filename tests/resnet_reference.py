@@ -1,6 +1,7 @@
 """ResNet forward passes written with raw `torch.nn.functional` ops: the tests' reference for
 `keras_fcn.backbones.resnet` and DeepLab v2's ResNet-101, from torchvision's `resnet.py` and
-DeepLab v2's prototxt.
+DeepLab v2's prototxt; and DeepLab v2's `.caffemodel` layers of such parameters, named as MSRA's
+Caffe ResNet names them.
 
 Parameters are float64 numpy arrays keyed by torchvision's state-dict names (`conv1.weight`,
 `bn1.running_mean`, `layer3.0.conv2.weight`, `layer3.0.downsample.0.weight`, ...), in torch's
@@ -280,6 +281,70 @@ def deeplab_v2_logits(images: np.ndarray, parameters: dict) -> np.ndarray:
     scores = deeplab_v2_scores(images, parameters)
     height, width = (8 * (n - 1) + 1 for n in scores.shape[1:3])
     return interp(scores, height, width)[:, : images.shape[1], : images.shape[2]]
+
+
+def _msra_block(stage: int, block: int, blocks: tuple[int, ...]) -> str:
+    """MSRA's Caffe name of a block: `a`, `b`, `c`, …; ResNet-101 and deeper number the blocks
+    after `a` in stages of more than three (`res3b1`, `res4b22`)."""
+    if block == 0:
+        return "a"
+    if blocks != BLOCKS and blocks[stage - 2] > 3:
+        return f"b{block}"
+    return "abcdefghijklmnopqrstuvwxyz"[block]
+
+
+def caffe_layers(parameters: dict, factors: np.ndarray) -> list[tuple[str, str, list]]:
+    """DeepLab v2's `.caffemodel` layers holding these parameters, in the prototxt's order.
+
+    `conv1`, `res{s}{b}_branch1`, `res{s}{b}_branch2{a,b,c}` (Convolution, one blob), each
+    followed by its BatchNorm `bn…` (`[mean · f, var · f, [f]]`, f the moving-average factor
+    from `factors`, one per BatchNorm in turn) and Scale `scale…` (`[γ, β]`); the ASPP
+    `fc1_voc12_c{i}` (Convolution, weight and bias); a few layers without blobs (ReLU, Pooling,
+    Eltwise), as Caffe writes them. Blobs are float32.
+    """
+    layers = []
+    factors = iter(factors)
+
+    def conv_bn(caffe_name, bn_name, scale_name, conv, bn):
+        factor = np.float32(next(factors))
+        layers.append((caffe_name, "Convolution", [parameters[f"{conv}.weight"]]))
+        mean, var = parameters[f"{bn}.running_mean"], parameters[f"{bn}.running_var"]
+        layers.append((bn_name, "BatchNorm", [mean * factor, var * factor, np.array([factor])]))
+        layers.append((scale_name, "Scale", [parameters[f"{bn}.weight"], parameters[f"{bn}.bias"]]))
+
+    conv_bn("conv1", "bn_conv1", "scale_conv1", "conv1", "bn1")
+    layers += [("conv1_relu", "ReLU", []), ("pool1", "Pooling", [])]
+    blocks = blocks_of(parameters)
+    for layer, layer_blocks in enumerate(blocks, start=1):
+        stage = layer + 1
+        for block in range(layer_blocks):
+            name = f"{stage}{_msra_block(stage, block, blocks)}"
+            prefix = f"layer{layer}.{block}"
+            if block == 0:
+                conv_bn(
+                    f"res{name}_branch1",
+                    f"bn{name}_branch1",
+                    f"scale{name}_branch1",
+                    f"{prefix}.downsample.0",
+                    f"{prefix}.downsample.1",
+                )
+            for index, branch in enumerate("abc", start=1):
+                conv_bn(
+                    f"res{name}_branch2{branch}",
+                    f"bn{name}_branch2{branch}",
+                    f"scale{name}_branch2{branch}",
+                    f"{prefix}.conv{index}",
+                    f"{prefix}.bn{index}",
+                )
+            layers += [(f"res{name}", "Eltwise", []), (f"res{name}_relu", "ReLU", [])]
+    for index in range(len(ASPP_RATES)):
+        blobs = [parameters[f"fc1_voc12_c{index}.{key}"] for key in ("weight", "bias")]
+        layers.append((f"fc1_voc12_c{index}", "Convolution", blobs))
+    layers.append(("fc1_voc12", "Eltwise", []))
+    return [
+        (name, layer_type, [np.asarray(blob, np.float32) for blob in blobs])
+        for name, layer_type, blobs in layers
+    ]
 
 
 def batch_norm_count(parameters: dict) -> int:

@@ -5,7 +5,12 @@ models (`mappings`), one loader (`loader`) and transfer between models of the fa
 from keras_fcn.weights.formats.caffe import CaffeLayer, open_caffemodel, read_caffemodel
 from keras_fcn.weights.formats.stored import StoredLayer
 from keras_fcn.weights.loader import LoadReport, Target, load_stored_layers
-from keras_fcn.weights.mappings.caffe import caffe_layer_name, load_caffemodel, save_caffemodel
+from keras_fcn.weights.mappings.caffe import (
+    caffe_layer_name,
+    load_caffemodel,
+    load_caffemodel_report,
+    save_caffemodel,
+)
 from keras_fcn.weights.transfer import WeightTransfer, transfer_weights
 
 __all__ = [
@@ -16,6 +21,7 @@ __all__ = [
     "WeightTransfer",
     "caffe_layer_name",
     "load_caffemodel",
+    "load_caffemodel_report",
     "load_stored_layers",
     "open_caffemodel",
     "read_caffemodel",

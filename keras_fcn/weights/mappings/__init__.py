@@ -1,4 +1,5 @@
 """How each release's weight files map onto keras_fcn models: names, types, layouts.
 
-`caffe`: the Caffe nets of FCN, DeepLab (VGG16) and Dilation.
+`caffe`: the Caffe nets of FCN, DeepLab (VGG16 and ResNet-101, its multi-scale copies checked and
+skipped) and Dilation.
 """
