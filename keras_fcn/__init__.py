@@ -1,10 +1,11 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
-`DeepLabASPP`, `DeepLabV3`, torchvision's `TorchvisionFCN` and `TorchvisionDeepLabV3`,
-`Dilation8`, `SegNet`, `SegNetBasic`; every model by name in `keras_fcn.registry`), the trained
-nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's four scores
-(`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
+`DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, torchvision's `TorchvisionFCN` and
+`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
+`keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them (`multi_scale`),
+the trained nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's
+four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
 `ProtocolPredictor`: scales, flips, sliding windows), DeepLab's dense CRF (`dense_crf`), and
 Monte Carlo dropout for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package
 registers every serializable class, so `keras.models.load_model` reads `.keras` files without
@@ -28,6 +29,7 @@ from keras_fcn.evaluation import EvaluationReport, evaluate
 from keras_fcn.inference import PROTOCOLS, Protocol, ProtocolPredictor, dense_crf
 from keras_fcn.layers import (
     BilinearUpsampling,
+    CaffeInterp,
     CaffeMaxPooling2D,
     CropToReference,
     GroupedIdentity,
@@ -55,6 +57,7 @@ from keras_fcn.models import (
     SegNetBasic,
     TorchvisionDeepLabV3,
     TorchvisionFCN,
+    multi_scale,
 )
 from keras_fcn.presets import PRESETS, from_preset
 from keras_fcn.uncertainty import predict_with_uncertainty
@@ -66,6 +69,7 @@ __all__ = [
     "PRESETS",
     "PROTOCOLS",
     "BilinearUpsampling",
+    "CaffeInterp",
     "CaffeMaxPooling2D",
     "CropToReference",
     "DeepLabASPP",
@@ -101,6 +105,7 @@ __all__ = [
     "evaluate",
     "from_preset",
     "metrics",
+    "multi_scale",
     "predict_with_uncertainty",
     "registry",
     "transfer_weights",

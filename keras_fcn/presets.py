@@ -1,13 +1,14 @@
 """Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
 
-The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model and Dilation8's VOC model. Each
-`Preset` is one row of data: the model of the registry it is (`keras_fcn.registry`, built by its
-one factory), its inputs with the means their weights expect, the classes it scores, where its
-`.caffemodel` is
-published (the URL of the release's `caffemodel-url` file) with its SHA1 where known, and its
-published score. `from_preset` builds the architecture, downloads the file once with
-`keras.utils.get_file`, converts it (`keras_fcn.weights.load_caffemodel`) and caches the
-Keras weights in `$KERAS_HOME/models` (`~/.keras/models`), so that later calls only load them.
+The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model, Dilation8's VOC model and DeepLab
+v2's ResNet-101 VOC model. Each `Preset` is one row of data: the model of the registry it is
+(`keras_fcn.registry`, built by its one factory), its inputs with the means their weights
+expect, the classes it scores, where its `.caffemodel` is published (the URL of the release's
+`caffemodel-url` file, or of the zip archive holding it, with the member's name) with its SHA1
+where known, and its published score. `from_preset` builds the architecture, downloads the file
+once with `keras.utils.get_file`, converts it (`keras_fcn.weights.load_caffemodel`; from an
+archive, its member streamed to a temporary file first) and caches the Keras weights in
+`$KERAS_HOME/models` (`~/.keras/models`), so that later calls only load them.
 
 The original geometry is the Caffe nets' own, value for value, so the converted models compute
 what the released nets compute.
@@ -16,14 +17,19 @@ Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI
 release shelhamer/fcn.berkeleyvision.org (`*/net.py`, `*/caffemodel-url`, `data/*/classes*.txt`,
 `*_layers.py` for the means); Chen et al., ICLR 2015 (DeepLab-LargeFOV's release,
 `train2_iter_8000.caffemodel`); Yu & Koltun, ICLR 2016 (fyu/dilation,
-`dilation8_pascal_voc.caffemodel`).
+`dilation8_pascal_voc.caffemodel`); Chen et al., PAMI 2017 (DeepLab v2's
+`deeplab_aspp_resnet101/prototxt_and_model.zip`, `train_iter_20000.caffemodel`, as
+kazuto1011/deeplab-pytorch `scripts/setup_caffemodels.sh` downloads it).
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterator, Mapping
 
 import keras
 import numpy as np
@@ -71,10 +77,12 @@ class Preset:
         streams: the net's inputs and the means their weights expect (`Stream`).
         class_names: the classes scored, in order; for a net of several heads (SIFT Flow), by
             head name.
-        url: where the `.caffemodel` is published (the release's `caffemodel-url`).
+        url: where the `.caffemodel` is published (the release's `caffemodel-url`), or the zip
+            archive holding it.
         sha1: the file's SHA1 where known, checked after downloading.
         mean_iou: the published mean IU (%) of the net, where there is one.
-        mean_iou_split: the images `mean_iou` was measured on.
+        mean_iou_split: the images `mean_iou` was measured on, and how.
+        member: for an archive, the name of the `.caffemodel` in it (in any of its folders).
 
     Example:
 
@@ -95,10 +103,11 @@ class Preset:
     sha1: str | None = None
     mean_iou: float | None = None
     mean_iou_split: str = "PASCAL VOC 2011 seg11valid"
+    member: str | None = None
 
     @property
     def file_name(self) -> str:
-        """The name of the `.caffemodel` file."""
+        """The name of the file published: the `.caffemodel`, or the archive holding it."""
         return self.url.rsplit("/", 1)[-1]
 
     @property
@@ -266,10 +275,25 @@ PRESETS = {
             VOC_CLASS_NAMES,
             "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
         ),
+        Preset(
+            "voc-deeplab-v2-resnet101",
+            "DeepLab v2 ResNet-101 ASPP-L, PASCAL VOC 2012 (train_aug)",
+            "deeplab-aspp-resnet101",
+            (Stream("image", DEEPLAB_MEAN_BGR),),
+            VOC_CLASS_NAMES,
+            "http://liangchiehchen.com/projects/released/deeplab_aspp_resnet101/"
+            "prototxt_and_model.zip",
+            mean_iou=76.35,
+            mean_iou_split=(
+                "PASCAL VOC 2012 val, multi-scale inputs (keras_fcn.models.msc.multi_scale), "
+                "before the CRF (77.69 with it)"
+            ),
+            member="train_iter_20000.caffemodel",
+        ),
     )
 }
-"""The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's and
-Dilation's VOC models."""
+"""The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's,
+Dilation's and DeepLab v2 ResNet-101's VOC models."""
 
 
 def get_preset(name: str) -> Preset:
@@ -322,24 +346,68 @@ def _download(preset: Preset) -> tuple[str, str]:
     return path, sha1
 
 
-def from_preset(name: str, caffemodel: str | os.PathLike | None = None, **options) -> keras.Model:
-    """Builds a trained net of the original FCN release with its weights.
+@contextlib.contextmanager
+def _caffemodel_of(preset: Preset, path: str) -> Iterator[str]:
+    """The `.caffemodel` at `path`, or, for a zip archive, its member streamed to a temporary
+    file next to the cache (deleted afterwards): the reader seeks in the file, which a member
+    compressed in the archive does not allow."""
+    if not path.lower().endswith(".zip"):
+        yield path
+        return
+    wanted = preset.member or preset.file_name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [name for name in archive.namelist() if name.endswith(".caffemodel")]
+            found = [name for name in members if name.rsplit("/", 1)[-1] == wanted]
+            if len(found) != 1:
+                raise ValueError(
+                    f"{path} holds {'no' if not found else 'several'} {wanted} (preset "
+                    f"{preset.name!r}); its .caffemodel files are {', '.join(members) or 'none'}."
+                )
+            directory = os.path.join(_keras_home(), "models")
+            os.makedirs(directory, exist_ok=True)
+            handle, staging = tempfile.mkstemp(
+                prefix=f".{preset.name}-", suffix=".caffemodel", dir=directory
+            )
+            try:
+                with archive.open(found[0]) as source, os.fdopen(handle, "wb") as target:
+                    shutil.copyfileobj(source, target, 1 << 24)
+                yield staging
+            finally:
+                os.remove(staging)
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{path} is not a readable zip archive ({error}).") from error
 
-    The first call downloads the net's `.caffemodel` from the release (hundreds of MB) into
-    `$KERAS_HOME/models` (`~/.keras/models`), checks its SHA1 where one is known, converts it
-    and caches the Keras weights next to it (`NAME-SHA1.weights.h5`, written atomically); later
-    calls load those, in seconds. The model takes RGB images in [0, 255] of any size (the
-    preset's mean is subtracted inside it) and returns logits of the same size: a tensor, a
-    dict `{"score_sem", "score_geo"}` for the SIFT Flow nets, and from a dict
-    `{"color", "hha"}` of images for `nyud-fcn32s-color-hha`. Their classes are
-    `PRESETS[name].class_names`.
 
-    Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016.
+def from_preset(
+    name: str,
+    path: str | os.PathLike | None = None,
+    *,
+    caffemodel: str | os.PathLike | None = None,
+    **options,
+) -> keras.Model:
+    """Builds a trained net of the original releases with its weights.
+
+    The first call downloads the net's `.caffemodel` (or the release's zip archive holding it)
+    from the release (hundreds of MB) into `$KERAS_HOME/models` (`~/.keras/models`), checks its
+    SHA1 where one is known, converts it and caches the Keras weights next to it
+    (`NAME-SHA1.weights.h5`, written atomically); later calls load those, in seconds. The model
+    takes RGB images in [0, 255] of any size (the preset's mean is subtracted inside it) and
+    returns logits of the same size: a tensor, a dict `{"score_sem", "score_geo"}` for the
+    SIFT Flow nets, and from a dict `{"color", "hha"}` of images for `nyud-fcn32s-color-hha`.
+    Their classes are `PRESETS[name].class_names`. DeepLab v2's ResNet-101 is the net at one
+    scale; its published score is that of its multi-scale test net,
+    `keras_fcn.models.msc.multi_scale(model)`.
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016;
+    Chen et al., ICLR 2015 and PAMI 2017; Yu & Koltun, ICLR 2016.
 
     Args:
         name: a key of `PRESETS` (`"voc-fcn8s"`, `"siftflow-fcn16s"`, ...).
-        caffemodel: the path of the net's `.caffemodel` to read instead of downloading it
-            (offline use); its converted weights are cached too, keyed by its SHA1.
+        path: the net's `.caffemodel`, or a zip archive holding it (the release's, as
+            downloaded), read instead of downloading it (offline use); its converted weights
+            are cached too, keyed by the file's SHA1.
+        caffemodel: the same as `path`, by keyword.
         **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
             `dropout`, or a narrower `fc_units` for a file written so.
 
@@ -347,25 +415,35 @@ def from_preset(name: str, caffemodel: str | os.PathLike | None = None, **option
         The `keras.Model`, named as the preset.
 
     Raises:
-        ValueError: for an unknown name or option, a download whose SHA1 differs from the
-            published one, or a file that is not the net's (see `load_caffemodel`).
-        FileNotFoundError: if `caffemodel` names no file.
+        ValueError: for an unknown name or option, both `path` and `caffemodel`, a download
+            whose SHA1 differs from the published one, an archive without the net's
+            `.caffemodel`, or a file that is not the net's (see `load_caffemodel`).
+        FileNotFoundError: if `path` names no file.
 
     Example:
 
     >>> model = keras_fcn.from_preset("voc-fcn8s")  # doctest: +SKIP
     >>> scores = model(images)  # (B, H, W, 21) logits # doctest: +SKIP
+    >>> zip_path = "prototxt_and_model.zip"  # the release's archive, downloaded by hand
+    >>> model = keras_fcn.from_preset("voc-deeplab-v2-resnet101", zip_path)  # doctest: +SKIP
     """
+    if caffemodel is not None:
+        if path is not None:
+            raise ValueError(
+                f"from_preset takes the file once: received path={path!r} and "
+                f"caffemodel={caffemodel!r}."
+            )
+        path = caffemodel
     preset = get_preset(name)
     model = preset.build(**options)
-    if caffemodel is None:
+    if path is None:
         known = preset.sha1 and _cache_path(preset, preset.sha1)
         if known and os.path.isfile(known):
             model.load_weights(known)
             return model
         path, sha1 = _download(preset)
     else:
-        path = os.fspath(caffemodel)
+        path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No .caffemodel file at {path!r}.")
         sha1 = _sha1(path)
@@ -373,7 +451,8 @@ def from_preset(name: str, caffemodel: str | os.PathLike | None = None, **option
     if os.path.isfile(cache):
         model.load_weights(cache)
         return model
-    load_caffemodel(model, path)
+    with _caffemodel_of(preset, path) as caffemodel_path:
+        load_caffemodel(model, caffemodel_path)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     handle, staging = tempfile.mkstemp(
         prefix=f".{preset.name}-", suffix=".weights.h5", dir=os.path.dirname(cache)

@@ -107,6 +107,9 @@ weight."""
 TORCHVISION_OPTIONS = ("input_shape", "weights", "aux", "kernel_initializer")
 """torchvision's FCN and DeepLabV3: output stride 8, the auxiliary head on or off."""
 
+RESNET_OPTIONS = ("input_shape", "weights", "mean", "kernel_initializer")
+"""The options of the nets on a ResNet backbone of fixed layout (DeepLab v2's ResNet-101)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
@@ -186,6 +189,25 @@ v1 release's step schedule), the new classifier `fc8_voc12` at 10× (biases 20×
 bias at 2× (`train.prototxt`'s `lr_mult`), weight decay 5e-4, the loss averaged over labelled
 pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops, mirrored
 and not rescaled, as the release's `ImageSegData` layer takes them."""
+
+DEEPLAB_V2_RESNET_SOLVER = dataclasses.replace(
+    DEEPLAB_SOLVER,
+    learning_rate=2.5e-4,
+    learning_rate_multipliers=(
+        (f"{deeplab.RESNET_SCORE_NAME}*/kernel", 10.0),
+        (f"{deeplab.RESNET_SCORE_NAME}*/bias", 20.0),
+    ),
+    scale_range=(0.5, 1.5),
+)
+"""DeepLab v2's ResNet-101 solver, as its TensorFlow port trains it
+(DrSleep/tensorflow-deeplab-resnet `train.py`): SGD with momentum 0.9, base rate 2.5e-4 with
+the "poly" decay (power 0.9, 20k iterations), the ASPP branches `fc1_voc12_c*` at 10× (biases
+20×) and the bias-free backbone at 1×, weight decay 5e-4, batches of 10 random 321×321 crops,
+mirrored, with the labels subsampled 8×, and the images randomly rescaled between 0.5 and 1.5
+(PAMI 2017, section 4.1: "data augmentation by randomly scaling the input images (from 0.5 to
+1.5) during training"). Batch normalization is frozen in the model itself
+(`build_deeplab_resnet`). The released net trains with multi-scale inputs and a loss on every
+scale and on their maximum, which a recipe does not express."""
 
 FCN_ALEXNET_SOLVER = Recipe(
     name="paper",
@@ -376,6 +398,17 @@ MODELS = {
                 fixed={"variant": variant},
             )
             for name, title, variant in _DEEPLAB_ROWS
+        ),
+        ModelEntry(
+            name="deeplab-aspp-resnet101",
+            title="DeepLab-ASPP-L, ResNet-101",
+            builder=deeplab.build_deeplab_resnet,
+            options=RESNET_OPTIONS,
+            geometries=("original",),
+            native_size={"original": (513, 513)},
+            paper_recipe=DEEPLAB_V2_RESNET_SOLVER,
+            class_names=VOC_CLASS_NAMES,
+            reference="Chen et al., PAMI 2017, sections 3.2 and 4.1 (ResNet-101)",
         ),
         *(
             ModelEntry(

@@ -128,3 +128,42 @@ def small_fcn():
     kernel, bias = model.get_layer("score_pool3").get_weights()
     model.get_layer("score_pool3").set_weights([kernel, bias - mean_logits])
     return model
+
+
+@pytest.fixture(scope="session")
+def deeplab_v2_release(tmp_path_factory):
+    """DeepLab v2's released ResNet-101 VOC net as a `.caffemodel`, with random weights.
+
+    Written by the tests' own encoder (fcn_release_reference) from raw-op reference parameters
+    (resnet_reference, float32 values): MSRA's layer names, every BatchNorm's blobs multiplied
+    by a moving-average factor other than 1, and the multi-scale net's copies of every layer
+    (`_res075`, `_res05`) as the released file holds them (about 530 MB). Also the raw-op
+    reference's logits on a 41 × 49 image.
+    """
+    import fcn_release_reference
+    import numpy as np
+    import resnet_reference
+
+    rng = np.random.default_rng(20)
+    parameters = resnet_reference.random_parameters(rng, resnet_reference.BLOCKS_101)
+    parameters |= resnet_reference.random_aspp(rng, 21)
+    parameters = {
+        name: value.astype("float32").astype("float64") for name, value in parameters.items()
+    }
+    factors = rng.uniform(1.0, 999.0, resnet_reference.batch_norm_count(parameters))
+    layers = resnet_reference.caffe_layers(parameters, factors)
+    path = tmp_path_factory.mktemp("deeplab_v2") / "train_iter_20000.caffemodel"
+    with open(path, "wb") as file:
+        file.write(fcn_release_reference.length_delimited(1, b"voc12"))
+        for suffix in ("", "_res075", "_res05"):
+            for name, layer_type, blobs in layers:
+                file.write(fcn_release_reference.encode_layer(name + suffix, layer_type, blobs))
+    images = np.random.default_rng(21).integers(0, 256, (1, 41, 49, 3)).astype("float32")
+    yield types.SimpleNamespace(
+        parameters=parameters,
+        layers=layers,
+        path=path,
+        images=images,
+        logits=resnet_reference.deeplab_v2_logits(images, parameters),
+    )
+    path.unlink()

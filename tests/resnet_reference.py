@@ -1,10 +1,12 @@
-"""ResNet-50 forward passes written with raw `torch.nn.functional` ops: the tests' reference for
-`keras_fcn.backbones.resnet`, from torchvision's `resnet.py` and DeepLab v2's prototxt.
+"""ResNet forward passes written with raw `torch.nn.functional` ops: the tests' reference for
+`keras_fcn.backbones.resnet` and DeepLab v2's ResNet-101, from torchvision's `resnet.py` and
+DeepLab v2's prototxt; and DeepLab v2's `.caffemodel` layers of such parameters, named as MSRA's
+Caffe ResNet names them.
 
 Parameters are float64 numpy arrays keyed by torchvision's state-dict names (`conv1.weight`,
 `bn1.running_mean`, `layer3.0.conv2.weight`, `layer3.0.downsample.0.weight`, ...), in torch's
-layouts (kernels `(out, in, kh, kw)`); inputs and outputs are NCHW. Both references compute in
-float64.
+layouts (kernels `(out, in, kh, kw)`), and `fc1_voc12_c{i}.weight`/`.bias` for DeepLab's ASPP;
+inputs and outputs are NCHW. The references compute in float64.
 """
 
 import numpy as np
@@ -14,6 +16,9 @@ from torch.nn import functional
 BLOCKS = (3, 4, 6, 3)
 """Bottleneck blocks of layer1 … layer4 (conv2 … conv5) of ResNet-50."""
 
+BLOCKS_101 = (3, 4, 23, 3)
+"""ResNet-101's (He et al., table 1)."""
+
 PLANES = (64, 128, 256, 512)
 """Bottleneck widths of layer1 … layer4; blocks output four times as many channels."""
 
@@ -21,9 +26,10 @@ EPSILON = 1e-5
 """torchvision's `BatchNorm2d` and Caffe's `BatchNorm` default epsilon."""
 
 
-def random_parameters(rng: np.random.Generator) -> dict[str, np.ndarray]:
+def random_parameters(rng: np.random.Generator, blocks=BLOCKS) -> dict[str, np.ndarray]:
     """He-scaled kernels and batch normalizations with non-trivial statistics, torchvision's
-    names and shapes (ResNet-50 without fc, bias-free convolutions)."""
+    names and shapes (a ResNet of `blocks`, ResNet-50 by default, without fc, bias-free
+    convolutions)."""
     parameters = {}
 
     def conv_bn(conv, bn, out_channels, in_channels, kernel_size):
@@ -37,8 +43,8 @@ def random_parameters(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
     conv_bn("conv1", "bn1", 64, 3, 7)
     inplanes = 64
-    for layer, (planes, blocks) in enumerate(zip(PLANES, BLOCKS, strict=True), start=1):
-        for block in range(blocks):
+    for layer, (planes, layer_blocks) in enumerate(zip(PLANES, blocks, strict=True), start=1):
+        for block in range(layer_blocks):
             prefix = f"layer{layer}.{block}"
             if block == 0:
                 conv_bn(f"{prefix}.downsample.0", f"{prefix}.downsample.1", 4 * planes, inplanes, 1)
@@ -153,8 +159,17 @@ def _caffe_batch_norm_scale(x, p, name):
     return normalized * channel("weight") + channel("bias")
 
 
-def deeplab_v2_resnet50(images: np.ndarray, parameters: dict) -> dict[str, np.ndarray]:
-    """DeepLab v2's ResNet (deploy.prototxt) with ResNet-50's blocks, up to res5c.
+def blocks_of(parameters: dict) -> tuple[int, ...]:
+    """The blocks of layer1 … layer4 the parameters hold."""
+    return tuple(
+        len({name.split(".")[1] for name in parameters if name.startswith(f"layer{layer}.")})
+        for layer in range(1, 5)
+    )
+
+
+def deeplab_v2_resnet(images: np.ndarray, parameters: dict) -> dict[str, np.ndarray]:
+    """DeepLab v2's ResNet (deploy.prototxt) with the blocks the parameters hold (ResNet-50's or
+    ResNet-101's), up to res5c.
 
     `conv1` 7×7 stride 2 pad 3 without bias, `bn_conv1` + `scale_conv1`, ReLU; `pool1` MAX
     kernel 3 stride 2 pad 1, rounding up (Caffe's `PoolingLayer`; torch's `ceil_mode` keeps
@@ -177,7 +192,7 @@ def deeplab_v2_resnet50(images: np.ndarray, parameters: dict) -> dict[str, np.nd
     outputs = {"P1": x}
     x = functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
     for layer, (blocks, stride, rate) in enumerate(
-        zip(BLOCKS, DEEPLAB_V2_STRIDES, DEEPLAB_V2_RATES, strict=True), start=1
+        zip(blocks_of(parameters), DEEPLAB_V2_STRIDES, DEEPLAB_V2_RATES, strict=True), start=1
     ):
         for block in range(blocks):
             prefix = f"layer{layer}.{block}"
@@ -189,11 +204,157 @@ def deeplab_v2_resnet50(images: np.ndarray, parameters: dict) -> dict[str, np.nd
     return {level: value.numpy() for level, value in outputs.items()}
 
 
+ASPP_RATES = (6, 12, 18, 24)
+"""`fc1_voc12_c0` … `c3`: pad = dilation 6, 12, 18, 24 (ASPP-L)."""
+
+DEEPLAB_MEAN_BGR = (104.008, 116.669, 122.675)
+"""The data layer's `mean_value` of DeepLab v2's prototxts, BGR."""
+
+
+def random_aspp(rng: np.random.Generator, num_classes: int) -> dict[str, np.ndarray]:
+    """ASPP-L's four 3×3 convolutions 2048 → classes with biases, He-scaled."""
+    parameters = {}
+    for index in range(len(ASPP_RATES)):
+        shape = (num_classes, 2048, 3, 3)
+        parameters[f"fc1_voc12_c{index}.weight"] = rng.normal(0, np.sqrt(2 / (9 * 2048)), shape)
+        parameters[f"fc1_voc12_c{index}.bias"] = rng.normal(0, 0.1, num_classes)
+    return parameters
+
+
+def deeplab_v2_scores(images: np.ndarray, parameters: dict) -> np.ndarray:
+    """DeepLab v2's ResNet test net at one scale, from the data layer to `fc1_voc12`.
+
+    `data`: RGB images `(N, H, W, 3)` in [0, 255] become BGR minus `DEEPLAB_MEAN_BGR`, NCHW.
+    `res5c` feeds `fc1_voc12_c0` … `c3` (3×3 with bias, pad = dilation = `ASPP_RATES`), summed
+    by the Eltwise `fc1_voc12`.
+
+    Returns:
+        The scores at 1/8, NHWC.
+    """
+    bgr = np.asarray(images, np.float64)[..., ::-1] - np.array(DEEPLAB_MEAN_BGR)
+    features = torch.from_numpy(deeplab_v2_resnet(bgr.transpose(0, 3, 1, 2), parameters)["P5"])
+    p = _tensors(parameters)
+    scores = sum(
+        functional.conv2d(
+            features,
+            p[f"fc1_voc12_c{index}.weight"],
+            p[f"fc1_voc12_c{index}.bias"],
+            padding=rate,
+            dilation=rate,
+        )
+        for index, rate in enumerate(ASPP_RATES)
+    )
+    return scores.numpy().transpose(0, 2, 3, 1)
+
+
+def interp(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Caffe's `Interp` (`caffe_cpu_interp2`) of NHWC maps to `height` × `width`, in float32:
+    output row `h` reads input row `r · h` with `r = (in − 1) / (out − 1)` (0 for one row),
+    between rows `⌊r · h⌋` and the next (the last one past the end)."""
+
+    def axis(size_in: int, size_out: int):
+        ratio = np.float32(size_in - 1) / np.float32(size_out - 1) if size_out > 1 else 0
+        position = np.float32(ratio) * np.arange(size_out, dtype=np.float32)
+        below = position.astype(np.int64)
+        above = np.minimum(below + 1, size_in - 1)
+        return below, above, (position - below).astype(np.float32)
+
+    x = np.asarray(x, np.float32)
+    rows, columns = axis(x.shape[1], height), axis(x.shape[2], width)
+    below, above, fraction = rows
+    x = (1 - fraction)[None, :, None, None] * x[:, below] + fraction[None, :, None, None] * x[
+        :, above
+    ]
+    below, above, fraction = columns
+    return (1 - fraction)[None, None, :, None] * x[:, :, below] + fraction[None, None, :, None] * x[
+        :, :, above
+    ]
+
+
+def deeplab_v2_logits(images: np.ndarray, parameters: dict) -> np.ndarray:
+    """`deeplab_v2_scores` zoomed by `fc1_interp` (Interp `zoom_factor: 8`, corners aligned: n
+    scores become 8 (n − 1) + 1) and cropped to the images, NHWC."""
+    scores = deeplab_v2_scores(images, parameters)
+    height, width = (8 * (n - 1) + 1 for n in scores.shape[1:3])
+    return interp(scores, height, width)[:, : images.shape[1], : images.shape[2]]
+
+
+def _msra_block(stage: int, block: int, blocks: tuple[int, ...]) -> str:
+    """MSRA's Caffe name of a block: `a`, `b`, `c`, …; ResNet-101 and deeper number the blocks
+    after `a` in stages of more than three (`res3b1`, `res4b22`)."""
+    if block == 0:
+        return "a"
+    if blocks != BLOCKS and blocks[stage - 2] > 3:
+        return f"b{block}"
+    return "abcdefghijklmnopqrstuvwxyz"[block]
+
+
+def caffe_layers(parameters: dict, factors: np.ndarray) -> list[tuple[str, str, list]]:
+    """DeepLab v2's `.caffemodel` layers holding these parameters, in the prototxt's order.
+
+    `conv1`, `res{s}{b}_branch1`, `res{s}{b}_branch2{a,b,c}` (Convolution, one blob), each
+    followed by its BatchNorm `bn…` (`[mean · f, var · f, [f]]`, f the moving-average factor
+    from `factors`, one per BatchNorm in turn) and Scale `scale…` (`[γ, β]`); the ASPP
+    `fc1_voc12_c{i}` (Convolution, weight and bias); a few layers without blobs (ReLU, Pooling,
+    Eltwise), as Caffe writes them. Blobs are float32.
+    """
+    layers = []
+    factors = iter(factors)
+
+    def conv_bn(caffe_name, bn_name, scale_name, conv, bn):
+        factor = np.float32(next(factors))
+        layers.append((caffe_name, "Convolution", [parameters[f"{conv}.weight"]]))
+        mean, var = parameters[f"{bn}.running_mean"], parameters[f"{bn}.running_var"]
+        layers.append((bn_name, "BatchNorm", [mean * factor, var * factor, np.array([factor])]))
+        layers.append((scale_name, "Scale", [parameters[f"{bn}.weight"], parameters[f"{bn}.bias"]]))
+
+    conv_bn("conv1", "bn_conv1", "scale_conv1", "conv1", "bn1")
+    layers += [("conv1_relu", "ReLU", []), ("pool1", "Pooling", [])]
+    blocks = blocks_of(parameters)
+    for layer, layer_blocks in enumerate(blocks, start=1):
+        stage = layer + 1
+        for block in range(layer_blocks):
+            name = f"{stage}{_msra_block(stage, block, blocks)}"
+            prefix = f"layer{layer}.{block}"
+            if block == 0:
+                conv_bn(
+                    f"res{name}_branch1",
+                    f"bn{name}_branch1",
+                    f"scale{name}_branch1",
+                    f"{prefix}.downsample.0",
+                    f"{prefix}.downsample.1",
+                )
+            for index, branch in enumerate("abc", start=1):
+                conv_bn(
+                    f"res{name}_branch2{branch}",
+                    f"bn{name}_branch2{branch}",
+                    f"scale{name}_branch2{branch}",
+                    f"{prefix}.conv{index}",
+                    f"{prefix}.bn{index}",
+                )
+            layers += [(f"res{name}", "Eltwise", []), (f"res{name}_relu", "ReLU", [])]
+    for index in range(len(ASPP_RATES)):
+        blobs = [parameters[f"fc1_voc12_c{index}.{key}"] for key in ("weight", "bias")]
+        layers.append((f"fc1_voc12_c{index}", "Convolution", blobs))
+    layers.append(("fc1_voc12", "Eltwise", []))
+    return [
+        (name, layer_type, [np.asarray(blob, np.float32) for blob in blobs])
+        for name, layer_type, blobs in layers
+    ]
+
+
+def batch_norm_count(parameters: dict) -> int:
+    """The BatchNorm layers of the parameters (one `running_mean` each)."""
+    return sum(name.endswith(".running_mean") for name in parameters)
+
+
 def keras_name(torch_name: str) -> str:
     """The keras.applications layer holding a torchvision parameter (`conv1.weight` →
     `conv1_conv`, `layer3.0.conv2.weight` → `conv4_block1_2_conv`, `layer3.0.downsample.1.bias`
     → `conv4_block1_0_bn`)."""
     parts = torch_name.split(".")
+    if parts[0].startswith("fc1_voc12"):
+        return parts[0]
     if parts[0] in ("conv1", "bn1"):
         return {"conv1": "conv1_conv", "bn1": "conv1_bn"}[parts[0]]
     layer, block, module = int(parts[0][len("layer") :]), int(parts[1]), parts[2]
@@ -210,6 +371,9 @@ def keras_weights(parameters: dict[str, np.ndarray]) -> dict[str, list[np.ndarra
     for name, value in parameters.items():
         if name.endswith(".weight") and value.ndim == 4:
             weights[keras_name(name)] = [value.transpose(2, 3, 1, 0).astype("float32")]
+            bias = parameters.get(name.replace(".weight", ".bias"))
+            if bias is not None and name.startswith("fc1_voc12"):
+                weights[keras_name(name)].append(bias.astype("float32"))
     for name in parameters:
         if name.endswith(".running_mean"):
             module = name[: -len(".running_mean")]

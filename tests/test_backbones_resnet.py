@@ -77,6 +77,46 @@ def test_weights_load_from_a_keras_applications_file_by_name(application, tmp_pa
             np.testing.assert_array_equal(actual, expected)
 
 
+def test_a_bias_free_layout_takes_the_biases_into_its_batch_normalization(tmp_path):
+    # keras.applications' ResNet50 with random conv biases and statistics, loaded into the
+    # bias-free DeepLab v2 layout (made to pad and pool as keras.applications does): each bias
+    # goes into the moving mean after it, the epsilon 1.001e-5 into the moving variance.
+    keras.utils.set_random_seed(5)
+    application = keras.applications.ResNet50(
+        include_top=False, weights=None, input_shape=(None, None, 3)
+    )
+    rng = np.random.default_rng(5)
+    for layer in application.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(0, 0.5, bias.shape).astype("float32")])
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            channels = layer.gamma.shape[0]
+            layer.set_weights(
+                [
+                    rng.uniform(0.2, 1.0, channels),
+                    rng.normal(0, 0.2, channels),
+                    rng.normal(0, 0.5, channels),
+                    rng.uniform(0.5, 2.0, channels),
+                ]
+            )
+    path = tmp_path / "resnet50_notop.weights.h5"
+    application.save_weights(path)
+    layout = dataclasses.replace(CAFFE_DEEPLAB_V2, symmetric_padding=False, ceil_mode=False)
+    model = build(layout, depth=50, weights=str(path))
+    assert not model.get_layer("conv1_conv").use_bias
+    x = np.random.default_rng(6).normal(0, 50, (1, 67, 75, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(application(x))
+    actual = keras.ops.convert_to_numpy(model(x)["P5"])
+    assert resnet_reference.relative_error(actual, expected) <= 1e-5
+    conv1_bias = application.get_layer("conv1_conv").get_weights()[1]
+    np.testing.assert_allclose(
+        model.get_layer("conv1_bn").moving_mean.numpy(),
+        application.get_layer("conv1_bn").moving_mean.numpy() - conv1_bias,
+        rtol=1e-6,
+    )
+
+
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 """Blocks of conv2 … conv5 (He et al., table 1)."""
 
@@ -251,7 +291,7 @@ def test_torchvision_layout_computes_torchvision_resnet50_at_output_stride_8():
 def test_caffe_deeplab_v2_layout_computes_its_prototxt_at_output_stride_8():
     parameters = resnet_reference.random_parameters(np.random.default_rng(4))
     expected = assert_layout_computes_the_reference(
-        CAFFE_DEEPLAB_V2, resnet_reference.deeplab_v2_resnet50, parameters
+        CAFFE_DEEPLAB_V2, resnet_reference.deeplab_v2_resnet, parameters
     )
     # pool1 rounds 17 × 20 up to 9 × 11 (down would give 9 × 10); conv3 halves it to 5 × 6.
     assert expected["P2"].shape[2:] == (9, 11)

@@ -7,9 +7,11 @@ import torch
 
 from keras_fcn.layers.upsampling import (
     BilinearUpsampling,
+    CaffeInterp,
     ResizeToReference,
     ZoomToReference,
     bilinear_kernel,
+    interp_size,
 )
 
 
@@ -164,3 +166,73 @@ def test_resize_equals_keras_resize_and_follows_a_traced_dynamic_size():
 def test_resize_config_round_trip():
     restored = keras.layers.deserialize(keras.layers.serialize(ResizeToReference(name="up")))
     assert isinstance(restored, ResizeToReference) and restored.name == "up"
+
+
+@pytest.mark.parametrize(
+    "size, shrink, zoom, expected",
+    [
+        # DeepLab v2's multi-scale test net at 513: data_res05, data_res075, and their scores.
+        (513, 2, 1, 257),  # (513 − 1) // 2 + 1
+        (513, 4, 3, 385),  # 129, then 129 + 128 · 2
+        (49, 3, 4, 65),  # 17, then 17 + 16 · 3
+        (33, 1, 2, 65),  # 33 + 32
+        (500, 4, 3, 373),  # (499 // 4 + 1 = 125) + 124 · 2: shrinking rounds down
+        (1, 4, 3, 1),
+    ],
+)
+def test_interp_sizes_are_caffes(size, shrink, zoom, expected):
+    assert interp_size(size, shrink, zoom) == expected
+    layer = CaffeInterp(shrink, zoom)
+    assert layer.compute_output_shape((None, size, 7, 2)) == (
+        None,
+        expected,
+        interp_size(7, shrink, zoom),
+        2,
+    )
+
+
+@pytest.mark.parametrize("shrink, zoom", [(2, 1), (4, 3), (3, 4), (1, 8), (1, 1)])
+def test_interp_by_factors_equals_caffe_interp(shrink, zoom):
+    features = np.random.default_rng(3).normal(size=(2, 13, 18, 3)).astype("float32")
+    resized = keras.ops.convert_to_numpy(CaffeInterp(shrink, zoom)(features))
+    height, width = (interp_size(side, shrink, zoom) for side in (13, 18))
+    expected = caffe_reference.interp(features, height, width)
+    assert resized.shape == expected.shape
+    np.testing.assert_allclose(resized, expected, rtol=0, atol=1e-6)
+
+
+def test_interp_to_a_reference_equals_tensorflows_align_corners_resize():
+    features = np.random.default_rng(4).normal(size=(1, 9, 6, 2)).astype("float32")
+    for size in [(17, 11), (5, 4), (1, 1), (9, 6)]:
+        resized = CaffeInterp()([features, np.zeros((1, *size, 1))])
+        expected = tf.compat.v1.image.resize_bilinear(features, size, align_corners=True).numpy()
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(resized), expected, atol=1e-6)
+
+
+def test_interp_shrinking_samples_the_grid_without_averaging():
+    # Shrinking by 2 keeps every other sample of the corner-aligned grid.
+    features = np.random.default_rng(5).normal(size=(1, 9, 7, 1)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(CaffeInterp(shrink_factor=2)(features)), features[:, ::2, ::2]
+    )
+
+
+def test_interp_follows_dynamic_sizes_and_round_trips():
+    features, reference = keras.Input((None, None, 3)), keras.Input((None, None, 1))
+    model = keras.Model(
+        [features, reference],
+        [CaffeInterp(4, 3)(features), CaffeInterp()([features, reference])],
+    )
+    by_factors, to_reference = model([np.zeros((1, 9, 5, 3)), np.zeros((1, 11, 13, 1))])
+    assert tuple(by_factors.shape) == (1, 7, 4, 3) and tuple(to_reference.shape) == (1, 11, 13, 3)
+    restored = keras.layers.deserialize(keras.layers.serialize(CaffeInterp(4, 3, name="data")))
+    assert (restored.shrink_factor, restored.zoom_factor, restored.name) == (4, 3, "data")
+
+
+def test_interp_refuses_bad_factors_and_factors_with_a_reference():
+    with pytest.raises(ValueError, match="shrink_factor must be a positive integer, received 0"):
+        CaffeInterp(shrink_factor=0)
+    with pytest.raises(ValueError, match=r"zoom_factor must be a positive integer, received 1.5"):
+        CaffeInterp(zoom_factor=1.5)
+    with pytest.raises(ValueError, match="reference or by factors, not both"):
+        CaffeInterp(2)([np.zeros((1, 5, 5, 1)), np.zeros((1, 9, 9, 1))])

@@ -3,12 +3,13 @@ import keras
 import model_checks
 import numpy as np
 import pytest
+import resnet_reference
 
 import keras_fcn
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import DEEPLAB_MEAN_BGR, IMAGENET_MEAN_BGR
 from keras_fcn.backbones.vgg16 import CAFFE_CONV_NAMES, CONV_NAMES
-from keras_fcn.models.deeplab import ASPP_S, LARGE_FOV, build_deeplab
+from keras_fcn.models.deeplab import ASPP_S, LARGE_FOV, build_deeplab, build_deeplab_resnet
 
 NARROW = 8
 EXPORTED = "deeplab-aspp"
@@ -224,3 +225,119 @@ def test_exported_saved_model_serves_any_size_like_the_model(tmp_path, narrow_mo
     model_checks.assert_saved_model_serves_like_the_model(
         narrow_models[EXPORTED], str(tmp_path / "saved"), sizes=[(23, 41), (50, 37)]
     )
+
+
+# DeepLab v2's ResNet-101 (DrSleep/tensorflow-deeplab-resnet misc/deploy.prototxt, ASPP-L).
+
+
+@pytest.fixture(scope="module")
+def resnet_release():
+    """The ResNet-101 net holding random weights of the raw-op reference's names (float32
+    values), with batch normalization statistics far from 0 and 1."""
+    rng = np.random.default_rng(7)
+    parameters = resnet_reference.random_parameters(rng, resnet_reference.BLOCKS_101)
+    parameters |= resnet_reference.random_aspp(rng, 21)
+    parameters = {
+        name: value.astype("float32").astype("float64") for name, value in parameters.items()
+    }
+    model = build_deeplab_resnet(21, weights=None, kernel_initializer="zeros")
+    for name, weights in resnet_reference.keras_weights(parameters).items():
+        model.get_layer(name).set_weights(weights)
+    return model, parameters
+
+
+def test_resnet101_parameter_count_follows_the_layer_list(resnet_release):
+    model, parameters = resnet_release
+    # Convolutions (bias-free): 42,394,816 (ResNet-101 without fc, He et al. table 1; the sum is
+    # tests/test_backbones_resnet.py's bottleneck_parameters). ASPP-L: 4 · (3·3·2048·21 + 21) =
+    # 1,548,372. 104 batch normalizations of 52,672 channels in all, 4 numbers each (γ, β,
+    # moving mean and variance): 210,688. 42,394,816 + 1,548,372 + 210,688 = 44,153,876.
+    assert model.count_params() == 44_153_876
+    channels = sum(
+        layer.gamma.shape[0]
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
+    assert channels == 52_672 and resnet_reference.batch_norm_count(parameters) == 104
+    # Without the moving statistics: 44,153,876 − 2 · 52,672 (RESNET_ERA.md §2.4, 44,048,532).
+    assert model.count_params() - 2 * channels == 44_048_532
+    # Batch normalization is frozen as in the release: γ and β do not train either.
+    trainable = sum(int(np.prod(variable.shape)) for variable in model.trainable_weights)
+    assert trainable == 42_394_816 + 1_548_372
+
+
+def test_resnet101_layers_are_the_prototxts_with_their_blob_shapes(resnet_release):
+    model, parameters = resnet_release
+    weights = resnet_reference.keras_weights(parameters)
+    with_weights = {layer.name: layer for layer in model.layers if layer.weights}
+    assert with_weights.keys() == weights.keys()
+    for name, arrays in weights.items():
+        assert [w.shape for w in with_weights[name].get_weights()] == [a.shape for a in arrays]
+    # Bias-free convolutions, Caffe's BatchNorm epsilon, the stride in res3a's 1×1 (and its
+    # projection), res4*_branch2b dilated by 2 and res5*_branch2b by 4 in every block.
+    convolutions = [layer for name, layer in with_weights.items() if name.endswith("_conv")]
+    assert not any(layer.use_bias for layer in convolutions)
+    strided = {layer.name for layer in convolutions if layer.strides != (1, 1)}
+    assert strided == {"conv1_conv", "conv3_block1_0_conv", "conv3_block1_1_conv"}
+    for stage, blocks, rate in ((2, 3, 1), (3, 4, 1), (4, 23, 2), (5, 3, 4)):
+        for block in range(1, blocks + 1):
+            assert model.get_layer(f"conv{stage}_block{block}_2_conv").dilation_rate == (rate,) * 2
+    assert {layer.epsilon for layer in with_weights.values() if hasattr(layer, "epsilon")} == {1e-5}
+    # fc1_voc12_c0 … c3: 3×3, pad = dilation 6, 12, 18, 24, with bias; summed, then zoomed.
+    for index, rate in enumerate(resnet_reference.ASPP_RATES):
+        aspp = model.get_layer(f"fc1_voc12_c{index}")
+        assert aspp.dilation_rate == (rate, rate) and aspp.use_bias and aspp.padding == "same"
+    assert isinstance(model.get_layer("fc1_voc12"), keras.layers.Add)
+    assert model.get_layer("fc1_interp").factor == 8
+    assert model.get_layer("preprocessing").mean == DEEPLAB_MEAN_BGR
+
+
+@pytest.mark.parametrize(
+    "size, scores",
+    [
+        # conv1 (7, stride 2, pad 3): n → (n − 1) // 2 + 1; pool1 rounds up: → ⌈(n − 1) / 2⌉ + 1;
+        # res3a's strided 1×1: → (n − 1) // 2 + 1. 8k + 1 gives k + 1.
+        ((513, 321), (65, 41)),
+        ((41, 49), (6, 7)),  # 21 × 25 → 11 × 13 → 6 × 7
+        # 250 × 20 → 126 × 11 → 63 × 6: pool1 rounds 20 up to 11 (down: 10, then 5).
+        ((500, 40), (63, 6)),
+    ],
+)
+def test_resnet101_scores_are_at_one_eighth_rounding_as_caffe(resnet_release, size, scores):
+    model, _ = resnet_release
+    scores_model = keras.Model(model.input, model.get_layer("fc1_voc12").output)
+    assert scores_model.compute_output_shape((1, *size, 3))[1:3] == scores
+
+
+@pytest.mark.parametrize("size", [(1, 1), (33, 39), (41, 49)])
+def test_resnet101_output_matches_input_size(resnet_release, size):
+    model, _ = resnet_release
+    logits = model(np.zeros((1, *size, 3), "uint8"))
+    assert tuple(logits.shape) == (1, *size, 21) and logits.dtype == "float32"
+
+
+def test_resnet101_values_equal_the_prototxt_with_raw_ops(resnet_release):
+    model, parameters = resnet_release
+    # 41 × 49: odd, and pool1's input (21 × 25) odd, scores 6 × 7 zoomed to 41 × 49.
+    images = np.random.default_rng(8).integers(0, 256, (1, 41, 49, 3)).astype("float32")
+    expected = resnet_reference.deeplab_v2_logits(images, parameters)
+    actual = keras.ops.convert_to_numpy(model(images))
+    assert actual.shape == expected.shape == (1, 41, 49, 21)
+    assert resnet_reference.relative_error(actual, expected) <= 1e-5
+    # Frozen batch normalization normalizes by its moving statistics in training too.
+    training = keras.ops.convert_to_numpy(model(images, training=True))
+    np.testing.assert_allclose(training, actual, rtol=0, atol=1e-6 * np.abs(actual).max())
+
+
+def test_deeplab_aspp_takes_the_backbone_by_name():
+    model = keras_fcn.DeepLabASPP(3, backbone="resnet101", weights=None, rates=(2, 4))
+    assert model.name == "deeplab-aspp-resnet101"
+    assert [model.get_layer(f"fc1_voc12_c{i}").dilation_rate[0] for i in (0, 1)] == [2, 4]
+    with pytest.raises(
+        ValueError, match=r"backbones \('vgg16', 'resnet101'\); received .*'resnet50'"
+    ):
+        keras_fcn.DeepLabASPP(3, backbone="resnet50", weights=None)
+    with pytest.raises(TypeError, match="fc_units"):
+        keras_fcn.DeepLabASPP(3, backbone="resnet101", weights=None, fc_units=NARROW)
+    with pytest.raises(ValueError, match="at least one rate"):
+        build_deeplab_resnet(3, weights=None, rates=())

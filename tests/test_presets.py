@@ -7,6 +7,7 @@ tests/test_models_dilation.py)."""
 import dataclasses
 import hashlib
 import os
+import zipfile
 
 import fcn_release_reference as ref
 import keras
@@ -172,6 +173,7 @@ def test_the_table_holds_the_releases_nets_urls_means_and_classes():
         "voc-fcn8s-atonce": 65.4,
         "voc-fcn-alexnet": 48.0,
         "voc-deeplab-largefov": 62.25,  # ICLR 2015 table 2, before the CRF
+        "voc-deeplab-v2-resnet101": 76.35,  # PAMI 2017, multi-scale inputs, before the CRF
     }
     assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
     assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
@@ -297,6 +299,11 @@ SUCCESSORS = {
         "http://dl.yf.io/dilation/models/dilation8_pascal_voc.caffemodel",
         (102.93, 111.36, 116.52),
     ),
+    # kazuto1011/deeplab-pytorch scripts/setup_caffemodels.sh; the mean of its configs.
+    "voc-deeplab-v2-resnet101": (
+        "http://liangchiehchen.com/projects/released/deeplab_aspp_resnet101/prototxt_and_model.zip",
+        (104.008, 116.669, 122.675),
+    ),
 }
 CAFFE_NAMES = dict(zip(CONV_NAMES, CAFFE_CONV_NAMES, strict=True))
 
@@ -368,3 +375,63 @@ def test_an_fcn_file_given_as_deeplab_is_refused(tmp_path, keras_home):
     with pytest.raises(ValueError, match=message):
         from_preset("voc-deeplab-largefov", caffemodel=path, fc_units=NARROW)
     assert not list(keras_home.glob("models/*.h5"))
+
+
+RELEASE_FOLDER = "prototxt_and_model/voc12/"
+
+
+def release_zip(path, layers, member="model/train_iter_20000.caffemodel"):
+    """A zip archive as the release's: prototxts, the ImageNet init and the trained net, whose
+    layers (scale 1 only: the multi-scale copies are tests/test_weights_mappings_caffe.py's)
+    are written into the archive one at a time."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(RELEASE_FOLDER + "config/test.prototxt", 'name: "deeplab"\n')
+        archive.writestr(RELEASE_FOLDER + "model/init.caffemodel", b"another net")
+        if layers is not None:
+            with archive.open(RELEASE_FOLDER + member, "w", force_zip64=True) as file:
+                file.write(ref.length_delimited(1, b"voc12"))
+                for name, layer_type, blobs in layers:
+                    file.write(ref.encode_layer(name, layer_type, blobs))
+    return path
+
+
+def test_deeplab_v2_resnet101_loads_from_the_releases_zip(tmp_path, keras_home, deeplab_v2_release):
+    preset = PRESETS["voc-deeplab-v2-resnet101"]
+    assert (preset.model, preset.member) == (
+        "deeplab-aspp-resnet101",
+        "train_iter_20000.caffemodel",
+    )
+    assert preset.file_name == "prototxt_and_model.zip" and preset.sha1 is None
+    path = release_zip(tmp_path / preset.file_name, deeplab_v2_release.layers)
+    model = from_preset("voc-deeplab-v2-resnet101", path)  # the file as second argument
+    assert model.name == "voc-deeplab-v2-resnet101"
+    assert model.get_layer("preprocessing").mean == SUCCESSORS[preset.name][1]
+    actual = keras.ops.convert_to_numpy(model(deeplab_v2_release.images))
+    assert ref.relative_error(actual, deeplab_v2_release.logits) <= 1e-5
+    # The member went through a temporary file, deleted; the converted weights stay.
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    assert os.listdir(keras_home / "models") == [f"{preset.name}-{sha1[:16]}.weights.h5"]
+
+
+def test_a_zip_without_the_nets_caffemodel_is_refused(tmp_path, keras_home):
+    path = release_zip(tmp_path / "prototxt_and_model.zip", None)
+    message = (
+        r"holds no train_iter_20000.caffemodel .*files are prototxt_and_model/voc12/model/init"
+    )
+    with pytest.raises(ValueError, match=message):
+        from_preset("voc-deeplab-v2-resnet101", path)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(path.read_bytes()[:-30])
+    with pytest.raises(ValueError, match=r"broken.zip is not a readable zip archive"):
+        from_preset("voc-deeplab-v2-resnet101", broken)
+    assert not list(keras_home.glob("models/*"))  # no temporary file, nothing cached
+
+
+def test_the_file_is_given_once_by_position_or_keyword(tmp_path):
+    path, _ = write_caffemodel(tmp_path / "fcn32s.caffemodel", "voc-fcn32s", seed=14)
+    by_position = from_preset("voc-fcn32s", path, fc_units=NARROW)
+    by_keyword = from_preset("voc-fcn32s", caffemodel=path, fc_units=NARROW)
+    images = inputs_of(by_position)
+    np.testing.assert_array_equal(outputs_of(by_position, images), outputs_of(by_keyword, images))
+    with pytest.raises(ValueError, match="takes the file once"):
+        from_preset("voc-fcn32s", path, caffemodel=path, fc_units=NARROW)

@@ -70,6 +70,34 @@ def test_deeplab_paper_recipes_are_the_released_solver(name):
     }
 
 
+def test_deeplab_v2_resnet101_entry_builds_the_released_net_with_its_solver():
+    entry = registry.get("deeplab-aspp-resnet101")
+    assert entry.native_size == {"original": (513, 513)} and entry.class_names[15] == "person"
+    model = registry.build("deeplab-aspp-resnet101", 3, weights=None, kernel_initializer="zeros")
+    assert model.name == "deeplab-aspp-resnet101" and model.output_shape[-1] == 3
+    assert {"conv4_block23_3_conv", "fc1_voc12_c3", "fc1_voc12", "fc1_interp"} <= {
+        layer.name for layer in model.layers
+    }
+    with pytest.raises(ValueError, match=r"takes no option fc_units"):
+        registry.build("deeplab-aspp-resnet101", 3, weights=None, fc_units=8)
+    recipe = entry.paper_recipe
+    # DrSleep/tensorflow-deeplab-resnet train.py: 2.5e-4, poly 0.9, momentum 0.9, decay 5e-4,
+    # batches of 10 321×321 crops; fc weights at 10×, fc biases at 20×, nothing else biased.
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 2.5e-4, 0.9)
+    assert (recipe.schedule, recipe.poly_power, recipe.l2) == ("poly", 0.9, pytest.approx(2.5e-4))
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (10, 321, 8)
+    assert recipe.augment and recipe.scale_range == (0.5, 1.5)
+    rates = {
+        path: multiplier_for(path, recipe.learning_rate_multipliers)
+        for path in ("fc1_voc12_c0/kernel", "fc1_voc12_c3/bias", "conv1_conv/kernel")
+    }
+    assert rates == {
+        "fc1_voc12_c0/kernel": 10.0,
+        "fc1_voc12_c3/bias": 20.0,
+        "conv1_conv/kernel": 1.0,
+    }
+
+
 @pytest.mark.parametrize(
     "name, rate", [("dilation8", 1e-4), ("dilation8-basic", 1e-5), ("dilation8-large", 1e-5)]
 )

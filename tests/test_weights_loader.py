@@ -68,6 +68,31 @@ def test_stored_layers_the_mapping_may_skip_are_reported_not_refused():
     assert dict(report.skipped) == {"aux": "the aux head is not built"}
 
 
+def test_two_stored_layers_fill_the_variables_of_one_layer_they_name():
+    # A kernel from one stored layer, the bias from another (Caffe's BatchNorm and Scale both
+    # fill one Keras BatchNormalization).
+    model = dense_model()
+    layer = model.get_layer("fc1")
+    rng = np.random.default_rng(4)
+    stored = {
+        "fc1_kernel": StoredLayer.in_memory("fc1_kernel", "Kernel", [rng.normal(size=(4, 3))]),
+        "fc1_bias": StoredLayer.in_memory("fc1_bias", "Bias", [rng.normal(size=4)]),
+    }
+    targets = [
+        Target(
+            layer, "fc1_kernel", "Kernel", ((4, 3),), lambda a: [a[0].T], variables=(layer.kernel,)
+        ),
+        Target(layer, "fc1_bias", "Bias", ((4,),), list, variables=(layer.bias,)),
+    ]
+    fc2_before = model.get_layer("fc2").get_weights()
+    report = load_stored_layers(model, stored, targets, "net.bin")
+    assert report.loaded == ("fc1_kernel", "fc1_bias")
+    np.testing.assert_allclose(layer.kernel.numpy(), stored["fc1_kernel"].read()[0].T, rtol=1e-6)
+    np.testing.assert_allclose(layer.bias.numpy(), stored["fc1_bias"].read()[0], rtol=1e-6)
+    for ours, theirs in zip(model.get_layer("fc2").get_weights(), fc2_before, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_nothing_is_set_when_a_later_layer_does_not_fit():
     model = dense_model()
     before = [weight.copy() for weight in model.get_weights()]

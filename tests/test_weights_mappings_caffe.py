@@ -1,13 +1,22 @@
-"""Loading and writing the Caffe FCN nets, against files of fcn_release_reference's encoder."""
+"""Loading and writing the Caffe FCN nets and DeepLab v2's ResNet-101, against files of
+fcn_release_reference's encoder (DeepLab v2's written from resnet_reference's parameters, and
+compared with its raw-op forward pass)."""
 
 import fcn_release_reference as ref
 import keras
 import numpy as np
 import pytest
 
+from keras_fcn.models.deeplab import build_deeplab_resnet
 from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN32S, build_fcn
 from keras_fcn.weights.formats.caffe import read_caffemodel
-from keras_fcn.weights.mappings.caffe import caffe_layer_name, load_caffemodel, save_caffemodel
+from keras_fcn.weights.mappings.caffe import (
+    caffe_layer_name,
+    caffe_scale_name,
+    load_caffemodel,
+    load_caffemodel_report,
+    save_caffemodel,
+)
 
 NARROW = 8
 write = ref.write_net
@@ -180,3 +189,153 @@ def test_read_fcn32s_legacy_file_loads_with_right_aligned_biases(tmp_path):
     model = build_fcn(FCN32S, 3, weights=None, fc_units=NARROW)
     load_caffemodel(model, path)
     np.testing.assert_array_equal(model.get_layer("score_fr").get_weights()[1], layers[-2][2][1])
+
+
+# DeepLab v2's ResNet-101: MSRA's names, BatchNorm + Scale, the multi-scale net's copies.
+
+
+@pytest.mark.parametrize(
+    "keras_name, depth, caffe_name",
+    [
+        ("conv1_conv", 101, "conv1"),
+        ("conv1_bn", 101, "bn_conv1"),
+        ("conv2_block1_0_conv", 101, "res2a_branch1"),
+        ("conv2_block3_3_bn", 101, "bn2c_branch2c"),
+        ("conv3_block2_1_conv", 101, "res3b1_branch2a"),
+        ("conv3_block4_2_bn", 101, "bn3b3_branch2b"),
+        ("conv4_block23_3_conv", 101, "res4b22_branch2c"),
+        ("conv5_block3_2_conv", 101, "res5c_branch2b"),
+        # ResNet-50 letters its blocks, ResNet-152 numbers them as ResNet-101.
+        ("conv3_block4_1_conv", 50, "res3d_branch2a"),
+        ("conv4_block6_3_bn", 50, "bn4f_branch2c"),
+        ("conv3_block8_1_conv", 152, "res3b7_branch2a"),
+        ("conv4_block36_3_conv", 152, "res4b35_branch2c"),
+        ("fc1_voc12_c2", 101, "fc1_voc12_c2"),
+    ],
+)
+def test_resnet_names_map_to_msras_caffe_names(keras_name, depth, caffe_name):
+    assert caffe_layer_name(keras_name, depth) == caffe_name
+
+
+def test_every_batch_norm_is_a_caffe_batch_norm_and_scale():
+    assert caffe_scale_name("bn_conv1") == "scale_conv1"
+    assert caffe_scale_name("bn4b22_branch2c") == "scale4b22_branch2c"
+
+
+def small_resnet_stem():
+    """conv1 and its batch normalization, with keras.applications' names."""
+    images = keras.Input((None, None, 3))
+    features = keras.layers.Conv2D(4, 3, use_bias=False, name="conv1_conv")(images)
+    features = keras.layers.BatchNormalization(epsilon=1e-5, name="conv1_bn")(features)
+    return keras.Model(images, features)
+
+
+def test_batch_norm_blobs_are_divided_by_their_factor_zero_as_caffe(tmp_path):
+    rng = np.random.default_rng(30)
+    kernel = rng.normal(0, 1, (4, 3, 3, 3)).astype("float32")
+    mean, variance = rng.normal(0, 1, 4), rng.uniform(0.5, 2, 4)
+    gamma, beta = rng.uniform(0.5, 1.5, 4), rng.normal(0, 1, 4)
+    for factor, expected in ((999.5, (mean, variance)), (0.0, (np.zeros(4), np.zeros(4)))):
+        layers = [
+            ("conv1", "Convolution", [kernel]),
+            ("bn_conv1", "BatchNorm", [mean * factor, variance * factor, np.array([factor])]),
+            ("scale_conv1", "Scale", [gamma, beta]),
+        ]
+        model = small_resnet_stem()
+        path = write(
+            tmp_path / "stem.caffemodel",
+            [(n, t, [np.float32(b) for b in blobs]) for n, t, blobs in layers],
+        )
+        assert load_caffemodel(model, path) == ["conv1", "bn_conv1", "scale_conv1"]
+        bn = model.get_layer("conv1_bn")
+        # BatchNormLayer::Forward_cpu: mean = blob0 · (s == 0 ? 0 : 1 / s), variance alike.
+        np.testing.assert_allclose(bn.moving_mean.numpy(), expected[0], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(bn.moving_variance.numpy(), expected[1], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(bn.gamma.numpy(), gamma, rtol=1e-6)
+        np.testing.assert_allclose(bn.beta.numpy(), beta, rtol=1e-6)
+    # Written back: BatchNorm with the factor 1, then Scale.
+    save_caffemodel(model, tmp_path / "saved.caffemodel")
+    stored = read_caffemodel(tmp_path / "saved.caffemodel")
+    assert [(name, layer.type) for name, layer in stored.items()] == [
+        ("conv1", "Convolution"),
+        ("bn_conv1", "BatchNorm"),
+        ("scale_conv1", "Scale"),
+    ]
+    assert stored["bn_conv1"].blobs[2].tolist() == [1.0]
+    np.testing.assert_allclose(stored["scale_conv1"].blobs[0], gamma, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def resnet_model():
+    return build_deeplab_resnet(21, weights=None, kernel_initializer="zeros")
+
+
+def test_the_released_resnet101_loads_and_computes_the_raw_op_net(deeplab_v2_release, resnet_model):
+    report = load_caffemodel_report(resnet_model, deeplab_v2_release.path)
+    names = [name for name, _, blobs in deeplab_v2_release.layers if blobs]
+    # 104 convolutions, 104 BatchNorm + Scale pairs, 4 ASPP branches; the copies skipped.
+    assert sorted(report.loaded) == sorted(names) and len(names) == 316
+    assert sorted(report.skipped) == sorted(
+        name + s for name in names for s in ("_res075", "_res05")
+    )
+    assert report.skipped["bn4b22_branch2c_res05"] == (
+        "the scale-0.5 copy of bn4b22_branch2c (multi-scale net), equal to it"
+    )
+    release = deeplab_v2_release
+    bn = resnet_model.get_layer("conv4_block23_3_bn")
+    np.testing.assert_allclose(
+        bn.moving_mean.numpy(),
+        release.parameters["layer3.22.bn3.running_mean"],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    actual = keras.ops.convert_to_numpy(resnet_model(release.images))
+    assert actual.shape == release.logits.shape == (1, 41, 49, 21)
+    assert ref.relative_error(actual, release.logits) <= 1e-5
+
+
+def release_layers(release, replace=None, drop=(), extra=()):
+    """The release's scale-1 layers, some replaced or dropped, some copies appended."""
+    layers = [(n, t, (replace or {}).get(n, b)) for n, t, b in release.layers if n not in drop]
+    return layers + list(extra)
+
+
+def test_a_multi_scale_copy_that_differs_is_refused_by_name(
+    tmp_path, deeplab_v2_release, resnet_model
+):
+    blobs = {name: blobs for name, _, blobs in deeplab_v2_release.layers}
+    mean, variance, factor = blobs["bn4b22_branch2c"]
+    differing = ("bn4b22_branch2c_res075", "BatchNorm", [mean, variance, factor * 2])
+    equal = ("res5c_branch2b_res05", "Convolution", blobs["res5c_branch2b"])
+    path = write(
+        tmp_path / "msc.caffemodel", release_layers(deeplab_v2_release, extra=[equal, differing])
+    )
+    before = resnet_model.get_weights()
+    with pytest.raises(ValueError) as error:
+        load_caffemodel(resnet_model, path)
+    assert (
+        "msc.caffemodel: layer 'bn4b22_branch2c_res075', the copy of 'bn4b22_branch2c' for the "
+        "scale 0.75" in str(error.value)
+    )
+    assert unchanged(resnet_model, before)
+
+
+def test_a_release_without_a_scale_layer_is_reported(tmp_path, deeplab_v2_release, resnet_model):
+    path = write(
+        tmp_path / "noscale.caffemodel",
+        release_layers(deeplab_v2_release, drop=["scale3b2_branch2b"]),
+    )
+    before = resnet_model.get_weights()
+    with pytest.raises(
+        ValueError, match=r"noscale.caffemodel is not the file .*no layer scale3b2_branch2b\."
+    ):
+        load_caffemodel(resnet_model, path)
+    assert unchanged(resnet_model, before)
+
+
+def test_a_truncated_release_is_reported(tmp_path, deeplab_v2_release, resnet_model):
+    path = tmp_path / "truncated.caffemodel"
+    with open(deeplab_v2_release.path, "rb") as file:
+        path.write_bytes(file.read(40_000_000))  # inside res4's layers
+    with pytest.raises(ValueError, match=r"truncated.caffemodel: the file is truncated"):
+        load_caffemodel(resnet_model, str(path))

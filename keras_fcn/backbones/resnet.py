@@ -299,15 +299,39 @@ def _keras_applications_resnet(depth: int, weights: str | None, layout: ResNetLa
             f"weights must be 'imagenet', None or the path of a keras.applications "
             f"ResNet{depth} weights file (include_top=False); no file exists at {weights!r}."
         )
-    if layout.stem != "7x7" or not layout.use_bias:
+    if layout.stem != "7x7" or layout.stride_in != "1x1":
         raise ValueError(
-            f"keras.applications' ResNet weights have conv biases and the 7×7 stem; received a "
-            f"layout with stem={layout.stem!r}, use_bias={layout.use_bias}. Build it with "
-            f"weights=None, or take a layout with stem='7x7' and use_bias=True (for instance "
-            f"dataclasses.replace(CAFFE_DEEPLAB_V2, use_bias=True))."
+            f"keras.applications' ResNet weights are MSRA's Caffe ResNet, with the 7×7 stem and "
+            f"the stride in the first 1×1; received {layout}. Build it with weights=None, or "
+            f"take a layout with stem='7x7' and stride_in='1x1' (KERAS_APPLICATIONS, "
+            f"CAFFE_DEEPLAB_V2)."
         )
     application = getattr(keras.applications, f"ResNet{depth}")
     return application(include_top=False, weights=weights)
+
+
+def _copy_keras_applications(source: keras.Model, graph: _Graph) -> None:
+    """Copies keras.applications' weights into `graph` by layer name.
+
+    A bias-free layout takes each convolution's bias into the batch normalization after it,
+    exactly: BN(x + b) with moving mean m is BN(x) with moving mean m − b. Another epsilon is
+    taken into the moving variance the same way: v + ε_source − ε_layout.
+    """
+    biases = {}
+    for layer in source.layers:
+        if not layer.weights:
+            continue
+        values = layer.get_weights()
+        if isinstance(layer, keras.layers.Conv2D) and not graph.layout.use_bias:
+            kernel, bias = values
+            biases[layer.name.removesuffix("_conv") + "_bn"] = bias
+            values = [kernel]
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = values
+            mean = mean - biases.pop(layer.name, 0)
+            variance = variance + (layer.epsilon - graph.layout.epsilon)
+            values = [gamma, beta, mean, variance]
+        graph.layers[layer.name].set_weights(values)
 
 
 def resnet(
@@ -339,7 +363,9 @@ def resnet(
         weights: `"imagenet"` (keras.applications' weights, downloaded once into
             `~/.keras/models/`), the path of a keras.applications ResNet{depth} weights file
             (`include_top=False`), or `None` for random weights. Weights are copied by layer
-            name and need a layout with the 7×7 stem and conv biases.
+            name and need MSRA's 7×7 stem and stride in the 1×1; a bias-free layout takes each
+            convolution's bias into the moving mean of the batch normalization after it, and
+            another epsilon into its moving variance, which computes the same.
         layout: the release whose choices to follow (`ResNetLayout`).
         multi_grid: factors of the dilation rates of conv5's three blocks.
         kernel_initializer: the convolution kernels' initializer.
@@ -394,7 +420,5 @@ def resnet(
             )
         outputs[f"P{stage + 2}"] = x
     if source is not None:
-        for layer in source.layers:
-            if layer.weights:
-                graph.layers[layer.name].set_weights(layer.get_weights())
+        _copy_keras_applications(source, graph)
     return outputs

@@ -222,8 +222,9 @@ def _add_preset_arguments(parser: argparse.ArgumentParser, heads: bool = True) -
     """`--preset`'s flags: the file to read, the head, the architecture options."""
     parser.add_argument(
         "--caffemodel",
-        help="With --preset: the net's .caffemodel file, read instead of downloading it "
-        "(default: download from the release once, into ~/.keras/models).",
+        help="With --preset: the net's .caffemodel file, or the release's .zip holding it, read "
+        "instead of downloading it (default: download from the release once, into "
+        "~/.keras/models).",
     )
     if heads:
         parser.add_argument(

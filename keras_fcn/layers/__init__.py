@@ -5,7 +5,9 @@ only, so that they run on every Keras backend.
   (Caffe's `Crop`).
 - `upsampling`: `bilinear_kernel` and the `BilinearUpsampling` initializer of FCN's upsamplers;
   `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling);
-  `ResizeToReference` (torch's `interpolate` with pixel centres aligned, torchvision's nets).
+  `ResizeToReference` (torch's `interpolate` with pixel centres aligned, torchvision's nets);
+  `CaffeInterp` and `interp_size` (`Interp` by shrink and zoom factors or to a reference, DeepLab
+  v2's multi-scale inputs).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
@@ -25,13 +27,16 @@ from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooli
 from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
 from keras_fcn.layers.upsampling import (
     BilinearUpsampling,
+    CaffeInterp,
     ResizeToReference,
     ZoomToReference,
     bilinear_kernel,
+    interp_size,
 )
 
 __all__ = [
     "BilinearUpsampling",
+    "CaffeInterp",
     "CaffeMaxPooling2D",
     "CropToReference",
     "GroupedIdentity",
@@ -46,5 +51,6 @@ __all__ = [
     "ZoomToReference",
     "bilinear_kernel",
     "caffe_pooled_size",
+    "interp_size",
     "pooling_layer",
 ]

@@ -1,7 +1,9 @@
 """Bilinear upsampling: the kernel of the original FCN's `upsample_filt` and the initializer that
 sets transposed convolutions (FCN's `upscore` layers) to it; the corner-aligned zoom of
-DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); and the resize with
-pixel centres aligned of torchvision's segmentation nets (`ResizeToReference`)."""
+DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); the resize with pixel
+centres aligned of torchvision's segmentation nets (`ResizeToReference`); and Caffe's `Interp`
+itself, shrinking and zooming by factors or resizing to a reference (`CaffeInterp`), which
+DeepLab v2's multi-scale test net runs on its inputs and scores."""
 
 import keras
 import numpy as np
@@ -191,3 +193,121 @@ class ResizeToReference(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         features_shape, reference_shape = input_shape
         return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
+
+
+def interp_size(size: int, shrink_factor: int = 1, zoom_factor: int = 1) -> int:
+    """The side Caffe's `Interp` gives a side of `size`: shrink, then zoom.
+
+    Shrinking by `s` keeps every `s`-th sample of the corner-aligned grid, `(size - 1) // s + 1`;
+    zooming by `z` puts `z - 1` samples between neighbours, `size + (size - 1) * (z - 1)`.
+
+    Reference: DeepLab's Caffe fork, `src/caffe/layers/interp_layer.cpp` (`Reshape`).
+
+    Example:
+
+    >>> interp_size(513, shrink_factor=2), interp_size(513, shrink_factor=4, zoom_factor=3)
+    (257, 385)
+    >>> interp_size(49, shrink_factor=3, zoom_factor=4)
+    65
+    """
+    size = (size - 1) // shrink_factor + 1
+    return size + (size - 1) * (zoom_factor - 1)
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class CaffeInterp(keras.layers.Layer):
+    """Caffe's `Interp`: bilinear resizing with the corners aligned, by factors or to a reference.
+
+    Called on a tensor, the output's height and width are `interp_size` of the input's with
+    `shrink_factor` and `zoom_factor` (shrink, then zoom, as Caffe's `Interp` with both factors
+    set). Called on `[features, reference]`, they are the reference's. Either way the whole
+    input is resampled once, corners aligned: output row `h` reads input row
+    `h * (in - 1) / (out - 1)`, computed in float32 as `caffe_cpu_interp2` does, bilinear between
+    its two neighbours (an output of one row reads row 0). Shrinking thus interpolates; it does
+    not average.
+
+    Reference: DeepLab's Caffe fork (deeplab-public-ver2), `src/caffe/layers/interp_layer.cpp`
+    and `src/caffe/util/interp.cpp` (`caffe_cpu_interp2`); DeepLab v2's multi-scale test net
+    (`data_res05`: `shrink_factor: 2`; `data_res075`: `shrink_factor: 4`, `zoom_factor: 3`).
+
+    Args:
+        shrink_factor: the shrink factor `s` (1: none).
+        zoom_factor: the zoom factor `z` (1: none).
+
+    Call arguments:
+        inputs: the features, or `[features, reference]` to resize them to the reference's
+            height and width (then both factors must be 1).
+
+    Example:
+
+    >>> shrink = CaffeInterp(shrink_factor=2)
+    >>> ramp = np.arange(5, dtype="float32").reshape(1, 5, 1, 1)
+    >>> shrink(ramp)[0, :, 0, 0].numpy().tolist()
+    [0.0, 2.0, 4.0]
+    >>> CaffeInterp()([ramp, np.zeros((1, 9, 1, 1))])[0, :3, 0, 0].numpy().tolist()
+    [0.0, 0.5, 1.0]
+    """
+
+    def __init__(self, shrink_factor: int = 1, zoom_factor: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        for name, factor in (("shrink_factor", shrink_factor), ("zoom_factor", zoom_factor)):
+            if int(factor) != factor or factor < 1:
+                raise ValueError(f"{name} must be a positive integer, received {factor}.")
+        self.shrink_factor = int(shrink_factor)
+        self.zoom_factor = int(zoom_factor)
+
+    def _to_reference(self, to_reference: bool) -> bool:
+        """Whether the layer resizes to a reference; refuses a reference with factors."""
+        if to_reference and (self.shrink_factor, self.zoom_factor) != (1, 1):
+            raise ValueError(
+                f"CaffeInterp {self.name!r} resizes to a reference or by factors, not both: "
+                f"received [features, reference] with shrink_factor={self.shrink_factor}, "
+                f"zoom_factor={self.zoom_factor}."
+            )
+        return to_reference
+
+    def _resize(self, features, axis: int, size):
+        source = keras.ops.shape(features)[axis]
+        ratio = keras.ops.cast(source - 1, "float32") / keras.ops.cast(
+            keras.ops.maximum(size - 1, 1), "float32"
+        )
+        coordinates = keras.ops.cast(keras.ops.arange(size), "float32") * ratio
+        below = keras.ops.minimum(keras.ops.cast(keras.ops.floor(coordinates), "int32"), source - 1)
+        above = keras.ops.minimum(below + 1, source - 1)
+        fraction = keras.ops.cast(coordinates - keras.ops.cast(below, "float32"), features.dtype)
+        shape = [1, 1, 1, 1]
+        shape[axis] = -1
+        fraction = keras.ops.reshape(fraction, shape)
+        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
+            keras.ops.take(features, above, axis=axis)
+        )
+
+    def call(self, inputs):
+        if self._to_reference(isinstance(inputs, list | tuple)):
+            features, reference = inputs
+            height, width = keras.ops.shape(reference)[1:3]
+        else:
+            features = inputs
+            height, width = (
+                interp_size(side, self.shrink_factor, self.zoom_factor)
+                for side in keras.ops.shape(features)[1:3]
+            )
+        return self._resize(self._resize(features, 1, height), 2, width)
+
+    def compute_output_shape(self, input_shape):
+        if self._to_reference(isinstance(input_shape[0], list | tuple)):
+            features_shape, reference_shape = input_shape
+            return (features_shape[0], *reference_shape[1:3], features_shape[3])
+        batch, height, width, channels = input_shape
+        height, width = (
+            None if side is None else interp_size(side, self.shrink_factor, self.zoom_factor)
+            for side in (height, width)
+        )
+        return (batch, height, width, channels)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "shrink_factor": self.shrink_factor,
+            "zoom_factor": self.zoom_factor,
+        }

@@ -1,10 +1,17 @@
 """The segmentation models, one module per paper: `fcn` (Long, Shelhamer & Darrell; FCN-32s/16s/8s
 on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
-and ASPP on VGG16), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN
-and DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
+and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101) with `msc` (its multi-scale test net, around
+any model), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN and
+DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
 `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
 
-from keras_fcn.models.deeplab import DeepLabASPP, DeepLabLargeFOV, DeepLabVariant, build_deeplab
+from keras_fcn.models.deeplab import (
+    DeepLabASPP,
+    DeepLabLargeFOV,
+    DeepLabVariant,
+    build_deeplab,
+    build_deeplab_resnet,
+)
 from keras_fcn.models.deeplab_v3 import (
     ASPPLayout,
     DeepLabV3,
@@ -27,6 +34,7 @@ from keras_fcn.models.fcn import (
     build_fcn,
 )
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
+from keras_fcn.models.msc import multi_scale
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -63,7 +71,9 @@ __all__ = [
     "TorchvisionDeepLabV3",
     "TorchvisionFCN",
     "build_deeplab",
+    "build_deeplab_resnet",
     "build_dilation",
     "build_fcn",
     "build_segnet",
+    "multi_scale",
 ]

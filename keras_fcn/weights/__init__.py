@@ -6,7 +6,12 @@ from keras_fcn.weights.formats.caffe import CaffeLayer, open_caffemodel, read_ca
 from keras_fcn.weights.formats.stored import StoredLayer
 from keras_fcn.weights.formats.torch import read_pth
 from keras_fcn.weights.loader import LoadReport, Target, load_stored_layers
-from keras_fcn.weights.mappings.caffe import caffe_layer_name, load_caffemodel, save_caffemodel
+from keras_fcn.weights.mappings.caffe import (
+    caffe_layer_name,
+    load_caffemodel,
+    load_caffemodel_report,
+    save_caffemodel,
+)
 from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
 from keras_fcn.weights.transfer import WeightTransfer, transfer_weights
 
@@ -18,6 +23,7 @@ __all__ = [
     "WeightTransfer",
     "caffe_layer_name",
     "load_caffemodel",
+    "load_caffemodel_report",
     "load_stored_layers",
     "load_torchvision_weights",
     "open_caffemodel",

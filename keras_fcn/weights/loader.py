@@ -30,10 +30,13 @@ class Target:
         source: the stored layer's name.
         type: the type the stored layer must have.
         shapes: the shapes its arrays must have, in the file's layout.
-        convert: its arrays (reshaped to `shapes`) → the layer's weights, in `layer.weights`'
-            order and Keras' layout.
+        convert: its arrays (reshaped to `shapes`) → the values of `variables`, in their order
+            and Keras' layout.
         check: for a stored layer that only confirms a constant of the model (Caffe's fixed
             `Scale`), returns why its arrays disagree, or `None`; nothing is assigned then.
+        variables: the layer's variables it fills, where several stored layers fill one Keras
+            layer (Caffe's `BatchNorm` its moving mean and variance, the `Scale` after it its
+            γ and β); `None` for all of `layer.weights`.
     """
 
     layer: keras.layers.Layer
@@ -42,6 +45,7 @@ class Target:
     shapes: tuple[tuple[int, ...], ...]
     convert: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None
     check: Callable[[list[np.ndarray]], str | None] | None = None
+    variables: tuple | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +149,8 @@ def load_stored_layers(
         ]
         values = target.convert(arrays)
         del arrays
-        for variable, value in zip(target.layer.weights, values, strict=True):
+        variables = target.layer.weights if target.variables is None else target.variables
+        for variable, value in zip(variables, values, strict=True):
             assign_array(variable, value)
         del values
     return LoadReport(source, tuple(target.source for target in targets), skipped)
