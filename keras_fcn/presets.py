@@ -54,9 +54,13 @@ from keras_fcn.classes import (
 )
 from keras_fcn.models.fcn import Stream
 from keras_fcn.weights.mappings.caffe import load_caffemodel
+from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
 
 CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
 """Where the release publishes its `.caffemodel` files."""
+
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+"""Where PyTorch publishes torchvision's trained weights (`.pth` state dicts)."""
 
 _UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
 """How presets are built: every weight is loaded next, and zeros cost nothing to draw where
@@ -74,11 +78,12 @@ class Preset:
         name: the preset's name, that of the release's directory (`voc-fcn8s`).
         title: how the release's README names it.
         model: the registry's name of its architecture (`"fcn8s"`, `"deeplab-largefov"`).
-        streams: the net's inputs and the means their weights expect (`Stream`).
+        streams: the net's inputs and the means their weights expect (`Stream`); none for a
+            net that normalizes its images itself (torchvision's).
         class_names: the classes scored, in order; for a net of several heads (SIFT Flow), by
             head name.
-        url: where the `.caffemodel` is published (the release's `caffemodel-url`), or the zip
-            archive holding it.
+        url: where the file is published: the release's `caffemodel-url`, the zip archive
+            holding the `.caffemodel`, or torchvision's `.pth`.
         sha1: the file's SHA1 where known, checked after downloading.
         mean_iou: the published mean IU (%) of the net, where there is one.
         mean_iou_split: the images `mean_iou` was measured on, and how.
@@ -149,7 +154,7 @@ class Preset:
             )
         if "streams" in entry.options:
             options["streams"] = self.streams
-        else:
+        elif self.streams:  # torchvision's nets hold their normalization themselves
             (stream,) = self.streams
             options["mean"] = stream.mean
         return registry.build(self.model, self.num_classes, name=self.name, **_UNTRAINED, **options)
@@ -290,6 +295,24 @@ PRESETS = {
             ),
             member="train_iter_20000.caffemodel",
         ),
+        *(
+            Preset(
+                f"torchvision-{net}-resnet{depth}",
+                f"torchvision {title}-ResNet{depth}, COCO train2017 with VOC's 20 classes",
+                f"torchvision-{net}-resnet{depth}",
+                (),
+                VOC_CLASS_NAMES,
+                f"{TORCHVISION_URL}{net}_resnet{depth}_coco-{file_hash}.pth",
+                mean_iou=mean_iou,
+                mean_iou_split="COCO val2017, VOC's 20 classes (torchvision's own evaluation)",
+            )
+            for net, title, depth, file_hash, mean_iou in (
+                ("fcn", "FCN", 50, "1167a1af", 60.5),
+                ("fcn", "FCN", 101, "7ecb50ca", 63.7),
+                ("deeplabv3", "DeepLabV3", 50, "cd0a2569", 66.4),
+                ("deeplabv3", "DeepLabV3", 101, "586e9e4e", 67.4),
+            )
+        ),
     )
 }
 """The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's,
@@ -388,28 +411,31 @@ def from_preset(
 ) -> keras.Model:
     """Builds a trained net of the original releases with its weights.
 
-    The first call downloads the net's `.caffemodel` (or the release's zip archive holding it)
-    from the release (hundreds of MB) into `$KERAS_HOME/models` (`~/.keras/models`), checks its
-    SHA1 where one is known, converts it and caches the Keras weights next to it
-    (`NAME-SHA1.weights.h5`, written atomically); later calls load those, in seconds. The model
+    The first call downloads the net's file (a `.caffemodel`, the release's zip archive holding
+    it, or torchvision's `.pth`) from the release (hundreds of MB) into `$KERAS_HOME/models`
+    (`~/.keras/models`), checks its SHA1 where one is known, converts it and caches the Keras
+    weights next to it (`NAME-SHA1.weights.h5`, written atomically); later calls load those, in
+    seconds. The model
     takes RGB images in [0, 255] of any size (the preset's mean is subtracted inside it) and
     returns logits of the same size: a tensor, a dict `{"score_sem", "score_geo"}` for the
     SIFT Flow nets, and from a dict `{"color", "hha"}` of images for `nyud-fcn32s-color-hha`.
     Their classes are `PRESETS[name].class_names`. DeepLab v2's ResNet-101 is the net at one
     scale; its published score is that of its multi-scale test net,
-    `keras_fcn.models.msc.multi_scale(model)`.
+    `keras_fcn.models.msc.multi_scale(model)`. torchvision's nets take the same raw images and
+    normalize them inside; `aux=True` builds their auxiliary head too, whose weights the `.pth`
+    holds (otherwise they are skipped).
 
     Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016;
     Chen et al., ICLR 2015 and PAMI 2017; Yu & Koltun, ICLR 2016.
 
     Args:
         name: a key of `PRESETS` (`"voc-fcn8s"`, `"siftflow-fcn16s"`, ...).
-        path: the net's `.caffemodel`, or a zip archive holding it (the release's, as
-            downloaded), read instead of downloading it (offline use); its converted weights
-            are cached too, keyed by the file's SHA1.
+        path: the net's `.caffemodel`, a zip archive holding it (the release's, as
+            downloaded) or torchvision's `.pth`, read instead of downloading it (offline use);
+            its converted weights are cached too, keyed by the file's SHA1.
         caffemodel: the same as `path`, by keyword.
         **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
-            `dropout`, or a narrower `fc_units` for a file written so.
+            `dropout`, a narrower `fc_units` for a file written so, torchvision's `aux`.
 
     Returns:
         The `keras.Model`, named as the preset.
@@ -445,14 +471,17 @@ def from_preset(
     else:
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"No .caffemodel file at {path!r}.")
+            raise FileNotFoundError(f"No weights file at {path!r}.")
         sha1 = _sha1(path)
     cache = _cache_path(preset, sha1)
     if os.path.isfile(cache):
         model.load_weights(cache)
         return model
-    with _caffemodel_of(preset, path) as caffemodel_path:
-        load_caffemodel(model, caffemodel_path)
+    if path.lower().endswith((".pth", ".pt")):
+        load_torchvision_weights(model, path)
+    else:
+        with _caffemodel_of(preset, path) as caffemodel_path:
+            load_caffemodel(model, caffemodel_path)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     handle, staging = tempfile.mkstemp(
         prefix=f".{preset.name}-", suffix=".weights.h5", dir=os.path.dirname(cache)

@@ -146,7 +146,7 @@ def test_every_preset_loads_a_caffemodel_and_computes_the_caffe_net(tmp_path, na
 
 
 def test_the_table_holds_the_releases_nets_urls_means_and_classes():
-    assert list(PRESETS) == [*URLS, *SUCCESSORS]
+    assert list(PRESETS) == [*URLS, *SUCCESSORS, *TORCHVISION]
     for name, file in URLS.items():
         assert PRESETS[name].url == f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel"
         assert PRESETS[name].file_name == f"{file}.caffemodel"
@@ -174,6 +174,7 @@ def test_the_table_holds_the_releases_nets_urls_means_and_classes():
         "voc-fcn-alexnet": 48.0,
         "voc-deeplab-largefov": 62.25,  # ICLR 2015 table 2, before the CRF
         "voc-deeplab-v2-resnet101": 76.35,  # PAMI 2017, multi-scale inputs, before the CRF
+        **{name: score for name, (_, score) in TORCHVISION.items()},
     }
     assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
     assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
@@ -290,6 +291,16 @@ def test_a_full_width_fcn8s_file_converts_value_for_value(tmp_path):
 
 # DeepLab-LargeFOV's release (its download script) and fyu/dilation's `download_pretrained.sh`;
 # the means of their data layers (DeepLab's test.prototxt, Dilation's pascal_voc.json), BGR.
+TORCHVISION = {
+    # pytorch/vision torchvision/models/segmentation/{fcn,deeplabv3}.py: the weights' URLs and
+    # their published mean IU (COCO val2017, VOC's 20 classes).
+    "torchvision-fcn-resnet50": ("fcn_resnet50_coco-1167a1af.pth", 60.5),
+    "torchvision-fcn-resnet101": ("fcn_resnet101_coco-7ecb50ca.pth", 63.7),
+    "torchvision-deeplabv3-resnet50": ("deeplabv3_resnet50_coco-cd0a2569.pth", 66.4),
+    "torchvision-deeplabv3-resnet101": ("deeplabv3_resnet101_coco-586e9e4e.pth", 67.4),
+}
+
+
 SUCCESSORS = {
     "voc-deeplab-largefov": (
         "http://www.cs.jhu.edu/~alanlab/ccvl/DeepLab-LargeFOV/train2_iter_8000.caffemodel",
@@ -435,3 +446,26 @@ def test_the_file_is_given_once_by_position_or_keyword(tmp_path):
     np.testing.assert_array_equal(outputs_of(by_position, images), outputs_of(by_keyword, images))
     with pytest.raises(ValueError, match="takes the file once"):
         from_preset("voc-fcn32s", path, caffemodel=path, fc_units=NARROW)
+
+
+def test_torchvisions_presets_name_their_files_and_load_a_torch_written_one(tmp_path, keras_home):
+    import resnet_reference
+    import torchvision_segmentation_reference as reference
+
+    torch = pytest.importorskip("torch")
+    for name, (file, _) in TORCHVISION.items():
+        assert PRESETS[name].url == f"https://download.pytorch.org/models/{file}"
+        assert PRESETS[name].model == name and PRESETS[name].num_classes == 21
+    parameters = reference.random_parameters(np.random.default_rng(9), "deeplabv3", 21, True)
+    state = {
+        key if key.startswith(("classifier.", "aux_classifier.")) else f"backbone.{key}": value
+        for key, value in parameters.items()
+    }
+    path = tmp_path / "deeplabv3_resnet50_coco-cd0a2569.pth"
+    torch.save({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in state.items()}, path)
+    model = from_preset("torchvision-deeplabv3-resnet50", str(path))
+    images = np.random.default_rng(10).uniform(0, 255, (1, 3, 35, 45))
+    expected = reference.segmentation_model(images, parameters, "deeplabv3")["out"]
+    actual = keras.ops.convert_to_numpy(model(np.transpose(images, (0, 2, 3, 1)).astype("float32")))
+    assert resnet_reference.relative_error(np.transpose(actual, (0, 3, 1, 2)), expected) <= 1e-5
+    assert model.name == "torchvision-deeplabv3-resnet50"
