@@ -9,6 +9,17 @@ import keras
 import numpy as np
 
 
+def _interpolate(features, axis: int, below, above, fraction):
+    """Linear interpolation along `axis` (1 or 2) between the rows or columns `below` and
+    `above` of `features`, `fraction` of the way: the one step every resize here shares."""
+    shape = [1, 1, 1, 1]
+    shape[axis] = -1
+    fraction = keras.ops.reshape(fraction, shape)
+    return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
+        keras.ops.take(features, above, axis=axis)
+    )
+
+
 def bilinear_kernel(size: int) -> np.ndarray:
     """Returns the 2-D bilinear interpolation kernel of the original FCN (`upsample_filt`).
 
@@ -119,12 +130,7 @@ class ZoomToReference(keras.layers.Layer):
         # Past the last input (below == above) the output is that input exactly.
         steps = keras.ops.where(above > below, positions % self.factor, 0)
         fraction = keras.ops.cast(steps, self.compute_dtype) / self.factor
-        shape = [1, 1, 1, 1]
-        shape[axis] = -1
-        fraction = keras.ops.reshape(fraction, shape)
-        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
-            keras.ops.take(features, above, axis=axis)
-        )
+        return _interpolate(features, axis, below, above, fraction)
 
     def call(self, inputs):
         features, reference = inputs
@@ -177,12 +183,7 @@ class ResizeToReference(keras.layers.Layer):
         below = keras.ops.minimum(keras.ops.cast(keras.ops.floor(positions), "int32"), coarse - 1)
         above = keras.ops.minimum(below + 1, coarse - 1)
         fraction = keras.ops.cast(positions - keras.ops.cast(below, "float32"), self.compute_dtype)
-        shape = [1, 1, 1, 1]
-        shape[axis] = -1
-        fraction = keras.ops.reshape(fraction, shape)
-        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
-            keras.ops.take(features, above, axis=axis)
-        )
+        return _interpolate(features, axis, below, above, fraction)
 
     def call(self, inputs):
         features, reference = inputs
@@ -275,12 +276,7 @@ class CaffeInterp(keras.layers.Layer):
         below = keras.ops.minimum(keras.ops.cast(keras.ops.floor(coordinates), "int32"), source - 1)
         above = keras.ops.minimum(below + 1, source - 1)
         fraction = keras.ops.cast(coordinates - keras.ops.cast(below, "float32"), features.dtype)
-        shape = [1, 1, 1, 1]
-        shape[axis] = -1
-        fraction = keras.ops.reshape(fraction, shape)
-        return (1 - fraction) * keras.ops.take(features, below, axis=axis) + fraction * (
-            keras.ops.take(features, above, axis=axis)
-        )
+        return _interpolate(features, axis, below, above, fraction)
 
     def call(self, inputs):
         if self._to_reference(isinstance(inputs, list | tuple)):
