@@ -327,6 +327,35 @@ def _protocol_predictor(args: argparse.Namespace, protocol):
     return lambda images: run(images).argmax(axis=-1)
 
 
+def _prediction_source(args: argparse.Namespace, protocol):
+    """What `predict` runs: a function from images to class ids, or, with `--samples`, the
+    Bayesian `.keras` model whose Monte Carlo dropout passes it samples (the other is `None`)."""
+    from keras_fcn.export import in_process_model, load_predictor, make_predictor
+
+    if protocol is not None:
+        return _protocol_predictor(args, protocol), None
+    if args.preset is not None:
+        if args.samples:
+            raise UsageError(
+                "--samples needs a Bayesian model's .keras file (--model); the presets have no "
+                "Monte Carlo dropout."
+            )
+        return make_predictor(_load_preset(args)[0], args.precision or "float32"), None
+    if not os.path.exists(args.model):
+        raise UsageError(f"no model at {args.model!r}.")
+    if not args.samples:
+        return load_predictor(args.model, precision=args.precision), None
+    if not os.path.isfile(args.model):
+        raise UsageError(
+            "--samples needs the .keras model: an exported SavedModel runs the net without "
+            "Monte Carlo dropout."
+        )
+    model = _load_keras_model(args.model)
+    if args.precision not in (None, "float32"):
+        model = in_process_model(model, args.precision)
+    return None, model
+
+
 def predict(args: argparse.Namespace) -> None:
     """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
     Monte Carlo dropout uncertainty map of a Bayesian model; under a test-time protocol (one
@@ -335,7 +364,6 @@ def predict(args: argparse.Namespace) -> None:
     from PIL import Image, UnidentifiedImageError
 
     from keras_fcn.classes import PALETTES
-    from keras_fcn.export import load_predictor, make_predictor
     from keras_fcn.uncertainty import predict_with_uncertainty
     from keras_fcn.visualization import (
         save_palette_png,
@@ -345,30 +373,7 @@ def predict(args: argparse.Namespace) -> None:
 
     _check_preset_flags(args)
     protocol = _protocol(args)
-    if protocol is not None:
-        predictor = _protocol_predictor(args, protocol)
-    elif args.preset is not None:
-        if args.samples:
-            raise UsageError(
-                "--samples needs a Bayesian model's .keras file (--model); the presets have no "
-                "Monte Carlo dropout."
-            )
-        predictor = make_predictor(_load_preset(args)[0], args.precision or "float32")
-    elif not os.path.exists(args.model):
-        raise UsageError(f"no model at {args.model!r}.")
-    elif args.samples:
-        if not os.path.isfile(args.model):
-            raise UsageError(
-                "--samples needs the .keras model: an exported SavedModel runs the net without "
-                "Monte Carlo dropout."
-            )
-        model = _load_keras_model(args.model)
-        if args.precision not in (None, "float32"):
-            from keras_fcn.export import in_process_model
-
-            model = in_process_model(model, args.precision)
-    else:
-        predictor = load_predictor(args.model, precision=args.precision)
+    predictor, model = _prediction_source(args, protocol)
     palette = PALETTES[args.palette]()
     print(_describe_protocol(protocol), flush=True)
     os.makedirs(args.output, exist_ok=True)
