@@ -1,4 +1,8 @@
-"""Input preprocessing of VGG-family backbones: RGB in [0, 255] to BGR minus the weights' mean.
+"""Input preprocessing: RGB in [0, 255] to what the weights were trained on, and every mean.
+
+Caffe's nets (VGG16, MSRA's ResNet and their descendants) read BGR minus the weights' mean
+(`VGGPreprocessing`); torchvision's read RGB in [0, 1] standardized by ImageNet's mean and
+standard deviation (`torchvision_preprocessing`).
 
 The mean is a property of the weights a model is loaded with, not of the architecture: the
 keras.applications VGG16 weights were trained with one mean, the original Caffe FCN models with
@@ -39,6 +43,33 @@ NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
 NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
 """Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
 (disparity, height, angle), which the nets read unflipped."""
+
+TORCHVISION_MEAN_RGB = (0.485, 0.456, 0.406)
+"""ImageNet's RGB mean of images in [0, 1] (torchvision's `SemanticSegmentation` preset)."""
+
+TORCHVISION_STD_RGB = (0.229, 0.224, 0.225)
+"""ImageNet's RGB standard deviation of images in [0, 1]."""
+
+
+def torchvision_preprocessing(name: str = "normalization") -> keras.layers.Rescaling:
+    """torchvision's input transform, `(x / 255 − mean) / std` per RGB channel, as one layer.
+
+    One `Rescaling` by `1 / (255 · std)` with the offset `−mean / std` per channel: its
+    constants are written into the graph, where `keras.layers.Normalization`'s become captured
+    tensors that tf2onnx turns into inputs of the exported net.
+
+    Example:
+
+    >>> layer = torchvision_preprocessing()
+    >>> pixel = layer(np.full((1, 1, 1, 3), 255.0))[0, 0, 0]
+    >>> [round(float(value), 4) for value in pixel]  # (1 − mean) / std
+    [2.2489, 2.4286, 2.64]
+    """
+    return keras.layers.Rescaling(
+        scale=[1 / (255 * std) for std in TORCHVISION_STD_RGB],
+        offset=[-mean / std for mean, std in zip(TORCHVISION_MEAN_RGB, TORCHVISION_STD_RGB)],
+        name=name,
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
+from keras_fcn.inference import fold_batch_normalization
+
 PRECISIONS = ("float32", "bfloat16", "int8")
 """Precisions a model can be exported or run in (not every format takes every one)."""
 
@@ -104,14 +106,16 @@ def float32_model(model: keras.Model) -> keras.Model:
 
 def in_process_model(model: keras.Model, precision: str) -> keras.Model:
     """The model to run in process in a precision: float32 (itself, or a float32 copy of a
-    mixed-precision model), or a bfloat16 copy.
+    mixed-precision model), or a bfloat16 copy, with its batch normalization folded into its
+    convolutions (`keras_fcn.inference.fold_batch_normalization`).
 
     Args:
         model: a functional model.
         precision: one of `IN_PROCESS_PRECISIONS`.
 
     Returns:
-        `float32_model(model)` (`model` itself when it is float32), or `bfloat16_model(model)`.
+        The folded `float32_model(model)` (`model` itself when it is float32 and has nothing to
+        fold), or its `bfloat16_model`.
 
     Example:
 
@@ -125,7 +129,7 @@ def in_process_model(model: keras.Model, precision: str) -> keras.Model:
             f"precision={precision!r}. For int8, export it (openvino, onnx or litert) and load "
             "the export."
         )
-    model = float32_model(model)
+    model = fold_batch_normalization(float32_model(model))
     return model if precision == "float32" else bfloat16_model(model)
 
 

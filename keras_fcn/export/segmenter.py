@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_fcn.export.precision import float32_model
+from keras_fcn.inference import fold_batch_normalization
 
 IMAGES_INPUT = "images"
 """Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
@@ -79,7 +80,8 @@ def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> 
 
     A model under a mixed-precision policy (trained with `mixed_bfloat16`) is copied to float32
     first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
-    float32, or in their own precision from the float32 graph.
+    float32, or in their own precision from the float32 graph. Batch normalization is folded
+    into the convolutions (`keras_fcn.inference.fold_batch_normalization`).
 
     Args:
         model: a model mapping `(B, H, W, 3)` RGB images in [0, 255] to `(B, H, W, num_classes)`
@@ -98,7 +100,7 @@ def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> 
     (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
     """
     check_model(model)
-    model = float32_model(model)
+    model = fold_batch_normalization(float32_model(model))
     height, width = (None, None) if input_size is None else input_size
     images = keras.Input((height, width, 3), dtype="uint8", name=IMAGES_INPUT)
     logits = model(keras.ops.cast(images, "float32"))

@@ -1,6 +1,7 @@
 """Inference: how a model is run on images to score or segment them.
 
-`single_scale`: the model once, at the images' own size, compiled once for images of any size
+`folding`: batch normalization folded into the convolutions before it, in every inference path
+(`fold_batch_normalization`). `single_scale`: the model once, at the images' own size, compiled once for images of any size
 on each backend (`logits_function`); evaluation and the in-process predictors run it.
 `protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as
 data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under one. `crf`:
@@ -8,6 +9,7 @@ DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `
 """
 
 from keras_fcn.inference.crf import CRF_SETTINGS, CRFSettings, dense_crf, get_crf_settings
+from keras_fcn.inference.folding import fold_batch_normalization, foldable_pairs
 from keras_fcn.inference.protocols import (
     MERGES,
     PROTOCOLS,
@@ -27,6 +29,8 @@ __all__ = [
     "Protocol",
     "ProtocolPredictor",
     "dense_crf",
+    "fold_batch_normalization",
+    "foldable_pairs",
     "get_crf_settings",
     "get_protocol",
     "logits_function",

@@ -47,7 +47,7 @@ by 2, 4, 8. The backbone's batch normalizations keep Keras' momentum 0.99.
 torchvision's nets are built as `torchvision.models.segmentation` builds them, so that its
 released weights (COCO with the 20 VOC classes) run unchanged: the input, RGB in [0, 255], is
 divided by 255 and normalized by ImageNet's mean and standard deviation inside the model
-(`keras.layers.Rescaling`, `keras.layers.Normalization`), every batch normalization has epsilon
+(`keras_fcn.backbones.preprocessing.torchvision_preprocessing`), every batch normalization has epsilon
 1e-5, those of the heads momentum 0.9 (torch's 0.1; the backbone's keep Keras' 0.99, which
 matters only to training).
 
@@ -65,6 +65,7 @@ import os
 
 import keras
 
+from keras_fcn.backbones.preprocessing import torchvision_preprocessing
 from keras_fcn.backbones.registry import get_backbone
 from keras_fcn.backbones.resnet import TORCHVISION
 from keras_fcn.layers import ResizeToReference, ZoomToReference
@@ -90,13 +91,6 @@ TORCHVISION_DEPTHS = (50, 101)
 
 TORCHVISION_OUTPUT_STRIDE = 8
 """torchvision's `replace_stride_with_dilation=[False, True, True]`."""
-
-TORCHVISION_MEAN = (0.485, 0.456, 0.406)
-"""ImageNet's RGB mean of images in [0, 1] (torchvision's `SemanticSegmentation` preset)."""
-
-TORCHVISION_STD = (0.229, 0.224, 0.225)
-"""ImageNet's RGB standard deviation of images in [0, 1]."""
-
 
 @dataclasses.dataclass(frozen=True)
 class ASPPLayout:
@@ -352,12 +346,7 @@ def _torchvision_net(
 
     # data: RGB in [0, 255] → /255 → minus ImageNet's mean, over its standard deviation.
     images = keras.Input(shape=input_shape, name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescaling")(images)
-    x = keras.layers.Normalization(
-        mean=TORCHVISION_MEAN,
-        variance=[std**2 for std in TORCHVISION_STD],
-        name="normalization",
-    )(x)
+    x = torchvision_preprocessing()(images)
 
     # conv1 … conv3 (layer1, layer2): 1/8; conv4 (layer3, dilated by 2): 1/8; conv5 (layer4,
     # dilated by 4): 1/8.

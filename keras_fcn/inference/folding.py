@@ -1,0 +1,162 @@
+"""Batch normalization folded into the convolution before it, for inference.
+
+In inference a batch normalization is an affine map per channel, `y = γ (x − μ) / √(σ² + ε) + β`;
+after a convolution `x = W ∗ u + b` it is the same convolution with `W' = W · s` and
+`b' = (b − μ) · s + β`, where `s = γ / √(σ² + ε)` scales each output channel. A bottleneck
+ResNet-101 has 104 of them, each a pass over a full feature map that reads and writes it once more
+than the convolution did; folded, they cost nothing. `fold_batch_normalization` copies a model
+with every such pair merged; the in-process predictors and every export run the copy.
+
+Keras has no graph rewriting (and TensorFlow's grappler folds batch normalization only into
+constant weights, not into a model's variables): the copy is `keras.models.clone_model` with a
+`call_function` that skips the folded layers.
+"""
+
+import keras
+import numpy as np
+
+FOLDABLE_CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+"""The layers a batch normalization after them folds into (their exact classes, not
+subclasses, whose call may do more than convolve)."""
+
+
+def _consumers(model: keras.Model) -> dict[int, list]:
+    """The operations that read each tensor of the model's graph, by the tensor's id."""
+    consumers = {}
+    # Keras has no public graph API: a functional model's nodes are its `_nodes_by_depth`.
+    for nodes in model._nodes_by_depth.values():
+        for node in nodes:
+            for tensor in node.input_tensors:
+                consumers.setdefault(id(tensor), []).append(node.operation)
+    return consumers
+
+
+def foldable_pairs(model: keras.Model) -> dict[str, str]:
+    """The batch normalizations of `model` that fold into the convolution before them.
+
+    A pair folds when the convolution is a plain `Conv2D` or `DepthwiseConv2D` without an
+    activation, called once, whose output only the batch normalization reads, and the batch
+    normalization normalizes the last (channel) axis.
+
+    Args:
+        model: a functional model.
+
+    Returns:
+        The names of the batch normalizations, each mapped to the name of its convolution.
+
+    Example:
+
+    >>> images = keras.Input((None, None, 3))
+    >>> features = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(images)
+    >>> features = keras.layers.BatchNormalization(name="bn")(features)
+    >>> foldable_pairs(keras.Model(images, keras.layers.ReLU()(features)))
+    {'bn': 'conv'}
+    """
+    consumers = _consumers(model)
+    pairs = {}
+    for layer in model.layers:
+        if type(layer) is not keras.layers.BatchNormalization or len(layer._inbound_nodes) != 1:
+            continue
+        if layer.axis not in (-1, len(layer.input.shape) - 1):
+            continue
+        (source,) = layer._inbound_nodes[0].input_tensors
+        convolution = source._keras_history.operation
+        if (
+            type(convolution) in FOLDABLE_CONVOLUTIONS
+            and convolution.activation is keras.activations.linear
+            and len(convolution._inbound_nodes) == 1
+            and len(consumers.get(id(source), ())) == 1
+        ):
+            pairs[layer.name] = convolution.name
+    return pairs
+
+
+def _folded_weights(
+    convolution: keras.layers.Layer, normalization: keras.layers.BatchNormalization
+) -> list[np.ndarray]:
+    """The kernel and bias of `convolution` with `normalization` folded in, in float64 first."""
+    channels = normalization.moving_mean.shape[0]
+    ones, zeros = np.ones(channels), np.zeros(channels)
+
+    def values(variable, default):
+        return default if variable is None else keras.ops.convert_to_numpy(variable)
+
+    gamma = values(normalization.gamma, ones)
+    beta = values(normalization.beta, zeros)
+    mean = values(normalization.moving_mean, zeros).astype("float64")
+    variance = values(normalization.moving_variance, ones).astype("float64")
+    scale = gamma / np.sqrt(variance + normalization.epsilon)
+    kernel = keras.ops.convert_to_numpy(convolution.kernel).astype("float64")
+    bias = values(convolution.bias if convolution.use_bias else None, zeros)
+    if isinstance(convolution, keras.layers.DepthwiseConv2D):
+        scale = scale.reshape(kernel.shape[-2:])  # (in, multiplier) writes channel c·m + j
+    folded = kernel * scale
+    dtype = keras.ops.convert_to_numpy(convolution.kernel).dtype
+    return [folded.astype(dtype), ((bias - mean) * scale.reshape(-1) + beta).astype(dtype)]
+
+
+def fold_batch_normalization(model: keras.Model) -> keras.Model:
+    """Copies a model with every foldable batch normalization merged into its convolution.
+
+    The copy computes what `model(images, training=False)` does, up to float rounding (the
+    folded weights are computed in float64, then stored in the model's precision), with the
+    same layer names but the folded batch normalizations, and the folded convolutions given a
+    bias. A model without a foldable pair is returned as it is; the copy shares no variable
+    with `model`, so fold again after training it further.
+
+    Args:
+        model: a functional model (a model of `keras_fcn.registry`, a preset).
+
+    Returns:
+        The folded copy, or `model` itself.
+
+    Example:
+
+    >>> images = keras.Input((None, None, 3))
+    >>> features = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(images)
+    >>> model = keras.Model(images, keras.layers.BatchNormalization(name="bn")(features))
+    >>> folded = fold_batch_normalization(model)
+    >>> [layer.name for layer in folded.layers], folded.get_layer("conv").use_bias
+    (['input_layer', 'conv'], True)
+    >>> x = np.random.rand(1, 8, 8, 3).astype("float32")
+    >>> np.allclose(folded(x), model(x, training=False), atol=1e-5)
+    True
+    """
+    if not getattr(model, "_nodes_by_depth", None):
+        return model
+    pairs = foldable_pairs(model)
+    if not pairs:
+        return model
+    convolutions = set(pairs.values())
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if layer.name in convolutions:
+            config["use_bias"] = True
+        return layer.__class__.from_config(config)
+
+    def call(layer, *args, **kwargs):
+        if layer.name in pairs:
+            return args[0]
+        return layer(*args, **kwargs)
+
+    inputs = keras.tree.map_structure(
+        lambda x: keras.Input(
+            batch_shape=x.shape, dtype=x.dtype, name=x._keras_history.operation.name
+        ),
+        model.input,
+    )
+    copy = keras.models.clone_model(
+        model, input_tensors=inputs, clone_function=clone_layer, call_function=call
+    )
+    normalization_of = {convolution: bn for bn, convolution in pairs.items()}
+    for layer in copy.layers:
+        if not layer.weights:
+            continue
+        source = model.get_layer(layer.name)
+        if layer.name in normalization_of:
+            bn = model.get_layer(normalization_of[layer.name])
+            layer.set_weights(_folded_weights(source, bn))
+        else:
+            layer.set_weights(source.get_weights())
+    return copy
