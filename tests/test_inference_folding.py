@@ -128,6 +128,10 @@ def test_evaluation_predictors_and_exports_run_the_folded_model():
         assert not any(
             isinstance(layer, keras.layers.BatchNormalization) for layer in wrapped.layers
         )
+    images = np.random.default_rng(0).uniform(0, 255, (1, 9, 11, 3)).astype("float32")
+    expected = model(images, training=False)
+    assert relative_error(logits_function(model)(images), expected) < 1e-5
+    assert relative_error(in_process_model(model, "float32")(images), expected) < 1e-5
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,9 @@ def torchvision_preprocessing(name: str = "normalization") -> keras.layers.Resca
     """
     return keras.layers.Rescaling(
         scale=[1 / (255 * std) for std in TORCHVISION_STD_RGB],
-        offset=[-mean / std for mean, std in zip(TORCHVISION_MEAN_RGB, TORCHVISION_STD_RGB)],
+        offset=[
+            -mean / std for mean, std in zip(TORCHVISION_MEAN_RGB, TORCHVISION_STD_RGB, strict=True)
+        ],
         name=name,
     )
 

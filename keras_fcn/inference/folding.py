@@ -112,12 +112,12 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
 
     Example:
 
-    >>> images = keras.Input((None, None, 3))
+    >>> images = keras.Input((None, None, 3), name="images")
     >>> features = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(images)
     >>> model = keras.Model(images, keras.layers.BatchNormalization(name="bn")(features))
     >>> folded = fold_batch_normalization(model)
     >>> [layer.name for layer in folded.layers], folded.get_layer("conv").use_bias
-    (['input_layer', 'conv'], True)
+    (['images', 'conv'], True)
     >>> x = np.random.rand(1, 8, 8, 3).astype("float32")
     >>> np.allclose(folded(x), model(x, training=False), atol=1e-5)
     True

@@ -47,8 +47,8 @@ by 2, 4, 8. The backbone's batch normalizations keep Keras' momentum 0.99.
 torchvision's nets are built as `torchvision.models.segmentation` builds them, so that its
 released weights (COCO with the 20 VOC classes) run unchanged: the input, RGB in [0, 255], is
 divided by 255 and normalized by ImageNet's mean and standard deviation inside the model
-(`keras_fcn.backbones.preprocessing.torchvision_preprocessing`), every batch normalization has epsilon
-1e-5, those of the heads momentum 0.9 (torch's 0.1; the backbone's keep Keras' 0.99, which
+(`keras_fcn.backbones.preprocessing.torchvision_preprocessing`), every batch normalization has
+epsilon 1e-5, those of the heads momentum 0.9 (torch's 0.1; the backbone's keep Keras' 0.99, which
 matters only to training).
 
 Reference: Chen, Papandreou, Schroff & Adam, "Rethinking Atrous Convolution for Semantic Image
@@ -91,6 +91,7 @@ TORCHVISION_DEPTHS = (50, 101)
 
 TORCHVISION_OUTPUT_STRIDE = 8
 """torchvision's `replace_stride_with_dilation=[False, True, True]`."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ASPPLayout:
