@@ -348,15 +348,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_header("FCN on an accelerator", machine_info(), args.smoke)
-    print(
-        f"Inference: one warm-up call (compilation included), then the best and the median of "
-        f"{args.repeats} calls. Training: `train_on_batch` with the default recipe, timed the "
-        f"same way. TFLOP/s counts 2 × the multiply-accumulates of every convolution (3× the "
-        f"forward pass for a training step); fc6/fc7 of {args.fc_units} units; random weights. "
-        f"Memory: XLA's buffers of the compiled forward pass on JAX, the allocator's peak on "
-        f"PyTorch; for training on JAX, the process's peak so far.\n"
-    )
+    description = f"""
+        Inference: one warm-up call (compilation included), then the best and the median of
+        {args.repeats} calls. Training: `train_on_batch` with the default recipe, timed the same
+        way. TFLOP/s counts 2 × the multiply-accumulates of every convolution (3× the forward pass
+        for a training step); fc6/fc7 of {args.fc_units} units; random weights. Memory: XLA's
+        buffers of the compiled forward pass on JAX, the allocator's peak on PyTorch; for training
+        on JAX, the process's peak so far.
+    """
+    print_header("FCN on an accelerator", machine_info(), args.smoke, description)
     print("### Inference\n")
     print_headers(INFERENCE_HEADERS)
     for name in args.models:

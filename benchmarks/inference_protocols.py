@@ -300,14 +300,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_header("Test-time protocols", machine_info(), args.smoke)
-    print(
-        f"One image per row, batch 1, {args.batch_size} windows per model call; the small "
-        f"net of the module docstring with random weights. One warm-up call, then the best and "
-        f"the median of {args.repeats} calls; × single-scale: best time over the single-scale "
-        f"pass's on the same image. Memory columns: peaks of one more call above the state "
-        f"before it.\n"
-    )
+    description = f"""
+        One image per row, batch 1, {args.batch_size} windows per model call; the small net of the
+        module docstring with random weights. One warm-up call, then the best and the median of
+        {args.repeats} calls; × single-scale: best time over the single-scale pass's on the same
+        image. Memory columns: peaks of one more call above the state before it.
+    """
+    print_header("Test-time protocols", machine_info(), args.smoke, description)
     time_protocols(args)
     if args.potts_example is not None:
         compare_with_potts_example(args.potts_example)

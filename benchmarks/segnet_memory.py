@@ -148,15 +148,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_header("SegNet and FCN-8s: peak memory", machine_info(), args.smoke)
-    print(
-        f"Random weights, {args.size[0]}×{args.size[1]} inputs, fc6/fc7 of {args.fc_units} "
-        f"units for FCN. Each model runs in a fresh process; every row: one warm-up call, then "
-        f"{args.repeats} measured call(s), the best time kept; the memory columns are peaks "
-        f"above the state before the measured calls (weights and momentum excluded, a "
-        f"training step's gradients included; 'peak − gradients' leaves the activations and "
-        f"scratch).\n"
-    )
+    description = f"""
+        Random weights, {args.size[0]}×{args.size[1]} inputs, fc6/fc7 of {args.fc_units} units for
+        FCN. Each model runs in a fresh process; every row: one warm-up call, then {args.repeats}
+        measured call(s), the best time kept; the memory columns are peaks above the state before
+        the measured calls (weights and momentum excluded, a training step's gradients included;
+        'peak − gradients' leaves the activations and scratch).
+    """
+    print_header("SegNet and FCN-8s: peak memory", machine_info(), args.smoke, description)
     print_headers(ROW_HEADERS)
     for model_name, geometry in args.rows:
         rows = run_in_fresh_process(

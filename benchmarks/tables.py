@@ -33,16 +33,22 @@ def print_row(cells: Sequence, file: TextIO | None = None) -> None:
     print(markdown_row(cells), file=file, flush=True)
 
 
-def print_header(title: str, machine: Mapping[str, str], smoke_run: bool = False) -> None:
-    """Prints a markdown title, the machine table and, for a `--smoke` run, the note saying so.
+def print_header(
+    title: str, machine: Mapping[str, str], smoke_run: bool = False, description: str = ""
+) -> None:
+    """Prints a markdown title, the machine table, for a `--smoke` run the note saying so, and
+    what the rows measure.
 
     Args:
         title: the run's title, printed as a `##` heading.
         machine: field -> value, as `benchmarks.machine.machine_info` returns them.
         smoke_run: whether the run is a `--smoke` run (`benchmarks.smoke.NOTE` follows).
+        description: a paragraph on how the rows are measured, its lines joined with spaces.
     """
     print(f"## {title}\n")
     print(markdown_table(["machine", ""], list(machine.items())))
     print(flush=True)
     if smoke_run:
         print(smoke.NOTE)
+    if description:
+        print(" ".join(description.split()) + "\n", flush=True)

@@ -173,17 +173,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(args: argparse.Namespace) -> None:
-    print_header("FCN training", machine_info(), args.smoke)
-    print(
-        f'Every row: one warm-up step ("first step", tracing and compilation included), then '
-        f"the best and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× "
-        f"the forward convolutions' 2·MACs; the {args.ceiling_size}² float32 matmul ceiling is "
-        f"measured just before and just after each row, and the better of the two kept "
-        f"(bfloat16 rows are compared with it too, so their fraction can pass 1). Models have "
-        f"random weights and fc6/fc7 of {args.fc_units} units. Each row runs in a fresh "
-        f"process; memory columns are peaks above the state before the first step (the "
-        f"weights excluded, the optimizer's momentum included).\n"
-    )
+    description = f"""
+        Every row: one warm-up step ("first step", tracing and compilation included), then the best
+        and the median of {args.repeats} steps of `train_on_batch`. GFLOP/step is 3× the forward
+        convolutions' 2·MACs; the {args.ceiling_size}² float32 matmul ceiling is measured just
+        before and just after each row, and the better of the two kept (bfloat16 rows are compared
+        with it too, so their fraction can pass 1). Models have random weights and fc6/fc7 of
+        {args.fc_units} units. Each row runs in a fresh process; memory columns are peaks above the
+        state before the first step (the weights excluded, the optimizer's momentum included).
+    """
+    print_header("FCN training", machine_info(), args.smoke, description)
     print_headers(ROW_HEADERS)
     for model_name, geometry, precision, xla in itertools.product(
         args.models, args.geometries, args.precisions, args.xla
