@@ -12,14 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn.inference import (
-    PROTOCOLS,
-    Protocol,
-    ProtocolPredictor,
-    get_protocol,
-    scaled_size,
-    window_starts,
-)
+from keras_fcn import inference
 
 pytestmark = pytest.mark.backends
 
@@ -88,7 +81,9 @@ def test_flip_merges_the_image_and_its_mirror_mirrored_back(context_model, merge
         # DeepLab v2 MSC's max, over the two passes.
         "max": softmax(np.maximum(logits, mirrored)),
     }[merge]
-    predictor = ProtocolPredictor(context_model, Protocol(flip=True, merge=merge))
+    predictor = inference.ProtocolPredictor(
+        context_model, inference.Protocol(flip=True, merge=merge)
+    )
     np.testing.assert_allclose(predictor(image[None])[0], expected, atol=1e-6)
 
 
@@ -101,9 +96,9 @@ def test_flip_merges_the_image_and_its_mirror_mirrored_back(context_model, merge
 )
 def test_any_window_gives_the_single_pass_of_a_pointwise_model(pointwise_model, window, stride):
     image = image_of(13, 17)
-    single = ProtocolPredictor(pointwise_model)(image[None])
-    protocol = Protocol(window=window, stride=stride, pad_value=(1, 2, 3))
-    windowed = ProtocolPredictor(pointwise_model, protocol, batch_size=3)(image[None])
+    single = inference.ProtocolPredictor(pointwise_model)(image[None])
+    protocol = inference.Protocol(window=window, stride=stride, pad_value=(1, 2, 3))
+    windowed = inference.ProtocolPredictor(pointwise_model, protocol, batch_size=3)(image[None])
     # Equal up to rounding: PyTorch's convolution rounds differently for other input shapes.
     np.testing.assert_allclose(windowed, single, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(single[0], softmax(run(pointwise_model, image[None])[0]), atol=1e-6)
@@ -114,8 +109,10 @@ def test_a_window_covering_the_image_once_gives_the_single_pass_of_a_net_with_co
     context_model, stride
 ):
     image = image_of(11, 12)
-    single = ProtocolPredictor(context_model)(image[None])
-    windowed = ProtocolPredictor(context_model, Protocol(window=(11, 12), stride=stride))
+    single = inference.ProtocolPredictor(context_model)(image[None])
+    windowed = inference.ProtocolPredictor(
+        context_model, inference.Protocol(window=(11, 12), stride=stride)
+    )
     np.testing.assert_array_equal(windowed(image[None]), single)
 
 
@@ -131,8 +128,10 @@ def test_overlapping_windows_are_averaged_by_count_up_to_the_borders(context_mod
             counts[row : row + 6, column : column + 6] += 1
     # Column 12 lies in the last window only, columns 4–5 and 7–9 in two, rows 4–5 in two.
     assert counts[0, 12, 0] == 1 and counts[0, 5, 0] == 2 and counts[5, 8, 0] == 4
-    protocol = Protocol(window=6, stride=4, merge="probabilities")
-    probabilities = ProtocolPredictor(context_model, protocol, batch_size=4)(image[None])[0]
+    protocol = inference.Protocol(window=6, stride=4, merge="probabilities")
+    probabilities = inference.ProtocolPredictor(context_model, protocol, batch_size=4)(image[None])[
+        0
+    ]
     np.testing.assert_allclose(probabilities, softmax(total / counts), atol=1e-6)
 
 
@@ -147,8 +146,8 @@ def test_pspnet_windows_average_probabilities_with_their_mirrors(context_model):
         mirrored = run(context_model, crop[None, :, ::-1])[0, :, ::-1]
         total[:, column : column + 8] += softmax(logits + mirrored)
         counts[:, column : column + 8] += 1
-    protocol = Protocol(flip=True, window=(7, 8), stride=4, merge="logits")
-    probabilities = ProtocolPredictor(context_model, protocol)(image[None])[0]
+    protocol = inference.Protocol(flip=True, window=(7, 8), stride=4, merge="logits")
+    probabilities = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
     np.testing.assert_allclose(probabilities, total / counts, atol=1e-6)
 
 
@@ -170,23 +169,25 @@ def test_an_image_smaller_than_the_window_is_padded_with_pad_value_and_cropped_b
         total[:, column : column + 8] += run(context_model, padded[None, :, column : column + 8])[0]
         counts[:, column : column + 8] += 1
     expected = softmax((total / counts)[:height, :width])
-    protocol = Protocol(window=8, stride=6, pad_value=pad_value)
-    probabilities = ProtocolPredictor(context_model, protocol)(image[None])[0]
+    protocol = inference.Protocol(window=8, stride=6, pad_value=pad_value)
+    probabilities = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
     assert probabilities.shape == (height, width, CLASSES)
     np.testing.assert_allclose(probabilities, expected, atol=1e-6)
 
 
 def test_windows_run_in_batches_of_batch_size(pointwise_model, capsys):
     calls = []
-    predictor = ProtocolPredictor(pointwise_model, Protocol(window=4, stride=4), batch_size=4)
+    predictor = inference.ProtocolPredictor(
+        pointwise_model, inference.Protocol(window=4, stride=4), batch_size=4
+    )
     logits = predictor._logits
     predictor._logits = lambda windows: calls.append(windows.shape) or logits(windows)
     predictor(image_of(8, 12)[None])  # 2 × 3 windows of 4×4: a batch of 4, then of 2
     assert calls == [(4, 4, 4, 3), (2, 4, 4, 3)]
 
     calls.clear()
-    fused = Protocol(flip=True, window=4, stride=4, merge="logits")
-    predictor = ProtocolPredictor(pointwise_model, fused, batch_size=4, verbose=1)
+    fused = inference.Protocol(flip=True, window=4, stride=4, merge="logits")
+    predictor = inference.ProtocolPredictor(pointwise_model, fused, batch_size=4, verbose=1)
     predictor._logits = lambda windows: calls.append(windows.shape) or logits(windows)
     predictor(image_of(8, 12)[None])  # 2 windows and their 2 mirrors per call
     assert calls == [(4, 4, 4, 3)] * 3
@@ -202,8 +203,10 @@ def test_scales_come_back_to_odd_image_sizes(pointwise_model, merge, base_size):
     # A uniform image stays uniform at every scale, so every pass scores every pixel as the
     # single pass does, whatever the merge.
     image = np.full((17, 23, 3), (40.0, 90.0, 200.0), "float32")
-    protocol = Protocol(scales=(0.5, 0.75, 1.5), flip=True, merge=merge, base_size=base_size)
-    probabilities = ProtocolPredictor(pointwise_model, protocol)(image[None])
+    protocol = inference.Protocol(
+        scales=(0.5, 0.75, 1.5), flip=True, merge=merge, base_size=base_size
+    )
+    probabilities = inference.ProtocolPredictor(pointwise_model, protocol)(image[None])
     single = softmax(run(pointwise_model, image[None]))
     assert probabilities.shape == (1, 17, 23, CLASSES)
     np.testing.assert_allclose(probabilities, single, atol=1e-5)
@@ -211,7 +214,7 @@ def test_scales_come_back_to_odd_image_sizes(pointwise_model, merge, base_size):
 
 def scale_logits(model, image, scale, mirrored=False):
     """The model's logits at a scale, back at the image's size (optionally on the mirror)."""
-    size = scaled_size(image.shape[:2], scale)
+    size = inference.scaled_size(image.shape[:2], scale)
     scaled = resize(image, size)
     scaled = scaled[:, ::-1] if mirrored else scaled
     logits = run(model, scaled[None])[0]
@@ -231,40 +234,40 @@ def test_merge_modes_follow_their_formulas(context_model):
         "max": softmax(np.max(passes, axis=0)),
     }
     for merge, values in expected.items():
-        protocol = Protocol(scales=scales, flip=True, merge=merge)
-        probabilities = ProtocolPredictor(context_model, protocol)(image[None])[0]
+        protocol = inference.Protocol(scales=scales, flip=True, merge=merge)
+        probabilities = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
         np.testing.assert_allclose(probabilities, values, atol=2e-5, err_msg=merge)
 
     # PSPNet: per scale the softmax of the logits plus the mirror's, at the scaled size, then
     # resized back; the scales' probabilities averaged.
     pspnet = []
     for scale in scales:
-        scaled = resize(image, scaled_size(image.shape[:2], scale))
+        scaled = resize(image, inference.scaled_size(image.shape[:2], scale))
         logits = run(context_model, scaled[None])[0]
         mirrored = run(context_model, scaled[None, :, ::-1])[0, :, ::-1]
         pspnet.append(resize(softmax(logits + mirrored), image.shape[:2]))
-    protocol = Protocol(scales=scales, flip=True, merge="logits")
-    probabilities = ProtocolPredictor(context_model, protocol)(image[None])[0]
+    protocol = inference.Protocol(scales=scales, flip=True, merge="logits")
+    probabilities = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
     np.testing.assert_allclose(probabilities, np.mean(pspnet, axis=0), atol=2e-5)
 
 
 def test_scaled_sizes_follow_pspnet_with_a_base_size():
     # Cityscapes at 1.75 of 2048: long side 3584 + 1 = 3585, short round(3585/2048·1024) = 1793.
-    assert scaled_size((1024, 2048), 1.75, base_size=2048) == (1793, 3585)
+    assert inference.scaled_size((1024, 2048), 1.75, base_size=2048) == (1793, 3585)
     # A portrait VOC image, 500×333 at 0.5 of 512: long 257, short round(257/500·333) = 171.
-    assert scaled_size((500, 333), 0.5, base_size=512) == (257, 171)
+    assert inference.scaled_size((500, 333), 0.5, base_size=512) == (257, 171)
     # Without a base size: each side times the scale, half up (16.5 → 17, 11.5 → 12).
-    assert scaled_size((33, 23), 0.5) == (17, 12)
-    assert scaled_size((3, 3), 0.1) == (1, 1)
+    assert inference.scaled_size((33, 23), 0.5) == (17, 12)
+    assert inference.scaled_size((3, 3), 0.1) == (1, 1)
 
 
 def test_window_starts_cover_the_axis_and_end_at_its_border():
-    assert window_starts(473, 473, 316) == [0]
+    assert inference.window_starts(473, 473, 316) == [0]
     # Cityscapes' 1024 rows at scale 1, windows of 713 every 476: ⌈311/476⌉ + 1 = 2, at 0, 311.
-    assert window_starts(1024, 713, 476) == [0, 311]
-    assert window_starts(10, 3, 3) == [0, 3, 6, 7]
+    assert inference.window_starts(1024, 713, 476) == [0, 311]
+    assert inference.window_starts(10, 3, 3) == [0, 3, 6, 7]
     with pytest.raises(ValueError, match="smaller than the window"):
-        window_starts(5, 6, 4)
+        inference.window_starts(5, 6, 4)
 
 
 # --- named protocols --------------------------------------------------------------------------
@@ -273,7 +276,7 @@ def test_window_starts_cover_the_axis_and_end_at_its_border():
 def test_named_protocols_resolve_to_the_documented_settings():
     mean = (123.68, 116.779, 103.939)
     six = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-    pspnet = get_protocol("pspnet-ms")
+    pspnet = inference.get_protocol("pspnet-ms")
     assert (pspnet.scales, pspnet.flip, pspnet.window, pspnet.window_stride) == (
         six,
         True,
@@ -281,37 +284,42 @@ def test_named_protocols_resolve_to_the_documented_settings():
         (316, 316),  # ⌈473 · 2/3⌉ = ⌈315.3⌉
     )
     assert (pspnet.pad_value, pspnet.base_size, pspnet.merge) == (mean, 512, "logits")
-    assert get_protocol("pspnet-ss").scales == (1.0,) and get_protocol("pspnet-ss").flip
-    cityscapes = get_protocol("pspnet-cityscapes-ms")
+    assert (
+        inference.get_protocol("pspnet-ss").scales == (1.0,)
+        and inference.get_protocol("pspnet-ss").flip
+    )
+    cityscapes = inference.get_protocol("pspnet-cityscapes-ms")
     assert (cityscapes.window, cityscapes.window_stride, cityscapes.base_size) == (
         (713, 713),
         (476, 476),  # ⌈713 · 2/3⌉ = ⌈475.3⌉
         2048,
     )
-    deeplab_v3 = get_protocol("deeplab-v3-ms")
+    deeplab_v3 = inference.get_protocol("deeplab-v3-ms")
     assert (deeplab_v3.scales, deeplab_v3.flip, deeplab_v3.window, deeplab_v3.merge) == (
         six,
         True,
         None,
         "probabilities",
     )
-    msc = get_protocol("deeplab-v2-msc")
+    msc = inference.get_protocol("deeplab-v2-msc")
     assert (msc.scales, msc.flip, msc.merge, msc.crf) == ((1.0, 0.75, 0.5), False, "max", None)
-    assert get_protocol("deeplab-v2-msc-crf").crf == "deeplab-v2-voc"
-    single = get_protocol("single-scale")
+    assert inference.get_protocol("deeplab-v2-msc-crf").crf == "deeplab-v2-voc"
+    single = inference.get_protocol("single-scale")
     assert (single.scales, single.flip, single.window, single.crf) == ((1.0,), False, None, None)
-    assert all(protocol.source for protocol in PROTOCOLS.values())
+    assert all(protocol.source for protocol in inference.PROTOCOLS.values())
 
 
 def test_the_readme_lists_every_protocol():
     readme = README.read_text()
     section = readme[readme.index("## Reproducing a paper's number") :]
-    for name in PROTOCOLS:
+    for name in inference.PROTOCOLS:
         assert f"`{name}`" in section, name
 
 
 def test_a_protocol_changes_one_setting_with_dataclasses_replace():
-    protocol = dataclasses.replace(get_protocol("pspnet-ms"), name="custom", scales=[1, 1.5])
+    protocol = dataclasses.replace(
+        inference.get_protocol("pspnet-ms"), name="custom", scales=[1, 1.5]
+    )
     assert protocol.scales == (1.0, 1.5) and protocol.window == (473, 473)
     assert protocol.describe().startswith("custom: scales 1, 1.5 (long side 512·scale + 1), flip")
 
@@ -330,9 +338,9 @@ def test_a_protocol_changes_one_setting_with_dataclasses_replace():
 )
 def test_bad_settings_are_refused_with_what_was_received(settings, message):
     with pytest.raises(ValueError, match=message):
-        Protocol(**settings)
+        inference.Protocol(**settings)
 
 
 def test_an_unknown_protocol_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="pspnet-ms"):
-        get_protocol("pspnet")
+        inference.get_protocol("pspnet")

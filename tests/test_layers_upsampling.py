@@ -5,14 +5,7 @@ import pytest
 import tensorflow as tf
 import torch
 
-from keras_fcn.layers.upsampling import (
-    BilinearUpsampling,
-    CaffeInterp,
-    ResizeToReference,
-    ZoomToReference,
-    bilinear_kernel,
-    interp_size,
-)
+from keras_fcn.layers import upsampling
 
 
 def closed_form_kernel(size):
@@ -25,26 +18,28 @@ def closed_form_kernel(size):
 
 @pytest.mark.parametrize("size", [1, 3, 4, 5, 16, 32, 64])
 def test_kernel_equals_closed_form(size):
-    np.testing.assert_allclose(bilinear_kernel(size), closed_form_kernel(size), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(
+        upsampling.bilinear_kernel(size), closed_form_kernel(size), rtol=0, atol=1e-7
+    )
 
 
 def test_kernel_of_size_four_by_hand():
     # factor 2, center 1.5: profile 1 - |i - 1.5| / 2 = [0.25, 0.75, 0.75, 0.25].
     profile = np.array([0.25, 0.75, 0.75, 0.25])
-    np.testing.assert_allclose(bilinear_kernel(4), np.outer(profile, profile))
+    np.testing.assert_allclose(upsampling.bilinear_kernel(4), np.outer(profile, profile))
 
 
 def test_initializer_is_bilinear_on_the_diagonal_and_zero_elsewhere():
-    kernel = keras.ops.convert_to_numpy(BilinearUpsampling()((8, 8, 3, 3)))
+    kernel = keras.ops.convert_to_numpy(upsampling.BilinearUpsampling()((8, 8, 3, 3)))
     for i in range(3):
         for j in range(3):
-            expected = bilinear_kernel(8) if i == j else np.zeros((8, 8))
+            expected = upsampling.bilinear_kernel(8) if i == j else np.zeros((8, 8))
             np.testing.assert_array_equal(kernel[:, :, i, j], expected)
 
 
 def test_initializer_rejects_non_square_kernels():
     with pytest.raises(ValueError, match="square"):
-        BilinearUpsampling()((4, 4, 3, 2))
+        upsampling.BilinearUpsampling()((4, 4, 3, 2))
 
 
 @pytest.mark.parametrize("stride", [2, 8, 32])
@@ -62,7 +57,7 @@ def test_frozen_upsampler_reproduces_bilinear_resize_away_from_borders(stride):
         strides=stride,
         padding="same",
         use_bias=False,
-        kernel_initializer=BilinearUpsampling(),
+        kernel_initializer=upsampling.BilinearUpsampling(),
     )
     upsampled = keras.ops.convert_to_numpy(upsample(smooth))
     expected = tf.image.resize(smooth, (size * stride, size * stride), method="bilinear").numpy()
@@ -73,9 +68,9 @@ def test_frozen_upsampler_reproduces_bilinear_resize_away_from_borders(stride):
 
 
 def test_config_round_trip():
-    initializer = BilinearUpsampling()
+    initializer = upsampling.BilinearUpsampling()
     restored = keras.initializers.deserialize(keras.initializers.serialize(initializer))
-    assert isinstance(restored, BilinearUpsampling)
+    assert isinstance(restored, upsampling.BilinearUpsampling)
 
 
 @pytest.mark.parametrize("coarse_size", [(2, 2), (5, 7), (9, 4)])
@@ -83,7 +78,7 @@ def test_zoom_equals_caffe_interp_with_zoom_factor_8(coarse_size):
     # Interp's zoom_factor 8 makes n inputs into 8 (n - 1) + 1 outputs, corners aligned.
     coarse = np.random.default_rng(0).normal(size=(2, *coarse_size, 3)).astype("float32")
     height, width = (8 * (n - 1) + 1 for n in coarse_size)
-    zoomed = ZoomToReference(8)([coarse, np.zeros((2, height, width, 1))])
+    zoomed = upsampling.ZoomToReference(8)([coarse, np.zeros((2, height, width, 1))])
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(zoomed), caffe_reference.interp(coarse, height, width), atol=1e-6
     )
@@ -92,14 +87,14 @@ def test_zoom_equals_caffe_interp_with_zoom_factor_8(coarse_size):
 def test_zoom_equals_tensorflows_align_corners_resize_then_crop():
     coarse = np.random.default_rng(1).normal(size=(1, 6, 5, 2)).astype("float32")
     full = tf.compat.v1.image.resize_bilinear(coarse, (41, 33), align_corners=True).numpy()
-    zoomed = ZoomToReference(8)([coarse, np.zeros((1, 37, 30, 1))])
+    zoomed = upsampling.ZoomToReference(8)([coarse, np.zeros((1, 37, 30, 1))])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(zoomed), full[:, :37, :30], atol=1e-6)
 
 
 def test_zoom_repeats_the_last_input_past_it():
     # Dilation's interp_map samples (h / 8) for all h < 8n: past 8 (n - 1) the last row holds.
     coarse = np.arange(3, dtype="float32").reshape(1, 3, 1, 1) * 8
-    zoomed = ZoomToReference(8)([coarse, np.zeros((1, 24, 1, 1))])
+    zoomed = upsampling.ZoomToReference(8)([coarse, np.zeros((1, 24, 1, 1))])
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(zoomed)[0, :, 0, 0], np.minimum(np.arange(24), 16)
     )
@@ -107,25 +102,27 @@ def test_zoom_repeats_the_last_input_past_it():
 
 def test_zoom_keeps_every_factor_th_pixel_equal_to_the_input():
     coarse = np.random.default_rng(2).normal(size=(1, 5, 6, 4)).astype("float32")
-    zoomed = keras.ops.convert_to_numpy(ZoomToReference(8)([coarse, np.zeros((1, 40, 45, 1))]))
+    zoomed = keras.ops.convert_to_numpy(
+        upsampling.ZoomToReference(8)([coarse, np.zeros((1, 40, 45, 1))])
+    )
     np.testing.assert_array_equal(zoomed[:, ::8, ::8], coarse)
 
 
 def test_zoom_follows_a_dynamic_reference_size():
     features = keras.Input((None, None, 3))
     reference = keras.Input((None, None, 1))
-    model = keras.Model([features, reference], ZoomToReference(4)([features, reference]))
+    model = keras.Model([features, reference], upsampling.ZoomToReference(4)([features, reference]))
     assert model.output_shape == (None, None, None, 3)
     output = model([np.zeros((1, 3, 4, 3)), np.zeros((1, 11, 13, 1))])
     assert tuple(output.shape) == (1, 11, 13, 3)
 
 
 def test_zoom_config_round_trip_and_errors():
-    layer = ZoomToReference(4)
+    layer = upsampling.ZoomToReference(4)
     restored = keras.layers.deserialize(keras.layers.serialize(layer))
-    assert isinstance(restored, ZoomToReference) and restored.factor == 4
+    assert isinstance(restored, upsampling.ZoomToReference) and restored.factor == 4
     with pytest.raises(ValueError, match="factor"):
-        ZoomToReference(0)
+        upsampling.ZoomToReference(0)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +132,7 @@ def test_zoom_config_round_trip_and_errors():
 )
 def test_resize_equals_torchs_interpolate_without_aligned_corners(coarse_size, size):
     coarse = np.random.default_rng(3).normal(size=(2, *coarse_size, 3)).astype("float32")
-    resized = ResizeToReference()([coarse, np.zeros((1, *size, 1))])
+    resized = upsampling.ResizeToReference()([coarse, np.zeros((1, *size, 1))])
     expected = torch.nn.functional.interpolate(
         torch.from_numpy(coarse.transpose(0, 3, 1, 2)).double(),
         size=size,
@@ -152,7 +149,9 @@ def test_resize_equals_keras_resize_and_follows_a_traced_dynamic_size():
     expected = keras.ops.image.resize(coarse, (37, 30), interpolation="bilinear")
     features = keras.Input((None, None, 2))
     reference = keras.Input((None, None, 1))
-    model = keras.Model([features, reference], ResizeToReference()([features, reference]))
+    model = keras.Model(
+        [features, reference], upsampling.ResizeToReference()([features, reference])
+    )
     assert model.output_shape == (None, None, None, 2)
     # A graph whose sizes are unknown when traced, as SavedModel exports are.
     traced = tf.function(
@@ -164,8 +163,10 @@ def test_resize_equals_keras_resize_and_follows_a_traced_dynamic_size():
 
 
 def test_resize_config_round_trip():
-    restored = keras.layers.deserialize(keras.layers.serialize(ResizeToReference(name="up")))
-    assert isinstance(restored, ResizeToReference) and restored.name == "up"
+    restored = keras.layers.deserialize(
+        keras.layers.serialize(upsampling.ResizeToReference(name="up"))
+    )
+    assert isinstance(restored, upsampling.ResizeToReference) and restored.name == "up"
 
 
 @pytest.mark.parametrize(
@@ -181,12 +182,12 @@ def test_resize_config_round_trip():
     ],
 )
 def test_interp_sizes_are_caffes(size, shrink, zoom, expected):
-    assert interp_size(size, shrink, zoom) == expected
-    layer = CaffeInterp(shrink, zoom)
+    assert upsampling.interp_size(size, shrink, zoom) == expected
+    layer = upsampling.CaffeInterp(shrink, zoom)
     assert layer.compute_output_shape((None, size, 7, 2)) == (
         None,
         expected,
-        interp_size(7, shrink, zoom),
+        upsampling.interp_size(7, shrink, zoom),
         2,
     )
 
@@ -194,8 +195,8 @@ def test_interp_sizes_are_caffes(size, shrink, zoom, expected):
 @pytest.mark.parametrize("shrink, zoom", [(2, 1), (4, 3), (3, 4), (1, 8), (1, 1)])
 def test_interp_by_factors_equals_caffe_interp(shrink, zoom):
     features = np.random.default_rng(3).normal(size=(2, 13, 18, 3)).astype("float32")
-    resized = keras.ops.convert_to_numpy(CaffeInterp(shrink, zoom)(features))
-    height, width = (interp_size(side, shrink, zoom) for side in (13, 18))
+    resized = keras.ops.convert_to_numpy(upsampling.CaffeInterp(shrink, zoom)(features))
+    height, width = (upsampling.interp_size(side, shrink, zoom) for side in (13, 18))
     expected = caffe_reference.interp(features, height, width)
     assert resized.shape == expected.shape
     np.testing.assert_allclose(resized, expected, rtol=0, atol=1e-6)
@@ -204,7 +205,7 @@ def test_interp_by_factors_equals_caffe_interp(shrink, zoom):
 def test_interp_to_a_reference_equals_tensorflows_align_corners_resize():
     features = np.random.default_rng(4).normal(size=(1, 9, 6, 2)).astype("float32")
     for size in [(17, 11), (5, 4), (1, 1), (9, 6)]:
-        resized = CaffeInterp()([features, np.zeros((1, *size, 1))])
+        resized = upsampling.CaffeInterp()([features, np.zeros((1, *size, 1))])
         expected = tf.compat.v1.image.resize_bilinear(features, size, align_corners=True).numpy()
         np.testing.assert_allclose(keras.ops.convert_to_numpy(resized), expected, atol=1e-6)
 
@@ -213,7 +214,8 @@ def test_interp_shrinking_samples_the_grid_without_averaging():
     # Shrinking by 2 keeps every other sample of the corner-aligned grid.
     features = np.random.default_rng(5).normal(size=(1, 9, 7, 1)).astype("float32")
     np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(CaffeInterp(shrink_factor=2)(features)), features[:, ::2, ::2]
+        keras.ops.convert_to_numpy(upsampling.CaffeInterp(shrink_factor=2)(features)),
+        features[:, ::2, ::2],
     )
 
 
@@ -221,18 +223,20 @@ def test_interp_follows_dynamic_sizes_and_round_trips():
     features, reference = keras.Input((None, None, 3)), keras.Input((None, None, 1))
     model = keras.Model(
         [features, reference],
-        [CaffeInterp(4, 3)(features), CaffeInterp()([features, reference])],
+        [upsampling.CaffeInterp(4, 3)(features), upsampling.CaffeInterp()([features, reference])],
     )
     by_factors, to_reference = model([np.zeros((1, 9, 5, 3)), np.zeros((1, 11, 13, 1))])
     assert tuple(by_factors.shape) == (1, 7, 4, 3) and tuple(to_reference.shape) == (1, 11, 13, 3)
-    restored = keras.layers.deserialize(keras.layers.serialize(CaffeInterp(4, 3, name="data")))
+    restored = keras.layers.deserialize(
+        keras.layers.serialize(upsampling.CaffeInterp(4, 3, name="data"))
+    )
     assert (restored.shrink_factor, restored.zoom_factor, restored.name) == (4, 3, "data")
 
 
 def test_interp_refuses_bad_factors_and_factors_with_a_reference():
     with pytest.raises(ValueError, match="shrink_factor must be a positive integer, received 0"):
-        CaffeInterp(shrink_factor=0)
+        upsampling.CaffeInterp(shrink_factor=0)
     with pytest.raises(ValueError, match=r"zoom_factor must be a positive integer, received 1.5"):
-        CaffeInterp(zoom_factor=1.5)
+        upsampling.CaffeInterp(zoom_factor=1.5)
     with pytest.raises(ValueError, match="reference or by factors, not both"):
-        CaffeInterp(2)([np.zeros((1, 5, 5, 1)), np.zeros((1, 9, 9, 1))])
+        upsampling.CaffeInterp(2)([np.zeros((1, 5, 5, 1)), np.zeros((1, 9, 9, 1))])

@@ -105,22 +105,14 @@ def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         help="Also run each pass on the image mirrored left to right (default: the protocol's; "
         "no flip).",
     )
-    parser.add_argument(
-        "--window",
-        type=int,
-        nargs=2,
-        metavar=("HEIGHT", "WIDTH"),
-        help="Run the model on sliding windows of this size, averaged where they overlap; "
+    window_sizes = {
+        "--window": "Run the model on sliding windows of this size, averaged where they overlap; "
         "smaller images are padded (default: the protocol's; the whole image at once).",
-    )
-    parser.add_argument(
-        "--stride",
-        type=int,
-        nargs=2,
-        metavar=("HEIGHT", "WIDTH"),
-        help="Step between windows, at most the window (default: the protocol's, or PSPNet's "
-        "ceil(2/3 of the window)).",
-    )
+        "--stride": "Step between windows, at most the window (default: the protocol's, or "
+        "PSPNet's ceil(2/3 of the window)).",
+    }
+    for flag, help in window_sizes.items():
+        parser.add_argument(flag, type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help=help)
     parser.add_argument(
         "--merge",
         choices=MERGES,
