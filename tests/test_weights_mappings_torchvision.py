@@ -8,7 +8,11 @@ import torchvision_segmentation_reference as segmentation_reference
 
 from keras_fcn.backbones import TORCHVISION, resnet
 from keras_fcn.models import TorchvisionDeepLabV3, TorchvisionFCN
-from keras_fcn.weights.mappings.torchvision import load_torchvision_weights, torchvision_name
+from keras_fcn.weights.mappings.torchvision import (
+    load_torchvision_weights,
+    torchvision_name,
+    torchvision_state_dict,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -108,3 +112,25 @@ def test_a_torch_written_net_loads_and_computes_torchvisions_logits(tmp_path, he
     actual = keras.ops.convert_to_numpy(outputs["out"] if aux else outputs)
     error = resnet_reference.relative_error(np.transpose(actual, (0, 3, 1, 2)), expected["out"])
     assert error <= 1e-5
+
+
+def test_the_state_dict_written_back_is_the_file_torch_wrote(tmp_path):
+    """`torchvision_state_dict` inverts the loader: torchvision's keys, shapes and values."""
+    parameters = segmentation_reference.random_parameters(np.random.default_rng(9), "fcn", 3, True)
+    state = {
+        name if name.startswith(("classifier.", "aux_classifier.")) else f"backbone.{name}": value
+        for name, value in parameters.items()
+        if not name.endswith("num_batches_tracked")
+    }
+    model = TorchvisionFCN(3, depth=50, aux=True)
+    load_torchvision_weights(model, save_state_dict(tmp_path / "fcn.pth", state))
+
+    written = torchvision_state_dict(model)
+
+    assert sorted(written) == sorted(state)
+    for name, value in state.items():
+        np.testing.assert_allclose(written[name], value, rtol=1e-6, err_msg=name)
+    reloaded = TorchvisionFCN(3, depth=50, aux=True)
+    load_torchvision_weights(reloaded, save_state_dict(tmp_path / "again.pth", written))
+    for source, copy in zip(model.weights, reloaded.weights, strict=True):
+        np.testing.assert_array_equal(copy, source)

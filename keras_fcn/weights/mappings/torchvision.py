@@ -132,6 +132,36 @@ def torchvision_targets(model: keras.Model, source: str = "the file") -> list[Ta
     return targets
 
 
+def torchvision_state_dict(model: keras.Model) -> dict[str, np.ndarray]:
+    """The weights of keras_fcn's torchvision net as torchvision's state dict, in numpy.
+
+    The inverse of `load_torchvision_weights`: `torch.save({name: torch.from_numpy(array) for
+    name, array in torchvision_state_dict(model).items()}, path)` writes a file that
+    torchvision's `fcn_resnet*` / `deeplabv3_resnet*` (and `from_preset`) load, so that a net
+    fine-tuned in Keras runs in PyTorch. Batch normalizations' `num_batches_tracked`, which
+    torchvision only counts, is not written.
+
+    Example:
+
+    >>> model = keras_fcn.registry.build("torchvision-fcn-resnet50", num_classes=2)
+    >>> state = torchvision_state_dict(model)
+    >>> state["backbone.conv1.weight"].shape, state["classifier.4.bias"].shape
+    ((64, 3, 7, 7), (2,))
+    """
+    state = {}
+    for target in torchvision_targets(model):
+        arrays = [keras.ops.convert_to_numpy(variable) for variable in target.layer.weights]
+        if target.type == "BatchNorm":
+            names = _BATCH_NORM_PARAMETERS
+        else:
+            names = ("weight", "bias")
+            arrays[0] = np.ascontiguousarray(arrays[0].transpose(3, 2, 0, 1))
+        state.update(
+            (f"{target.source}.{name}", array) for name, array in zip(names, arrays, strict=False)
+        )
+    return state
+
+
 def load_torchvision_weights(model: keras.Model, path: str | os.PathLike) -> LoadReport:
     """Loads a torchvision segmentation net's `.pth` into keras_fcn's model of it.
 
