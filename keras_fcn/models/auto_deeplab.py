@@ -2,30 +2,30 @@
 
 Auto-DeepLab searched both the cell and the network-level path of output strides; the network it
 found runs a stem and 12 copies of one cell along the path `[0, 0, 0, 1, 2, 1, 2, 2, 3, 3, 2, 1]`
-(level L: output stride 4 · 2^L, f = F · 2^L filters per operation). The net is built as its only
-official definition, tensorflow/models `research/deeplab/core/nas_network.py` (`hnasnet`,
-`_nas_stem`, `_build_nas_base`) and `nas_cell.py` (`NASBaseCell`), builds it:
+(level L: output stride 4 · 2^L, f = F · 2^L filters per operation). It is built here as its
+only official definition builds it, tensorflow/models `research/deeplab/core/nas_network.py`
+(`hnasnet`, `_nas_stem`, `_build_nas_base`) and `nas_cell.py` (`NASBaseCell`):
 
 - data: RGB in [0, 255] → 2x / 255 − 1 (`feature_extractor.py`, `_preprocess_zero_mean_unit_range`);
 - stem: `conv0` 3×3 stride 2 (64) + BN + ReLU, `conv1` 3×3 (64) + BN (this tensor, before its
   ReLU, is cell 0's previous state), ReLU, `conv2` 3×3 stride 2 (128) + BN: 1/4;
 - each cell: h0 = its input → ReLU → 1×1 (f) → BN (`1x1`, `beginning_bn`); h1 = the output before
   that, resized to h0's size and, where its channels are not f, → ReLU → 1×1 → BN (`prev_1x1`,
-  `prev_bn`); five blocks (`comb_iter_0` … `comb_iter_4`), each the sum of two operations on two
-  earlier states (`GENOTYPE`); the cell's output the concatenation of the five blocks, 5f
-  channels, without activation. A separable k×k ×2 is twice ReLU → depthwise k×k → pointwise
-  1×1 (one `SeparableConv2D`, nothing between) → BN; an atrous k×k is ReLU → a full k×k
-  convolution at rate 2 → BN. A cell one level up (stride 2) strides the operations that read
-  h0 or h1: a separable operation its first layer, an atrous one by resizing its input by ½
-  (corners aligned) and convolving at rate 1, as the code does; a cell one level down first
-  resizes its input ×2, corners aligned (`scale_dimension`: n rows become 2n − 1). ReLU after
-  cell 11;
-- head (`core/model.py`, `_extract_features` and `refine_by_decoder`): DeepLab v3's ASPP on the
-  output-stride-8 map (`keras_fcn.models.deeplab_v3.aspp` with `PAPER_ASPP`: 1×1, 3×3 at rates
-  12, 24, 36, image pooling, 256 filters, projection, dropout 0.1), the v3+ decoder on cell 2's
-  output at 1/4 (1×1 → 48 + BN + ReLU, concatenated after the ASPP's output resized to its size,
-  two 3×3 → 256 + BN + ReLU), a 1×1 to the classes with bias, and a bilinear resize to the image
-  with corners aligned.
+  `prev_bn`); five blocks (`comb_iter_0` … `comb_iter_4`), each the sum of two operations
+  (`OPERATIONS`) on two earlier states (`HIDDENSTATE_INDICES`); the cell's output the
+  concatenation of the five blocks, 5f channels, without activation. A separable k×k ×2 is
+  twice ReLU → depthwise k×k → pointwise 1×1 (one `SeparableConv2D`, nothing between) → BN; an
+  atrous k×k is ReLU → a full k×k convolution at rate 2 → BN. A cell one level up (stride 2)
+  strides the operations that read h0 or h1: a separable operation its first layer, an atrous
+  one by resizing its input by ½ (corners aligned) and convolving at rate 1, as the code does; a
+  cell one level down first resizes its input ×2, corners aligned (`scale_dimension`: n rows
+  become 2n − 1). ReLU after cell 11;
+- head (`research/deeplab/model.py`, `_extract_features` and `refine_by_decoder`): DeepLab
+  v3's ASPP on the output-stride-8 map (`keras_fcn.models.deeplab_v3.aspp` with `PAPER_ASPP`:
+  1×1, 3×3 at rates 12, 24, 36, image pooling, 256 filters, projection, dropout 0.1), the v3+
+  decoder on cell 2's output at 1/4 (1×1 → 48 + BN + ReLU, concatenated after the ASPP's output
+  resized to its size, two 3×3 → 256 + BN + ReLU), a 1×1 to the classes with bias, and a
+  bilinear resize to the image with corners aligned.
 
 Where the releases differ, the newest code is followed: its stem and atrous convolutions pad as
 `resnet_utils.conv2d_same` does and its strided separable convolutions as
