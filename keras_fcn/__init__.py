@@ -44,6 +44,7 @@ from keras_fcn.layers import (
     ZoomToReference,
 )
 from keras_fcn.models import (
+    AutoDeepLab,
     DeepLabASPP,
     DeepLabLargeFOV,
     DeepLabV3,
@@ -68,6 +69,7 @@ __version__ = "0.2.0"
 __all__ = [
     "PRESETS",
     "PROTOCOLS",
+    "AutoDeepLab",
     "BilinearUpsampling",
     "CaffeInterp",
     "CaffeMaxPooling2D",

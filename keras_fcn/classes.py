@@ -229,6 +229,30 @@ CAMVID_CLASS_NAMES = (
 CAMVID_VOID = 11
 """The stored mask value of CamVid's Unlabelled pixels, read as `IGNORE_LABEL`."""
 
+CITYSCAPES_CLASS_NAMES = (
+    "road",
+    "sidewalk",
+    "building",
+    "wall",
+    "fence",
+    "pole",
+    "traffic light",
+    "traffic sign",
+    "vegetation",
+    "terrain",
+    "sky",
+    "person",
+    "rider",
+    "car",
+    "truck",
+    "bus",
+    "train",
+    "motorcycle",
+    "bicycle",
+)
+"""Cityscapes' 19 evaluated classes in `trainId` order (cityscapesScripts
+`helpers/labels.py`); every other label is `IGNORE_LABEL`."""
+
 _CAMVID_COLOURS = (
     (128, 128, 128),  # Sky
     (128, 0, 0),  # Building

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import keras
 
-from keras_fcn.classes import CAMVID_CLASS_NAMES, VOC_CLASS_NAMES
-from keras_fcn.models import deeplab, deeplab_v3, dilation, fcn, fcn_alexnet, segnet
+from keras_fcn.classes import CAMVID_CLASS_NAMES, CITYSCAPES_CLASS_NAMES, VOC_CLASS_NAMES
+from keras_fcn.models import auto_deeplab, deeplab, deeplab_v3, dilation, fcn, fcn_alexnet, segnet
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -109,6 +109,9 @@ TORCHVISION_OPTIONS = ("input_shape", "weights", "aux", "kernel_initializer")
 
 RESNET_OPTIONS = ("input_shape", "weights", "mean", "kernel_initializer")
 """The options of the nets on a ResNet backbone of fixed layout (DeepLab v2's ResNet-101)."""
+
+AUTO_DEEPLAB_OPTIONS = ("input_shape", "weights", "kernel_initializer")
+"""Auto-DeepLab's: its variant is the entry's; `weights` is the path of a whole net's file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,6 +296,36 @@ loss (`out` + 0.5 · `aux`; the registry's nets are built without the auxiliary 
 is on kernels), nor torchvision's scale jitter, a resize of the shorter side to 260–1040
 pixels rather than a factor of the image's size."""
 
+AUTO_DEEPLAB_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=0.05,
+    momentum=0.9,
+    schedule="poly",
+    poly_power=0.9,
+    l2=l2_for_caffe_weight_decay(4e-5),
+    batch_size=8,
+    crop_size=769,
+    augment=True,
+    scale_range=(0.5, 2.0),
+)
+"""Auto-DeepLab on Cityscapes, from scratch (Liu et al., CVPR 2019, section 5): random 769×769
+crops of the 2,975 fine training images, batches of 8, the "poly" learning rate policy over
+1.5 M iterations for table 2 (0.5 M for the ablations; `mindspore-ai/models`
+`research/cv/Auto-DeepLab/README.md` quotes the paper's S at 75.20 / 77.09 / 78.00 mean IU after
+0.5 / 1 / 1.5 M). The base rate 0.05 is the paper's as its MindSpore port reads it
+(`base_lr`; not checked against the paper here). The project's choices, from the release's
+defaults where the paper is silent (tensorflow/models `research/deeplab/train.py`,
+`nas_network.nas_arg_scope`): SGD with momentum 0.9, power 0.9, weight decay 4e-5 (slim's
+`l2_regularizer(4e-5)`, 4e-5 · ‖w‖² / 2), mirrored crops scaled by 0.5–2 (in steps of 0.25
+there, continuously here), the loss averaged over labelled pixels of the upsampled logits. The
+batch normalization decay of 0.9997 is the model's (Keras' `momentum`); a `Recipe` holds no
+iteration count (1.5 M) nor the release's drop-path, which is off (`drop_path_keep_prob=1.0`)."""
+
+_AUTO_DEEPLAB_REFERENCE = (
+    "Liu et al., CVPR 2019, sections 3 and 5; tensorflow/models research/deeplab/core/nas_*.py"
+)
+
 _FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 _DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
@@ -424,6 +457,21 @@ MODELS = {
                 fixed={"backbone": backbone},
             )
             for backbone, title in (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+        ),
+        *(
+            ModelEntry(
+                name=f"auto-deeplab-{variant.lower()}",
+                title=f"Auto-DeepLab-{variant}",
+                builder=auto_deeplab.AutoDeepLab,
+                options=AUTO_DEEPLAB_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (1025, 2049)},
+                paper_recipe=AUTO_DEEPLAB_SOLVER,
+                class_names=CITYSCAPES_CLASS_NAMES,
+                reference=_AUTO_DEEPLAB_REFERENCE,
+                fixed={"variant": variant},
+            )
+            for variant in auto_deeplab.FILTER_MULTIPLIERS
         ),
         *(
             ModelEntry(

@@ -4,6 +4,7 @@ import pytest
 from keras_fcn.classes import (
     CAMVID_CLASS_NAMES,
     CAMVID_VOID,
+    CITYSCAPES_CLASS_NAMES,
     PALETTES,
     camvid_palette,
     voc_palette,
@@ -22,6 +23,13 @@ def test_camvid_classes_and_colours_are_segnet_tutorials():
     assert palette[255].tolist() == [0, 0, 0]
     assert palette.shape == (256, 3) and palette.dtype == np.uint8
     assert len({tuple(colour) for colour in palette[:11]}) == 11
+
+
+def test_cityscapes_classes_are_its_train_ids():
+    # cityscapesScripts helpers/labels.py: trainId 0 road, 6 traffic light, 11 person, 18 bicycle.
+    assert len(set(CITYSCAPES_CLASS_NAMES)) == len(CITYSCAPES_CLASS_NAMES) == 19
+    named = {0: "road", 6: "traffic light", 11: "person", 17: "motorcycle", 18: "bicycle"}
+    assert {index: CITYSCAPES_CLASS_NAMES[index] for index in named} == named
 
 
 def test_palettes_by_name():

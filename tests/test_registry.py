@@ -142,6 +142,32 @@ def test_torchvision_recipe_is_its_reference_training(name):
     assert entry.native_size == {"original": (520, 520)} and len(entry.class_names) == 21
 
 
+@pytest.mark.parametrize("variant", ["s", "m", "l"])
+def test_auto_deeplab_entries_are_the_papers_cityscapes_nets(variant):
+    entry = registry.get(f"auto-deeplab-{variant}")
+    assert (
+        entry.fixed == {"variant": variant.upper()}
+        and entry.title == f"Auto-DeepLab-{variant.upper()}"
+    )
+    # Section 5: from scratch on 769×769 Cityscapes crops, batch 8, "poly"; TF DeepLab's
+    # defaults where it is silent: momentum 0.9, power 0.9, weight decay 4e-5 (slim's
+    # l2_regularizer: 4e-5 · ‖w‖² / 2), scales 0.5–2.
+    recipe = entry.paper_recipe
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 0.05, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (8, 769, 1)
+    assert (recipe.augment, recipe.scale_range) == (True, (0.5, 2.0))
+    assert recipe.l2 == pytest.approx(4e-5 / 2)
+    # Cityscapes' 19 evaluated classes, whole images padded to 1025×2049 as TF DeepLab evaluates.
+    assert entry.native_size == {"original": (1025, 2049)} and len(entry.class_names) == 19
+    assert entry.class_names[0] == "road" and entry.class_names[-1] == "bicycle"
+    assert registry.parse_options(entry.name, ["input_shape=(None, None, 3)"]) == {
+        "input_shape": (None, None, 3)
+    }
+    with pytest.raises(ValueError, match=rf"'auto-deeplab-{variant}' takes no option output"):
+        registry.build(entry.name, 19, output_stride=16)
+
+
 def test_resnet_entries_build_by_name_with_their_options():
     model = registry.build(
         "deeplabv3-resnet101",

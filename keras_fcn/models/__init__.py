@@ -3,8 +3,10 @@ on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et a
 and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101) with `msc` (its multi-scale test net, around
 any model), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN and
 DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
-`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
+`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants),
+`auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head)."""
 
+from keras_fcn.models.auto_deeplab import AutoDeepLab
 from keras_fcn.models.deeplab import (
     DeepLabASPP,
     DeepLabLargeFOV,
@@ -53,6 +55,7 @@ __all__ = [
     "SEGNET",
     "SEGNET_BASIC",
     "ASPPLayout",
+    "AutoDeepLab",
     "DeepLabASPP",
     "DeepLabLargeFOV",
     "DeepLabV3",
