@@ -24,9 +24,10 @@ The net follows tensorflow/models `research/deeplab` (`model.py`, `refine_by_dec
   `keras_fcn.layers.CaffeInterp` computes at every size (not only at TF DeepLab's
   `k · output_stride + 1` crops, where it equals a zoom by a whole factor);
 - the decoder's convolutions are regular 3×3 convolutions (`decoder_use_separable_conv=False`,
-  the `slim.repeat` branch), not the depthwise-separable ones TF DeepLab's Xception settings
-  switch on: regular ones are what Auto-DeepLab's parameter counts hold (its paper's table 2),
-  and the paper's ResNet-101 decoder is described with them (section 3.2, figure 2);
+  the `slim.repeat` branch), although the flag defaults to the depthwise-separable ones
+  (`split_separable_conv2d`) in `common.py`: the paper brings separable convolutions into the
+  ASPP and the decoder with its Xception backbone (section 4.3), and regular ones are what
+  Auto-DeepLab's parameter counts hold (its table 2);
 - the decoder's batch normalizations have epsilon 1e-5 and decay 0.9997 (Keras' `momentum`),
   its convolutions are bias-free with Glorot-uniform kernels (slim's default), the logits have
   a bias and a truncated normal kernel of standard deviation 0.01; no dropout.

@@ -15,7 +15,7 @@ Where the paper leaves the net open, this module chooses (no code or weights wer
   padding 1 (the size FCN gives a ×2 bilinear upsampler; output twice the input), initialised
   to bilinear interpolation (`keras_fcn.layers.BilinearUpsampling`) and learned. That is the
   layer list of 2,578,842 head parameters for 21 classes at k = 15 (module test);
-- the paper's k is 15 on every stage ("we use k = 15", VOC; table 1's ablation on res-5);
+- k is 15 on every stage by default, the largest size of the paper's ablation (on res-5);
   `k` takes one odd size, or one per stage (res-2, res-3, res-4, res-5);
 - an upsampled map is cropped to the next stage's size from the top left (Caffe's `Crop`,
   `keras_fcn.layers.CropToReference`), which changes nothing for inputs of a multiple of 32;
@@ -30,8 +30,8 @@ it) for s = 2 … 4, `br1`, `br0`; each BR block `{name}_conv1`, `{name}_relu`, 
 `{name}_add`; the logits `logits` (float32).
 
 Reference: Peng, Zhang, Yu, Luo & Sun, "Large Kernel Matters — Improve Semantic Segmentation by
-Global Convolutional Network", CVPR 2017 (arXiv:1703.02719): section 3.1 (GCN), 3.2 (figure 2:
-the network, GCN and BR blocks), 4 (k, training protocol).
+Global Convolutional Network", CVPR 2017 (arXiv:1703.02719): section 3 and figure 2 (the network,
+the GCN and BR blocks), section 4 (k, training protocol).
 """
 
 import keras
@@ -77,7 +77,7 @@ def global_convolution(
     nonlinearity: a k×k field with 2k(C + K)K weights for C input channels and K outputs,
     instead of k²CK.
 
-    Reference: Peng et al., CVPR 2017, section 3.2 and figure 2(B).
+    Reference: Peng et al., CVPR 2017, section 3 and figure 2(B).
 
     Args:
         features: the stage's output.
@@ -122,7 +122,7 @@ def boundary_refinement(
 
     Both convolutions keep the channels and the size and are bias-free.
 
-    Reference: Peng et al., CVPR 2017, section 3.2 and figure 2(C).
+    Reference: Peng et al., CVPR 2017, section 3 and figure 2(C).
 
     Args:
         scores: the class scores to refine.
