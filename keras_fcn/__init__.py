@@ -1,15 +1,15 @@
 """Fully Convolutional Networks and their VGG16-era successors for segmentation, in Keras 3.
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
-`DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, torchvision's `TorchvisionFCN` and
-`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
-`keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them (`multi_scale`),
-the trained nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's
-four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
-`ProtocolPredictor`: scales, flips, sliding windows), DeepLab's dense CRF (`dense_crf`), and
-Monte Carlo dropout for the Bayesian SegNets (`predict_with_uncertainty`). Importing the package
-registers every serializable class, so `keras.models.load_model` reads `.keras` files without
-`custom_objects`.
+`DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, `DeepLabV3Plus`, `GCN`, torchvision's
+`TorchvisionFCN` and `TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by
+name in `keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them
+(`multi_scale`), the trained nets of the original releases (`from_preset`, `PRESETS`), their
+layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols
+(`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows), DeepLab's dense CRF
+(`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets (`predict_with_uncertainty`).
+Importing the package registers every serializable class, so `keras.models.load_model` reads
+`.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
 `keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
@@ -20,7 +20,9 @@ Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, and "DeepLab", PAM
 Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016; Chen, Papandreou,
 Schroff & Adam, "Rethinking Atrous Convolution for Semantic Image Segmentation",
 arXiv:1706.05587; Badrinarayanan, Kendall & Cipolla, "SegNet: A Deep Convolutional
-Encoder-Decoder Architecture for Image Segmentation", PAMI 2017.
+Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Chen, Zhu, Papandreou, Schroff
+& Adam, "Encoder-Decoder with Atrous Separable Convolution for Semantic Image Segmentation", ECCV
+2018; Peng, Zhang, Yu, Luo & Sun, "Large Kernel Matters", CVPR 2017.
 """
 
 from keras_fcn import metrics, registry
@@ -44,10 +46,12 @@ from keras_fcn.layers import (
     ZoomToReference,
 )
 from keras_fcn.models import (
+    GCN,
     AutoDeepLab,
     DeepLabASPP,
     DeepLabLargeFOV,
     DeepLabV3,
+    DeepLabV3Plus,
     Dilation8,
     FCN8s,
     FCN8sAtOnce,
@@ -67,6 +71,7 @@ from keras_fcn.weights import WeightTransfer, transfer_weights
 __version__ = "0.2.0"
 
 __all__ = [
+    "GCN",
     "PRESETS",
     "PROTOCOLS",
     "AutoDeepLab",
@@ -77,6 +82,7 @@ __all__ = [
     "DeepLabASPP",
     "DeepLabLargeFOV",
     "DeepLabV3",
+    "DeepLabV3Plus",
     "Dilation8",
     "EvaluationReport",
     "FCN8s",

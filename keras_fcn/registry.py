@@ -17,7 +17,17 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, CITYSCAPES_CLASS_NAMES, VOC_CLASS_NAMES
-from keras_fcn.models import auto_deeplab, deeplab, deeplab_v3, dilation, fcn, fcn_alexnet, segnet
+from keras_fcn.models import (
+    auto_deeplab,
+    deeplab,
+    deeplab_v3,
+    deeplab_v3_plus,
+    dilation,
+    fcn,
+    fcn_alexnet,
+    gcn,
+    segnet,
+)
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 
@@ -72,6 +82,16 @@ OPTIONS = {
         Option("multi_grid", "factors of the dilation rates of conv5's blocks: 1,2,4", _literal),
         Option("aux", "torchvision's auxiliary head on conv4: outputs {'out', 'aux'}", _boolean),
         Option(
+            "low_level",
+            "DeepLab v3+'s low-level features: 'release' (conv2_block2_3_bn) or 'stage' (P2)",
+            str,
+        ),
+        Option(
+            "k",
+            "GCN's odd kernel size, one or one per stage res-2 ... res-5: 15,15,15,15",
+            _literal,
+        ),
+        Option(
             "weights",
             "'imagenet', None, or the path of the backbone's weights file (of the whole net's "
             "for torchvision's nets)",
@@ -103,6 +123,13 @@ DEEPLAB_V3_OPTIONS = (
 )
 """DeepLab v3's: its backbone is the entry's; its output stride and multi-grid change no
 weight."""
+
+DEEPLAB_V3_PLUS_OPTIONS = (*DEEPLAB_V3_OPTIONS, "low_level")
+"""DeepLab v3+'s: DeepLab v3's, and which low-level features the decoder reads (no weight
+changes)."""
+
+GCN_OPTIONS = ("input_shape", "weights", "backbone", "k", "kernel_initializer")
+"""GCN's: the paper's ResNet-152 by default, or ResNet-50/101, and k."""
 
 TORCHVISION_OPTIONS = ("input_shape", "weights", "aux", "kernel_initializer")
 """torchvision's FCN and DeepLabV3: output stride 8, the auxiliary head on or off."""
@@ -325,6 +352,24 @@ iteration count (1.5 M) nor the release's drop-path, which is off (`drop_path_ke
 _AUTO_DEEPLAB_REFERENCE = (
     "Liu et al., CVPR 2019, sections 3 and 5; tensorflow/models research/deeplab/core/nas_*.py"
 )
+GCN_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=2.5e-5,
+    momentum=0.99,
+    l2=l2_for_caffe_weight_decay(5e-4),
+    batch_size=1,
+    crop_size=512,
+    augment=True,
+    scale_range=(1.0, 1.0),
+)
+"""GCN's solver (Peng et al., CVPR 2017, section 4, Caffe): SGD with momentum 0.99, weight decay
+5e-4, batch 1, mean subtraction and horizontal flips, VOC images padded to 512×512 (stages 2 and
+3). The paper gives no learning rate: 2.5e-5 on the loss averaged over labelled pixels is the
+project's choice, FCN-32s' rate under the same momentum and batch (1e-10 on the loss summed
+over a 500×500 image). Nor does a recipe express the paper's staged VOC schedule: stage 1 on
+COCO, SBD and VOC 2012 together (109,892 images padded to 640×640), stage 2 on SBD and VOC
+2012 (10,582), stage 3 on VOC 2012 train alone (1,464)."""
 
 _FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
@@ -374,6 +419,7 @@ _DILATION_ROWS = (
 """Dilation's rows: the front-end alone trains at 1e-4, jointly with a context module at 1e-5."""
 
 _DEEPLAB_V3_REFERENCE = "Chen, Papandreou, Schroff & Adam, arXiv:1706.05587, sections 3.2-3.3"
+_DEEPLAB_V3_PLUS_REFERENCE = "Chen, Zhu, Papandreou, Schroff & Adam, ECCV 2018, sections 3.1 and 4"
 _TORCHVISION_REFERENCE = "pytorch/vision, torchvision/models/segmentation (fcn.py, deeplabv3.py)"
 
 _TORCHVISION_ROWS = (
@@ -472,6 +518,34 @@ MODELS = {
                 fixed={"variant": variant},
             )
             for variant in auto_deeplab.FILTER_MULTIPLIERS
+        ),
+        *(
+            ModelEntry(
+                name=f"deeplabv3plus-{backbone}",
+                title=f"DeepLab v3+ ({title})",
+                builder=deeplab_v3_plus.DeepLabV3Plus,
+                options=DEEPLAB_V3_PLUS_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (513, 513)},
+                # v3+ trains as v3 (ECCV 2018, section 4: poly from 0.007, crops of 513, scale
+                # augmentation, BN fine-tuned at output stride 16).
+                paper_recipe=DEEPLAB_V3_SOLVER,
+                class_names=VOC_CLASS_NAMES,
+                reference=_DEEPLAB_V3_PLUS_REFERENCE,
+                fixed={"backbone": backbone},
+            )
+            for backbone, title in (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+        ),
+        ModelEntry(
+            name="gcn",
+            title="GCN (Large Kernel Matters)",
+            builder=gcn.GCN,
+            options=GCN_OPTIONS,
+            geometries=("original",),
+            native_size={"original": (512, 512)},
+            paper_recipe=GCN_SOLVER,
+            class_names=VOC_CLASS_NAMES,
+            reference="Peng, Zhang, Yu, Luo & Sun, CVPR 2017, sections 3 and 4",
         ),
         *(
             ModelEntry(

@@ -8,7 +8,8 @@ test process cannot import TensorFlow, see tests/conftest.py):
 
 `write` builds every model of `keras_fcn.registry.MODELS` (`models()`: a ResNet-101 net only
 where no ResNet-50 twin stands for it) in each of its geometries, narrow (`fc_units=8` where the
-builder takes it; a ResNet has no width option), gives every trainable variable seeded random values
+builder takes it; a ResNet has no width option, but a net whose backbone is an option gets
+ResNet-50), gives every trainable variable seeded random values
 (a fresh FCN scores zero everywhere, which would compare nothing), saves it as
 `DIRECTORY/NAME-GEOMETRY.keras` and its logits on a seeded image of odd size in
 `DIRECTORY/NAME-GEOMETRY.npz`. `read` loads a `.keras` file written on another backend and
@@ -26,6 +27,9 @@ from keras_fcn import registry
 
 NUM_CLASSES = 3
 NARROW = 8
+SMALLEST_BACKBONE = "resnet50"
+"""The backbone of the nets that take one as an option (GCN's ResNet-152 builds the same layers
+as ResNet-50 with 43 more blocks)."""
 IMAGE_SHAPE = (1, 37, 45, 3)
 """An odd height and width, neither a multiple of 32 nor equal to each other."""
 
@@ -53,6 +57,8 @@ def build_narrow(name: str, geometry: str) -> keras.Model:
     options = {"weights": None, "geometry": geometry}
     if "fc_units" in registry.get(name).options:
         options["fc_units"] = NARROW
+    if "backbone" in registry.get(name).options:
+        options["backbone"] = SMALLEST_BACKBONE
     return registry.build(name, NUM_CLASSES, **options)
 
 

@@ -123,6 +123,40 @@ def test_deeplab_v3_paper_recipe_is_the_released_first_stage(name):
     assert entry.native_size == {"original": (513, 513)} and len(entry.class_names) == 21
 
 
+@pytest.mark.parametrize("name", ["deeplabv3plus-resnet50", "deeplabv3plus-resnet101"])
+def test_deeplab_v3_plus_trains_as_deeplab_v3(name):
+    entry = registry.get(name)
+    # ECCV 2018, section 4: v3's protocol (poly from 0.007, 513 crops, scale augmentation).
+    assert entry.paper_recipe == registry.get("deeplabv3-resnet50").paper_recipe
+    assert entry.native_size == {"original": (513, 513)} and len(entry.class_names) == 21
+    assert registry.parse_options(name, ["low_level=stage", "output_stride=8"]) == {
+        "low_level": "stage",
+        "output_stride": 8,
+    }
+    with pytest.raises(ValueError, match=rf"'{name}' takes no option backbone"):
+        registry.build(name, 3, weights=None, backbone="resnet152")
+
+
+def test_gcn_entry_has_the_papers_solver_and_builds_with_its_options():
+    entry = registry.get("gcn")
+    recipe = entry.paper_recipe
+    # Section 4: SGD, momentum 0.99, weight decay 5e-4 (Caffe's: 2.5e-4 · ‖w‖²), batch 1, VOC
+    # images padded to 512 × 512 and flipped; the learning rate is the project's (FCN-32s').
+    assert (recipe.optimizer, recipe.momentum, recipe.batch_size) == ("sgd", 0.99, 1)
+    assert recipe.l2 == pytest.approx(5e-4 / 2) and recipe.learning_rate == 2.5e-5
+    assert (recipe.crop_size, recipe.augment, recipe.scale_range) == (512, True, (1.0, 1.0))
+    assert entry.native_size == {"original": (512, 512)} and len(entry.class_names) == 21
+    assert registry.parse_options("gcn", ["k=9,7,5,3", "backbone=resnet50"]) == {
+        "k": (9, 7, 5, 3),
+        "backbone": "resnet50",
+    }
+    model = registry.build(
+        "gcn", 3, weights=None, backbone="resnet50", k=(9, 7, 5, 3), kernel_initializer="zeros"
+    )
+    assert model.name == "gcn" and model.get_layer("gcn2_right_2").kernel_size == (9, 1)
+    assert model.get_layer("conv4_block6_out") is not None
+
+
 @pytest.mark.parametrize(
     "name",
     [f"torchvision-{head}-resnet{depth}" for head in ("fcn", "deeplabv3") for depth in (50, 101)],

@@ -2,9 +2,11 @@
 on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et al.: DeepLab-LargeFOV
 and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101) with `msc` (its multi-scale test net, around
 any model), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN and
-DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
-`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants),
-`auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head)."""
+DeepLabV3 nets), `deeplab_v3_plus` (Chen et al.: DeepLab v3+, and its decoder as a function),
+`gcn` (Peng et al.: Large Kernel Matters' GCN), `dilation` (Yu & Koltun: the Dilation8 front-end
+and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and
+their Bayesian variants), `auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab
+v3+'s head)."""
 
 from keras_fcn.models.auto_deeplab import AutoDeepLab
 from keras_fcn.models.deeplab import (
@@ -20,6 +22,7 @@ from keras_fcn.models.deeplab_v3 import (
     TorchvisionDeepLabV3,
     TorchvisionFCN,
 )
+from keras_fcn.models.deeplab_v3_plus import DeepLabV3Plus, deeplab_v3_plus_decoder
 from keras_fcn.models.dilation import Dilation8, build_dilation
 from keras_fcn.models.fcn import (
     FCN8S,
@@ -36,6 +39,7 @@ from keras_fcn.models.fcn import (
     build_fcn,
 )
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
+from keras_fcn.models.gcn import GCN
 from keras_fcn.models.msc import multi_scale
 from keras_fcn.models.segnet import (
     SEGNET,
@@ -51,6 +55,7 @@ __all__ = [
     "FCN8S_AT_ONCE",
     "FCN16S",
     "FCN32S",
+    "GCN",
     "GEOMETRIES",
     "SEGNET",
     "SEGNET_BASIC",
@@ -59,6 +64,7 @@ __all__ = [
     "DeepLabASPP",
     "DeepLabLargeFOV",
     "DeepLabV3",
+    "DeepLabV3Plus",
     "DeepLabVariant",
     "Dilation8",
     "FCN8s",
@@ -78,5 +84,6 @@ __all__ = [
     "build_dilation",
     "build_fcn",
     "build_segnet",
+    "deeplab_v3_plus_decoder",
     "multi_scale",
 ]

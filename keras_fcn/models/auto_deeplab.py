@@ -23,9 +23,10 @@ only official definition builds it, tensorflow/models `research/deeplab/core/nas
 - head (`research/deeplab/model.py`, `_extract_features` and `refine_by_decoder`): DeepLab
   v3's ASPP on the output-stride-8 map (`keras_fcn.models.deeplab_v3.aspp` with `PAPER_ASPP`:
   1×1, 3×3 at rates 12, 24, 36, image pooling, 256 filters, projection, dropout 0.1), the v3+
-  decoder on cell 2's output at 1/4 (1×1 → 48 + BN + ReLU, concatenated after the ASPP's output
-  resized to its size, two 3×3 → 256 + BN + ReLU), a 1×1 to the classes with bias, and a
-  bilinear resize to the image with corners aligned.
+  decoder on cell 2's output at 1/4 (`keras_fcn.models.deeplab_v3_plus.deeplab_v3_plus_decoder`:
+  1×1 → 48 + BN + ReLU, concatenated after the ASPP's output resized to its size, two 3×3 → 256
+  + BN + ReLU, a 1×1 to the classes with bias), and a bilinear resize to the image with corners
+  aligned.
 
 Where the releases differ, the newest code is followed: its stem and atrous convolutions pad as
 `resnet_utils.conv2d_same` does and its strided separable convolutions as
@@ -63,13 +64,8 @@ import os
 import keras
 
 from keras_fcn.layers import CaffeInterp
-from keras_fcn.models.deeplab_v3 import (
-    ASPP_FILTERS,
-    PAPER_ASPP,
-    RATES_AT_16,
-    _conv_bn_relu,
-    aspp,
-)
+from keras_fcn.models.deeplab_v3 import PAPER_ASPP, RATES_AT_16, aspp
+from keras_fcn.models.deeplab_v3_plus import deeplab_v3_plus_decoder
 from keras_fcn.models.inputs import check_sizes
 
 FILTER_MULTIPLIERS = {"S": 20, "M": 32, "L": 48}
@@ -103,9 +99,6 @@ are, the five blocks form it."""
 
 STEM_FILTERS = (64, 64, 128)
 """The filters of the stem's `conv0`, `conv1` and `conv2`."""
-
-DECODER_PROJECTION_FILTERS = 48
-"""The filters of the v3+ decoder's 1×1 on the low-level features."""
 
 DECODER_LOW_LEVEL = "Cell_2"
 """The endpoint whose output the decoder reads, at 1/4 (`feature_extractor.py`,
@@ -358,44 +351,6 @@ def _hnasnet(
     return features, endpoints
 
 
-def v3_plus_decoder(
-    features,
-    low_level,
-    *,
-    kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-):
-    """DeepLab v3+'s decoder: the low-level features through a 1×1 convolution to 48
-    (`decoder_projection`), concatenated after the features resized to their size (corners
-    aligned), and two 3×3 convolutions to 256 (`decoder_0`, `decoder_1`); each bias-free with
-    batch normalization (epsilon 1e-5, decay 0.9997) and ReLU.
-
-    Reference: Chen, Zhu, Papandreou, Schroff & Adam, "Encoder-Decoder with Atrous Separable
-    Convolution for Semantic Image Segmentation", ECCV 2018, section 3.1; tensorflow/models
-    `research/deeplab/model.py` (`refine_by_decoder`, `decoder_use_separable_conv=False`).
-
-    Args:
-        features: the ASPP's output.
-        low_level: the low-level features (1/4).
-        kernel_initializer: the convolutions' kernel initializer.
-
-    Returns:
-        256 channels at the low-level features' resolution.
-
-    Example:
-
-    >>> v3_plus_decoder(keras.Input((9, 9, 256)), keras.Input((17, 17, 100))).shape
-    (None, 17, 17, 256)
-    """
-    options = {"momentum": PAPER_ASPP.momentum, "kernel_initializer": kernel_initializer}
-    low_level = _conv_bn_relu(
-        low_level, DECODER_PROJECTION_FILTERS, 1, "decoder_projection", **options
-    )
-    x = CaffeInterp(name="decoder_resize")([features, low_level])
-    x = keras.layers.Concatenate(name="decoder_concat")([x, low_level])
-    x = _conv_bn_relu(x, ASPP_FILTERS, 3, "decoder_0", **options)
-    return _conv_bn_relu(x, ASPP_FILTERS, 3, "decoder_1", **options)
-
-
 def AutoDeepLab(
     num_classes: int = 19,
     *,
@@ -466,18 +421,10 @@ def AutoDeepLab(
         features, ASPP_RATES, PAPER_ASPP, kernel_initializer=kernel_initializer or "glorot_uniform"
     )
 
-    # decoder with cell 2: 1/4.
-    x = v3_plus_decoder(
-        x, endpoints[DECODER_LOW_LEVEL], kernel_initializer=kernel_initializer or "glorot_uniform"
+    # decoder with cell 2, logits: 1/4.
+    logits = deeplab_v3_plus_decoder(
+        x, endpoints[DECODER_LOW_LEVEL], num_classes, kernel_initializer=kernel_initializer
     )
-
-    # logits: 1/4.
-    logits = keras.layers.Conv2D(
-        num_classes,
-        1,
-        kernel_initializer=kernel_initializer or keras.initializers.TruncatedNormal(stddev=0.01),
-        name="logits",
-    )(x)
 
     # resize_bilinear(align_corners=True) to the image: 1/1.
     logits = CaffeInterp(dtype="float32", name="upsampling")([logits, images])

@@ -120,7 +120,7 @@ TORCHVISION_MOMENTUM = TORCHVISION_ASPP.momentum
 """Keras' momentum of torch's `BatchNorm2d` (momentum 0.1), in every torchvision head."""
 
 
-def _conv_bn_relu(
+def conv_bn_relu(
     x, filters: int, kernel_size: int, name: str, *, momentum: float, kernel_initializer, rate=1
 ):
     """A bias-free convolution `{name}_conv` (dilated by `rate`, padded to keep the size), batch
@@ -171,19 +171,19 @@ def aspp(
     (None, None, None, 256)
     """
     options = {"momentum": layout.momentum, "kernel_initializer": kernel_initializer}
-    branches = [_conv_bn_relu(features, ASPP_FILTERS, 1, "aspp_0", **options)]
+    branches = [conv_bn_relu(features, ASPP_FILTERS, 1, "aspp_0", **options)]
     for index, rate in enumerate(rates, start=1):
         branches.append(
-            _conv_bn_relu(features, ASPP_FILTERS, 3, f"aspp_{index}", rate=rate, **options)
+            conv_bn_relu(features, ASPP_FILTERS, 3, f"aspp_{index}", rate=rate, **options)
         )
     pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pooling_average")(
         features
     )
-    pooled = _conv_bn_relu(pooled, ASPP_FILTERS, 1, "aspp_pooling", **options)
+    pooled = conv_bn_relu(pooled, ASPP_FILTERS, 1, "aspp_pooling", **options)
     pooled = ResizeToReference(name="aspp_pooling_resize")([pooled, features])
     branches = [pooled, *branches] if layout.image_pooling_first else [*branches, pooled]
     x = keras.layers.Concatenate(name="aspp_concat")(branches)
-    x = _conv_bn_relu(x, ASPP_FILTERS, 1, "aspp_projection", **options)
+    x = conv_bn_relu(x, ASPP_FILTERS, 1, "aspp_projection", **options)
     return keras.layers.Dropout(layout.dropout, name="aspp_dropout")(x)
 
 
@@ -205,7 +205,7 @@ def fcn_head(
     >>> fcn_head(keras.Input((None, None, 1024)), 21, prefix="aux_").shape
     (None, None, None, 21)
     """
-    x = _conv_bn_relu(
+    x = conv_bn_relu(
         features,
         features.shape[-1] // 4,
         3,
@@ -217,6 +217,66 @@ def fcn_head(
     return keras.layers.Conv2D(
         num_classes, 1, kernel_initializer=kernel_initializer, name=f"{prefix}logits"
     )(x)
+
+
+def encoder(
+    *,
+    backbone: str,
+    output_stride: int,
+    multi_grid: tuple[int, int, int],
+    weights: str | None,
+    input_shape: tuple,
+    kernel_initializer: str | keras.initializers.Initializer | None,
+) -> tuple[keras.KerasTensor, dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """DeepLab v3's encoder: the image input, the dilated ResNet and the ASPP on its conv5.
+
+    What `DeepLabV3` and DeepLab v3+ (`keras_fcn.models.deeplab_v3_plus`) share: the input takes
+    RGB in [0, 255] and subtracts keras.applications' mean inside the model; the ResNet runs at
+    `output_stride` with conv5's rates times `multi_grid`; the ASPP (`PAPER_ASPP`) has the rates
+    6, 12, 18 at output stride 16 and twice them at 8. See `DeepLabV3` for the arguments.
+
+    Returns:
+        `(images, features, aspp_output)`: the `keras.Input`, the backbone's levels `"P1"` …
+        `"P5"`, and the ASPP's 256 channels at 1/output_stride.
+
+    Example:
+
+    >>> images, features, x = encoder(backbone="resnet50", output_stride=8, multi_grid=(1, 2, 4),
+    ...     weights=None, input_shape=(None, None, 3), kernel_initializer="zeros")
+    >>> features["P2"].shape[-1], x.shape[-1]
+    (256, 256)
+    """
+    if backbone not in PAPER_BACKBONES:
+        raise ValueError(
+            f"DeepLab v3's backbone must be one of {PAPER_BACKBONES}; received {backbone!r}."
+        )
+    if output_stride not in OUTPUT_STRIDES:
+        raise ValueError(
+            f"DeepLab v3's output_stride must be one of {OUTPUT_STRIDES} (conv5 or conv4 and "
+            f"conv5 dilated); received {output_stride!r}."
+        )
+    resnet = get_backbone(backbone)
+
+    # data: RGB in [0, 255] → BGR minus keras.applications' ImageNet mean.
+    images = keras.Input(shape=input_shape, name="image")
+    x = resnet.preprocessing()(images)
+
+    # conv1 … conv3: 1/8; conv4: 1/16 (1/8 at output stride 8, dilated by 2); conv5:
+    # 1/output_stride, dilated by 2 or 4 times the multi-grid.
+    features = resnet(
+        x,
+        weights=weights,
+        output_stride=output_stride,
+        multi_grid=multi_grid,
+        kernel_initializer=kernel_initializer or "he_normal",
+    )
+
+    # ASPP on conv5: 1/output_stride.
+    rates = tuple(rate * 16 // output_stride for rate in RATES_AT_16)
+    x = aspp(
+        features["P5"], rates, PAPER_ASPP, kernel_initializer=kernel_initializer or "glorot_uniform"
+    )
+    return images, features, x
 
 
 def DeepLabV3(
@@ -277,35 +337,13 @@ def DeepLabV3(
     (36, 36)
     """
     check_sizes(input_shape, num_classes=num_classes)
-    if backbone not in PAPER_BACKBONES:
-        raise ValueError(
-            f"DeepLabV3's backbone must be one of {PAPER_BACKBONES}; received {backbone!r}."
-        )
-    if output_stride not in OUTPUT_STRIDES:
-        raise ValueError(
-            f"DeepLabV3's output_stride must be one of {OUTPUT_STRIDES} (conv5 or conv4 and "
-            f"conv5 dilated); received {output_stride!r}."
-        )
-    resnet = get_backbone(backbone)
-
-    # data: RGB in [0, 255] → BGR minus keras.applications' ImageNet mean.
-    images = keras.Input(shape=input_shape, name="image")
-    x = resnet.preprocessing()(images)
-
-    # conv1 … conv3: 1/8; conv4: 1/16 (1/8 at output stride 8, dilated by 2); conv5:
-    # 1/output_stride, dilated by 2 or 4 times the multi-grid.
-    features = resnet(
-        x,
-        weights=weights,
+    images, _, x = encoder(
+        backbone=backbone,
         output_stride=output_stride,
         multi_grid=multi_grid,
-        kernel_initializer=kernel_initializer or "he_normal",
-    )
-
-    # ASPP on conv5: 1/output_stride.
-    rates = tuple(rate * 16 // output_stride for rate in RATES_AT_16)
-    x = aspp(
-        features["P5"], rates, PAPER_ASPP, kernel_initializer=kernel_initializer or "glorot_uniform"
+        weights=weights,
+        input_shape=input_shape,
+        kernel_initializer=kernel_initializer,
     )
 
     # logits: 1/output_stride.
@@ -368,7 +406,7 @@ def _torchvision_net(
             TORCHVISION_ASPP,
             kernel_initializer=kernel_initializer,
         )
-        x = _conv_bn_relu(
+        x = conv_bn_relu(
             x,
             ASPP_FILTERS,
             3,
