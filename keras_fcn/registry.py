@@ -312,16 +312,17 @@ TORCHVISION_SOLVER = Recipe(
     crop_size=480,
     augment=True,
     scale_range=(0.5, 2.0),
+    aux_loss_weight=0.5,
 )
-"""torchvision's (pytorch/vision `references/segmentation`: README's `--lr 0.02 -b 4` on 8
-GPUs with `--aux-loss`, `train.py`, `presets.py`): SGD with momentum 0.9 at 0.02 with the
-"poly" decay per step (power 0.9, 30 epochs), the auxiliary head at 10× the rate, weight decay
-1e-4 (torch's coupled decay, 1e-4 · ‖w‖² / 2), batches of 4 × 8 = 32 random 480×480 crops,
-mirrored, the loss averaged over labelled pixels. A `Recipe` does not express the auxiliary
-loss (`out` + 0.5 · `aux`; the registry's nets are built without the auxiliary head,
-`aux=True` adds it), the decay of biases and batch normalization parameters (the recipe's L2
-is on kernels), nor torchvision's scale jitter, a resize of the shorter side to 260–1040
-pixels rather than a factor of the image's size."""
+"""torchvision's (pytorch/vision `references/segmentation`: README's `--lr 0.02 -b 4` on 8 GPUs
+with `--aux-loss`, `train.py`, `presets.py`): SGD with momentum 0.9 at 0.02 with the "poly"
+decay per step (power 0.9, 30 epochs), the auxiliary head at 10× the rate, weight decay 1e-4
+(torch's coupled decay, 1e-4 · ‖w‖² / 2), batches of 4 × 8 = 32 random 480×480 crops, mirrored,
+the loss averaged over labelled pixels, plus 0.5 × the auxiliary head's for a net built with it
+(`aux=True`; the registry's nets are built without). A `Recipe` does not express the decay of
+biases and batch normalization parameters (the recipe's L2 is on kernels), nor torchvision's
+scale jitter, a resize of the shorter side to 260–1040 pixels rather than a factor of the
+image's size."""
 
 AUTO_DEEPLAB_SOLVER = Recipe(
     name="paper",

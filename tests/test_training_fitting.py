@@ -14,6 +14,7 @@ import pytest
 from score_reference import fast_hist, reference_scores
 
 from keras_fcn import registry, training
+from keras_fcn.inference import logits_function
 
 SCORES = ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou")
 
@@ -292,3 +293,45 @@ def test_progress_is_one_line_per_epoch_when_not_in_a_terminal(tf, tiny_fcn, tmp
     lines = [line for line in capsys.readouterr().out.splitlines() if "loss:" in line]
     assert len(lines) == 2 and all(line.startswith("2/2 - ") for line in lines)
     assert "━" not in "".join(lines)  # no progress bar
+
+
+def _two_headed_model():
+    """A model with an auxiliary head, as torchvision's nets and PSPNet build it."""
+    keras.utils.set_random_seed(1)
+    images = keras.Input((None, None, 3))
+    features = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(images)
+    outputs = {
+        "out": keras.layers.Conv2D(3, 1, name="logits")(features),
+        "aux": keras.layers.Conv2D(3, 1, name="aux_logits")(features),
+    }
+    return keras.Model(images, outputs)
+
+
+def _cross_entropy(logits, labels):
+    """The mean cross-entropy over labelled pixels (numpy)."""
+    logits = np.asarray(logits, np.float64)
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    labelled = labels != 255
+    picked = np.take_along_axis(log_probabilities, np.where(labelled, labels, 0)[..., None], -1)
+    return -picked[..., 0][labelled].mean()
+
+
+def test_the_auxiliary_head_adds_its_weighted_loss_and_is_left_out_of_inference(tf, tmp_path):
+    model = _two_headed_model()
+    recipe = dataclasses.replace(training.default_recipe(), aux_loss_weight=0.4)
+    training.compile_for_training(model, recipe, num_classes=3)
+    images, labels = _arrays()
+    outputs = model(images)
+
+    results = model.evaluate(
+        images, {"out": labels, "aux": labels}, batch_size=4, verbose=0, return_dict=True
+    )
+
+    out, aux = (_cross_entropy(outputs[name], labels) for name in ("out", "aux"))
+    assert results["loss"] == pytest.approx(out + 0.4 * aux, rel=1e-4)
+    assert 0 <= results["mean_iou"] <= 1
+    history = training.fit(model, _batches(tf), _batches(tf, seed=1), 1, str(tmp_path), verbose=0)
+    assert {"out_loss", "aux_loss", "val_mean_iou"} <= set(history.history)
+    assert (tmp_path / "best.keras").exists()
+    logits = keras.ops.convert_to_numpy(logits_function(model)(images))
+    np.testing.assert_allclose(logits, keras.ops.convert_to_numpy(model(images)["out"]), atol=1e-5)

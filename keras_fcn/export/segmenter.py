@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_fcn.export.precision import float32_model
-from keras_fcn.inference import fold_batch_normalization
+from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
 
 IMAGES_INPUT = "images"
 """Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
@@ -48,7 +48,8 @@ class ClassIds(keras.layers.Layer):
 
 
 def check_model(model: keras.Model) -> None:
-    """Raises a `ValueError` unless `model` maps `(B, H, W, 3)` images of any size to scores.
+    """Raises a `ValueError` unless `model` maps `(B, H, W, 3)` images of any size to scores
+    (a model with an auxiliary head: its logits `"out"`, which the exports keep).
 
     Example:
 
@@ -56,6 +57,7 @@ def check_model(model: keras.Model) -> None:
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, received {type(model).__name__}.")
+    model = without_auxiliary_head(model)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(
             f"The model {model.name!r} must have one input and one output, received "
@@ -81,7 +83,8 @@ def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> 
     A model under a mixed-precision policy (trained with `mixed_bfloat16`) is copied to float32
     first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
     float32, or in their own precision from the float32 graph. Batch normalization is folded
-    into the convolutions (`keras_fcn.inference.fold_batch_normalization`).
+    into the convolutions (`keras_fcn.inference.fold_batch_normalization`); a model with an
+    auxiliary head is exported without it (`keras_fcn.inference.without_auxiliary_head`).
 
     Args:
         model: a model mapping `(B, H, W, 3)` RGB images in [0, 255] to `(B, H, W, num_classes)`
@@ -99,6 +102,7 @@ def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> 
     >>> outputs["class_ids"].shape, outputs["probabilities"].shape
     (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
     """
+    model = without_auxiliary_head(model)
     check_model(model)
     model = fold_batch_normalization(float32_model(model))
     height, width = (None, None) if input_size is None else input_size

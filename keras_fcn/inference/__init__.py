@@ -20,9 +20,15 @@ from keras_fcn.inference.protocols import (
     scaled_size,
     window_starts,
 )
-from keras_fcn.inference.single_scale import logits_function
+from keras_fcn.inference.single_scale import (
+    AUXILIARY_OUTPUTS,
+    has_auxiliary_head,
+    logits_function,
+    without_auxiliary_head,
+)
 
 __all__ = [
+    "AUXILIARY_OUTPUTS",
     "CRF_SETTINGS",
     "MERGES",
     "PROTOCOLS",
@@ -34,7 +40,9 @@ __all__ = [
     "foldable_pairs",
     "get_crf_settings",
     "get_protocol",
+    "has_auxiliary_head",
     "logits_function",
     "scaled_size",
     "window_starts",
+    "without_auxiliary_head",
 ]

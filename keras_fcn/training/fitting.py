@@ -15,9 +15,28 @@ import sys
 import keras
 
 from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.inference import AUXILIARY_OUTPUTS, has_auxiliary_head
 from keras_fcn.metrics import SegmentationScores
 from keras_fcn.training.callbacks import training_callbacks
 from keras_fcn.training.recipes import Recipe, make_loss, make_optimizer
+
+
+def with_auxiliary_targets(dataset):
+    """The batches of a `tf.data.Dataset` with their labels (and sample weights) given to both
+    outputs of a model with an auxiliary head: `(images, {"out": labels, "aux": labels})`."""
+
+    def both(images, labels, *weights):
+        return (
+            images,
+            *({name: value for name in AUXILIARY_OUTPUTS} for value in (labels, *weights)),
+        )
+
+    if not hasattr(dataset, "map"):
+        raise TypeError(
+            "A model with an auxiliary head trains on a tf.data.Dataset of (images, labels), "
+            f"whose labels go to both of its outputs; received {type(dataset).__name__}."
+        )
+    return dataset.map(both)
 
 
 def compile_for_training(
@@ -33,8 +52,9 @@ def compile_for_training(
     `mean_accuracy`, `mean_iou` and `frequency_weighted_iou` from one confusion matrix. The
     recipe's L2 penalty goes on every trainable convolution kernel and batch normalisation
     scale, as Caffe's weight decay does in FCN's and SegNet's solvers (not on biases, BN
-    shifts or frozen upsamplers). Call it inside the strategy's scope. It works on every Keras
-    backend.
+    shifts or frozen upsamplers). A model with an auxiliary head (`has_auxiliary_head`) gets the
+    loss on both outputs, the auxiliary one weighted by `recipe.aux_loss_weight`, and the scores
+    of its logits. Call it inside the strategy's scope. It works on every Keras backend.
 
     Args:
         model: a segmentation model (logits out).
@@ -67,10 +87,19 @@ def compile_for_training(
                 layer.kernel.regularizer = keras.regularizers.L2(recipe.l2)
             elif isinstance(layer, keras.layers.BatchNormalization) and layer.scale:
                 layer.gamma.regularizer = keras.regularizers.L2(recipe.l2)
+    loss, loss_weights = make_loss(recipe), None
+    metrics = [SegmentationScores(num_classes, ignore_class=IGNORE_LABEL)]
+    if has_auxiliary_head(model):
+        # The logits and the auxiliary head's each have the recipe's loss (logged as `out_loss`
+        # and `aux_loss`, their weighted sum as `loss`); the scores are the logits'.
+        loss = {name: make_loss(recipe) for name in AUXILIARY_OUTPUTS}
+        loss_weights = {"out": 1.0, "aux": recipe.aux_loss_weight}
+        metrics = {"out": metrics}
     model.compile(
         optimizer=make_optimizer(recipe, total_steps),
-        loss=make_loss(recipe),
-        metrics=[SegmentationScores(num_classes, ignore_class=IGNORE_LABEL)],
+        loss=loss,
+        loss_weights=loss_weights,
+        metrics=metrics,
         jit_compile=jit_compile,
     )
     return model
@@ -92,7 +121,8 @@ def fit(
 
     Args:
         model: compiled with `compile_for_training`.
-        train_dataset: batches of `(images, labels)`.
+        train_dataset: batches of `(images, labels)` (a `tf.data.Dataset` for a model with an
+            auxiliary head, whose labels go to both outputs).
         val_dataset: validation batches, or `None` (then the checkpoint follows `mean_iou`).
         epochs: total epochs, counting those of an interrupted run that is resumed.
         output_dir: where the run's files go (created if needed).
@@ -118,6 +148,10 @@ def fit(
     """
     os.makedirs(output_dir, exist_ok=True)
     monitor = "val_mean_iou" if val_dataset is not None else "mean_iou"
+    if has_auxiliary_head(model):
+        train_dataset = with_auxiliary_targets(train_dataset)
+        if val_dataset is not None:
+            val_dataset = with_auxiliary_targets(val_dataset)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(

@@ -80,6 +80,9 @@ class Recipe:
         class_weights: how the loss weighs the classes, a name of
             `keras_fcn.data.CLASS_WEIGHTINGS`: `"none"`, `"median-frequency"` or
             `"inverse-frequency"` (computed from the training labels).
+        aux_loss_weight: the weight of the auxiliary head's loss, added to the logits' for a
+            model built with its auxiliary head (outputs `{"out", "aux"}`: torchvision's nets
+            and PSPNet with `aux=True`); torchvision trains with 0.5, PSPNet with 0.4.
 
     Example:
 
@@ -105,6 +108,7 @@ class Recipe:
     augment: bool = False
     scale_range: tuple[float, float] = (0.5, 2.0)
     class_weights: str = "none"
+    aux_loss_weight: float = 0.0
 
     def __post_init__(self):
         for field, allowed in (
@@ -121,6 +125,11 @@ class Recipe:
             raise ValueError(
                 f"Recipe {self.name!r}: final_learning_rate must lie in [0, learning_rate], "
                 f"received {self.final_learning_rate} with learning_rate {self.learning_rate}."
+            )
+        if self.aux_loss_weight < 0:
+            raise ValueError(
+                f"Recipe {self.name!r}: aux_loss_weight must be at least 0, received "
+                f"{self.aux_loss_weight}."
             )
         if self.learning_rate <= 0 or self.batch_size < 1 or self.label_stride < 1:
             raise ValueError(
