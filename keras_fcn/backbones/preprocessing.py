@@ -40,6 +40,12 @@ NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
 """Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
 (disparity, height, angle), which the nets read unflipped."""
 
+PSPNET_MEAN_BGR = IMAGENET_MEAN_BGR
+"""Mean of PSPNet's three released nets, BGR: its evaluation code subtracts the RGB mean (123.68,
+116.779, 103.939) from every dataset's images, then turns them into BGR, without scaling
+(hszhao/PSPNet `evaluation/eval_all.m`, `pre_img.m`), which is keras.applications' ImageNet
+mean."""
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class VGGPreprocessing(keras.layers.Layer):
