@@ -2,7 +2,7 @@
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
 `DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, torchvision's `TorchvisionFCN` and
-`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
+`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`, `PSPNet`; every model by name in
 `keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them (`multi_scale`),
 the trained nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's
 four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
@@ -53,6 +53,7 @@ from keras_fcn.models import (
     FCN16s,
     FCN32s,
     FCNAlexNet,
+    PSPNet,
     SegNet,
     SegNetBasic,
     TorchvisionDeepLabV3,
@@ -88,6 +89,7 @@ __all__ = [
     "MaxPoolingWithIndices",
     "MaxUnpooling",
     "MonteCarloDropout",
+    "PSPNet",
     "PadToMultiple",
     "Protocol",
     "ProtocolPredictor",
