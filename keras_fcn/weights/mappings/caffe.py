@@ -148,8 +148,8 @@ def pspnet_caffe_name(keras_name: str) -> str:
         name = f"conv{stage}_{block}_{PSPNET_BRANCHES[branch]}"
         return name if kind == "conv" else f"{name}/bn"
     convolution = keras_name.removesuffix("_bn")
-    convolution = PSPNET_STEM.get(convolution, convolution)
-    return convolution if convolution == keras_name else f"{convolution}/bn"
+    caffe_name = PSPNET_STEM.get(convolution, convolution)
+    return caffe_name if convolution == keras_name else f"{caffe_name}/bn"
 
 
 def caffe_scale_name(batch_norm_name: str) -> str:
