@@ -121,7 +121,9 @@ RESNET_OPTIONS = ("input_shape", "weights", "mean", "kernel_initializer")
 """The options of the nets on a ResNet backbone of fixed layout (DeepLab v2's ResNet-101)."""
 
 PSPNET_OPTIONS = ("input_size", "aux", "weights", "mean", "kernel_initializer")
-"""PSPNet's: its input side (the released nets' 473 or 713, or any), the auxiliary head."""
+"""PSPNet's: its input side, the auxiliary head. Its entries take images of any size, as every
+model of the registry does (`input_size=None`); `input_size=473` or `713` builds a released
+deploy net, as its presets do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -472,7 +474,7 @@ MODELS = {
                 paper_recipe=PSPNET_SOLVER,
                 class_names=class_names,
                 reference="Zhao et al., CVPR 2017, sections 3 and 4 (hszhao/PSPNet)",
-                fixed={"depth": depth},
+                fixed={"depth": depth, "input_size": None},
             )
             for depth, class_names in ((101, VOC_CLASS_NAMES), (50, ADE20K_CLASS_NAMES))
         ),
