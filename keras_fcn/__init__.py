@@ -2,14 +2,14 @@
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
 `DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, `DeepLabV3Plus`, `GCN`, torchvision's
-`TorchvisionFCN` and `TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by
-name in `keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them
-(`multi_scale`), the trained nets of the original releases (`from_preset`, `PRESETS`), their
-layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols
-(`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows), DeepLab's dense CRF
-(`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets (`predict_with_uncertainty`).
-Importing the package registers every serializable class, so `keras.models.load_model` reads
-`.keras` files without `custom_objects`.
+`TorchvisionFCN` and `TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`, `PSPNet`,
+`AutoDeepLab`; every model by name in `keras_fcn.registry`) and DeepLab v2's multi-scale test net
+around any of them (`multi_scale`), the trained nets of the original releases (`from_preset`,
+`PRESETS`), their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, the papers'
+test-time protocols (`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows), DeepLab's
+dense CRF (`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets
+(`predict_with_uncertainty`). Importing the package registers every serializable class, so
+`keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
 `keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
@@ -58,6 +58,7 @@ from keras_fcn.models import (
     FCN16s,
     FCN32s,
     FCNAlexNet,
+    PSPNet,
     SegNet,
     SegNetBasic,
     TorchvisionDeepLabV3,
@@ -96,6 +97,7 @@ __all__ = [
     "MaxPoolingWithIndices",
     "MaxUnpooling",
     "MonteCarloDropout",
+    "PSPNet",
     "PadToMultiple",
     "Protocol",
     "ProtocolPredictor",

@@ -1,10 +1,12 @@
-"""Class names, the ignore label and the colour palettes of PASCAL VOC and CamVid.
+"""Class names, the ignore label and the colour palettes of VOC, CamVid, ADE20K and Cityscapes.
 
 The class lists of the datasets the original FCN nets were released for: PASCAL VOC,
 PASCAL-Context, SIFT Flow (semantic and geometric) and NYUDv2, in the order of the nets' scores
 (`data/*/classes*.txt` of the FCN release), and CamVid's 11 classes. The original colours every
 dataset with the VOC colour map (`vis.py`'s `make_palette`), as `voc_palette` does; CamVid has
-its own (`camvid_palette`).
+its own (`camvid_palette`). PSPNet's releases add ADE20K's 150 classes and Cityscapes' 19, with
+their own colours (`ade20k_palette`, `cityscapes_palette`, from hszhao/PSPNet
+`evaluation/visualizationCode/`).
 
 References: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
 and the VOC devkit's `VOClabelcolormap.m`; G. Brostow et al., "Semantic object classes in
@@ -294,5 +296,404 @@ def camvid_palette(num_colors: int = 256) -> np.ndarray:
     return palette
 
 
-PALETTES = {"voc": voc_palette, "camvid": camvid_palette}
+ADE20K_CLASS_NAMES = (
+    "wall",
+    "building",
+    "sky",
+    "floor",
+    "tree",
+    "ceiling",
+    "road",
+    "bed",
+    "windowpane",
+    "grass",
+    "cabinet",
+    "sidewalk",
+    "person",
+    "earth",
+    "door",
+    "table",
+    "mountain",
+    "plant",
+    "curtain",
+    "chair",
+    "car",
+    "water",
+    "painting",
+    "sofa",
+    "shelf",
+    "house",
+    "sea",
+    "mirror",
+    "rug",
+    "field",
+    "armchair",
+    "seat",
+    "fence",
+    "desk",
+    "rock",
+    "wardrobe",
+    "lamp",
+    "bathtub",
+    "railing",
+    "cushion",
+    "base",
+    "box",
+    "column",
+    "signboard",
+    "chest of drawers",
+    "counter",
+    "sand",
+    "sink",
+    "skyscraper",
+    "fireplace",
+    "refrigerator",
+    "grandstand",
+    "path",
+    "stairs",
+    "runway",
+    "case",
+    "pool table",
+    "pillow",
+    "screen door",
+    "stairway",
+    "river",
+    "bridge",
+    "bookcase",
+    "blind",
+    "coffee table",
+    "toilet",
+    "flower",
+    "book",
+    "hill",
+    "bench",
+    "countertop",
+    "stove",
+    "palm",
+    "kitchen island",
+    "computer",
+    "swivel chair",
+    "boat",
+    "bar",
+    "arcade machine",
+    "hovel",
+    "bus",
+    "towel",
+    "light",
+    "truck",
+    "tower",
+    "chandelier",
+    "awning",
+    "streetlight",
+    "booth",
+    "television receiver",
+    "airplane",
+    "dirt track",
+    "apparel",
+    "pole",
+    "land",
+    "bannister",
+    "escalator",
+    "ottoman",
+    "bottle",
+    "buffet",
+    "poster",
+    "stage",
+    "van",
+    "ship",
+    "fountain",
+    "conveyer belt",
+    "canopy",
+    "washer",
+    "plaything",
+    "swimming pool",
+    "stool",
+    "barrel",
+    "basket",
+    "waterfall",
+    "tent",
+    "bag",
+    "minibike",
+    "cradle",
+    "oven",
+    "ball",
+    "food",
+    "step",
+    "tank",
+    "trade name",
+    "microwave",
+    "pot",
+    "animal",
+    "bicycle",
+    "lake",
+    "dishwasher",
+    "screen",
+    "blanket",
+    "sculpture",
+    "hood",
+    "sconce",
+    "vase",
+    "traffic light",
+    "tray",
+    "ashcan",
+    "fan",
+    "pier",
+    "crt screen",
+    "plate",
+    "monitor",
+    "bulletin board",
+    "shower",
+    "radiator",
+    "glass",
+    "clock",
+    "flag",
+)
+"""The 150 classes of the ADE20K scene parsing benchmark (SceneParsing / ADEChallengeData2016), in
+the order of the nets' scores: the dataset's labels 1–150 less one; its 0 ("other") becomes
+255. The names of PSPNet's release (hszhao/PSPNet `evaluation/visualizationCode/objectName150.mat`,
+the first name of each row of the benchmark's `objectInfo150.csv`)."""
+
+_ADE20K_COLOURS = (
+    (120, 120, 120),
+    (180, 120, 120),
+    (6, 230, 230),
+    (80, 50, 50),
+    (4, 200, 3),
+    (120, 120, 80),
+    (140, 140, 140),
+    (204, 5, 255),
+    (230, 230, 230),
+    (4, 250, 7),
+    (224, 5, 255),
+    (235, 255, 7),
+    (150, 5, 61),
+    (120, 120, 70),
+    (8, 255, 51),
+    (255, 6, 82),
+    (143, 255, 140),
+    (204, 255, 4),
+    (255, 51, 7),
+    (204, 70, 3),
+    (0, 102, 200),
+    (61, 230, 250),
+    (255, 6, 51),
+    (11, 102, 255),
+    (255, 7, 71),
+    (255, 9, 224),
+    (9, 7, 230),
+    (220, 220, 220),
+    (255, 9, 92),
+    (112, 9, 255),
+    (8, 255, 214),
+    (7, 255, 224),
+    (255, 184, 6),
+    (10, 255, 71),
+    (255, 41, 10),
+    (7, 255, 255),
+    (224, 255, 8),
+    (102, 8, 255),
+    (255, 61, 6),
+    (255, 194, 7),
+    (255, 122, 8),
+    (0, 255, 20),
+    (255, 8, 41),
+    (255, 5, 153),
+    (6, 51, 255),
+    (235, 12, 255),
+    (160, 150, 20),
+    (0, 163, 255),
+    (140, 140, 140),
+    (250, 10, 15),
+    (20, 255, 0),
+    (31, 255, 0),
+    (255, 31, 0),
+    (255, 224, 0),
+    (153, 255, 0),
+    (0, 0, 255),
+    (255, 71, 0),
+    (0, 235, 255),
+    (0, 173, 255),
+    (31, 0, 255),
+    (11, 200, 200),
+    (255, 82, 0),
+    (0, 255, 245),
+    (0, 61, 255),
+    (0, 255, 112),
+    (0, 255, 133),
+    (255, 0, 0),
+    (255, 163, 0),
+    (255, 102, 0),
+    (194, 255, 0),
+    (0, 143, 255),
+    (51, 255, 0),
+    (0, 82, 255),
+    (0, 255, 41),
+    (0, 255, 173),
+    (10, 0, 255),
+    (173, 255, 0),
+    (0, 255, 153),
+    (255, 92, 0),
+    (255, 0, 255),
+    (255, 0, 245),
+    (255, 0, 102),
+    (255, 173, 0),
+    (255, 0, 20),
+    (255, 184, 184),
+    (0, 31, 255),
+    (0, 255, 61),
+    (0, 71, 255),
+    (255, 0, 204),
+    (0, 255, 194),
+    (0, 255, 82),
+    (0, 10, 255),
+    (0, 112, 255),
+    (51, 0, 255),
+    (0, 194, 255),
+    (0, 122, 255),
+    (0, 255, 163),
+    (255, 153, 0),
+    (0, 255, 10),
+    (255, 112, 0),
+    (143, 255, 0),
+    (82, 0, 255),
+    (163, 255, 0),
+    (255, 235, 0),
+    (8, 184, 170),
+    (133, 0, 255),
+    (0, 255, 92),
+    (184, 0, 255),
+    (255, 0, 31),
+    (0, 184, 255),
+    (0, 214, 255),
+    (255, 0, 112),
+    (92, 255, 0),
+    (0, 224, 255),
+    (112, 224, 255),
+    (70, 184, 160),
+    (163, 0, 255),
+    (153, 0, 255),
+    (71, 255, 0),
+    (255, 0, 163),
+    (255, 204, 0),
+    (255, 0, 143),
+    (0, 255, 235),
+    (133, 255, 0),
+    (255, 0, 235),
+    (245, 0, 255),
+    (255, 0, 122),
+    (255, 245, 0),
+    (10, 190, 212),
+    (214, 255, 0),
+    (0, 204, 255),
+    (20, 0, 255),
+    (255, 255, 0),
+    (0, 153, 255),
+    (0, 41, 255),
+    (0, 255, 204),
+    (41, 0, 255),
+    (41, 255, 0),
+    (173, 0, 255),
+    (0, 245, 255),
+    (71, 0, 255),
+    (122, 0, 255),
+    (0, 255, 184),
+    (0, 92, 255),
+    (184, 255, 0),
+    (0, 133, 255),
+    (255, 214, 0),
+    (25, 194, 194),
+    (102, 255, 0),
+    (92, 0, 255),
+)
+"""The colours of the ADE20K classes in PSPNet's release (`color150.mat`), the benchmark's own."""
+
+CITYSCAPES_CLASS_NAMES = (
+    "road",
+    "sidewalk",
+    "building",
+    "wall",
+    "fence",
+    "pole",
+    "traffic light",
+    "traffic sign",
+    "vegetation",
+    "terrain",
+    "sky",
+    "person",
+    "rider",
+    "car",
+    "truck",
+    "bus",
+    "train",
+    "motorcycle",
+    "bicycle",
+)
+"""The 19 Cityscapes classes scored by the benchmark, in the order of its `trainId`s 0–18
+(cityscapesScripts `labels.py`; PSPNet's `objectName19.mat`); every other label is 255."""
+
+_CITYSCAPES_COLOURS = (
+    (128, 64, 128),  # road
+    (244, 35, 232),  # sidewalk
+    (70, 70, 70),  # building
+    (102, 102, 156),  # wall
+    (190, 153, 153),  # fence
+    (153, 153, 153),  # pole
+    (250, 170, 30),  # traffic light
+    (220, 220, 0),  # traffic sign
+    (107, 142, 35),  # vegetation
+    (152, 251, 152),  # terrain
+    (70, 130, 180),  # sky
+    (220, 20, 60),  # person
+    (255, 0, 0),  # rider
+    (0, 0, 142),  # car
+    (0, 0, 70),  # truck
+    (0, 60, 100),  # bus
+    (0, 80, 100),  # train
+    (0, 0, 230),  # motorcycle
+    (119, 11, 32),  # bicycle
+)
+
+
+def _listed_palette(colours: tuple, num_colors: int) -> np.ndarray:
+    """`colours` in rows 0, 1, …, black in the rest of `num_colors` rows (void, 255, included)."""
+    if not len(colours) <= num_colors <= 256:
+        raise ValueError(f"num_colors must be in [{len(colours)}, 256], received {num_colors}.")
+    palette = np.zeros((num_colors, 3), np.uint8)
+    palette[: len(colours)] = colours
+    return palette
+
+
+def ade20k_palette(num_colors: int = 256) -> np.ndarray:
+    """Returns the colours of the ADE20K classes as a `(num_colors, 3)` uint8 array.
+
+    Rows 0 to 149 are the classes' colours (PSPNet's `color150.mat`); the others are black.
+
+    Example:
+
+    >>> ade20k_palette()[2].tolist()  # sky
+    [6, 230, 230]
+    """
+    return _listed_palette(_ADE20K_COLOURS, num_colors)
+
+
+def cityscapes_palette(num_colors: int = 256) -> np.ndarray:
+    """Returns the colours of the 19 Cityscapes classes as a `(num_colors, 3)` uint8 array.
+
+    Rows 0 to 18 are the classes' colours (cityscapesScripts `labels.py`, PSPNet's
+    `colormapcs.mat`); the others are black.
+
+    Example:
+
+    >>> cityscapes_palette()[0].tolist()  # road
+    [128, 64, 128]
+    """
+    return _listed_palette(_CITYSCAPES_COLOURS, num_colors)
+
+
+PALETTES = {
+    "voc": voc_palette,
+    "camvid": camvid_palette,
+    "ade20k": ade20k_palette,
+    "cityscapes": cityscapes_palette,
+}
 """Palettes by name, for drawing class ids: each a function returning `(256, 3)` uint8."""

@@ -1,7 +1,8 @@
 """Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
 
-The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model, Dilation8's VOC model and DeepLab
-v2's ResNet-101 VOC model. Each `Preset` is one row of data: the model of the registry it is
+The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model, Dilation8's VOC model, DeepLab
+v2's ResNet-101 VOC model, torchvision's four COCO nets and PSPNet's three nets. Each `Preset`
+is one row of data: the model of the registry it is
 (`keras_fcn.registry`, built by its one factory), its inputs with the means their weights
 expect, the classes it scores, where its `.caffemodel` is published (the URL of the release's
 `caffemodel-url` file, or of the zip archive holding it, with the member's name) with its SHA1
@@ -19,7 +20,10 @@ release shelhamer/fcn.berkeleyvision.org (`*/net.py`, `*/caffemodel-url`, `data/
 `train2_iter_8000.caffemodel`); Yu & Koltun, ICLR 2016 (fyu/dilation,
 `dilation8_pascal_voc.caffemodel`); Chen et al., PAMI 2017 (DeepLab v2's
 `deeplab_aspp_resnet101/prototxt_and_model.zip`, `train_iter_20000.caffemodel`, as
-kazuto1011/deeplab-pytorch `scripts/setup_caffemodels.sh` downloads it).
+kazuto1011/deeplab-pytorch `scripts/setup_caffemodels.sh` downloads it); Zhao et al., CVPR 2017
+(hszhao/PSPNet `README.md`, `evaluation/model/README.md`: the three `.caffemodel` files on
+Google Drive, which `keras.utils.get_file` cannot download: `from_preset(name, path)` reads one
+downloaded by hand).
 """
 
 import contextlib
@@ -42,10 +46,14 @@ from keras_fcn.backbones.preprocessing import (
     NYUD_COLOR_MEAN_BGR,
     NYUD_HHA_MEAN,
     PASCAL_CONTEXT_MEAN_BGR,
+    PSPNET_MEAN_BGR,
     SIFT_FLOW_MEAN_BGR,
 )
 from keras_fcn.classes import (
+    ADE20K_CLASS_NAMES,
+    CITYSCAPES_CLASS_NAMES,
     NYUD_CLASS_NAMES,
+    PALETTES,
     PASCAL_CONTEXT_CLASS_NAMES,
     SIFT_FLOW_GEOMETRIC_CLASS_NAMES,
     SIFT_FLOW_SEMANTIC_CLASS_NAMES,
@@ -61,6 +69,9 @@ CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
 
 TORCHVISION_URL = "https://download.pytorch.org/models/"
 """Where PyTorch publishes torchvision's trained weights (`.pth` state dicts)."""
+
+GOOGLE_DRIVE_URL = "https://drive.google.com/file/d/{}/view?usp=sharing"
+"""The page of a file shared on Google Drive, by its id (PSPNet's `.caffemodel` files)."""
 
 _UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
 """How presets are built: every weight is loaded next, and zeros cost nothing to draw where
@@ -88,6 +99,14 @@ class Preset:
         mean_iou: the published mean IU (%) of the net, where there is one.
         mean_iou_split: the images `mean_iou` was measured on, and how.
         member: for an archive, the name of the `.caffemodel` in it (in any of its folders).
+        manual_file: for a file published on a page that `keras.utils.get_file` cannot
+            download (Google Drive's), its name: `from_preset` then reads it from a path.
+        palette_name: the colours of the classes, a name of `keras_fcn.classes.PALETTES`.
+        options: architecture options the release fixes, `(name, value)` pairs (PSPNet's
+            `input_size`); a caller's options replace them.
+        scores: published scores beyond `mean_iou`, `(protocol, metric, value)` triples: a
+            name of `keras_fcn.inference.PROTOCOLS`, a field of `keras_fcn.EvaluationReport`
+            (`mean_iou`, `pixel_accuracy`) and the value in percent.
 
     Example:
 
@@ -109,11 +128,15 @@ class Preset:
     mean_iou: float | None = None
     mean_iou_split: str = "PASCAL VOC 2011 seg11valid"
     member: str | None = None
+    manual_file: str | None = None
+    palette_name: str = "voc"
+    options: tuple[tuple[str, object], ...] = ()
+    scores: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def file_name(self) -> str:
         """The name of the file published: the `.caffemodel`, or the archive holding it."""
-        return self.url.rsplit("/", 1)[-1]
+        return self.manual_file or self.url.rsplit("/", 1)[-1]
 
     @property
     def num_classes(self) -> int | dict[str, int]:
@@ -124,11 +147,12 @@ class Preset:
 
     @property
     def palette(self) -> np.ndarray | dict[str, np.ndarray]:
-        """The colours of the classes (`(num_classes, 3)` uint8, the VOC colour map the release
-        draws every dataset with), or one palette per head."""
+        """The colours of the classes (`(num_classes, 3)` uint8: the VOC colour map the FCN
+        release draws every dataset with, or the release's own, `palette_name`), or one palette
+        per head."""
         if isinstance(self.class_names, Mapping):
             return {head: voc_palette(len(names)) for head, names in self.class_names.items()}
-        return voc_palette(len(self.class_names))
+        return PALETTES[self.palette_name]()[: len(self.class_names)]
 
     def build(self, **options) -> keras.Model:
         """The net's architecture with untrained (zero) kernels, named as the preset.
@@ -152,6 +176,7 @@ class Preset:
                 f"Preset {self.name!r} takes the options {', '.join(sorted(allowed))}; "
                 f"received {', '.join(unknown)}."
             )
+        options = {**dict(self.options), **options}
         if "streams" in entry.options:
             options["streams"] = self.streams
         elif self.streams:  # torchvision's nets hold their normalization themselves
@@ -313,10 +338,74 @@ PRESETS = {
                 ("deeplabv3", "DeepLabV3", 101, "586e9e4e", 67.4),
             )
         ),
+        *(
+            Preset(
+                name,
+                title,
+                f"pspnet{depth}",
+                (Stream("image", PSPNET_MEAN_BGR),),
+                classes,
+                GOOGLE_DRIVE_URL.format(drive),
+                mean_iou=scores[-1][2],
+                mean_iou_split=split,
+                manual_file=file,
+                palette_name=palette,
+                options=(("input_size", size),),
+                scores=scores,
+            )
+            for name, title, depth, classes, drive, file, palette, size, split, scores in (
+                (
+                    "ade20k-pspnet50",
+                    "PSPNet50 ADE20K",
+                    50,
+                    ADE20K_CLASS_NAMES,
+                    "1SyCa_mEB-WiwvnqyBBBkWycS1zQDtDzW",
+                    "pspnet50_ADE20K.caffemodel",
+                    "ade20k",
+                    473,
+                    "ADE20K val (2000 images), multi-scale with flip (protocol pspnet-ms)",
+                    (
+                        ("pspnet-ss", "mean_iou", 41.68),
+                        ("pspnet-ss", "pixel_accuracy", 80.04),
+                        ("pspnet-ms", "pixel_accuracy", 80.76),
+                        ("pspnet-ms", "mean_iou", 42.78),
+                    ),
+                ),
+                (
+                    "voc-pspnet101",
+                    "PSPNet101 VOC2012",
+                    101,
+                    VOC_CLASS_NAMES,
+                    "1-jjYyRzbNEwsdQYP2UPJVy0ZV_yCVU2N",
+                    "pspnet101_VOC2012.caffemodel",
+                    "voc",
+                    473,
+                    "PASCAL VOC 2012 test (evaluation server), multi-scale with flip (pspnet-ms)",
+                    (("pspnet-ms", "mean_iou", 85.41),),
+                ),
+                (
+                    "cityscapes-pspnet101",
+                    "PSPNet101 cityscapes",
+                    101,
+                    CITYSCAPES_CLASS_NAMES,
+                    "1-Me01pX1KUsut_7l6uJXkIbaBxxSVgX0",
+                    "pspnet101_cityscapes.caffemodel",
+                    "cityscapes",
+                    713,
+                    "Cityscapes val (500 images), multi-scale with flip (pspnet-cityscapes-ms)",
+                    (
+                        ("pspnet-cityscapes-ss", "mean_iou", 79.70),
+                        ("pspnet-cityscapes-ss", "pixel_accuracy", 96.38),
+                        ("pspnet-cityscapes-ms", "pixel_accuracy", 96.59),
+                        ("pspnet-cityscapes-ms", "mean_iou", 80.91),
+                    ),
+                ),
+            )
+        ),
     )
 }
 """The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's,
-Dilation's and DeepLab v2 ResNet-101's VOC models."""
+Dilation's and DeepLab v2 ResNet-101's VOC models, torchvision's and PSPNet's nets."""
 
 
 def get_preset(name: str) -> Preset:
@@ -423,7 +512,10 @@ def from_preset(
     scale; its published score is that of its multi-scale test net,
     `keras_fcn.models.msc.multi_scale(model)`. torchvision's nets take the same raw images and
     normalize them inside; `aux=True` builds their auxiliary head too, whose weights the `.pth`
-    holds (otherwise they are skipped).
+    holds (otherwise they are skipped). PSPNet's nets are the released deploy nets (473×473
+    inputs, 713×713 for Cityscapes; `input_size=None` for any size), to run under their
+    protocols (`PRESETS[name].scores` names them); their files hold the auxiliary head,
+    loaded with `aux=True` and otherwise skipped.
 
     Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016;
     Chen et al., ICLR 2015 and PAMI 2017; Yu & Koltun, ICLR 2016.
@@ -435,7 +527,8 @@ def from_preset(
             its converted weights are cached too, keyed by the file's SHA1.
         caffemodel: the same as `path`, by keyword.
         **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
-            `dropout`, a narrower `fc_units` for a file written so, torchvision's `aux`.
+            `dropout`, a narrower `fc_units` for a file written so, torchvision's and PSPNet's
+            `aux`, PSPNet's `input_size`.
 
     Returns:
         The `keras.Model`, named as the preset.
@@ -444,7 +537,8 @@ def from_preset(
         ValueError: for an unknown name or option, both `path` and `caffemodel`, a download
             whose SHA1 differs from the published one, an archive without the net's
             `.caffemodel`, or a file that is not the net's (see `load_caffemodel`).
-        FileNotFoundError: if `path` names no file.
+        FileNotFoundError: if `path` names no file, or is not given for a net published where
+            it cannot be downloaded (PSPNet's, on Google Drive: the message gives the page).
 
     Example:
 
@@ -462,6 +556,12 @@ def from_preset(
         path = caffemodel
     preset = get_preset(name)
     model = preset.build(**options)
+    if path is None and preset.manual_file:
+        raise FileNotFoundError(
+            f"Preset {name!r} is the file {preset.manual_file}, published on a page that cannot "
+            f"be downloaded by a program: {preset.url}. Download it there by hand and call "
+            f"from_preset({name!r}, path)."
+        )
     if path is None:
         known = preset.sha1 and _cache_path(preset, preset.sha1)
         if known and os.path.isfile(known):

@@ -16,7 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import keras
 
-from keras_fcn.classes import CAMVID_CLASS_NAMES, CITYSCAPES_CLASS_NAMES, VOC_CLASS_NAMES
+from keras_fcn.classes import (
+    ADE20K_CLASS_NAMES,
+    CAMVID_CLASS_NAMES,
+    CITYSCAPES_CLASS_NAMES,
+    VOC_CLASS_NAMES,
+)
 from keras_fcn.models import (
     auto_deeplab,
     deeplab,
@@ -26,6 +31,7 @@ from keras_fcn.models import (
     fcn,
     fcn_alexnet,
     gcn,
+    pspnet,
     segnet,
 )
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
@@ -33,6 +39,11 @@ from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
 
 def _weights_value(value: str) -> str | None:
     return None if value.lower() == "none" else value
+
+
+def _size_value(value: str) -> int | None:
+    """An input side, or `None` (`none`) for any size."""
+    return None if value.lower() == "none" else int(value)
 
 
 def _literal(value: str):
@@ -92,6 +103,11 @@ OPTIONS = {
             _literal,
         ),
         Option(
+            "input_size",
+            "PSPNet's input side: 473 or 713 for the released nets, none for any size",
+            _size_value,
+        ),
+        Option(
             "weights",
             "'imagenet', None, or the path of the backbone's weights file (of the whole net's "
             "for torchvision's nets)",
@@ -139,6 +155,11 @@ RESNET_OPTIONS = ("input_shape", "weights", "mean", "kernel_initializer")
 
 AUTO_DEEPLAB_OPTIONS = ("input_shape", "weights", "kernel_initializer")
 """Auto-DeepLab's: its variant is the entry's; `weights` is the path of a whole net's file."""
+
+PSPNET_OPTIONS = ("input_size", "aux", "weights", "mean", "kernel_initializer")
+"""PSPNet's: its input side, the auxiliary head. Its entries take images of any size, as every
+model of the registry does (`input_size=None`); `input_size=473` or `713` builds a released
+deploy net, as its presets do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,6 +393,45 @@ over a 500×500 image). Nor does a recipe express the paper's staged VOC schedul
 COCO, SBD and VOC 2012 together (109,892 images padded to 640×640), stage 2 on SBD and VOC
 2012 (10,582), stage 3 on VOC 2012 train alone (1,464)."""
 
+PSPNET_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=0.01,
+    momentum=0.9,
+    schedule="poly",
+    poly_power=0.9,
+    learning_rate_multipliers=(
+        ("conv5_3_pool*", 10.0),
+        ("conv5_4*", 10.0),
+        ("conv6*", 10.0),
+        ("conv4_24*", 10.0),
+    ),
+    l2=l2_for_caffe_weight_decay(1e-4),
+    batch_size=16,
+    crop_size=473,
+    augment=True,
+    scale_range=(0.5, 2.0),
+    aux_loss_weight=pspnet.AUX_LOSS_WEIGHT,
+)
+"""PSPNet's solver on VOC 2012 and ADE20K (Zhao et al., CVPR 2017, section 4.1; the author's
+PyTorch re-implementation hszhao/semseg `config/voc2012/voc2012_pspnet101.yaml`,
+`config/ade20k/ade20k_pspnet50.yaml`, `tool/train.py`): SGD with momentum 0.9 at 0.01 with the
+"poly" decay per step (power 0.9), the new layers (the pyramid pooling module, `conv5_4`,
+`conv6` and the auxiliary head) at 10× the rate, weight decay 1e-4, batches of 16 random
+473×473 crops, mirrored and scaled by 0.5–2, the loss averaged over labelled pixels of the
+zoomed logits, plus 0.4 × the auxiliary head's for a net built with it (`aux=True`,
+`pspnet.AUX_LOSS_WEIGHT`), batch normalization trained (synchronised over the GPUs there). A
+`Recipe` does not express the random rotation
+by −10°…10° and Gaussian blur of the augmentation, the crops' padding with the mean, and the
+decay of biases and batch normalization parameters (torch's coupled decay there; the recipe's
+L2 is on kernels). The Caffe training of the released nets is not published; the number of
+steps differs per dataset (paper: 30k iterations on VOC, 150k on ADE20K; semseg: 50 and 100
+epochs)."""
+
+PSPNET_CITYSCAPES_SOLVER = dataclasses.replace(PSPNET_SOLVER, crop_size=713)
+"""PSPNet's solver on Cityscapes (hszhao/semseg `config/cityscapes/cityscapes_pspnet101.yaml`):
+`PSPNET_SOLVER` with 713×713 crops (paper: 90k iterations; semseg: 200 epochs)."""
+
 _FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 _DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
@@ -489,6 +549,21 @@ MODELS = {
             paper_recipe=DEEPLAB_V2_RESNET_SOLVER,
             class_names=VOC_CLASS_NAMES,
             reference="Chen et al., PAMI 2017, sections 3.2 and 4.1 (ResNet-101)",
+        ),
+        *(
+            ModelEntry(
+                name=f"pspnet{depth}",
+                title=f"PSPNet-{depth}",
+                builder=pspnet.PSPNet,
+                options=PSPNET_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (473, 473)},
+                paper_recipe=PSPNET_SOLVER,
+                class_names=class_names,
+                reference="Zhao et al., CVPR 2017, sections 3 and 4 (hszhao/PSPNet)",
+                fixed={"depth": depth, "input_size": None},
+            )
+            for depth, class_names in ((101, VOC_CLASS_NAMES), (50, ADE20K_CLASS_NAMES))
         ),
         *(
             ModelEntry(

@@ -42,7 +42,7 @@ def models() -> list[str]:
     return [
         name
         for name in registry.MODELS
-        if ("resnet101" not in name or name.replace("resnet101", "resnet50") not in registry.MODELS)
+        if ("101" not in name or name.replace("101", "50") not in registry.MODELS)
         and name not in ("auto-deeplab-m", "auto-deeplab-l")
     ]
 

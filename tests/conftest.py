@@ -167,3 +167,42 @@ def deeplab_v2_release(tmp_path_factory):
         logits=resnet_reference.deeplab_v2_logits(images, parameters),
     )
     path.unlink()
+
+
+@pytest.fixture(scope="session")
+def pspnet_release(tmp_path_factory):
+    """PSPNet's released nets as `.caffemodel` files with random weights, by depth: 101 (VOC's
+    21 classes) and 50 (ADE20K's 150), each with the auxiliary head's layers as the released
+    files hold them.
+
+    Written by the tests' own encoder (fcn_release_reference) from pspnet_reference's layer
+    list (the prototxts' names, PSPNet's `BN` with four (1, C, 1, 1) blobs), with the raw-op
+    reference's logits (and auxiliary logits) on a 41 × 41 image: conv5 is 6 × 6, where the
+    prototxt's fixed pools are exact.
+    """
+    import fcn_release_reference
+    import numpy as np
+    import pspnet_reference
+
+    directory = tmp_path_factory.mktemp("pspnet")
+    images = np.random.default_rng(41).integers(0, 256, (1, 41, 41, 3)).astype("float32")
+    releases = {}
+    for depth, num_classes, name in ((101, 21, "pspnet101_VOC2012"), (50, 150, "pspnet50_ADE20K")):
+        layers = pspnet_reference.layer_list(depth, num_classes, aux=True)
+        parameters = pspnet_reference.random_parameters(np.random.default_rng(depth), layers)
+        caffe_layers = pspnet_reference.caffe_layers(layers, parameters)
+        path = directory / f"{name}.caffemodel"
+        fcn_release_reference.write_net(path, caffe_layers, name=name)
+        logits, aux = pspnet_reference.forward(images, parameters, depth, aux=True)
+        releases[depth] = types.SimpleNamespace(
+            num_classes=num_classes,
+            parameters=parameters,
+            layers=caffe_layers,
+            path=str(path),
+            images=images,
+            logits=logits,
+            aux=aux,
+        )
+    yield releases
+    for release in releases.values():
+        pathlib.Path(release.path).unlink()

@@ -241,6 +241,34 @@ def test_inference_protocols_smoke_times_every_protocol_against_single_scale():
     assert (pspnet["image"], pspnet["passes"]) == ("voc 50×38", "8")
 
 
+def test_pspnet_scores_smoke_prints_each_published_score_beside_a_measured_one():
+    from keras_fcn.presets import PRESETS
+
+    rows = table(run_smoke("pspnet_scores"), "protocol")
+    published = {(p, m): v for p, m, v in PRESETS["ade20k-pspnet50"].scores}
+    assert [(row["protocol"], row["metric"]) for row in rows] == [
+        (protocol, metric)
+        for protocol in ("pspnet-ss", "pspnet-ms")
+        for metric in ("mean_iou", "pixel_accuracy")
+    ]
+    for row in rows:
+        assert float(row["published (%)"]) == published[row["protocol"], row["metric"]]
+        assert 0 <= float(row["measured (%)"]) <= 100
+
+
+def test_pspnet_scores_needs_the_weights_and_the_data_but_in_a_smoke_run(capsys):
+    from benchmarks.pspnet_scores import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--preset", "voc-pspnet101", "--weights", "w.caffemodel"])
+    assert "--weights, --images and --labels are required" in capsys.readouterr().err
+    args = parse_args(
+        ["--preset", "cityscapes-pspnet101", "--weights", "w", "--images", "i", "--labels", "l"]
+    )
+    assert (args.preset, args.protocols, args.limit) == ("cityscapes-pspnet101", None, None)
+    assert parse_args(["--smoke"]).preset == "ade20k-pspnet50"
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem

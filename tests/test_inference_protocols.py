@@ -344,3 +344,114 @@ def test_bad_settings_are_refused_with_what_was_received(settings, message):
 def test_an_unknown_protocol_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="pspnet-ms"):
         inference.get_protocol("pspnet")
+
+
+# --- PSPNet's evaluation code, step by step -------------------------------------------------
+
+
+def matlab_imresize(array, size):
+    """MATLAB's `imresize(array, size, 'bilinear')`: a triangle kernel widened by 1 / scale when
+    shrinking (antialiasing), sample positions u = x / scale + 0.5 (1 − 1 / scale) (1-based),
+    weights normalised, indices past the border mirrored (`imresize.m`'s `contributions`); one
+    axis after the other."""
+
+    def weights(size_in, size_out):
+        scale = size_out / size_in
+        width = 2.0 / min(scale, 1.0)
+        shrink = min(scale, 1.0)
+        x = np.arange(1, size_out + 1)
+        u = x / scale + 0.5 * (1 - 1 / scale)
+        left = np.floor(u - width / 2)
+        taps = left[:, None] + np.arange(int(np.ceil(width)) + 2)[None]
+        distance = shrink * (u[:, None] - taps)
+        kernel = shrink * np.clip(1 - np.abs(distance), 0, None)
+        kernel /= kernel.sum(axis=1, keepdims=True)
+        mirror = np.concatenate([np.arange(size_in), np.arange(size_in)[::-1]])
+        matrix = np.zeros((size_out, size_in))
+        rows = np.repeat(np.arange(size_out), taps.shape[1])
+        np.add.at(
+            matrix,
+            (rows, mirror[np.mod(taps - 1, 2 * size_in).astype(int)].ravel()),
+            kernel.ravel(),
+        )
+        return matrix
+
+    rows = weights(array.shape[0], size[0])
+    columns = weights(array.shape[1], size[1])
+    return np.einsum("ij,jkc,lk->ilc", rows, np.asarray(array, np.float64), columns)
+
+
+def pspnet_evaluation(model, image, scales, base_size, crop, mean):
+    """hszhao/PSPNet `eval_sub.m` (scales, long side base_size · scale + 1, MATLAB's round),
+    `scale_process.m` (one padded pass, or windows of `crop` every ⌈2/3 · crop⌉ over the image
+    padded with the mean at the bottom and right, averaged by count, cropped, resized back,
+    normalised) and `caffe_process.m` (softmax of the logits plus the mirror's mirrored back),
+    0-based; `pre_img.m`'s mean subtraction and BGR are the model's own."""
+    rows, cols = image.shape[:2]
+
+    def window_probabilities(window):
+        padded = np.empty((crop, crop, 3))
+        padded[...] = mean  # pre_img.m: padarray(..., mean, 'post')
+        padded[: window.shape[0], : window.shape[1]] = window
+        logits = run(model, padded[None])[0] + run(model, padded[None, :, ::-1])[0, :, ::-1]
+        return softmax(logits.astype(np.float64))
+
+    total = np.zeros((rows, cols, CLASSES))
+    for scale in scales:
+        long_side = base_size * scale + 1
+        if rows > cols:
+            new_rows, new_cols = int(long_side), int(np.floor(long_side / rows * cols + 0.5))
+        else:
+            new_rows, new_cols = int(np.floor(long_side / cols * rows + 0.5)), int(long_side)
+        scaled = matlab_imresize(image, (new_rows, new_cols))
+        if max(new_rows, new_cols) <= crop:
+            score = window_probabilities(scaled)[:new_rows, :new_cols]
+        else:
+            stride = int(np.ceil(crop * 2 / 3))
+            pad_rows, pad_cols = max(new_rows, crop), max(new_cols, crop)
+            padded = np.empty((pad_rows, pad_cols, 3))
+            padded[...] = mean
+            padded[:new_rows, :new_cols] = scaled
+            sums, counts = (
+                np.zeros((pad_rows, pad_cols, CLASSES)),
+                np.zeros((pad_rows, pad_cols, 1)),
+            )
+            for grid_y in range(int(np.ceil((pad_rows - crop) / stride)) + 1):
+                for grid_x in range(int(np.ceil((pad_cols - crop) / stride)) + 1):
+                    end_y = min(grid_y * stride + crop, pad_rows)
+                    end_x = min(grid_x * stride + crop, pad_cols)
+                    window = (slice(end_y - crop, end_y), slice(end_x - crop, end_x))
+                    sums[window] += window_probabilities(padded[window])
+                    counts[window] += 1
+            score = (sums / counts)[:new_rows, :new_cols]
+        resized = matlab_imresize(score, (rows, cols))
+        total += resized / resized.sum(axis=-1, keepdims=True)
+    return total / len(scales)
+
+
+def test_the_pspnet_protocol_computes_pspnets_evaluation_code(context_model):
+    # A 30×41 image at base size 40: scale 1 keeps it (long side 41), 0.5 gives 15×21 (one
+    # window, padded), 0.75 21×31 and 1.25 38×51 (windows of 24 every 16, padded rows).
+    mean = (123.68, 116.779, 103.939)
+    image = image_of(30, 41, seed=9)
+    scales = (0.5, 0.75, 1.0, 1.25)
+    protocol = dataclasses.replace(
+        inference.get_protocol("pspnet-ms"), scales=scales, window=(24, 24), base_size=40
+    )
+    assert protocol.window_stride == (16, 16) and protocol.pad_value == mean
+    actual = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
+    expected = pspnet_evaluation(context_model, image, scales, 40, 24, mean)
+    # Where no resizing happens (scale 1 alone), every pixel is PSPNet's.
+    single = dataclasses.replace(protocol, scales=(1.0,))
+    np.testing.assert_allclose(
+        inference.ProtocolPredictor(context_model, single)(image[None])[0],
+        pspnet_evaluation(context_model, image, (1.0,), 40, 24, mean),
+        atol=2e-6,
+    )
+    # With resizing, Keras' antialiased bilinear resize is MATLAB's away from the border; in
+    # the outermost pixels of a shrinking resize MATLAB mirrors the image where Keras
+    # renormalises its kernel (a known difference, README "PSPNet"): at scale 0.5 the kernel
+    # spans 4 pixels, which the model's 5×5 view and the zoom back by 2 spread over 8.
+    interior = (slice(8, -8), slice(8, -8))
+    np.testing.assert_allclose(actual[interior], expected[interior], atol=1e-6)
+    assert np.abs(actual - expected).max() < 1e-2

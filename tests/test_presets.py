@@ -146,7 +146,7 @@ def test_every_preset_loads_a_caffemodel_and_computes_the_caffe_net(tmp_path, na
 
 
 def test_the_table_holds_the_releases_nets_urls_means_and_classes():
-    assert list(PRESETS) == [*URLS, *SUCCESSORS, *TORCHVISION]
+    assert list(PRESETS) == [*URLS, *SUCCESSORS, *TORCHVISION, *PSPNET]
     for name, file in URLS.items():
         assert PRESETS[name].url == f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel"
         assert PRESETS[name].file_name == f"{file}.caffemodel"
@@ -175,6 +175,10 @@ def test_the_table_holds_the_releases_nets_urls_means_and_classes():
         "voc-deeplab-largefov": 62.25,  # ICLR 2015 table 2, before the CRF
         "voc-deeplab-v2-resnet101": 76.35,  # PAMI 2017, multi-scale inputs, before the CRF
         **{name: score for name, (_, score) in TORCHVISION.items()},
+        # hszhao/PSPNet README.md, multi-scale with flip.
+        "ade20k-pspnet50": 42.78,
+        "voc-pspnet101": 85.41,
+        "cityscapes-pspnet101": 80.91,
     }
     assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
     assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
@@ -469,3 +473,67 @@ def test_torchvisions_presets_name_their_files_and_load_a_torch_written_one(tmp_
     actual = keras.ops.convert_to_numpy(model(np.transpose(images, (0, 2, 3, 1)).astype("float32")))
     assert resnet_reference.relative_error(np.transpose(actual, (0, 3, 1, 2)), expected) <= 1e-5
     assert model.name == "torchvision-deeplabv3-resnet50"
+
+
+PSPNET = {
+    # hszhao/PSPNet README.md and evaluation/model/README.md: Google Drive ids and files;
+    # eval_all.m: input (crop) size, classes; README's table: ss and ms scores (with flip).
+    "ade20k-pspnet50": (
+        "1SyCa_mEB-WiwvnqyBBBkWycS1zQDtDzW",
+        "pspnet50_ADE20K.caffemodel",
+        473,
+        150,
+        {("pspnet-ss", "mean_iou"): 41.68, ("pspnet-ms", "mean_iou"): 42.78},
+    ),
+    "voc-pspnet101": (
+        "1-jjYyRzbNEwsdQYP2UPJVy0ZV_yCVU2N",
+        "pspnet101_VOC2012.caffemodel",
+        473,
+        21,
+        {("pspnet-ms", "mean_iou"): 85.41},
+    ),
+    "cityscapes-pspnet101": (
+        "1-Me01pX1KUsut_7l6uJXkIbaBxxSVgX0",
+        "pspnet101_cityscapes.caffemodel",
+        713,
+        19,
+        {("pspnet-cityscapes-ss", "mean_iou"): 79.70, ("pspnet-cityscapes-ms", "mean_iou"): 80.91},
+    ),
+}
+
+
+def test_pspnets_presets_name_their_files_sizes_means_classes_and_scores():
+    for name, (drive_id, file, size, classes, scores) in PSPNET.items():
+        preset = PRESETS[name]
+        assert preset.url == f"https://drive.google.com/file/d/{drive_id}/view?usp=sharing"
+        assert preset.file_name == file and dict(preset.options) == {"input_size": size}
+        # eval_all.m: RGB minus (123.68, 116.779, 103.939), then BGR.
+        assert [stream.mean for stream in preset.streams] == [(103.939, 116.779, 123.68)]
+        assert preset.num_classes == classes and preset.palette.shape == (classes, 3)
+        published = {(protocol, metric): value for protocol, metric, value in preset.scores}
+        assert published.items() >= scores.items()
+    ade20k, cityscapes = PRESETS["ade20k-pspnet50"], PRESETS["cityscapes-pspnet101"]
+    assert (ade20k.class_names[2], ade20k.palette[2].tolist()) == ("sky", [6, 230, 230])
+    assert (cityscapes.class_names[0], cityscapes.palette[0].tolist()) == ("road", [128, 64, 128])
+    assert PRESETS["voc-pspnet101"].palette[15].tolist() == [192, 128, 128]
+
+
+def test_a_pspnet_preset_without_its_file_says_where_to_get_it(keras_home):
+    with pytest.raises(FileNotFoundError) as error:
+        from_preset("cityscapes-pspnet101")
+    message = str(error.value)
+    assert "pspnet101_cityscapes.caffemodel" in message
+    assert "https://drive.google.com/file/d/1-Me01pX1KUsut_7l6uJXkIbaBxxSVgX0" in message
+    assert "from_preset('cityscapes-pspnet101', path)" in message
+
+
+def test_ade20k_pspnet50_loads_a_downloaded_file_and_computes_the_prototxt(
+    keras_home, pspnet_release
+):
+    import pspnet_reference
+
+    release = pspnet_release[50]
+    model = from_preset("ade20k-pspnet50", release.path, input_size=41)
+    assert model.name == "ade20k-pspnet50" and model.input.shape == (None, 41, 41, 3)
+    actual = keras.ops.convert_to_numpy(model(release.images, training=False))
+    assert pspnet_reference.relative_error(actual, release.logits) <= 1e-5

@@ -1,20 +1,24 @@
-"""Loading and writing the Caffe FCN nets and DeepLab v2's ResNet-101, against files of
-fcn_release_reference's encoder (DeepLab v2's written from resnet_reference's parameters, and
-compared with its raw-op forward pass)."""
+"""Loading and writing the Caffe FCN nets, DeepLab v2's ResNet-101 and PSPNet, against files of
+fcn_release_reference's encoder (DeepLab v2's written from resnet_reference's parameters,
+PSPNet's from pspnet_reference's, and compared with their raw-op forward passes)."""
 
 import fcn_release_reference as ref
 import keras
 import numpy as np
 import pytest
+from random_weights import randomize_batch_normalization
 
 from keras_fcn.models.deeplab import build_deeplab_resnet
 from keras_fcn.models.fcn import FCN8S, FCN8S_AT_ONCE, FCN32S, build_fcn
+from keras_fcn.models.pspnet import PSPNet
 from keras_fcn.weights.formats.caffe import read_caffemodel
 from keras_fcn.weights.mappings.caffe import (
+    PSPNET_AUX_LAYERS,
     caffe_layer_name,
     caffe_scale_name,
     load_caffemodel,
     load_caffemodel_report,
+    pspnet_caffe_name,
     save_caffemodel,
 )
 
@@ -339,3 +343,111 @@ def test_a_truncated_release_is_reported(tmp_path, deeplab_v2_release, resnet_mo
         path.write_bytes(file.read(40_000_000))  # inside res4's layers
     with pytest.raises(ValueError, match=r"truncated.caffemodel: the file is truncated"):
         load_caffemodel(resnet_model, str(path))
+
+
+# PSPNet: its own names, its BN layer, the auxiliary head of the released files.
+
+
+@pytest.mark.parametrize(
+    "keras_name, caffe_name",
+    [
+        ("conv1_1_3x3", "conv1_1_3x3_s2"),
+        ("conv1_1_3x3_bn", "conv1_1_3x3_s2/bn"),
+        ("conv1_3_3x3_bn", "conv1_3_3x3/bn"),
+        ("conv2_block1_0_conv", "conv2_1_1x1_proj"),
+        ("conv3_block1_1_conv", "conv3_1_1x1_reduce"),
+        ("conv4_block3_2_bn", "conv4_3_3x3/bn"),
+        ("conv4_block23_3_conv", "conv4_23_1x1_increase"),
+        ("conv5_3_pool6_conv", "conv5_3_pool6_conv"),
+        ("conv5_3_pool6_conv_bn", "conv5_3_pool6_conv/bn"),
+        ("conv5_4_bn", "conv5_4/bn"),
+        ("conv6", "conv6"),
+        ("conv4_24_bn", "conv4_24/bn"),
+        ("conv6_1", "conv6_1"),
+    ],
+)
+def test_pspnet_names_map_to_the_prototxts(keras_name, caffe_name):
+    assert pspnet_caffe_name(keras_name) == caffe_name
+
+
+@pytest.fixture(scope="module")
+def pspnet101():
+    return PSPNet(21, depth=101, input_size=41, kernel_initializer="zeros")
+
+
+@pytest.fixture(scope="module")
+def pspnet50_aux():
+    return PSPNet(150, depth=50, input_size=41, aux=True, kernel_initializer="zeros")
+
+
+def test_a_pspnet101_file_loads_without_its_auxiliary_head_and_computes_the_prototxt(
+    pspnet_release, pspnet101
+):
+    release = pspnet_release[101]
+    report = load_caffemodel_report(pspnet101, release.path)
+    names = [name for name, _, blobs in release.layers if blobs]
+    # The VOC prototxt's 112 Convolution and 111 BN layers; the auxiliary head's 3 skipped.
+    assert len(report.loaded) == 112 + 111
+    assert sorted(report.loaded) == sorted(set(names) - set(PSPNET_AUX_LAYERS))
+    assert sorted(report.skipped) == sorted(PSPNET_AUX_LAYERS)
+    assert "aux=True" in report.skipped["conv4_24/bn"]
+    actual = keras.ops.convert_to_numpy(pspnet101(release.images, training=False))
+    assert actual.shape == release.logits.shape == (1, 41, 41, 21)
+    assert ref.relative_error(actual, release.logits) <= 1e-5
+
+
+def test_a_pspnet50_file_loads_its_auxiliary_head_into_a_model_built_with_it(
+    pspnet_release, pspnet50_aux
+):
+    release = pspnet_release[50]
+    report = load_caffemodel_report(pspnet50_aux, release.path)
+    assert sorted(report.loaded) == sorted(name for name, _, blobs in release.layers if blobs)
+    assert dict(report.skipped) == {}
+    bn = pspnet50_aux.get_layer("conv4_block3_2_bn")  # PSPNet's conv4_3_3x3/bn
+    # BN's blobs in order: slope (γ), bias (β), moving mean, moving variance.
+    for variable, blob in zip(bn.weights, release.parameters["conv4_3_3x3/bn"], strict=True):
+        np.testing.assert_allclose(variable.numpy(), blob.reshape(-1), rtol=1e-6)
+    outputs = pspnet50_aux(release.images, training=False)
+    for key, expected in (("out", release.logits), ("aux", release.aux)):
+        actual = keras.ops.convert_to_numpy(outputs[key])
+        assert actual.shape == expected.shape == (1, 41, 41, 150)
+        assert ref.relative_error(actual, expected) <= 1e-5, key
+
+
+def pspnet_file(tmp_path, release, name, replace=None, drop=()):
+    """The release's layers, some replaced or dropped, written to `name`."""
+    layers = [(n, t, (replace or {}).get(n, b)) for n, t, b in release.layers if n not in drop]
+    return write(tmp_path / name, layers)
+
+
+def test_broken_pspnet_files_are_refused_by_file_and_layer(tmp_path, pspnet_release, pspnet50_aux):
+    release = pspnet_release[50]
+    blobs = {name: blobs for name, _, blobs in release.layers}
+    before = pspnet50_aux.get_weights()
+    three_blobs = pspnet_file(
+        tmp_path, release, "three.caffemodel", {"conv4_3_3x3/bn": blobs["conv4_3_3x3/bn"][:3]}
+    )
+    with pytest.raises(ValueError, match=r"three.caffemodel: layer 'conv4_3_3x3/bn' holds blobs"):
+        load_caffemodel(pspnet50_aux, three_blobs)
+    missing = pspnet_file(tmp_path, release, "missing.caffemodel", drop=["conv5_3_pool2_conv/bn"])
+    with pytest.raises(
+        ValueError, match=r"missing.caffemodel is not the file .*no layer conv5_3_pool2_conv/bn"
+    ):
+        load_caffemodel(pspnet50_aux, missing)
+    layers = [(n, "BatchNorm" if n == "conv5_4/bn" else t, b) for n, t, b in release.layers]
+    batch_norm = write(tmp_path / "batchnorm.caffemodel", layers)
+    with pytest.raises(ValueError, match=r"layer 'conv5_4/bn' is a BatchNorm in the file but a BN"):
+        load_caffemodel(pspnet50_aux, batch_norm)
+    assert unchanged(pspnet50_aux, before)
+
+
+def test_a_pspnet_model_writes_back_its_bn_layers(tmp_path):
+    model = PSPNet(3, depth=50, input_size=None, kernel_initializer="zeros")
+    randomize_batch_normalization(model, seed=3)
+    save_caffemodel(model, tmp_path / "saved.caffemodel")
+    stored = read_caffemodel(tmp_path / "saved.caffemodel")
+    bn = stored["conv5_4/bn"]
+    assert bn.type == "BN" and [blob.shape for blob in bn.blobs] == [(1, 512, 1, 1)] * 4
+    for blob, weight in zip(bn.blobs, model.get_layer("conv5_4_bn").get_weights(), strict=True):
+        np.testing.assert_array_equal(blob.reshape(-1), weight)
+    assert stored["conv1_1_3x3_s2"].blobs[0].shape == (64, 3, 3, 3)

@@ -74,6 +74,13 @@ def torchvision_preprocessing(name: str = "normalization") -> keras.layers.Resca
     )
 
 
+PSPNET_MEAN_BGR = IMAGENET_MEAN_BGR
+"""Mean of PSPNet's three released nets, BGR: its evaluation code subtracts the RGB mean (123.68,
+116.779, 103.939) from every dataset's images, then turns them into BGR, without scaling
+(hszhao/PSPNet `evaluation/eval_all.m`, `pre_img.m`), which is keras.applications' ImageNet
+mean."""
+
+
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class VGGPreprocessing(keras.layers.Layer):
     """Turns RGB images in [0, 255] into the input of VGG-family Caffe weights.

@@ -5,8 +5,8 @@ any model), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvis
 DeepLabV3 nets), `deeplab_v3_plus` (Chen et al.: DeepLab v3+, and its decoder as a function),
 `gcn` (Peng et al.: Large Kernel Matters' GCN), `dilation` (Yu & Koltun: the Dilation8 front-end
 and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and
-their Bayesian variants), `auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab
-v3+'s head)."""
+their Bayesian variants), `pspnet` (Zhao et al.: PSPNet-101 and PSPNet-50 as released),
+`auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head)."""
 
 from keras_fcn.models.auto_deeplab import AutoDeepLab
 from keras_fcn.models.deeplab import (
@@ -41,6 +41,7 @@ from keras_fcn.models.fcn import (
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
 from keras_fcn.models.gcn import GCN
 from keras_fcn.models.msc import multi_scale
+from keras_fcn.models.pspnet import PSPNet
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -73,6 +74,7 @@ __all__ = [
     "FCN32s",
     "FCNAlexNet",
     "FCNVariant",
+    "PSPNet",
     "SegNet",
     "SegNetBasic",
     "SegNetVariant",

@@ -19,6 +19,16 @@ the first two blobs divided by `s`, and zero where `s` is zero, as Caffe's
 `BatchNormLayer::Forward_cpu` computes them (`scale_factor = s == 0 ? 0 : 1 / s`); the epsilon
 is the model's (Caffe's default 1e-5 in DeepLab v2's prototxt; the file does not hold it).
 
+PSPNet's releases name their layers otherwise (`pspnet_caffe_name`): the deep stem
+`conv1_1_3x3_s2`, `conv1_2_3x3`, `conv1_3_3x3`, and in each block `conv{s}_{b}_1x1_reduce`,
+`_3x3`, `_1x1_increase` and `conv{s}_1_1x1_proj` for keras.applications' `_1`, `_2`, `_3` and `_0`
+(`conv4_block3_2_conv` is `conv4_3_3x3`); each normalization is one layer of PSPNet's own type
+`BN`, named after its convolution with `/bn` (`conv4_3_3x3/bn`; Keras' `_bn` elsewhere:
+`conv5_4_bn` is `conv5_4/bn`), whose four blobs of shape (1, C, 1, 1) hold γ, β, the moving mean
+and the moving variance (hszhao/PSPNet `src/caffe/layers/bn_layer.cpp`; epsilon 1e-5, the
+model's). The released files also hold the auxiliary head of training (`PSPNET_AUX_LAYERS`):
+loaded into a model built with it (`aux=True`), skipped and reported otherwise.
+
 DeepLab v2's multi-scale (MSC) training net holds a copy of every layer for each smaller scale
 (`conv1_res05`, `bn_conv1_res075`, `fc1_voc12_c0_res05`, …), with the same weights (the
 prototxt shares them by `param` name). Those copies are checked equal to the layer they copy and
@@ -37,7 +47,9 @@ Reference: BVLC/caffe, `src/caffe/net.cpp` (`CopyTrainedLayersFrom`),
 `src/caffe/layers/batch_norm_layer.cpp`; the releases' prototxts (`voc-fcn*/net.py`,
 DeepLab-LargeFOV's and Dilation's `test.prototxt`, DeepLab v2's ResNet-101 prototxts as
 DrSleep/tensorflow-deeplab-resnet `misc/deploy.prototxt` lists them);
-KaimingHe/deep-residual-networks (MSRA's layer names).
+KaimingHe/deep-residual-networks (MSRA's layer names); hszhao/PSPNet `evaluation/prototxt/`
+(PSPNet's names), `src/caffe/proto/caffe.proto` (`BNParameter`); kazuto1011/pspnet-pytorch
+`convert.py` (the auxiliary head's names in the released files).
 """
 
 import os
@@ -103,6 +115,43 @@ def caffe_layer_name(keras_name: str, depth: int = 101) -> str:
     return f"conv{match[1]}_{match[2]}{match[3]}" if match else keras_name
 
 
+PSPNET_BRANCHES = ("1x1_proj", "1x1_reduce", "3x3", "1x1_increase")
+"""PSPNet's names of a block's convolutions `_0` (the projection), `_1`, `_2`, `_3`."""
+
+PSPNET_STEM = {"conv1_1_3x3": "conv1_1_3x3_s2"}
+"""The deep stem's layers whose Caffe name is not the model's."""
+
+PSPNET_AUX_LAYERS = ("conv4_24", "conv4_24/bn", "conv6_1")
+"""The auxiliary head's layers in PSPNet's released files (kazuto1011/pspnet-pytorch
+`convert.py`): loaded into a model built with `aux=True`, skipped otherwise."""
+
+
+def pspnet_caffe_name(keras_name: str) -> str:
+    """The Caffe name of a layer of a PSPNet model (`keras_fcn.models.pspnet`).
+
+    The backbone's keras.applications names become PSPNet's (`conv4_block3_2_conv` is
+    `conv4_3_3x3`, `conv3_block1_0_bn` is `conv3_1_1x1_proj/bn`), the deep stem's its own
+    (`conv1_1_3x3` is `conv1_1_3x3_s2`), and every batch normalization `X_bn` is the `BN` layer
+    `X/bn` of its convolution `X`; the other layers have their Caffe names.
+
+    Example:
+
+    >>> pspnet_caffe_name("conv4_block3_2_bn"), pspnet_caffe_name("conv3_block1_0_conv")
+    ('conv4_3_3x3/bn', 'conv3_1_1x1_proj')
+    >>> pspnet_caffe_name("conv1_1_3x3_bn"), pspnet_caffe_name("conv5_3_pool6_conv_bn")
+    ('conv1_1_3x3_s2/bn', 'conv5_3_pool6_conv/bn')
+    >>> pspnet_caffe_name("conv6")
+    'conv6'
+    """
+    if match := _KERAS_RESNET_NAME.fullmatch(keras_name):
+        stage, block, branch, kind = match[1], match[2], int(match[3]), match[4]
+        name = f"conv{stage}_{block}_{PSPNET_BRANCHES[branch]}"
+        return name if kind == "conv" else f"{name}/bn"
+    convolution = keras_name.removesuffix("_bn")
+    caffe_name = PSPNET_STEM.get(convolution, convolution)
+    return caffe_name if convolution == keras_name else f"{caffe_name}/bn"
+
+
 def caffe_scale_name(batch_norm_name: str) -> str:
     """The name of the `Scale` after a Caffe `BatchNorm` in MSRA's nets.
 
@@ -127,10 +176,17 @@ def _resnet_depth(model: keras.Model) -> int | None:
     return next((depth for depth, table in RESNET_BLOCKS.items() if table == stages), 101)
 
 
-def _caffe_type(layer: keras.layers.Layer, resnet: bool) -> str | None:
+def _is_pspnet(model: keras.Model) -> bool:
+    """Whether `model` is a PSPNet (`keras_fcn.models.pspnet`): its deep stem's first layer."""
+    return any(layer.name in PSPNET_STEM for layer in model.layers)
+
+
+def _caffe_type(layer: keras.layers.Layer, resnet: bool, pspnet: bool = False) -> str | None:
     """The Caffe type of a Keras layer that holds (or stands for) Caffe blobs, else `None`; a
-    batch normalization of a ResNet (`resnet`) stands for MSRA's BatchNorm + Scale (SegNet's
-    Caffe `BN` is another layer)."""
+    batch normalization of a ResNet (`resnet`) stands for MSRA's BatchNorm + Scale, of a
+    PSPNet (`pspnet`) for PSPNet's `BN` (SegNet's Caffe `BN` is another layer)."""
+    if isinstance(layer, keras.layers.BatchNormalization) and pspnet:
+        return "BN"
     if isinstance(layer, keras.layers.Conv2DTranspose):
         return "Deconvolution"
     if isinstance(layer, keras.layers.Conv2D):
@@ -202,6 +258,14 @@ def _batch_norm_targets(layer: keras.layers.BatchNormalization, name: str) -> li
     ]
 
 
+def _pspnet_batch_norm_target(layer: keras.layers.BatchNormalization, name: str) -> Target:
+    """PSPNet's `BN`: γ, β, moving mean, moving variance, each (1, C, 1, 1), in Keras' order."""
+    shape = (1, layer.gamma.shape[0], 1, 1)
+    return Target(
+        layer, name, "BN", (shape,) * 4, convert=lambda arrays: [a.reshape(-1) for a in arrays]
+    )
+
+
 def _scale_check(layer: keras.layers.Rescaling):
     def check(arrays: list[np.ndarray]) -> str | None:
         values = np.unique(arrays[0])
@@ -219,12 +283,12 @@ def caffe_targets(model: keras.Model, source: str = "the file") -> list[Target]:
     """Where each blob-holding layer of a Caffe FCN, DeepLab or Dilation file goes in `model`.
 
     Args:
-        model: a keras_fcn model of the VGG16 chapter, or DeepLab v2's ResNet-101.
+        model: a keras_fcn model of the VGG16 chapter, DeepLab v2's ResNet-101 or PSPNet.
         source: the file, named in the message of a layer no Caffe type stands for.
 
     Returns:
         One `Target` per convolution, deconvolution and fixed scale of the model, and two per
-        batch normalization (`BatchNorm`, `Scale`), in its order.
+        batch normalization (`BatchNorm`, `Scale`), or one (PSPNet's `BN`), in its order.
 
     Raises:
         ValueError: for a layer holding weights that no Caffe layer type this mapping knows
@@ -238,9 +302,10 @@ def caffe_targets(model: keras.Model, source: str = "the file") -> list[Target]:
     ('conv1_1', 'Deconvolution', ((2, 2, 64, 64),))
     """
     depth = _resnet_depth(model)
+    pspnet = _is_pspnet(model)
     targets = []
     for layer in model.layers:
-        caffe_type = _caffe_type(layer, depth is not None)
+        caffe_type = _caffe_type(layer, depth is not None, pspnet)
         if caffe_type is None:
             if layer.weights:
                 raise ValueError(
@@ -249,7 +314,13 @@ def caffe_targets(model: keras.Model, source: str = "the file") -> list[Target]:
                     "fill it."
                 )
             continue
-        name = caffe_layer_name(layer.name, depth or 101)  # the depth names ResNet layers only
+        if pspnet:
+            name = pspnet_caffe_name(layer.name)
+        else:  # the depth names ResNet layers only
+            name = caffe_layer_name(layer.name, depth or 101)
+        if caffe_type == "BN":
+            targets.append(_pspnet_batch_norm_target(layer, name))
+            continue
         if caffe_type == "BatchNorm":
             targets += _batch_norm_targets(layer, name)
             continue
@@ -295,16 +366,25 @@ def _msc_copies(stored: dict[str, StoredLayer], taken: set[str], path: str):
     return skip
 
 
+def _pspnet_auxiliary(name: str) -> str | None:
+    """The loader's `skip` for a PSPNet built without the auxiliary head: its layers in the
+    file are skipped, any other extra layer is not."""
+    if name in PSPNET_AUX_LAYERS:
+        return "PSPNet's auxiliary head of training (build the model with aux=True to load it)"
+    return None
+
+
 def load_caffemodel_report(model: keras.Model, path: str | os.PathLike) -> LoadReport:
     """Loads the weights of a `.caffemodel` into a keras_fcn model, matching layers by name.
 
     Every convolution (`Conv2D`, fc6's `MatmulConv2D`, the scores), deconvolution
     (`Conv2DTranspose`, the upsamplers), fixed scale (`Rescaling`, the at-once net's
-    `scale_pool4`/`scale_pool3`) and batch normalization (a Caffe `BatchNorm` and `Scale`) of
-    the model must have a layer of its Caffe name (`caffe_layer_name`) and type in the file,
-    with blobs of its shapes; every layer of the file holding blobs must have one in the model,
-    but the copies of DeepLab v2's multi-scale net, checked equal to the layers they copy and
-    skipped. Nothing is set unless everything matches.
+    `scale_pool4`/`scale_pool3`) and batch normalization (a Caffe `BatchNorm` and `Scale`, or
+    PSPNet's `BN`) of the model must have a layer of its Caffe name (`caffe_layer_name`,
+    `pspnet_caffe_name`) and type in the file, with blobs of its shapes; every layer of the
+    file holding blobs must have one in the model, but the copies of DeepLab v2's multi-scale
+    net, checked equal to the layers they copy, and PSPNet's auxiliary head in a model built
+    without it, which are skipped and reported. Nothing is set unless everything matches.
 
     Args:
         model: a model of keras_fcn, built with the architecture of the file's net (for the
@@ -334,6 +414,8 @@ def load_caffemodel_report(model: keras.Model, path: str | os.PathLike) -> LoadR
     targets = caffe_targets(model, path)
     stored = open_caffemodel(path)
     skip = _msc_copies(stored, {target.source for target in targets}, path)
+    if _is_pspnet(model):
+        skip = _pspnet_auxiliary
     return load_stored_layers(model, stored, targets, path, skip)
 
 
@@ -360,6 +442,11 @@ def _caffe_layers(model: keras.Model) -> Iterator[tuple[str, str, list[np.ndarra
         if target.check is not None:
             (shape,) = target.shapes
             arrays = [np.full(shape, target.layer.scale, np.float32)]
+        elif target.type == "BN":
+            arrays = [
+                weight.reshape(shape)
+                for weight, shape in zip(target.layer.get_weights(), target.shapes, strict=True)
+            ]
         elif target.variables is not None:
             arrays = [keras.ops.convert_to_numpy(variable) for variable in target.variables]
             if target.type == "BatchNorm":
@@ -376,8 +463,9 @@ def save_caffemodel(model: keras.Model, path: str | os.PathLike) -> None:
     Every convolution, deconvolution and fixed scale of the model becomes a `NetParameter.layer`
     of its Caffe name and type with its blobs in Caffe's layout (`(out, in, kh, kw)`,
     `(in, out, kh, kw)`, biases `(out,)`), every batch normalization a `BatchNorm` (moving
-    mean and variance, factor 1) and a `Scale` (γ, β), so that Caffe (`Net::CopyFrom`),
-    OpenCV's `dnn` module or `load_caffemodel` read it with the net's prototxt.
+    mean and variance, factor 1) and a `Scale` (γ, β), or in a PSPNet a `BN`, so that Caffe
+    (`Net::CopyFrom`), OpenCV's `dnn` module or `load_caffemodel` read it with the net's
+    prototxt.
 
     Args:
         model: a model of keras_fcn.
