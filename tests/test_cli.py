@@ -854,3 +854,33 @@ def test_predict_segments_every_readable_image_and_counts_the_bad_ones(tiny_mode
     # Without a terminal, progress comes as lines, the last one at 100%.
     progress = [line for line in lines if line.startswith("predict: ")]
     assert progress[-1].startswith("predict: 3/3 images (100%) in ")
+
+
+def test_ctrl_c_in_predict_keeps_whole_files_and_is_one_line(tiny_model_file, tmp_path, capsys):
+    import threading
+
+    paths = [tmp_path / f"photo{index:02d}.png" for index in range(40)]
+    for path in paths:
+        Image.fromarray(three_class_arrays(path.stem)[0]).save(path)
+    output = tmp_path / "out"
+
+    def interrupt_after_the_first_image():
+        deadline = time.monotonic() + 120
+        while not (output / "photo00_overlay.png").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C; Python raises it in the main thread
+
+    interrupter = threading.Thread(target=interrupt_after_the_first_image, daemon=True)
+    interrupter.start()
+    status = main(
+        ["predict", "--model", str(tiny_model_file), *map(str, paths), "--output", str(output)]
+    )
+    interrupter.join()
+    assert status == 130
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("keras-fcn predict: interrupted at ") and len(error.splitlines()) == 1
+    masks = sorted(output.glob("*_mask.png"))
+    assert 1 <= len(masks) < len(paths)
+    for mask in masks:  # every file written is whole
+        Image.open(mask).load()
+        Image.open(str(mask).replace("_mask", "_overlay")).load()

@@ -33,12 +33,19 @@ def data_problem(error: Exception) -> str | None:
 
 @contextlib.contextmanager
 def _uninterrupted() -> Iterator[None]:
-    """Holds Ctrl-C back until the block is done (the files it writes are then whole)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Holds Ctrl-C back until the block is done (the files it writes are then whole).
+
+    Python's handler runs in the main thread whichever thread the signal reaches (TensorFlow's
+    threads take it too), so it is the handler, not the thread's signal mask, that waits.
+    """
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+    if received and previous is not signal.SIG_IGN:
+        raise KeyboardInterrupt
 
 
 def _weights(value: str) -> str | None:
