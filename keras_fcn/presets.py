@@ -404,6 +404,7 @@ def from_preset(
     path: str | os.PathLike | None = None,
     *,
     caffemodel: str | os.PathLike | None = None,
+    verbose: bool = False,
     **options,
 ) -> keras.Model:
     """Builds a trained net of the original releases with its weights.
@@ -431,6 +432,7 @@ def from_preset(
             downloaded) or torchvision's `.pth`, read instead of downloading it (offline use);
             its converted weights are cached too, keyed by the file's SHA1.
         caffemodel: the same as `path`, by keyword.
+        verbose: show the conversion's progress over the layers, with the time left.
         **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
             `dropout`, a narrower `fc_units` for a file written so, torchvision's `aux`.
 
@@ -477,10 +479,10 @@ def from_preset(
         model.load_weights(cache)
         return model
     if path.lower().endswith((".pth", ".pt")):
-        load_torchvision_weights(model, path)
+        load_torchvision_weights(model, path, verbose)
     else:
         with _caffemodel_of(preset, path) as caffemodel_path:
-            load_caffemodel(model, caffemodel_path)
+            load_caffemodel(model, caffemodel_path, verbose)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     handle, staging = tempfile.mkstemp(
         prefix=f".{preset.name}-", suffix=".weights.h5", dir=os.path.dirname(cache)

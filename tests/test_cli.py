@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -567,7 +568,12 @@ def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
     path, output = preset_file("voc-fcn16s"), tmp_path / "fcn16s-voc.keras"
     arguments = ["convert", "--preset", "voc-fcn16s", "--caffemodel", path, "--fc-units", "8"]
     status = main([*arguments, "--output", str(output)])
-    assert status == 0 and f"to {output}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert status == 0 and f"to {output}" in printed
+    # The conversion's progress, as lines without a terminal: the last one at 100%.
+    assert re.search(
+        rf"^convert {os.path.basename(path)}: (\d+)/\1 layers \(100%\) in ", printed, re.M
+    )
     converted = keras.models.load_model(output)
     images = np.random.default_rng(0).integers(0, 256, (1, 37, 45, 3)).astype("uint8")
     expected = from_preset("voc-fcn16s", caffemodel=path, fc_units=8)(images)

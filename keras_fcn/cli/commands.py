@@ -106,7 +106,7 @@ def _load_preset(args: argparse.Namespace):
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
         options["fc_units"] = args.fc_units
-    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
     if heads is None:
         return model, preset.class_names
     head = model.get_layer(f"score_{args.head}").output
@@ -529,7 +529,7 @@ def convert(args: argparse.Namespace) -> None:
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
         options["fc_units"] = args.fc_units
-    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
     output = args.output or f"{args.preset}.keras"
     model.save(output)
     print(f"Converted {args.preset} to {output}.")
