@@ -890,3 +890,21 @@ def test_ctrl_c_in_predict_keeps_whole_files_and_is_one_line(tiny_model_file, tm
     for mask in masks:  # every file written is whole
         Image.open(mask).load()
         Image.open(str(mask).replace("_mask", "_overlay")).load()
+
+
+def test_ctrl_c_in_evaluate_is_one_line_and_writes_no_report(tiny_model_file, tmp_path, capsys):
+    import threading
+
+    report = tmp_path / "report.json"
+    interrupter = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
+    interrupter.start()
+    status = main(
+        [
+            *("evaluate", "--dataset", "synthetic:n=100000,size=32,num_classes=3"),
+            *("--model", str(tiny_model_file), "--json", str(report)),
+        ]
+    )
+    interrupter.join()
+    assert status == 130
+    assert capsys.readouterr().err.strip() == "keras-fcn evaluate: interrupted"
+    assert not report.exists()
