@@ -12,6 +12,7 @@ import numpy as np
 from keras_fcn import metrics
 from keras_fcn.classes import IGNORE_LABEL, VOC_CLASS_NAMES
 from keras_fcn.inference import Protocol, ProtocolPredictor, logits_function
+from keras_fcn.progress import Progress
 
 _SCORES = (
     ("pixel_accuracy", "pixel accuracy"),
@@ -225,8 +226,8 @@ def evaluate(
         ignore_class: label of the pixels that count nowhere, or `None`.
         protocol: a name of `keras_fcn.inference.PROTOCOLS` (`"pspnet-ms"`, ...), a
             `keras_fcn.inference.Protocol`, or `None` for one pass at the images' size.
-        verbose: 1 shows a `keras.utils.Progbar` over the batches (with the time each takes),
-            0 nothing.
+        verbose: 1 shows the progress over the batches, with the time left (`Progress`: a bar
+            in a terminal, a line per tenth otherwise), 0 nothing.
 
     Returns:
         An `EvaluationReport`.
@@ -258,7 +259,7 @@ def evaluate(
         )
     accumulator = metrics.ConfusionMatrixMetric(num_classes, ignore_class=ignore_class)
     scores = logits_function(model) if protocol is None else ProtocolPredictor(model, protocol)
-    progress = keras.utils.Progbar(_length(dataset), unit_name="batch") if verbose else None
+    progress = Progress(_length(dataset), "evaluate", unit="batches") if verbose else None
     for batch in dataset:
         if not isinstance(batch, tuple | list) or len(batch) != 2:
             raise ValueError(

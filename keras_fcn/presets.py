@@ -60,6 +60,7 @@ from keras_fcn.classes import (
     VOC_CLASS_NAMES,
     voc_palette,
 )
+from keras_fcn.downloads import get_file, keras_home
 from keras_fcn.models.fcn import Stream
 from keras_fcn.weights.mappings.caffe import load_caffemodel
 from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
@@ -421,13 +422,6 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def _keras_home() -> str:
-    """`$KERAS_HOME`, else `~/.keras`, as Keras chooses it (read at each call, not at import)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    os.makedirs(home, exist_ok=True)
-    return home if os.access(home, os.W_OK) else os.path.join(tempfile.gettempdir(), ".keras")
-
-
 def _sha1(path: str) -> str:
     digest = hashlib.sha1()
     with open(path, "rb") as file:
@@ -439,13 +433,16 @@ def _sha1(path: str) -> str:
 def _cache_path(preset: Preset, sha1: str) -> str:
     """The converted weights of a preset's file: keyed by the file's SHA1, so that another file
     never loads stale weights."""
-    return os.path.join(_keras_home(), "models", f"{preset.name}-{sha1[:16]}.weights.h5")
+    return os.path.join(keras_home(), "models", f"{preset.name}-{sha1[:16]}.weights.h5")
 
 
 def _download(preset: Preset) -> tuple[str, str]:
-    """Downloads the preset's file once (`keras.utils.get_file`); returns its path and SHA1."""
-    path = keras.utils.get_file(
-        preset.file_name, preset.url, cache_dir=_keras_home(), cache_subdir="models"
+    """Downloads the preset's file once (`keras_fcn.downloads.get_file`); returns its path and
+    SHA1."""
+    path = get_file(
+        preset.file_name,
+        preset.url,
+        f"caffemodel=PATH (--caffemodel PATH), the {preset.file_name} downloaded by hand",
     )
     sha1 = _sha1(path)
     if preset.sha1 is not None and sha1 != preset.sha1:
@@ -476,7 +473,7 @@ def _caffemodel_of(preset: Preset, path: str) -> Iterator[str]:
                     f"{path} holds {'no' if not found else 'several'} {wanted} (preset "
                     f"{preset.name!r}); its .caffemodel files are {', '.join(members) or 'none'}."
                 )
-            directory = os.path.join(_keras_home(), "models")
+            directory = os.path.join(keras_home(), "models")
             os.makedirs(directory, exist_ok=True)
             handle, staging = tempfile.mkstemp(
                 prefix=f".{preset.name}-", suffix=".caffemodel", dir=directory
@@ -496,6 +493,7 @@ def from_preset(
     path: str | os.PathLike | None = None,
     *,
     caffemodel: str | os.PathLike | None = None,
+    verbose: bool = False,
     **options,
 ) -> keras.Model:
     """Builds a trained net of the original releases with its weights.
@@ -526,6 +524,7 @@ def from_preset(
             downloaded) or torchvision's `.pth`, read instead of downloading it (offline use);
             its converted weights are cached too, keyed by the file's SHA1.
         caffemodel: the same as `path`, by keyword.
+        verbose: show the conversion's progress over the layers, with the time left.
         **options: architecture options (`Preset.build`): `geometry="aligned"`, `input_shape`,
             `dropout`, a narrower `fc_units` for a file written so, torchvision's and PSPNet's
             `aux`, PSPNet's `input_size`.
@@ -534,6 +533,8 @@ def from_preset(
         The `keras.Model`, named as the preset.
 
     Raises:
+        DownloadError: if the file is neither cached nor downloadable (offline); the message
+            names its URL, the cache path to put it at, and `caffemodel=`.
         ValueError: for an unknown name or option, both `path` and `caffemodel`, a download
             whose SHA1 differs from the published one, an archive without the net's
             `.caffemodel`, or a file that is not the net's (see `load_caffemodel`).
@@ -578,10 +579,10 @@ def from_preset(
         model.load_weights(cache)
         return model
     if path.lower().endswith((".pth", ".pt")):
-        load_torchvision_weights(model, path)
+        load_torchvision_weights(model, path, verbose)
     else:
         with _caffemodel_of(preset, path) as caffemodel_path:
-            load_caffemodel(model, caffemodel_path)
+            load_caffemodel(model, caffemodel_path, verbose)
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     handle, staging = tempfile.mkstemp(
         prefix=f".{preset.name}-", suffix=".weights.h5", dir=os.path.dirname(cache)

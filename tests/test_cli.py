@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -567,7 +568,12 @@ def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
     path, output = preset_file("voc-fcn16s"), tmp_path / "fcn16s-voc.keras"
     arguments = ["convert", "--preset", "voc-fcn16s", "--caffemodel", path, "--fc-units", "8"]
     status = main([*arguments, "--output", str(output)])
-    assert status == 0 and f"to {output}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert status == 0 and f"to {output}" in printed
+    # The conversion's progress, as lines without a terminal: the last one at 100%.
+    assert re.search(
+        rf"^convert {os.path.basename(path)}: (\d+)/\1 layers \(100%\) in ", printed, re.M
+    )
     converted = keras.models.load_model(output)
     images = np.random.default_rng(0).integers(0, 256, (1, 37, 45, 3)).astype("uint8")
     expected = from_preset("voc-fcn16s", caffemodel=path, fc_units=8)(images)
@@ -721,3 +727,184 @@ def test_a_protocol_needs_the_keras_model_not_an_export(tmp_path, capsys):
     export_dir.mkdir()
     assert main(["predict", "--model", str(export_dir), "photo.png", "--flip"]) == 2
     assert "runs a .keras model or a --preset" in capsys.readouterr().err
+
+
+def _sigint_default():
+    """Ctrl-C's default in the child: a shell starts background jobs with SIGINT ignored, and
+    Python then keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_training_in_one_line_and_the_rerun_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+
+    def train(epochs):
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "keras_fcn", "train", "--model", "fcn32s"),
+                *("--dataset", "synthetic:n=8,size=32,num_classes=3", "--num-classes", "3"),
+                *SMALL_MODEL,
+                *("--epochs", str(epochs), "--batch-size", "2", "--output", str(run_dir)),
+            ],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_sigint_default,
+        )
+
+    first = train(epochs=30)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and first.poll() is None:
+        if (run_dir / "history.csv").exists() and history_epochs(run_dir):
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    _, errors = first.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 30, "Ctrl-C did not stop training within seconds"
+    assert first.returncode == 130, errors[-3000:]
+    assert "Traceback" not in errors
+    finished = len(history_epochs(run_dir))
+    assert 1 <= finished < 30
+    assert errors.strip().splitlines()[-1] == (
+        f"keras-fcn train: interrupted in epoch {finished + 1}; run the same command to resume"
+    )
+
+    resumed = train(epochs=finished + 1)
+    output, errors = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, errors[-3000:]
+    assert output.startswith(f"Resuming after epoch {finished} from {run_dir}.\n")
+    assert history_epochs(run_dir) == list(range(finished + 1))  # each epoch once
+
+
+def three_class_arrays(stem):
+    """A 24×32 image and its mask of classes 0, 1 and 2."""
+    rng = np.random.default_rng(len(stem))
+    label = np.zeros((24, 32), np.int32)
+    label[4:20, 8:24] = 1
+    label[10:14, :] = 2
+    return rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), label
+
+
+@pytest.fixture
+def folder_with_bad_masks(tmp_path, data_writers):
+    """A folder dataset of 3 classes: b.png is smaller than its image, d.png holds a label 7."""
+    from keras_fcn.data import testing
+
+    root = tmp_path / "shapes"
+    testing.write_folder_tree(root, ["a", "b", "c", "d"], three_class_arrays)
+    label = three_class_arrays("b")[1]
+    data_writers.palette_png(root / "masks" / "b.png", label[:-4])
+    label = three_class_arrays("d")[1]
+    label[0, 0] = 7
+    data_writers.palette_png(root / "masks" / "d.png", label)
+    return root
+
+
+def test_a_bad_mask_met_by_evaluate_is_the_line_check_data_gives(
+    folder_with_bad_masks, tiny_model_file, capsys
+):
+    root = folder_with_bad_masks
+    spec = f"folder:{root / 'images'},{root / 'masks'}"
+    assert main(["check-data", spec, "--num-classes", "3"]) == 1
+    problems = capsys.readouterr().out.splitlines()[:2]
+    assert [line.split(":")[0] for line in problems] == [
+        str(root / "masks" / "b.png"),
+        str(root / "masks" / "d.png"),
+    ]
+    assert main(["evaluate", "--dataset", spec, "--model", str(tiny_model_file)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"keras-fcn evaluate: error: {problems[0]} (keras-fcn check-data lists every problem)"
+    )
+
+
+@pytest.mark.slow
+def test_a_bad_mask_met_by_train_is_one_line_naming_the_file(folder_with_bad_masks):
+    root = folder_with_bad_masks
+    (root / "masks" / "b.png").unlink()
+    (root / "images" / "b.jpg").unlink()
+    trained = run_cli(
+        *("train", "--dataset", f"folder:{root / 'images'},{root / 'masks'},num_classes=3"),
+        *("--model", "fcn32s", "--num-classes", "3", *SMALL_MODEL, "--epochs", "1"),
+        *("--batch-size", "1", "--output", str(root / "run")),
+    )
+    assert trained.returncode == 2
+    assert "Traceback" not in trained.stderr
+    assert trained.stderr.strip().splitlines()[-1] == (
+        f"keras-fcn train: error: {root / 'masks' / 'd.png'}: label values [7] are outside "
+        "[0, 3) and the ignore label 255 (keras-fcn check-data lists every problem)"
+    )
+
+
+@pytest.mark.slow
+def test_predict_segments_every_readable_image_and_counts_the_bad_ones(tiny_model_file, tmp_path):
+    paths = [tmp_path / name for name in ("first.png", "truncated.png", "last.png")]
+    for path in paths:
+        Image.fromarray(three_class_arrays(path.stem)[0]).save(path)
+    paths[1].write_bytes(paths[1].read_bytes()[:200])
+    output = tmp_path / "out"
+    result = run_cli(
+        "predict", "--model", str(tiny_model_file), *map(str, paths), "--output", str(output)
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert f"{paths[1]}: cannot read the image" in result.stdout
+    assert lines[-1] == f"2 of 3 images segmented; 1 could not be read: {paths[1]}"
+    for stem in ("first", "last"):  # the image after the bad one too
+        assert Image.open(output / f"{stem}_mask.png").size == (32, 24)
+    assert not (output / "truncated_mask.png").exists()
+    # Without a terminal, progress comes as lines, the last one at 100%.
+    progress = [line for line in lines if line.startswith("predict: ")]
+    assert progress[-1].startswith("predict: 3/3 images (100%) in ")
+
+
+def test_ctrl_c_in_predict_keeps_whole_files_and_is_one_line(tiny_model_file, tmp_path, capsys):
+    import threading
+
+    paths = [tmp_path / f"photo{index:02d}.png" for index in range(40)]
+    for path in paths:
+        Image.fromarray(three_class_arrays(path.stem)[0]).save(path)
+    output = tmp_path / "out"
+
+    def interrupt_after_the_first_image():
+        deadline = time.monotonic() + 120
+        while not (output / "photo00_overlay.png").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C; Python raises it in the main thread
+
+    interrupter = threading.Thread(target=interrupt_after_the_first_image, daemon=True)
+    interrupter.start()
+    status = main(
+        ["predict", "--model", str(tiny_model_file), *map(str, paths), "--output", str(output)]
+    )
+    interrupter.join()
+    assert status == 130
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("keras-fcn predict: interrupted at ") and len(error.splitlines()) == 1
+    masks = sorted(output.glob("*_mask.png"))
+    assert 1 <= len(masks) < len(paths)
+    for mask in masks:  # every file written is whole
+        Image.open(mask).load()
+        Image.open(str(mask).replace("_mask", "_overlay")).load()
+
+
+def test_ctrl_c_in_evaluate_is_one_line_and_writes_no_report(tiny_model_file, tmp_path, capsys):
+    import threading
+
+    report = tmp_path / "report.json"
+    interrupter = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
+    interrupter.start()
+    status = main(
+        [
+            *("evaluate", "--dataset", "synthetic:n=100000,size=32,num_classes=3"),
+            *("--model", str(tiny_model_file), "--json", str(report)),
+        ]
+    )
+    interrupter.join()
+    assert status == 130
+    assert capsys.readouterr().err.strip() == "keras-fcn evaluate: interrupted"
+    assert not report.exists()

@@ -155,3 +155,33 @@ def test_real_pet_builder_prepares_generated_archives_offline_and_maps_the_trima
             np.testing.assert_array_equal(label, expected)
             assert image.shape[:2] == label.shape
         assert not trimaps
+
+
+def test_a_dataset_that_cannot_be_downloaded_names_its_url_and_data_dir(tmp_path):
+    # The real oxford_iiit_pet builder, whose download meets a refused connection: the download
+    # manager's requests fail as TFDS's own would once its ten retries (minutes) are spent.
+    import socket
+
+    import requests
+
+    from keras_fcn.downloads import DownloadError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/images.tar.gz"
+
+    def download_and_extract(self, url_or_urls):
+        return requests.get(url, timeout=10)
+
+    data_dir = tmp_path / "tensorflow_datasets"
+    with (
+        mock.patch.object(
+            tfds.download.DownloadManager, "download_and_extract", download_and_extract
+        ),
+        pytest.raises(DownloadError) as raised,
+    ):
+        from_tfds("oxford_iiit_pet", data_dir=str(data_dir))
+    assert raised.value.url == url
+    assert raised.value.cache_path == str(data_dir / "oxford_iiit_pet")
+    assert "data_dir=DIR (tfds:oxford_iiit_pet,data_dir=DIR)" in str(raised.value)
+    assert len(str(raised.value).splitlines()) == 1

@@ -16,6 +16,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "keras_fcn"
 LEVELS = {
     "classes": 0,
     "backends": 0,
+    "downloads": 0,
+    "progress": 0,
     "layers": 1,
     "backbones": 2,
     "models": 3,

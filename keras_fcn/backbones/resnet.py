@@ -39,6 +39,7 @@ import os
 
 import keras
 
+from keras_fcn.downloads import explain_download_failure
 from keras_fcn.layers import CaffeMaxPooling2D
 
 RESNET_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -307,7 +308,11 @@ def _keras_applications_resnet(depth: int, weights: str | None, layout: ResNetLa
             f"CAFFE_DEEPLAB_V2)."
         )
     application = getattr(keras.applications, f"ResNet{depth}")
-    return application(include_top=False, weights=weights)
+    with explain_download_failure(
+        f"weights=PATH, a keras.applications ResNet{depth} weights file (--weights PATH), or "
+        "weights=None (--weights none) to train from random weights"
+    ):
+        return application(include_top=False, weights=weights)
 
 
 def _copy_keras_applications(source: keras.Model, graph: _Graph) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from keras_fcn.downloads import explain_download_failure
 from keras_fcn.layers import MatmulConv2D, pooling_layer
 
 BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
@@ -96,7 +97,11 @@ def vgg16_classifier(weights: "str | keras.Model | None") -> keras.Model | None:
             f"weights must be 'imagenet', None or the path of a Keras VGG16 classifier weights "
             f"file (include_top=True); no file exists at {weights!r}."
         )
-    return keras.applications.VGG16(include_top=True, weights=weights)
+    with explain_download_failure(
+        "weights=PATH, a VGG16 classifier weights file (--weights PATH), or weights=None "
+        "(--weights none) to train from random weights"
+    ):
+        return keras.applications.VGG16(include_top=True, weights=weights)
 
 
 def _random_kernel_initializer(layer_name: str) -> keras.initializers.Initializer:

@@ -15,7 +15,8 @@ subcommand goes through the library's own functions (`keras_fcn.data`, `keras_fc
 import sys
 
 from keras_fcn.cli.arguments import build_parser, train_parser
-from keras_fcn.cli.commands import UsageError, training_run
+from keras_fcn.cli.commands import Interrupted, UsageError, data_problem, training_run
+from keras_fcn.downloads import DownloadError
 
 __all__ = ["UsageError", "build_parser", "main", "train_parser", "training_run"]
 
@@ -25,10 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status = args.handler(args)
-    except (UsageError, ValueError, FileNotFoundError, FileExistsError) as error:
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, DownloadError) as error:
         print(f"keras-fcn {args.command}: error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:
         print(f"keras-fcn {args.command}: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as interruption:
+        message = interruption if isinstance(interruption, Interrupted) else "interrupted"
+        print(f"keras-fcn {args.command}: {message}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report a command that Ctrl-C stopped
+    except Exception as error:
+        problem = data_problem(error)
+        if problem is None:
+            raise
+        print(f"keras-fcn {args.command}: error: {problem}", file=sys.stderr)
+        return 2
     return status or 0

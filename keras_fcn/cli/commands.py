@@ -3,13 +3,49 @@ library's own functions (`keras_fcn.data`, `keras_fcn.training`, `keras_fcn.eval
 `keras_fcn.export`, `keras_fcn.from_preset`)."""
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
 
 class UsageError(Exception):
     """A mistake in the command line or its inputs, reported as one line on stderr."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the one line that says what was kept and how to go on."""
+
+
+def data_problem(error: Exception) -> str | None:
+    """The line `check-data` gives for the bad example that stopped a TensorFlow pipeline
+    (`keras_fcn.data.pipeline_problem`), or `None` for any other error."""
+    tensorflow = sys.modules.get("tensorflow")  # imported by whatever raised a TensorFlow error
+    if tensorflow is None or not isinstance(error, tensorflow.errors.OpError):
+        return None
+    from keras_fcn.data import pipeline_problem
+
+    problem = pipeline_problem(error)
+    return None if problem is None else f"{problem} (keras-fcn check-data lists every problem)"
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Holds Ctrl-C back until the block is done (the files it writes are then whole).
+
+    Python's handler runs in the main thread whichever thread the signal reaches (TensorFlow's
+    threads take it too), so it is the handler, not the thread's signal mask, that waits.
+    """
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received and previous is not signal.SIG_IGN:
+        raise KeyboardInterrupt
 
 
 def _weights(value: str) -> str | None:
@@ -70,7 +106,7 @@ def _load_preset(args: argparse.Namespace):
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
         options["fc_units"] = args.fc_units
-    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
     if heads is None:
         return model, preset.class_names
     head = model.get_layer(f"score_{args.head}").output
@@ -255,15 +291,20 @@ def train(args: argparse.Namespace) -> None:
         val_data = data.evaluation_pipeline(
             data.from_spec(args.val_dataset, split="val", num_classes=args.num_classes)
         )
-    training.train_model(
-        run,
-        recipe,
-        train_data,
-        val_data,
-        steps_per_epoch=int(train_data.cardinality()),
-        class_weights=class_weights,
-        scope=strategy.scope(),
-    )
+    try:
+        training.train_model(
+            run,
+            recipe,
+            train_data,
+            val_data,
+            steps_per_epoch=int(train_data.cardinality()),
+            class_weights=class_weights,
+            scope=strategy.scope(),
+        )
+    except training.TrainingInterrupted as interruption:
+        raise Interrupted(
+            f"interrupted in epoch {interruption.epoch}; run the same command to resume"
+        ) from None
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -287,9 +328,7 @@ def evaluate(args: argparse.Namespace) -> None:
         if class_names is not None and len(class_names) != num_classes:
             class_names = None
     print(_describe_protocol(protocol), flush=True)
-    report = evaluate_model(
-        model, dataset, num_classes, class_names, protocol=protocol, verbose=int(bool(protocol))
-    )
+    report = evaluate_model(model, dataset, num_classes, class_names, protocol=protocol, verbose=1)
     print(report)
     if args.json:
         report.to_json(args.json)
@@ -356,14 +395,16 @@ def _prediction_source(args: argparse.Namespace, protocol):
     return None, model
 
 
-def predict(args: argparse.Namespace) -> None:
+def predict(args: argparse.Namespace) -> int:
     """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
     Monte Carlo dropout uncertainty map of a Bayesian model; under a test-time protocol (one
-    pass at the image's size by default), which it names first."""
+    pass at the image's size by default), which it names first. Every readable image is
+    segmented; each unreadable one is named, and the exit status is then 1."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     from keras_fcn.classes import PALETTES
+    from keras_fcn.progress import Progress
     from keras_fcn.uncertainty import predict_with_uncertainty
     from keras_fcn.visualization import (
         save_palette_png,
@@ -377,31 +418,50 @@ def predict(args: argparse.Namespace) -> None:
     palette = PALETTES[args.palette]()
     print(_describe_protocol(protocol), flush=True)
     os.makedirs(args.output, exist_ok=True)
-    for path in args.images:
-        try:
-            image = np.asarray(Image.open(path).convert("RGB"))
-        except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
-            raise UsageError(f"cannot read the image {path}: {error}") from error
-        stem = os.path.splitext(os.path.basename(path))[0]
-        outputs = os.path.join(args.output, stem)
-        written = ["_mask.png", "_overlay.png"]
-        if args.samples:
-            probabilities, uncertainty = predict_with_uncertainty(
-                model, image[None], samples=args.samples, uncertainty=args.uncertainty
-            )
-            class_ids = probabilities[0].argmax(axis=-1)
-            maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
-            written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
-        else:
-            class_ids = np.asarray(predictor(image[None]))[0]
-        save_palette_png(class_ids, f"{outputs}_mask.png", palette)
-        save_prediction_figure(
-            f"{outputs}_overlay.png",
-            image,
-            class_ids,
-            palette=None if args.palette == "voc" else palette,
+    progress = Progress(len(args.images), "predict", unit="images")
+    unreadable = []
+    try:
+        for path in args.images:
+            try:
+                image = np.asarray(Image.open(path).convert("RGB"))
+            except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
+                unreadable.append(path)
+                progress.note(f"{path}: cannot read the image: {error}")
+                progress.add()
+                continue
+            stem = os.path.splitext(os.path.basename(path))[0]
+            outputs = os.path.join(args.output, stem)
+            written = ["_mask.png", "_overlay.png"]
+            if args.samples:
+                probabilities, uncertainty = predict_with_uncertainty(
+                    model, image[None], samples=args.samples, uncertainty=args.uncertainty
+                )
+                class_ids = probabilities[0].argmax(axis=-1)
+                with _uninterrupted():
+                    maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
+                written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
+            else:
+                class_ids = np.asarray(predictor(image[None]))[0]
+            with _uninterrupted():
+                save_palette_png(class_ids, f"{outputs}_mask.png", palette)
+                save_prediction_figure(
+                    f"{outputs}_overlay.png",
+                    image,
+                    class_ids,
+                    palette=None if args.palette == "voc" else palette,
+                )
+            progress.note(f"{path}: {outputs}{', '.join(written)}")
+            progress.add()
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted at {path}; the files written for the images before it are complete"
+        ) from None
+    if unreadable:
+        print(
+            f"{len(args.images) - len(unreadable)} of {len(args.images)} images segmented; "
+            f"{len(unreadable)} could not be read: {', '.join(unreadable)}"
         )
-        print(f"{path}: {outputs}{', '.join(written)}")
+    return 1 if unreadable else 0
 
 
 def export(args: argparse.Namespace) -> None:
@@ -469,7 +529,7 @@ def convert(args: argparse.Namespace) -> None:
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
         options["fc_units"] = args.fc_units
-    model = from_preset(args.preset, caffemodel=args.caffemodel, **options)
+    model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
     output = args.output or f"{args.preset}.keras"
     model.save(output)
     print(f"Converted {args.preset} to {output}.")

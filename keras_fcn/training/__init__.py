@@ -7,9 +7,14 @@ notebooks call).
 Everything else is Keras: `model.fit`, `tf.distribute` strategies, Keras callbacks.
 """
 
-from keras_fcn.training.callbacks import training_callbacks
+from keras_fcn.training.callbacks import finished_epochs, training_callbacks
 from keras_fcn.training.driver import TrainingRun, resolve_recipe, train_model, write_run_info
-from keras_fcn.training.fitting import NaNLossError, compile_for_training, fit
+from keras_fcn.training.fitting import (
+    NaNLossError,
+    TrainingInterrupted,
+    compile_for_training,
+    fit,
+)
 from keras_fcn.training.losses import SubsampledSparseCategoricalCrossentropy
 from keras_fcn.training.multipliers import (
     AdamWithMultipliers,
@@ -37,9 +42,11 @@ __all__ = [
     "Recipe",
     "SGDWithMultipliers",
     "SubsampledSparseCategoricalCrossentropy",
+    "TrainingInterrupted",
     "TrainingRun",
     "compile_for_training",
     "default_recipe",
+    "finished_epochs",
     "fit",
     "l2_for_caffe_weight_decay",
     "make_learning_rate",

@@ -6,6 +6,7 @@ finished epoch, optimizer state included), `ModelCheckpoint` (best validation me
 `tf.summary` on every backend) and `TerminateOnNaN`.
 """
 
+import json
 import os
 
 import keras
@@ -45,3 +46,27 @@ def training_callbacks(output_dir: str, monitor: str = "val_mean_iou") -> list:
     if tensorflow_installed():
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")))
     return [*callbacks, keras.callbacks.TerminateOnNaN()]
+
+
+def finished_epochs(output_dir: str) -> int:
+    """The epochs an interrupted run in `output_dir` finished, which a new run resumes after.
+
+    `BackupAndRestore` records them in `backup/training_metadata.json` at the end of each epoch
+    and deletes `backup/` when a run ends; Keras has no function that reads them back.
+
+    Args:
+        output_dir: the run's directory.
+
+    Returns:
+        The number of finished epochs; 0 when there is nothing to resume.
+
+    Example:
+
+    >>> finished_epochs("runs/never-started")
+    0
+    """
+    path = os.path.join(output_dir, "backup", "training_metadata.json")
+    if not os.path.isfile(path):
+        return 0
+    with open(path) as file:
+        return int(json.load(file)["epoch"])

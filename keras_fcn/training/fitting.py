@@ -17,7 +17,7 @@ import keras
 from keras_fcn.classes import IGNORE_LABEL
 from keras_fcn.inference import AUXILIARY_OUTPUTS, has_auxiliary_head
 from keras_fcn.metrics import SegmentationScores
-from keras_fcn.training.callbacks import training_callbacks
+from keras_fcn.training.callbacks import finished_epochs, training_callbacks
 from keras_fcn.training.recipes import Recipe, make_loss, make_optimizer
 
 
@@ -109,6 +109,20 @@ class NaNLossError(RuntimeError):
     """Raised when training stopped because the loss became NaN or infinite."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised when training was interrupted (Ctrl-C); the run's finished epochs are kept.
+
+    Args:
+        epoch: the epoch that was running (1 for the first), unfinished.
+        output_dir: the run's directory; training again into it resumes after `epoch - 1`.
+    """
+
+    def __init__(self, epoch: int, output_dir: str):
+        super().__init__(f"interrupted in epoch {epoch}; {epoch - 1} finished epochs are kept")
+        self.epoch = epoch
+        self.output_dir = output_dir
+
+
 def fit(
     model: keras.Model,
     train_dataset,
@@ -135,6 +149,8 @@ def fit(
 
     Raises:
         NaNLossError: if the loss became NaN or infinite (lower the learning rate).
+        TrainingInterrupted: on Ctrl-C (`KeyboardInterrupt`); calling `fit` again with the same
+            `output_dir` resumes after the last finished epoch, as it says when it starts.
 
     Example:
 
@@ -154,14 +170,19 @@ def fit(
             val_dataset = with_auxiliary_targets(val_dataset)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    history = model.fit(
-        train_dataset,
-        validation_data=val_dataset,
-        epochs=epochs,
-        callbacks=training_callbacks(output_dir, monitor),
-        shuffle=False,
-        verbose=verbose,
-    )
+    if resumed := finished_epochs(output_dir):
+        print(f"Resuming after epoch {resumed} from {output_dir}.", flush=True)
+    try:
+        history = model.fit(
+            train_dataset,
+            validation_data=val_dataset,
+            epochs=epochs,
+            callbacks=training_callbacks(output_dir, monitor),
+            shuffle=False,
+            verbose=verbose,
+        )
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(finished_epochs(output_dir) + 1, output_dir) from None
     losses = history.history.get("loss", [])
     if model.stop_training and losses and not math.isfinite(losses[-1]):
         raise NaNLossError(

@@ -12,12 +12,14 @@ loaded and what was skipped.
 """
 
 import dataclasses
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
 
 from keras_fcn.backends import assign_array
+from keras_fcn.progress import Progress
 from keras_fcn.weights.formats.stored import StoredLayer
 
 
@@ -96,6 +98,7 @@ def load_stored_layers(
     targets: Sequence[Target],
     source: str,
     skip: Callable[[str], str | None] = lambda name: None,
+    verbose: bool = False,
 ) -> LoadReport:
     """Loads a file's stored layers into a model, all or nothing.
 
@@ -106,6 +109,7 @@ def load_stored_layers(
         source: the file's path, for the messages and the report.
         skip: for a stored layer no target takes, why it may be left out, or `None` if its
             presence means the file is another net's.
+        verbose: show the progress over the layers, with the time left (`Progress`).
 
     Returns:
         A `LoadReport`.
@@ -140,9 +144,10 @@ def load_stored_layers(
         )
     # Each layer read, converted and assigned in turn: memory holds one layer's arrays (and
     # their converted copy) besides the model's own weights.
-    for target in targets:
-        if target.convert is None:
-            continue
+    converted = [target for target in targets if target.convert is not None]
+    name = os.path.basename(source)
+    progress = Progress(len(converted), f"convert {name}", unit="layers") if verbose else None
+    for target in converted:
         layer = stored[target.source]
         arrays = [
             array.reshape(shape) for array, shape in zip(layer.read(), target.shapes, strict=True)
@@ -153,4 +158,6 @@ def load_stored_layers(
         for variable, value in zip(variables, values, strict=True):
             assign_array(variable, value)
         del values
+        if progress is not None:
+            progress.add()
     return LoadReport(source, tuple(target.source for target in targets), skipped)

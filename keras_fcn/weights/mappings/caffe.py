@@ -374,7 +374,9 @@ def _pspnet_auxiliary(name: str) -> str | None:
     return None
 
 
-def load_caffemodel_report(model: keras.Model, path: str | os.PathLike) -> LoadReport:
+def load_caffemodel_report(
+    model: keras.Model, path: str | os.PathLike, verbose: bool = False
+) -> LoadReport:
     """Loads the weights of a `.caffemodel` into a keras_fcn model, matching layers by name.
 
     Every convolution (`Conv2D`, fc6's `MatmulConv2D`, the scores), deconvolution
@@ -390,6 +392,7 @@ def load_caffemodel_report(model: keras.Model, path: str | os.PathLike) -> LoadR
         model: a model of keras_fcn, built with the architecture of the file's net (for the
             released nets, `keras_fcn.from_preset` builds it).
         path: the `.caffemodel` file.
+        verbose: show the progress over the layers, with the time left.
 
     Returns:
         A `LoadReport`: the Caffe names of the layers loaded, in the model's order, and the
@@ -416,10 +419,12 @@ def load_caffemodel_report(model: keras.Model, path: str | os.PathLike) -> LoadR
     skip = _msc_copies(stored, {target.source for target in targets}, path)
     if _is_pspnet(model):
         skip = _pspnet_auxiliary
-    return load_stored_layers(model, stored, targets, path, skip)
+    return load_stored_layers(model, stored, targets, path, skip, verbose)
 
 
-def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
+def load_caffemodel(
+    model: keras.Model, path: str | os.PathLike, verbose: bool = False
+) -> list[str]:
     """Loads the weights of a `.caffemodel` into a keras_fcn model, matching layers by name.
 
     `load_caffemodel_report`, returning the Caffe names of the layers loaded, in the model's
@@ -433,7 +438,7 @@ def load_caffemodel(model: keras.Model, path: str | os.PathLike) -> list[str]:
     >>> loaded[0], loaded[-1]
     ('conv1_1', 'upscore')
     """
-    return list(load_caffemodel_report(model, path).loaded)
+    return list(load_caffemodel_report(model, path, verbose).loaded)
 
 
 def _caffe_layers(model: keras.Model) -> Iterator[tuple[str, str, list[np.ndarray]]]:

@@ -162,12 +162,15 @@ def torchvision_state_dict(model: keras.Model) -> dict[str, np.ndarray]:
     return state
 
 
-def load_torchvision_weights(model: keras.Model, path: str | os.PathLike) -> LoadReport:
+def load_torchvision_weights(
+    model: keras.Model, path: str | os.PathLike, verbose: bool = False
+) -> LoadReport:
     """Loads a torchvision segmentation net's `.pth` into keras_fcn's model of it.
 
     Every convolution and batch normalization of the model must find its module in the file
     with arrays of its shapes; the file's other modules make it another net's file, except the
-    auxiliary head's when the model has none (skipped and reported).
+    auxiliary head's when the model has none (skipped and reported). `verbose` shows the
+    progress over the modules, with the time left.
 
     Returns:
         The `LoadReport`: the modules loaded, and those skipped with why.
@@ -185,4 +188,4 @@ def load_torchvision_weights(model: keras.Model, path: str | os.PathLike) -> Loa
             return "the auxiliary head is not built (aux=False)"
         return None
 
-    return load_stored_layers(model, stored, torchvision_targets(model, path), path, skip)
+    return load_stored_layers(model, stored, torchvision_targets(model, path), path, skip, verbose)
