@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import torch
+from refinenet_reference import matlab_imresize
 
 from keras_fcn.layers.upsampling import (
     BilinearUpsampling,
@@ -237,52 +238,6 @@ def test_interp_refuses_bad_factors_and_factors_with_a_reference():
         CaffeInterp(zoom_factor=1.5)
     with pytest.raises(ValueError, match="reference or by factors, not both"):
         CaffeInterp(2)([np.zeros((1, 5, 5, 1)), np.zeros((1, 9, 9, 1))])
-
-
-def matlab_contributions(in_length, out_length, scale, antialiasing, border):
-    """MATLAB's `imresize.m` `contributions` for the bicubic kernel, line for line (1-based
-    indices): a window of P = ceil(width) + 2 taps from floor(u − width / 2), weights
-    normalised per row, out-of-range indices clamped (up to R2016) or mirrored (later)."""
-
-    def cubic(x):
-        a = np.abs(x)
-        return (1.5 * a**3 - 2.5 * a**2 + 1) * (a <= 1) + (-0.5 * a**3 + 2.5 * a**2 - 4 * a + 2) * (
-            (a > 1) & (a <= 2)
-        )
-
-    kernel_width = 4.0
-    kernel = cubic
-    if scale < 1 and antialiasing:
-        kernel = lambda x: scale * cubic(scale * x)  # noqa: E731
-        kernel_width = kernel_width / scale
-    x = np.arange(1, out_length + 1, dtype=np.float64)[:, None]
-    u = x / scale + 0.5 * (1 - 1 / scale)
-    left = np.floor(u - kernel_width / 2)
-    taps = int(np.ceil(kernel_width)) + 2
-    indices = left + np.arange(taps)[None, :]
-    weights = kernel(u - indices)
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    if border == "replicate":
-        indices = np.clip(indices, 1, in_length)
-    else:
-        aux = np.concatenate([np.arange(1, in_length + 1), np.arange(in_length, 0, -1)])
-        indices = aux[np.mod(indices - 1, len(aux)).astype(int)]
-    return weights, indices.astype(int) - 1
-
-
-def matlab_imresize(x, output_size, scale, antialiasing=True, border="replicate"):
-    """MATLAB's `imresize` of NHWC `x` in float64: `resizeAlongDim` along each axis with its
-    `contributions`, the axis of the smaller scale first (`dimensionOrder`)."""
-    x = np.asarray(x, np.float64)
-    for axis in np.argsort(scale, kind="stable") + 1:
-        weights, indices = matlab_contributions(
-            x.shape[axis], output_size[axis - 1], scale[axis - 1], antialiasing, border
-        )
-        taken = np.take(x, indices, axis=axis)  # (…, out, taps, …) along the axis
-        shape = [1] * taken.ndim
-        shape[axis], shape[axis + 1] = weights.shape
-        x = (taken * weights.reshape(shape)).sum(axis=axis + 1)
-    return x
 
 
 def test_imresize_reproduces_matlabs_published_bicubic_example():
