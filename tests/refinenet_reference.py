@@ -82,6 +82,46 @@ def _matlab_vector(values):
     return np.asarray(values, np.float32).reshape(-1, 1)
 
 
+def head_convolutions(
+    widths=(512, 256, 256, 256), pooling: str = "original", adapt_prefix: str = "adapt_input_path"
+) -> dict:
+    """The head's convolutions as the release's graph lists them
+    (`net_graphs/part2_cascaed_refinenet{,_pooling_improved}.pdf`, from
+    main/gen_network_refine_group.m): name → (filter shape `[3 3 Cin Cout]`, whether it has a
+    bias, the gain of its random initialisation here)."""
+    layers = {}
+
+    def rcu(prefix, width):
+        layers[f"{prefix}_conv"] = ((3, 3, width, width), True, 0.5)
+        layers[f"{prefix}_conv_relu_varout_dimred"] = ((3, 3, width, width), False, 0.5)
+
+    channels = (2048, 1024, 512, 256)
+    for path, (cin, width) in enumerate(zip(channels, widths, strict=True), start=1):
+        layers[f"p_ims1d2_outl{path}_dimred"] = ((3, 3, cin, width), False, 1.0)
+        for unit in (1, 2):
+            rcu(f"{adapt_prefix}{path}_b{unit}", width)
+    width = widths[0]
+    for block in range(1, 5):
+        prefix = f"mflow_conv_g{block}"
+        if block > 1:  # filter_num_after_joint: the smaller width of the two inputs
+            joint = min(width, widths[block - 1])
+            previous = f"mflow_conv_g{block - 1}_b3_joint_varout_dimred"
+            layers[previous] = ((3, 3, width, joint), False, 1.0)
+            path = f"{adapt_prefix}{block}_b2_joint_varout_dimred"
+            layers[path] = ((3, 3, widths[block - 1], joint), False, 1.0)
+            width = joint
+        for link in range(1, 5):
+            if pooling == "original":
+                name = f"{prefix}_pool{link}_outvar_dimred"
+            else:  # dim_adapt_name: the variable convolved, then _pb<link>
+                variable = f"{prefix}_pool{link - 1}_outvar"
+                name = f"{prefix}_poolprev_relu_varout_pb1" if link == 1 else f"{variable}_pb{link}"
+            layers[name] = ((3, 3, width, width), False, 0.5)
+        for unit in (1, 2, 3):
+            rcu(f"{prefix}_b{unit}", width)
+    return layers
+
+
 def random_parameters(
     rng: np.random.Generator,
     num_classes: int,
@@ -125,36 +165,9 @@ def random_parameters(
                 bn(f"bn{name}_branch2{branch}", cout)
             inplanes = 4 * planes
 
-    def rcu(prefix, width):
-        conv(f"{prefix}_conv", 3, width, width, bias=True, gain=0.5)
-        conv(f"{prefix}_conv_relu_varout_dimred", 3, width, width, gain=0.5)
-
-    channels = (2048, 1024, 512, 256)
-    for path, (cin, width) in enumerate(zip(channels, widths, strict=True), start=1):
-        conv(f"p_ims1d2_outl{path}_dimred", 3, cin, width, gain=1.0)
-        for unit in (1, 2):
-            rcu(f"{adapt_prefix}{path}_b{unit}", width)
-    width = widths[0]
-    for block in range(1, 5):
-        prefix = f"mflow_conv_g{block}"
-        if block > 1:
-            joint = min(width, widths[block - 1])
-            conv(f"mflow_conv_g{block - 1}_b3_joint_varout_dimred", 3, width, joint, gain=1.0)
-            path = f"{adapt_prefix}{block}_b2_joint_varout_dimred"
-            conv(path, 3, widths[block - 1], joint, gain=1.0)
-            width = joint
-        for link in range(1, 5):
-            if pooling == "original":
-                conv(f"{prefix}_pool{link}_outvar_dimred", 3, width, width, gain=0.5)
-            else:
-                source = (
-                    f"{prefix}_poolprev_relu_varout"
-                    if link == 1
-                    else f"{prefix}_pool{link - 1}_outvar"
-                )
-                conv(f"{source}_pb{link}", 3, width, width, gain=0.5)
-        for unit in (1, 2, 3):
-            rcu(f"{prefix}_b{unit}", width)
+    for name, (shape, has_bias, gain) in head_convolutions(widths, pooling, adapt_prefix).items():
+        conv(name, shape[0], shape[2], shape[3], bias=has_bias, gain=gain)
+    width = min(widths)  # block g4's
     p["classifier"] = {
         "filters": rng.normal(0, np.sqrt(1 / (9 * width)), (3, 3, width, num_classes)).astype(
             np.float32
