@@ -2,7 +2,7 @@
 
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
 `DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, torchvision's `TorchvisionFCN` and
-`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`; every model by name in
+`TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`, `RefineNet`; every model by name in
 `keras_fcn.registry`) and DeepLab v2's multi-scale test net around any of them (`multi_scale`),
 the trained nets of the original releases (`from_preset`, `PRESETS`), their layers, the paper's
 four scores (`keras_fcn.metrics`), `evaluate`, the papers' test-time protocols (`PROTOCOLS`,
@@ -12,7 +12,7 @@ registers every serializable class, so `keras.models.load_model` reads `.keras` 
 `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
-`keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
+`keras_fcn.export`, Caffe's `.caffemodel` and MatConvNet's `.mat` files in `keras_fcn.weights`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with
@@ -20,7 +20,8 @@ Deep Convolutional Nets and Fully Connected CRFs", ICLR 2015, and "DeepLab", PAM
 Koltun, "Multi-Scale Context Aggregation by Dilated Convolutions", ICLR 2016; Chen, Papandreou,
 Schroff & Adam, "Rethinking Atrous Convolution for Semantic Image Segmentation",
 arXiv:1706.05587; Badrinarayanan, Kendall & Cipolla, "SegNet: A Deep Convolutional
-Encoder-Decoder Architecture for Image Segmentation", PAMI 2017.
+Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Lin, Milan, Shen & Reid,
+"RefineNet: Multi-Path Refinement Networks for High-Resolution Semantic Segmentation", CVPR 2017.
 """
 
 from keras_fcn import metrics, registry
@@ -33,6 +34,7 @@ from keras_fcn.layers import (
     CaffeMaxPooling2D,
     CropToReference,
     GroupedIdentity,
+    ImresizeToReference,
     LocalResponseNormalization,
     MatmulConv2D,
     MaxPoolingWithIndices,
@@ -53,6 +55,7 @@ from keras_fcn.models import (
     FCN16s,
     FCN32s,
     FCNAlexNet,
+    RefineNet,
     SegNet,
     SegNetBasic,
     TorchvisionDeepLabV3,
@@ -83,6 +86,7 @@ __all__ = [
     "FCN32s",
     "FCNAlexNet",
     "GroupedIdentity",
+    "ImresizeToReference",
     "LocalResponseNormalization",
     "MatmulConv2D",
     "MaxPoolingWithIndices",
@@ -91,6 +95,7 @@ __all__ = [
     "PadToMultiple",
     "Protocol",
     "ProtocolPredictor",
+    "RefineNet",
     "ReflectPadding2D",
     "ResizeToReference",
     "SegNet",

@@ -3,7 +3,8 @@ on VGG16) and `fcn_alexnet` (the same paper's FCN-AlexNet), `deeplab` (Chen et a
 and ASPP on VGG16, DeepLab v2's ASPP on ResNet-101) with `msc` (its multi-scale test net, around
 any model), `deeplab_v3` (Chen et al.: DeepLab v3 on ResNet-50/101, and torchvision's FCN and
 DeepLabV3 nets), `dilation` (Yu & Koltun: the Dilation8 front-end and its context module),
-`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants)."""
+`segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and their Bayesian variants),
+`refinenet` (Lin et al.: RefineNet on ResNet-50/101/152, as its MatConvNet release builds it)."""
 
 from keras_fcn.models.deeplab import (
     DeepLabASPP,
@@ -35,6 +36,7 @@ from keras_fcn.models.fcn import (
 )
 from keras_fcn.models.fcn_alexnet import FCNAlexNet
 from keras_fcn.models.msc import multi_scale
+from keras_fcn.models.refinenet import RefineNet
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -64,6 +66,7 @@ __all__ = [
     "FCN32s",
     "FCNAlexNet",
     "FCNVariant",
+    "RefineNet",
     "SegNet",
     "SegNetBasic",
     "SegNetVariant",
