@@ -1,10 +1,11 @@
-"""Class names, the ignore label and the colour palettes of PASCAL VOC and CamVid.
+"""Class names, the ignore label and the colour palettes of PASCAL VOC, CamVid and Cityscapes.
 
 The class lists of the datasets the original FCN nets were released for: PASCAL VOC,
 PASCAL-Context, SIFT Flow (semantic and geometric) and NYUDv2, in the order of the nets' scores
 (`data/*/classes*.txt` of the FCN release), and CamVid's 11 classes. The original colours every
 dataset with the VOC colour map (`vis.py`'s `make_palette`), as `voc_palette` does; CamVid has
-its own (`camvid_palette`).
+its own (`camvid_palette`). RefineNet's releases add Cityscapes' 19 classes (with their own
+colours, `cityscapes_palette`), ADE20K's 150, SUN-RGBD's 37 and PASCAL-Person-Part's 7.
 
 References: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
 and the VOC devkit's `VOClabelcolormap.m`; G. Brostow et al., "Semantic object classes in
@@ -270,5 +271,118 @@ def camvid_palette(num_colors: int = 256) -> np.ndarray:
     return palette
 
 
-PALETTES = {"voc": voc_palette, "camvid": camvid_palette}
+CITYSCAPES_CLASS_NAMES = (
+    "road",
+    "sidewalk",
+    "building",
+    "wall",
+    "fence",
+    "pole",
+    "traffic light",
+    "traffic sign",
+    "vegetation",
+    "terrain",
+    "sky",
+    "person",
+    "rider",
+    "car",
+    "truck",
+    "bus",
+    "train",
+    "motorcycle",
+    "bicycle",
+)
+"""The 19 Cityscapes classes of the benchmark, in the order of their `trainId`s 0–18
+(cityscapesScripts `labels.py`; guosheng/refinenet `main/gen_class_info_cityscapes.m`)."""
+
+_CITYSCAPES_COLOURS = (
+    (128, 64, 128),  # road
+    (244, 35, 232),  # sidewalk
+    (70, 70, 70),  # building
+    (102, 102, 156),  # wall
+    (190, 153, 153),  # fence
+    (153, 153, 153),  # pole
+    (250, 170, 30),  # traffic light
+    (220, 220, 0),  # traffic sign
+    (107, 142, 35),  # vegetation
+    (152, 251, 152),  # terrain
+    (70, 130, 180),  # sky
+    (220, 20, 60),  # person
+    (255, 0, 0),  # rider
+    (0, 0, 142),  # car
+    (0, 0, 70),  # truck
+    (0, 60, 100),  # bus
+    (0, 80, 100),  # train
+    (0, 0, 230),  # motorcycle
+    (119, 11, 32),  # bicycle
+)
+
+
+def cityscapes_palette(num_colors: int = 256) -> np.ndarray:
+    """Returns the colours of the 19 Cityscapes classes as a `(num_colors, 3)` uint8 array.
+
+    Rows 0 to 18 are the classes' colours (cityscapesScripts `labels.py`, RefineNet's
+    `cityscape_cmap.mat`); the others, void included, are black.
+
+    Example:
+
+    >>> cityscapes_palette()[0].tolist()  # road
+    [128, 64, 128]
+    """
+    if not len(_CITYSCAPES_COLOURS) <= num_colors <= 256:
+        raise ValueError(
+            f"num_colors must be in [{len(_CITYSCAPES_COLOURS)}, 256], received {num_colors}."
+        )
+    palette = np.zeros((num_colors, 3), np.uint8)
+    palette[: len(_CITYSCAPES_COLOURS)] = _CITYSCAPES_COLOURS
+    return palette
+
+
+ADE20K_CLASS_NAMES = tuple(
+    (  # noqa: SIM905 (150 names in a few lines rather than 150)
+        "wall; building; sky; floor; tree; ceiling; road; bed; windowpane; grass; cabinet; "
+        "sidewalk; person; earth; door; table; mountain; plant; curtain; chair; car; water; "
+        "painting; sofa; shelf; house; sea; mirror; rug; field; armchair; seat; fence; desk; "
+        "rock; wardrobe; lamp; bathtub; railing; cushion; base; box; column; signboard; chest "
+        "of drawers; counter; sand; sink; skyscraper; fireplace; refrigerator; grandstand; "
+        "path; stairs; runway; case; pool table; pillow; screen door; stairway; river; bridge; "
+        "bookcase; blind; coffee table; toilet; flower; book; hill; bench; countertop; stove; "
+        "palm; kitchen island; computer; swivel chair; boat; bar; arcade machine; hovel; bus; "
+        "towel; light; truck; tower; chandelier; awning; streetlight; booth; television "
+        "receiver; airplane; dirt track; apparel; pole; land; bannister; escalator; ottoman; "
+        "bottle; buffet; poster; stage; van; ship; fountain; conveyer belt; canopy; washer; "
+        "plaything; swimming pool; stool; barrel; basket; waterfall; tent; bag; minibike; "
+        "cradle; oven; ball; food; step; tank; trade name; microwave; pot; animal; bicycle; "
+        "lake; dishwasher; screen; blanket; sculpture; hood; sconce; vase; traffic light; tray; "
+        "ashcan; fan; pier; crt screen; plate; monitor; bulletin board; shower; radiator; "
+        "glass; clock; flag"
+    ).split("; ")
+)
+"""The 150 classes of the ADE20K scene parsing benchmark (ADEChallengeData2016, labels 1–150), by
+the first name of each (`objectInfo150`; guosheng/refinenet `main/class_info_ADE.mat`)."""
+
+SUNRGBD_CLASS_NAMES = tuple(
+    (  # noqa: SIM905
+        "wall; floor; cabinet; bed; chair; sofa; table; door; window; bookshelf; picture; "
+        "counter; blinds; desk; shelves; curtain; dresser; pillow; mirror; floor_mat; clothes; "
+        "ceiling; books; fridge; tv; paper; towel; shower_curtain; box; whiteboard; person; "
+        "night_stand; toilet; sink; lamp; bathtub; bag"
+    ).split("; ")
+)
+"""The 37 classes of SUN RGB-D (labels 1–37, `seg37list`; guosheng/refinenet
+`main/sunrgbd_class_names.mat`)."""
+
+PERSON_PARTS_CLASS_NAMES = (
+    "background",
+    "head",
+    "torso",
+    "upper arms",
+    "lower arms",
+    "upper legs",
+    "lower legs",
+)
+"""PASCAL-Person-Part's 7 classes (Chen et al., CVPR 2014), labels 0–6
+(guosheng/refinenet `main/gen_class_info_person_parts.m`)."""
+
+PALETTES = {"voc": voc_palette, "camvid": camvid_palette, "cityscapes": cityscapes_palette}
 """Palettes by name, for drawing class ids: each a function returning `(256, 3)` uint8."""
