@@ -17,6 +17,12 @@ sqrt(variance + ε); Keras' batch normalization takes `moving_variance = σ² �
 (computed in float64). conv1's bias, which MatConvNet's import of MSRA's net keeps, is taken into
 `conv1_bn`'s moving mean (BN(x + b) with mean μ is BN(x) with mean μ − b).
 
+To be verified on a real file, besides what `keras_fcn.weights.formats.matconvnet` lists: that
+conv1 keeps its bias (MatConvNet's import of MSRA's net does; a file without `conv1_bias` is
+refused, naming `conv1`), that the released VOC and Cityscapes files use the `adapt_stage` names
+of `net_graphs/part2_cascaed_refinenet.pdf` or the current ones (both are read), and the number
+of classifier channels (`keras_fcn.presets` expects the release's `void` channel).
+
 Reference: guosheng/refinenet `main/My_net_util.m` (`add_conv_layer_dagnn`: `_filter`, `_bias`),
 `main/gen_network_pool_block.m`, `main/gen_network_loss_group.m`, `net_graphs/*.pdf`; MatConvNet
 `utils/import-caffe.py` (`CaffeBatchNorm`: `_mult`, `_bias`, `_moments` = [mean, sqrt(var + eps)]).
