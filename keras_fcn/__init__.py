@@ -3,16 +3,16 @@
 The models (`FCN32s`, `FCN16s`, `FCN8s`, `FCN8sAtOnce`, `FCNAlexNet`, `DeepLabLargeFOV`,
 `DeepLabASPP` on VGG16 and ResNet-101, `DeepLabV3`, `DeepLabV3Plus`, `GCN`, torchvision's
 `TorchvisionFCN` and `TorchvisionDeepLabV3`, `Dilation8`, `SegNet`, `SegNetBasic`, `PSPNet`,
-`AutoDeepLab`; every model by name in `keras_fcn.registry`) and DeepLab v2's multi-scale test net
-around any of them (`multi_scale`), the trained nets of the original releases (`from_preset`,
-`PRESETS`), their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`, the papers'
-test-time protocols (`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows), DeepLab's
-dense CRF (`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets
+`RefineNet`, `AutoDeepLab`; every model by name in `keras_fcn.registry`) and DeepLab v2's
+multi-scale test net around any of them (`multi_scale`), the trained nets of the original releases
+(`from_preset`, `PRESETS`), their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`,
+the papers' test-time protocols (`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows),
+DeepLab's dense CRF (`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets
 (`predict_with_uncertainty`). Importing the package registers every serializable class, so
 `keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
-`keras_fcn.export`, Caffe's `.caffemodel` files in `keras_fcn.weights`.
+`keras_fcn.export`, Caffe's `.caffemodel` and MatConvNet's `.mat` files in `keras_fcn.weights`.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic Segmentation",
 CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016; Chen et al., "Semantic Image Segmentation with
@@ -22,7 +22,8 @@ Schroff & Adam, "Rethinking Atrous Convolution for Semantic Image Segmentation",
 arXiv:1706.05587; Badrinarayanan, Kendall & Cipolla, "SegNet: A Deep Convolutional
 Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Chen, Zhu, Papandreou, Schroff
 & Adam, "Encoder-Decoder with Atrous Separable Convolution for Semantic Image Segmentation", ECCV
-2018; Peng, Zhang, Yu, Luo & Sun, "Large Kernel Matters", CVPR 2017.
+2018; Peng, Zhang, Yu, Luo & Sun, "Large Kernel Matters", CVPR 2017; Lin, Milan, Shen & Reid,
+"RefineNet: Multi-Path Refinement Networks for High-Resolution Semantic Segmentation", CVPR 2017.
 """
 
 from keras_fcn import metrics, registry
@@ -35,6 +36,7 @@ from keras_fcn.layers import (
     CaffeMaxPooling2D,
     CropToReference,
     GroupedIdentity,
+    ImresizeToReference,
     LocalResponseNormalization,
     MatmulConv2D,
     MaxPoolingWithIndices,
@@ -59,6 +61,7 @@ from keras_fcn.models import (
     FCN32s,
     FCNAlexNet,
     PSPNet,
+    RefineNet,
     SegNet,
     SegNetBasic,
     TorchvisionDeepLabV3,
@@ -92,6 +95,7 @@ __all__ = [
     "FCN32s",
     "FCNAlexNet",
     "GroupedIdentity",
+    "ImresizeToReference",
     "LocalResponseNormalization",
     "MatmulConv2D",
     "MaxPoolingWithIndices",
@@ -101,6 +105,7 @@ __all__ = [
     "PadToMultiple",
     "Protocol",
     "ProtocolPredictor",
+    "RefineNet",
     "ReflectPadding2D",
     "ResizeToReference",
     "SegNet",

@@ -1,4 +1,4 @@
-"""Class names, the ignore label and the colour palettes of VOC, CamVid, ADE20K and Cityscapes.
+"""Class names, the ignore label and the colour palettes of the datasets of the released nets.
 
 The class lists of the datasets the original FCN nets were released for: PASCAL VOC,
 PASCAL-Context, SIFT Flow (semantic and geometric) and NYUDv2, in the order of the nets' scores
@@ -6,7 +6,7 @@ PASCAL-Context, SIFT Flow (semantic and geometric) and NYUDv2, in the order of t
 dataset with the VOC colour map (`vis.py`'s `make_palette`), as `voc_palette` does; CamVid has
 its own (`camvid_palette`). PSPNet's releases add ADE20K's 150 classes and Cityscapes' 19, with
 their own colours (`ade20k_palette`, `cityscapes_palette`, from hszhao/PSPNet
-`evaluation/visualizationCode/`).
+`evaluation/visualizationCode/`); RefineNet's add SUN RGB-D's 37 and PASCAL-Person-Part's 7.
 
 References: M. Everingham et al., "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 2010,
 and the VOC devkit's `VOClabelcolormap.m`; G. Brostow et al., "Semantic object classes in
@@ -230,30 +230,6 @@ CAMVID_CLASS_NAMES = (
 
 CAMVID_VOID = 11
 """The stored mask value of CamVid's Unlabelled pixels, read as `IGNORE_LABEL`."""
-
-CITYSCAPES_CLASS_NAMES = (
-    "road",
-    "sidewalk",
-    "building",
-    "wall",
-    "fence",
-    "pole",
-    "traffic light",
-    "traffic sign",
-    "vegetation",
-    "terrain",
-    "sky",
-    "person",
-    "rider",
-    "car",
-    "truck",
-    "bus",
-    "train",
-    "motorcycle",
-    "bicycle",
-)
-"""Cityscapes' 19 evaluated classes in `trainId` order (cityscapesScripts
-`helpers/labels.py`); every other label is `IGNORE_LABEL`."""
 
 _CAMVID_COLOURS = (
     (128, 128, 128),  # Sky
@@ -689,6 +665,29 @@ def cityscapes_palette(num_colors: int = 256) -> np.ndarray:
     """
     return _listed_palette(_CITYSCAPES_COLOURS, num_colors)
 
+
+SUNRGBD_CLASS_NAMES = tuple(
+    (  # noqa: SIM905
+        "wall; floor; cabinet; bed; chair; sofa; table; door; window; bookshelf; picture; "
+        "counter; blinds; desk; shelves; curtain; dresser; pillow; mirror; floor_mat; clothes; "
+        "ceiling; books; fridge; tv; paper; towel; shower_curtain; box; whiteboard; person; "
+        "night_stand; toilet; sink; lamp; bathtub; bag"
+    ).split("; ")
+)
+"""The 37 classes of SUN RGB-D (labels 1–37, `seg37list`; guosheng/refinenet
+`main/sunrgbd_class_names.mat`)."""
+
+PERSON_PARTS_CLASS_NAMES = (
+    "background",
+    "head",
+    "torso",
+    "upper arms",
+    "lower arms",
+    "upper legs",
+    "lower legs",
+)
+"""PASCAL-Person-Part's 7 classes (Chen et al., CVPR 2014), labels 0–6
+(guosheng/refinenet `main/gen_class_info_person_parts.m`)."""
 
 PALETTES = {
     "voc": voc_palette,

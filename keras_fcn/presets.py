@@ -1,8 +1,12 @@
 """Trained nets of the original releases, one call away: `from_preset("voc-fcn8s")`.
 
 The 14 nets of the FCN release, DeepLab-LargeFOV's VOC model, Dilation8's VOC model, DeepLab
-v2's ResNet-101 VOC model, torchvision's four COCO nets and PSPNet's three nets. Each `Preset`
-is one row of data: the model of the registry it is
+v2's ResNet-101 VOC model, torchvision's four COCO nets, PSPNet's three nets and RefineNet's 14
+(ResNet-101 and -152 on seven datasets, MatConvNet `.mat` files shared in Google Drive folders,
+which are downloaded by hand and passed as `path`: `from_preset("voc-refinenet101",
+"refinenet_res101_voc2012.mat")`).
+
+Each `Preset` is one row of data: the model of the registry it is
 (`keras_fcn.registry`, built by its one factory), its inputs with the means their weights
 expect, the classes it scores, where its `.caffemodel` is published (the URL of the release's
 `caffemodel-url` file, or of the zip archive holding it, with the member's name) with its SHA1
@@ -55,14 +59,16 @@ from keras_fcn.classes import (
     NYUD_CLASS_NAMES,
     PALETTES,
     PASCAL_CONTEXT_CLASS_NAMES,
+    PERSON_PARTS_CLASS_NAMES,
     SIFT_FLOW_GEOMETRIC_CLASS_NAMES,
     SIFT_FLOW_SEMANTIC_CLASS_NAMES,
+    SUNRGBD_CLASS_NAMES,
     VOC_CLASS_NAMES,
-    voc_palette,
 )
 from keras_fcn.downloads import get_file, keras_home
 from keras_fcn.models.fcn import Stream
 from keras_fcn.weights.mappings.caffe import load_caffemodel
+from keras_fcn.weights.mappings.matconvnet import load_matconvnet_weights
 from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
 
 CAFFEMODEL_URL = "http://dl.caffe.berkeleyvision.org/"
@@ -73,6 +79,82 @@ TORCHVISION_URL = "https://download.pytorch.org/models/"
 
 GOOGLE_DRIVE_URL = "https://drive.google.com/file/d/{}/view?usp=sharing"
 """The page of a file shared on Google Drive, by its id (PSPNet's `.caffemodel` files)."""
+
+REFINENET_FOLDERS = {
+    101: "https://drive.google.com/open?id=1U2c1N6QJdzB_8HBgXb7mJ6Qk66JDBHI9",
+    152: "https://drive.google.com/open?id=1UGhqllXOn_qmDhx_3C9aKCoilZGgycFf",
+}
+"""The Google Drive folders of RefineNet's trained models by ResNet depth (guosheng/refinenet
+README, "Trained models"; mirrored on Baidu Pan, https://pan.baidu.com/s/1nxf2muP and
+https://pan.baidu.com/s/1bqDwrWN). Whether they are still shared could not be checked here."""
+
+_REFINENET_DATASETS = (
+    # preset prefix, file suffix, title, classes in channel order, pooling[, palette]
+    ("voc", "voc2012", "PASCAL VOC 2012", (*VOC_CLASS_NAMES, "void"), "original"),
+    (
+        "cityscapes",
+        "cityscapes",
+        "Cityscapes",
+        (*CITYSCAPES_CLASS_NAMES, "void"),
+        "original",
+        "cityscapes",
+    ),
+    ("nyud", "nyud", "NYUDv2", (*NYUD_CLASS_NAMES, "void"), "improved"),
+    (
+        "person-parts",
+        "person_parts",
+        "PASCAL-Person-Part",
+        PERSON_PARTS_CLASS_NAMES,
+        "improved",
+        "voc",
+    ),
+    (
+        "pascalcontext",
+        "pascalcontext",
+        "PASCAL-Context",
+        PASCAL_CONTEXT_CLASS_NAMES,
+        "improved",
+        "voc",
+    ),
+    ("sunrgbd", "sunrgbd", "SUN RGB-D", ("void", *SUNRGBD_CLASS_NAMES), "improved"),
+    ("ade20k", "ade", "ADE20K", ("void", *ADE20K_CLASS_NAMES), "improved"),
+)
+"""RefineNet's seven datasets, as its `main/gen_class_info_*.m` list their classes: each class
+name, `void` included where the list has it, is one channel of the classifier
+(`process_class_info`: `class_num` counts them, and `cnn_layer_dense_softmaxloss_forward.m`
+asserts the scores have as many channels), so VOC's net scores 22 channels, the last one void
+(never a training target); the README names the datasets whose models use improved pooling."""
+
+_REFINENET_SCORES = {
+    "voc-refinenet152": (
+        83.4,
+        "PASCAL VOC 2012 test, multi-scale (the paper's abstract; the released file is the "
+        "model updated on 13 Feb 2018)",
+    ),
+    "cityscapes-refinenet101": (73.6, "Cityscapes test (the paper's table)"),
+}
+"""Published mean IU of the nets whose released file is the paper's; the improved-pooling files
+score above the paper (README) and have no published number of their own."""
+
+
+def _refinenet_preset(depth, prefix, suffix, title, classes, pooling, palette="voc") -> "Preset":
+    """A RefineNet model of the release: `refinenet_res<depth>_<suffix>.mat` in its folder."""
+    name = f"{prefix}-refinenet{depth}"
+    mean_iou, split = _REFINENET_SCORES.get(name, (None, "no published score of this file"))
+    return Preset(
+        name,
+        f"RefineNet ResNet-{depth}, {title}",
+        f"refinenet{depth}",
+        (),
+        classes,
+        REFINENET_FOLDERS[depth],
+        mean_iou=mean_iou,
+        mean_iou_split=split,
+        manual_file=f"refinenet_res{depth}_{suffix}.mat",
+        options=(("pooling", pooling),),
+        palette_name=palette,
+    )
+
 
 _UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
 """How presets are built: every weight is loaded next, and zeros cost nothing to draw where
@@ -100,11 +182,12 @@ class Preset:
         mean_iou: the published mean IU (%) of the net, where there is one.
         mean_iou_split: the images `mean_iou` was measured on, and how.
         member: for an archive, the name of the `.caffemodel` in it (in any of its folders).
-        manual_file: for a file published on a page that `keras.utils.get_file` cannot
-            download (Google Drive's), its name: `from_preset` then reads it from a path.
+        manual_file: for a file published where `keras.utils.get_file` cannot download it (a
+            page or a folder of Google Drive: PSPNet's, RefineNet's), its name: it is
+            downloaded by hand and passed to `from_preset` as `path`.
         palette_name: the colours of the classes, a name of `keras_fcn.classes.PALETTES`.
         options: architecture options the release fixes, `(name, value)` pairs (PSPNet's
-            `input_size`); a caller's options replace them.
+            `input_size`, RefineNet's `pooling`); a caller's options replace them.
         scores: published scores beyond `mean_iou`, `(protocol, metric, value)` triples: a
             name of `keras_fcn.inference.PROTOCOLS`, a field of `keras_fcn.EvaluationReport`
             (`mean_iou`, `pixel_accuracy`) and the value in percent.
@@ -136,7 +219,8 @@ class Preset:
 
     @property
     def file_name(self) -> str:
-        """The name of the file published: the `.caffemodel`, or the archive holding it."""
+        """The name of the file published: the `.caffemodel`, the archive holding it, or the
+        file on Google Drive."""
         return self.manual_file or self.url.rsplit("/", 1)[-1]
 
     @property
@@ -151,9 +235,10 @@ class Preset:
         """The colours of the classes (`(num_classes, 3)` uint8: the VOC colour map the FCN
         release draws every dataset with, or the release's own, `palette_name`), or one palette
         per head."""
+        palette = PALETTES[self.palette_name]
         if isinstance(self.class_names, Mapping):
-            return {head: voc_palette(len(names)) for head, names in self.class_names.items()}
-        return PALETTES[self.palette_name]()[: len(self.class_names)]
+            return {head: palette(len(names)) for head, names in self.class_names.items()}
+        return palette(len(self.class_names))
 
     def build(self, **options) -> keras.Model:
         """The net's architecture with untrained (zero) kernels, named as the preset.
@@ -166,10 +251,13 @@ class Preset:
             The model; `from_preset` loads the trained weights into it.
         """
         entry = registry.get(self.model)
+        fixed = dict(self.options)
         allowed = {"geometry"} | {
             name
             for name in entry.options
-            if registry.OPTIONS[name].architecture and name not in _SET_BY_THE_PRESET
+            if registry.OPTIONS[name].architecture
+            and name not in _SET_BY_THE_PRESET
+            and name not in fixed
         }
         unknown = sorted(set(options) - allowed)
         if unknown:
@@ -183,7 +271,9 @@ class Preset:
         elif self.streams:  # torchvision's nets hold their normalization themselves
             (stream,) = self.streams
             options["mean"] = stream.mean
-        return registry.build(self.model, self.num_classes, name=self.name, **_UNTRAINED, **options)
+        return registry.build(
+            self.model, self.num_classes, name=self.name, **_UNTRAINED, **fixed, **options
+        )
 
 
 _VOC = (Stream("image", CAFFE_FCN_MEAN_BGR),)
@@ -403,10 +493,16 @@ PRESETS = {
                 ),
             )
         ),
+        *(
+            _refinenet_preset(depth, *dataset)
+            for dataset in _REFINENET_DATASETS
+            for depth in (101, 152)
+        ),
     )
 }
 """The trained nets by name: the FCN release's 14, named as its directories, then DeepLab's,
-Dilation's and DeepLab v2 ResNet-101's VOC models, torchvision's and PSPNet's nets."""
+Dilation's and DeepLab v2 ResNet-101's VOC models, torchvision's four, PSPNet's three, and
+RefineNet's 14 (`<dataset>-refinenet<depth>`)."""
 
 
 def get_preset(name: str) -> Preset:
@@ -514,6 +610,10 @@ def from_preset(
     inputs, 713×713 for Cityscapes; `input_size=None` for any size), to run under their
     protocols (`PRESETS[name].scores` names them); their files hold the auxiliary head,
     loaded with `aux=True` and otherwise skipped.
+    RefineNet's files are shared in Google Drive folders: `path` is required
+    (`PRESETS[name].file_name` in the folder `PRESETS[name].url`); their nets score the
+    release's channels, `void` included where its class list has it
+    (`PRESETS[name].class_names`).
 
     Reference: Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016;
     Chen et al., ICLR 2015 and PAMI 2017; Yu & Koltun, ICLR 2016.
@@ -521,7 +621,8 @@ def from_preset(
     Args:
         name: a key of `PRESETS` (`"voc-fcn8s"`, `"siftflow-fcn16s"`, ...).
         path: the net's `.caffemodel`, a zip archive holding it (the release's, as
-            downloaded) or torchvision's `.pth`, read instead of downloading it (offline use);
+            downloaded), torchvision's `.pth` or RefineNet's `.mat`, read instead of downloading
+            it (offline use);
             its converted weights are cached too, keyed by the file's SHA1.
         caffemodel: the same as `path`, by keyword.
         verbose: show the conversion's progress over the layers, with the time left.
@@ -580,6 +681,8 @@ def from_preset(
         return model
     if path.lower().endswith((".pth", ".pt")):
         load_torchvision_weights(model, path, verbose)
+    elif path.lower().endswith(".mat"):
+        load_matconvnet_weights(model, path, verbose)
     else:
         with _caffemodel_of(preset, path) as caffemodel_path:
             load_caffemodel(model, caffemodel_path, verbose)

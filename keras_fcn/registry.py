@@ -32,6 +32,7 @@ from keras_fcn.models import (
     fcn_alexnet,
     gcn,
     pspnet,
+    refinenet,
     segnet,
 )
 from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
@@ -92,6 +93,13 @@ OPTIONS = {
         Option("output_stride", "the backbone's output stride: 8, 16 or 32", int),
         Option("multi_grid", "factors of the dilation rates of conv5's blocks: 1,2,4", _literal),
         Option("aux", "torchvision's auxiliary head on conv4: outputs {'out', 'aux'}", _boolean),
+        Option("pooling", "RefineNet's chained residual pooling: 'original' or 'improved'", str),
+        Option("adapt_widths", "RefineNet's paths' widths after dimred: 512,256,256,256", _literal),
+        Option(
+            "upsampling",
+            "how RefineNet resizes: 'bilinear' or 'bicubic' (MATLAB's imresize, the release's)",
+            str,
+        ),
         Option(
             "low_level",
             "DeepLab v3+'s low-level features: 'release' (conv2_block2_3_bn) or 'stage' (P2)",
@@ -160,6 +168,16 @@ PSPNET_OPTIONS = ("input_size", "aux", "weights", "mean", "kernel_initializer")
 """PSPNet's: its input side, the auxiliary head. Its entries take images of any size, as every
 model of the registry does (`input_size=None`); `input_size=473` or `713` builds a released
 deploy net, as its presets do."""
+REFINENET_OPTIONS = (
+    "input_shape",
+    "weights",
+    "pooling",
+    "upsampling",
+    "adapt_widths",
+    "kernel_initializer",
+)
+"""RefineNet's: its depth is the entry's; the pooling order and the resize are the release's
+choices per dataset."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -432,6 +450,30 @@ PSPNET_CITYSCAPES_SOLVER = dataclasses.replace(PSPNET_SOLVER, crop_size=713)
 """PSPNet's solver on Cityscapes (hszhao/semseg `config/cityscapes/cityscapes_pspnet101.yaml`):
 `PSPNET_SOLVER` with 713×713 crops (paper: 90k iterations; semseg: 200 epochs)."""
 
+REFINENET_SOLVER = Recipe(
+    name="paper",
+    optimizer="sgd",
+    learning_rate=5e-4,
+    momentum=0.9,
+    learning_rate_multipliers=(("conv[1-5]_*", 0.1),),
+    l2=l2_for_caffe_weight_decay(5e-4),
+    batch_size=1,
+    crop_size=400,
+    augment=True,
+    scale_range=(0.7, 1.3),
+)
+"""RefineNet's training (guosheng/refinenet `main/demo_refinenet_train.m`,
+`main/gen_net_opts_model_type1.m`): SGD with momentum 0.9 at 5e-4, the ResNet at a tenth of the
+rate (`input_featnet_lr_multiplier`), MatConvNet's weight decay 5e-4 (Caffe's rule), one image
+per step, random 400 × 400 crops, flipped and scaled by 0.7–1.3 (`aug_scales`, in steps of 0.1
+there, continuously here), the loss averaged over labelled pixels. Not expressed by a recipe:
+the release lowers the rate by hand to 5e-5 once the validation score stalls
+(`demo_refinenet_train_reduce_learning_rate.m`; the constant schedule here is the first stage),
+clamps every image's short side to [450, 1100] before it crops, samples crops and images per
+class (`class_sample`), computes the loss at 1/4 against labels resized by nearest neighbour
+where the recipe's loss reads the upsampled logits (the project's choice, as for the other
+models), and trains the batch normalizations' scale and shift, which the model freezes."""
+
 _FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 _DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
@@ -638,6 +680,21 @@ MODELS = {
             )
             for name, title, builder in _TORCHVISION_ROWS
             for depth in deeplab_v3.TORCHVISION_DEPTHS
+        ),
+        *(
+            ModelEntry(
+                name=f"refinenet{depth}",
+                title=f"RefineNet (ResNet-{depth})",
+                builder=refinenet.RefineNet,
+                options=REFINENET_OPTIONS,
+                geometries=("original",),
+                native_size={"original": (400, 400)},
+                paper_recipe=REFINENET_SOLVER,
+                class_names=VOC_CLASS_NAMES,
+                reference="Lin, Milan, Shen & Reid, CVPR 2017, section 3; guosheng/refinenet",
+                fixed={"depth": depth},
+            )
+            for depth in (101, 152)
         ),
         *(
             ModelEntry(

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import torch
+from refinenet_reference import matlab_imresize
 
 from keras_fcn.layers import upsampling
 
@@ -240,3 +241,91 @@ def test_interp_refuses_bad_factors_and_factors_with_a_reference():
         upsampling.CaffeInterp(zoom_factor=1.5)
     with pytest.raises(ValueError, match="reference or by factors, not both"):
         upsampling.CaffeInterp(2)([np.zeros((1, 5, 5, 1)), np.zeros((1, 9, 9, 1))])
+
+
+def test_imresize_reproduces_matlabs_published_bicubic_example():
+    # MATLAB Answers 1628 (2011): imresize(A, size(A)*2, 'bicubic') of this 4×4 matrix, the
+    # rows MATLAB printed, rounded to 4 decimals; its borders repeat the edge samples.
+    matrix = np.array([[3, 1, 2, 6], [1, 5, 2, 7], [1, 3, 6, 2], [4, 1, 9, 2]], "float32")
+    printed = np.array(
+        [
+            [3.3109, 2.6187, 1.1206, 0.7166, 1.4067, 2.8883, 5.1615, 6.2060],
+            [2.6454, 2.4435, 2.0052, 1.7138, 1.5692, 2.8062, 5.4248, 6.6307],
+            [1.2008, 2.0609, 3.9181, 3.8763, 1.9355, 2.6382, 5.9844, 7.5302],
+            [0.4985, 1.6796, 4.2357, 4.6921, 3.0489, 3.2618, 5.3307, 6.2876],
+            [0.5384, 1.2996, 2.9579, 4.1612, 4.9094, 4.6769, 3.4639, 2.9028],
+            [1.5500, 1.6768, 1.9697, 3.5367, 6.3776, 6.1378, 2.8173, 1.2798],
+            [3.5334, 2.8110, 1.2710, 2.8185, 7.4537, 7.6444, 3.3907, 1.4186],
+            [4.4466, 3.3344, 0.9529, 2.4891, 7.9430, 8.3334, 3.6605, 1.4930],
+        ]
+    )
+    resized = upsampling.ImresizeToReference()([matrix[None, :, :, None], np.zeros((1, 8, 8, 1))])
+    np.testing.assert_allclose(resized[0, :, :, 0], printed, atol=6e-5)
+
+
+@pytest.mark.parametrize(
+    ("size_in", "size_out", "common_scale", "border"),
+    [
+        ((13, 17), (25, 33), False, "replicate"),
+        ((13, 17), (25, 33), True, "replicate"),
+        ((7, 5), (29, 18), False, "symmetric"),
+        ((2, 3), (9, 4), True, "symmetric"),
+        ((31, 40), (12, 9), False, "replicate"),  # shrinking: the antialiasing kernel
+        ((9, 11), (4, 3), False, "symmetric"),
+    ],
+)
+def test_imresize_equals_matlabs_contributions(size_in, size_out, common_scale, border):
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(2, *size_in, 3)).astype("float32")
+    ratios = [out / n for out, n in zip(size_out, size_in, strict=True)]
+    scale = [max(ratios)] * 2 if common_scale else ratios
+    if common_scale:  # imresize(x, s) is ceil(s · n) long; my_resize keeps its first samples
+        full = [int(np.ceil(s * n)) for s, n in zip(scale, size_in, strict=True)]
+        expected = matlab_imresize(features, full, scale, border=border)
+        expected = expected[:, : size_out[0], : size_out[1]]
+    else:
+        expected = matlab_imresize(features, size_out, scale, border=border)
+    layer = upsampling.ImresizeToReference(common_scale=common_scale, border=border)
+    resized = layer([features, np.zeros((1, *size_out, 1))])
+    np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_imresize_without_antialiasing_interpolates_when_shrinking():
+    features = np.random.default_rng(4).normal(size=(1, 12, 10, 2)).astype("float32")
+    expected = matlab_imresize(features, (5, 4), (5 / 12, 4 / 10), antialiasing=False)
+    resized = upsampling.ImresizeToReference(antialias=False)([features, np.zeros((1, 5, 4, 1))])
+    np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_imresize_follows_traced_dynamic_sizes_and_round_trips():
+    layer = upsampling.ImresizeToReference(common_scale=True, border="symmetric", name="fusion")
+    restored = upsampling.ImresizeToReference.from_config(layer.get_config())
+    assert (restored.common_scale, restored.border, restored.antialias) == (True, "symmetric", True)
+    features_in = keras.Input((None, None, 2))
+    reference_in = keras.Input((None, None, 1))
+    model = keras.Model([features_in, reference_in], restored([features_in, reference_in]))
+    rng = np.random.default_rng(5)
+    for size_in, size_out in (((5, 6), (11, 13)), ((4, 4), (15, 14))):
+        features = rng.normal(size=(1, *size_in, 2)).astype("float32")
+        resized = model.predict([features, np.zeros((1, *size_out, 1))], verbose=0)
+        scale = max(o / n for o, n in zip(size_out, size_in, strict=True))
+        full = [int(np.ceil(scale * n)) for n in size_in]
+        expected = matlab_imresize(features, full, (scale, scale), border="symmetric")
+        np.testing.assert_allclose(
+            resized, expected[:, : size_out[0], : size_out[1]], rtol=1e-5, atol=1e-5
+        )
+
+
+def test_imresize_differs_from_keras_bicubic_only_at_the_borders():
+    # Keras' bicubic (TF's scale_and_translate) uses the same kernel and sample positions but
+    # renormalises the taps inside the image instead of repeating the edge: the interiors agree.
+    features = np.random.default_rng(6).normal(size=(1, 10, 10, 1)).astype("float32")
+    ours = upsampling.ImresizeToReference()([features, np.zeros((1, 20, 20, 1))]).numpy()
+    theirs = keras.ops.image.resize(features, (20, 20), interpolation="bicubic").numpy()
+    np.testing.assert_allclose(ours[:, 4:-4, 4:-4], theirs[:, 4:-4, 4:-4], atol=1e-5)
+    assert np.abs(ours[:, :2] - theirs[:, :2]).max() > 1e-3
+
+
+def test_imresize_refuses_an_unknown_border():
+    with pytest.raises(ValueError, match="border must be one of"):
+        upsampling.ImresizeToReference(border="reflect")

@@ -146,7 +146,8 @@ def test_every_preset_loads_a_caffemodel_and_computes_the_caffe_net(tmp_path, na
 
 
 def test_the_table_holds_the_releases_nets_urls_means_and_classes():
-    assert list(PRESETS) == [*URLS, *SUCCESSORS, *TORCHVISION, *PSPNET]
+    refinenet = [f"{data}-refinenet{depth}" for data in REFINENET for depth in (101, 152)]
+    assert list(PRESETS) == [*URLS, *SUCCESSORS, *TORCHVISION, *PSPNET, *refinenet]
     for name, file in URLS.items():
         assert PRESETS[name].url == f"http://dl.caffe.berkeleyvision.org/{file}.caffemodel"
         assert PRESETS[name].file_name == f"{file}.caffemodel"
@@ -179,6 +180,8 @@ def test_the_table_holds_the_releases_nets_urls_means_and_classes():
         "ade20k-pspnet50": 42.78,
         "voc-pspnet101": 85.41,
         "cityscapes-pspnet101": 80.91,
+        "voc-refinenet152": 83.4,  # the paper's abstract, VOC 2012 test
+        "cityscapes-refinenet101": 73.6,  # the paper, Cityscapes test
     }
     assert PRESETS["voc-fcn8s"].mean_iou_split == "PASCAL VOC 2011 seg11valid"
     assert PRESETS["voc-fcn8s"].sha1 == "c449ea74dd7d83751d1357d6a8c323fcf4038962"
@@ -304,6 +307,18 @@ TORCHVISION = {
     "torchvision-deeplabv3-resnet101": ("deeplabv3_resnet101_coco-586e9e4e.pth", 67.4),
 }
 
+
+REFINENET = {
+    # guosheng/refinenet main/demo_predict_mscale_*.m (files), gen_class_info_*.m (classes,
+    # void counted), README (improved pooling for the five later datasets).
+    "voc": ("voc2012", 22, "original"),
+    "cityscapes": ("cityscapes", 20, "original"),
+    "nyud": ("nyud", 41, "improved"),
+    "person-parts": ("person_parts", 7, "improved"),
+    "pascalcontext": ("pascalcontext", 60, "improved"),
+    "sunrgbd": ("sunrgbd", 38, "improved"),
+    "ade20k": ("ade", 151, "improved"),
+}
 
 SUCCESSORS = {
     "voc-deeplab-largefov": (
@@ -537,3 +552,39 @@ def test_ade20k_pspnet50_loads_a_downloaded_file_and_computes_the_prototxt(
     assert model.name == "ade20k-pspnet50" and model.input.shape == (None, 41, 41, 3)
     actual = keras.ops.convert_to_numpy(model(release.images, training=False))
     assert pspnet_reference.relative_error(actual, release.logits) <= 1e-5
+
+
+def test_refinenets_presets_name_their_files_classes_and_pooling():
+    for data, (suffix, classes, pooling) in REFINENET.items():
+        for depth, folder in ((101, "1U2c1N6QJdzB"), (152, "1UGhqllXOn_q")):
+            preset = PRESETS[f"{data}-refinenet{depth}"]
+            assert preset.file_name == f"refinenet_res{depth}_{suffix}.mat"
+            assert preset.url.startswith(f"https://drive.google.com/open?id={folder}")
+            assert (preset.model, preset.num_classes) == (f"refinenet{depth}", classes)
+            assert dict(preset.options) == {"pooling": pooling} and preset.streams == ()
+    assert PRESETS["voc-refinenet101"].class_names[-1] == "void"
+    assert PRESETS["ade20k-refinenet101"].class_names[:2] == ("void", "wall")
+    assert PRESETS["cityscapes-refinenet101"].palette[0].tolist() == [128, 64, 128]
+    with pytest.raises(FileNotFoundError, match=r"refinenet_res101_ade\.mat.*Download it there"):
+        from_preset("ade20k-refinenet101")
+    with pytest.raises(ValueError, match=r"takes the options .*received pooling"):
+        PRESETS["ade20k-refinenet101"].build(pooling="original")
+
+
+@pytest.mark.slow
+def test_a_refinenet_preset_loads_its_mat_file(tmp_path, keras_home):
+    import matlab_files
+    import refinenet_reference
+
+    widths = (16, 8, 8, 8)
+    rng = np.random.default_rng(11)
+    parameters = refinenet_reference.random_parameters(rng, 41, 101, widths, "improved")
+    path = tmp_path / "refinenet_res101_nyud.mat"
+    matlab_files.write_refinenet_mat(path, parameters)
+    model = from_preset("nyud-refinenet101", path, adapt_widths=widths)
+    images = rng.uniform(0, 255, (1, 33, 41, 3))
+    expected = refinenet_reference.refinenet_logits(images, parameters, 101, "improved")
+    actual = keras.ops.convert_to_numpy(model(images.astype("float32")))
+    assert ref.relative_error(actual, expected) <= 1e-5
+    assert model.name == "nyud-refinenet101"
+    assert len(os.listdir(keras_home / "models")) == 1  # the converted weights, cached

@@ -202,6 +202,29 @@ def test_auto_deeplab_entries_are_the_papers_cityscapes_nets(variant):
         registry.build(entry.name, 19, output_stride=16)
 
 
+@pytest.mark.parametrize("name, depth", [("refinenet101", 101), ("refinenet152", 152)])
+def test_refinenet_recipe_is_the_releases_training(name, depth):
+    entry = registry.get(name)
+    recipe = entry.paper_recipe
+    # main/demo_refinenet_train.m and gen_net_opts_model_type1.m: learning_rate 5e-4, momentum
+    # 0.9, weightDecay 5e-4 (MatConvNet's: Caffe's rule), batch_size 1, crop_box_size 400,
+    # aug_scales 0.7:0.1:1.3 and flips, input_featnet_lr_multiplier 0.1 on the ResNet.
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 5e-4, 0.9)
+    assert (recipe.schedule, recipe.batch_size, recipe.crop_size) == ("constant", 1, 400)
+    assert (recipe.augment, recipe.scale_range) == (True, (0.7, 1.3))
+    assert recipe.l2 == pytest.approx(5e-4 / 2)
+    rules = recipe.learning_rate_multipliers
+    paths = ("conv4_block23_2_conv/kernel", "mflow_conv_g1_b1_conv/kernel", "score/bias")
+    assert [multiplier_for(path, rules) for path in paths] == [0.1, 1.0, 1.0]
+    assert entry.fixed == {"depth": depth} and len(entry.class_names) == 21
+    assert registry.parse_options(name, ["pooling=improved", "adapt_widths=8,4,4,4"]) == {
+        "pooling": "improved",
+        "adapt_widths": (8, 4, 4, 4),
+    }
+    with pytest.raises(ValueError, match=f"'{name}' takes no option output_stride"):
+        registry.build(name, 21, output_stride=16)
+
+
 def test_resnet_entries_build_by_name_with_their_options():
     model = registry.build(
         "deeplabv3-resnet101",

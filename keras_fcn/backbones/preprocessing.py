@@ -40,6 +40,11 @@ SIFT_FLOW_MEAN_BGR = (114.578, 115.294, 108.353)
 NYUD_COLOR_MEAN_BGR = (116.190, 97.203, 92.318)
 """Mean of the NYUDv2 nets' colour inputs (`nyud_layers.py`), BGR."""
 
+REFINENET_MEAN_RGB = (128.0, 128.0, 128.0)
+"""What RefineNet's MatConvNet release subtracts from its RGB images (`image_mean=128`,
+main/prepare_runner_test_simple.m, main/my_get_batch_ds_info.m): one value for every channel,
+the channels kept in RGB order (its MatConvNet ResNet's conv1 reads RGB)."""
+
 NYUD_HHA_MEAN = (132.431, 94.076, 118.477)
 """Mean of the NYUDv2 nets' HHA inputs (`nyud_layers.py`), in the HHA image's own channel order
 (disparity, height, angle), which the nets read unflipped."""

@@ -7,7 +7,8 @@ only, so that they run on every Keras backend.
   `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling);
   `ResizeToReference` (torch's `interpolate` with pixel centres aligned, torchvision's nets);
   `CaffeInterp` and `interp_size` (`Interp` by shrink and zoom factors or to a reference, DeepLab
-  v2's multi-scale inputs).
+  v2's multi-scale inputs); `ImresizeToReference` (MATLAB's bicubic `imresize`, RefineNet's
+  fusion and upsampling).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
@@ -28,6 +29,7 @@ from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
 from keras_fcn.layers.upsampling import (
     BilinearUpsampling,
     CaffeInterp,
+    ImresizeToReference,
     ResizeToReference,
     ZoomToReference,
     bilinear_kernel,
@@ -40,6 +42,7 @@ __all__ = [
     "CaffeMaxPooling2D",
     "CropToReference",
     "GroupedIdentity",
+    "ImresizeToReference",
     "LocalResponseNormalization",
     "MatmulConv2D",
     "MaxPoolingWithIndices",

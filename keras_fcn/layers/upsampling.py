@@ -3,7 +3,9 @@ sets transposed convolutions (FCN's `upscore` layers) to it; the corner-aligned 
 DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); the resize with pixel
 centres aligned of torchvision's segmentation nets (`ResizeToReference`); and Caffe's `Interp`
 itself, shrinking and zooming by factors or resizing to a reference (`CaffeInterp`), which
-DeepLab v2's multi-scale test net runs on its inputs and scores."""
+DeepLab v2's multi-scale test net runs on its inputs and scores; and MATLAB's bicubic `imresize`
+(`ImresizeToReference`), with which RefineNet's MatConvNet release fuses its paths and upsamples
+its scores."""
 
 import keras
 import numpy as np
@@ -306,4 +308,136 @@ class CaffeInterp(keras.layers.Layer):
             **super().get_config(),
             "shrink_factor": self.shrink_factor,
             "zoom_factor": self.zoom_factor,
+        }
+
+
+IMRESIZE_BORDERS = ("replicate", "symmetric")
+"""How MATLAB's `imresize` reads past the edges: repeating the edge sample (the releases of the
+RefineNet era) or mirroring the samples (later releases)."""
+
+
+def _cubic(distance):
+    """Keys' cubic convolution kernel with a = −0.5, MATLAB's `cubic`: zero from |x| = 2 on."""
+    magnitude = keras.ops.abs(distance)
+    near = keras.ops.cast(magnitude <= 1, distance.dtype)
+    far = keras.ops.cast((magnitude > 1) & (magnitude <= 2), distance.dtype)
+    return (1.5 * magnitude**3 - 2.5 * magnitude**2 + 1) * near + (
+        -0.5 * magnitude**3 + 2.5 * magnitude**2 - 4 * magnitude + 2
+    ) * far
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class ImresizeToReference(keras.layers.Layer):
+    """Resizes feature maps to a reference tensor's height and width as MATLAB's bicubic
+    `imresize` does.
+
+    Along each axis, `n` input samples become `m` output samples at the scale `s = m / n`
+    (`imresize(x, [h w], 'bicubic')`), or at one scale for both axes, `s = max(h / n_h,
+    w / n_w)`, of which the first `h` rows and `w` columns are kept (`common_scale=True`:
+    `imresize(x, s)` then a crop to `[h w]`, what RefineNet's `my_resize.m` computes on a GPU).
+    Output sample `i` (from 0) reads the input at `u = (i + 0.5) / s − 0.5` (MATLAB's
+    `u = x / s + 0.5 (1 − 1 / s)` from 1) and weighs the samples `k` around it by Keys' cubic
+    kernel with a = −0.5 (`cubic`, support |u − k| < 2); when shrinking (s < 1) and with
+    `antialias`, MATLAB's default, by the widened kernel `s · cubic(s · (u − k))` (support
+    2 / s). The weights of each output sample are divided by their sum, then every `k` outside
+    the input is read as the edge sample (`border="replicate"`: `min(max(1, k), n)`, MATLAB's
+    `contributions` up to at least R2016, the MATLAB of the RefineNet release) or mirrored
+    (`"symmetric"`: `[1:n, n:-1:1]`, later MATLAB releases). Up to float32 rounding (MATLAB
+    computes the weights in double), this is MATLAB's result.
+
+    `keras.layers.Resizing(interpolation="bicubic")` and `keras.ops.image.resize` take Keys'
+    kernel with the same sample mapping but drop the taps outside the input and renormalise the
+    others, which changes every border sample; this layer is written for that gap. Upsampling,
+    MATLAB's `'bilinear'` is `ResizeToReference`.
+
+    The resize along an axis is the matrix `W` (m × n) of these weights, built from the sizes
+    at every call (so that a model takes images of any size) and applied by one `einsum` per
+    axis; rows are resized before columns (MATLAB resizes the axis of the smaller scale first,
+    which changes nothing but rounding).
+
+    Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `cubic`);
+    R. Keys, "Cubic Convolution Interpolation for Digital Image Processing", IEEE Trans.
+    ASSP 29(6), 1981; guosheng/refinenet `main/my_resize.m`, `main/My_sum_layer.m`.
+
+    Args:
+        common_scale: one scale for both axes, the larger of the two ratios, and a crop
+            (RefineNet's GPU path), rather than one scale per axis.
+        border: one of `IMRESIZE_BORDERS`.
+        antialias: whether shrinking widens the kernel (MATLAB's `'Antialiasing'`, on by
+            default); upsampling never does.
+
+    Call arguments:
+        inputs: a list `[features, reference]`; the output has the features' channels and the
+            reference's height and width.
+
+    Example:
+
+    >>> resize = ImresizeToReference()
+    >>> ramp = np.array([0.0, 1.0, 2.0], "float32").reshape(1, 3, 1, 1)
+    >>> values = resize([ramp, np.zeros((1, 6, 1, 1))])[0, :, 0, 0].numpy()
+    >>> [round(float(value), 4) for value in values]
+    [-0.0703, 0.1797, 0.7266, 1.2734, 1.8203, 2.0703]
+    """
+
+    def __init__(
+        self,
+        common_scale: bool = False,
+        border: str = "replicate",
+        antialias: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if border not in IMRESIZE_BORDERS:
+            raise ValueError(f"border must be one of {IMRESIZE_BORDERS}; received {border!r}.")
+        self.common_scale = bool(common_scale)
+        self.border = border
+        self.antialias = bool(antialias)
+
+    def _weights(self, size_in, size_out, scale):
+        """The m × n matrix of MATLAB's `contributions` for `size_in` → `size_out` samples at
+        `scale`, in float32."""
+        kernel_scale = keras.ops.minimum(scale, 1.0) if self.antialias else 1.0
+        positions = (keras.ops.cast(keras.ops.arange(size_out), "float32") + 0.5) / scale - 0.5
+        # Every tap that can weigh: the output reads at most 1.5 n in (a common scale's crop
+        # reads past n) with a support of at most 2 / s ≤ 2 n (s ≥ 1 / n).
+        taps = keras.ops.arange(-2 * size_in - 2, 4 * size_in + 3)
+        distances = positions[:, None] - keras.ops.cast(taps, "float32")[None, :]
+        weights = kernel_scale * _cubic(kernel_scale * distances)
+        weights = weights / keras.ops.sum(weights, axis=1, keepdims=True)
+        if self.border == "replicate":
+            sources = keras.ops.clip(taps, 0, size_in - 1)
+        else:
+            folded = keras.ops.mod(taps, 2 * size_in)
+            sources = keras.ops.where(folded < size_in, folded, 2 * size_in - 1 - folded)
+        # Taps that read the same input sample add up: one row of W per input sample.
+        summed = keras.ops.segment_sum(
+            keras.ops.transpose(weights), sources, num_segments=size_in, sorted=False
+        )
+        return keras.ops.transpose(summed)
+
+    def call(self, inputs):
+        features, reference = inputs
+        height_in, width_in = keras.ops.shape(features)[1:3]
+        height, width = keras.ops.shape(reference)[1:3]
+        scales = [
+            keras.ops.cast(size_out, "float32") / keras.ops.cast(size_in, "float32")
+            for size_in, size_out in ((height_in, height), (width_in, width))
+        ]
+        if self.common_scale:
+            scales = [keras.ops.maximum(*scales)] * 2
+        rows = keras.ops.cast(self._weights(height_in, height, scales[0]), self.compute_dtype)
+        columns = keras.ops.cast(self._weights(width_in, width, scales[1]), self.compute_dtype)
+        features = keras.ops.einsum("oi,bijc->bojc", rows, features)
+        return keras.ops.einsum("oj,bijc->bioc", columns, features)
+
+    def compute_output_shape(self, input_shape):
+        features_shape, reference_shape = input_shape
+        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "common_scale": self.common_scale,
+            "border": self.border,
+            "antialias": self.antialias,
         }

@@ -6,6 +6,7 @@ DeepLabV3 nets), `deeplab_v3_plus` (Chen et al.: DeepLab v3+, and its decoder as
 `gcn` (Peng et al.: Large Kernel Matters' GCN), `dilation` (Yu & Koltun: the Dilation8 front-end
 and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and
 their Bayesian variants), `pspnet` (Zhao et al.: PSPNet-101 and PSPNet-50 as released),
+`refinenet` (Lin et al.: RefineNet on ResNet-50/101/152, as its MatConvNet release builds it),
 `auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head)."""
 
 from keras_fcn.models.auto_deeplab import AutoDeepLab
@@ -42,6 +43,7 @@ from keras_fcn.models.fcn_alexnet import FCNAlexNet
 from keras_fcn.models.gcn import GCN
 from keras_fcn.models.msc import multi_scale
 from keras_fcn.models.pspnet import PSPNet
+from keras_fcn.models.refinenet import RefineNet
 from keras_fcn.models.segnet import (
     SEGNET,
     SEGNET_BASIC,
@@ -75,6 +77,7 @@ __all__ = [
     "FCNAlexNet",
     "FCNVariant",
     "PSPNet",
+    "RefineNet",
     "SegNet",
     "SegNetBasic",
     "SegNetVariant",

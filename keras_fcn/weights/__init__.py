@@ -3,6 +3,7 @@ models (`mappings`), one loader (`loader`) and transfer between models of the fa
 (`transfer`). The trained nets of the releases are `keras_fcn.presets`."""
 
 from keras_fcn.weights.formats.caffe import CaffeLayer, open_caffemodel, read_caffemodel
+from keras_fcn.weights.formats.matconvnet import read_matconvnet
 from keras_fcn.weights.formats.stored import StoredLayer
 from keras_fcn.weights.formats.torch import read_pth
 from keras_fcn.weights.loader import LoadReport, Target, load_stored_layers
@@ -12,6 +13,7 @@ from keras_fcn.weights.mappings.caffe import (
     load_caffemodel_report,
     save_caffemodel,
 )
+from keras_fcn.weights.mappings.matconvnet import load_matconvnet_weights
 from keras_fcn.weights.mappings.torchvision import load_torchvision_weights
 from keras_fcn.weights.transfer import WeightTransfer, transfer_weights
 
@@ -24,10 +26,12 @@ __all__ = [
     "caffe_layer_name",
     "load_caffemodel",
     "load_caffemodel_report",
+    "load_matconvnet_weights",
     "load_stored_layers",
     "load_torchvision_weights",
     "open_caffemodel",
     "read_caffemodel",
+    "read_matconvnet",
     "read_pth",
     "save_caffemodel",
     "transfer_weights",
