@@ -42,13 +42,14 @@ after each net (the better kept); "share of ceiling" is ours (and PyTorch's) FLO
 per median CPU second over it; × PyTorch is PyTorch's median CPU time over ours (above 1: ours
 is faster).
 
-`--memory` adds the peak memory of DeepLab v3 ResNet-101 training steps at 513×513 (output
-stride 16, the paper's training; `--memory-batches`), each in a fresh process: `model.fit`'s
-step (`train_on_batch`, SGD with momentum, `SparseCategoricalCrossentropy(ignore_class=255)`),
-a warm-up step (tracing, the momentum), then measured steps. It prints the process's peak
-resident set size (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) after the model is built and
-after the steps, and the steady step's peaks above the state before it (`PeakMemory`:
-TensorFlow's allocator and the kernel's `VmHWM`).
+`--memory` adds the peak memory of DeepLab v3 ResNet-101 (`--memory-model`) training steps at
+513×513 (output stride 16, the paper's training; `--memory-batches`), each in a fresh process:
+`model.fit`'s step (`train_on_batch`, SGD with momentum,
+`SparseCategoricalCrossentropy(ignore_class=255)`), a warm-up step (tracing, the momentum), then
+measured steps. It prints the process's peak resident set size
+(`resource.getrusage(RUSAGE_SELF).ru_maxrss`) after the model is built and after the steps, and
+the steady step's peaks above the state before it (`PeakMemory`: TensorFlow's allocator and the
+kernel's `VmHWM`).
 
 PyTorch's nets need torchvision (random weights; nothing downloads): `pip install --no-deps
 torchvision==0.28.0` beside the project's CPU torch 2.13. Without it, only our side is timed.
