@@ -269,6 +269,124 @@ def test_pspnet_scores_needs_the_weights_and_the_data_but_in_a_smoke_run(capsys)
     assert parse_args(["--smoke"]).preset == "ade20k-pspnet50"
 
 
+def test_resnet_speed_smoke_times_a_net_against_pytorch_and_a_training_step():
+    from benchmarks.resnet_speed import import_torchvision
+
+    output = run_smoke("resnet_speed")
+    rows = table(output, "model")
+    assert [(row["model"], row["path"], row["input"]) for row in rows] == [
+        ("torchvision-fcn-resnet50", "float32", "65×65")
+    ]
+    row = rows[0]
+    assert row["parameters"] == "33,011,157"  # count_params: 32,957,013 + 54,144 BN statistics
+    assert float(row["median (s)"]) > 0 and float(row["share of float32 ceiling (CPU time)"]) > 0
+    if import_torchvision() is None:
+        assert row["PyTorch peer"] == "torchvision not installed"
+    else:  # the same layer list: torchvision's num_params, the same convolutions
+        assert row["peer parameters"] == "32,957,013"
+        assert row["peer G MACs"] == row["G MACs"]
+        assert float(row["× PyTorch (CPU time)"]) > 0
+    steps = table(output[output.index("### Training step") :], "model")
+    assert [(step["model"], step["output stride"], step["batch"]) for step in steps] == [
+        ("deeplabv3-resnet50", "16", "1")
+    ]
+    step = steps[0]
+    assert float(step["peak RSS after the steps (MiB)"]) >= float(
+        step["peak RSS after build (MiB)"]
+    )
+    # A training step holds at least its gradients: one float32 per trainable parameter.
+    assert float(step["TF peak increase (MiB)"]) > 39_075_093 * 4 / 2**20
+
+
+def test_resnet_speed_parses_its_nets_paths_and_memory_runs():
+    from benchmarks import resnet_speed
+
+    args = resnet_speed.parse_args([])
+    assert args.models == list(resnet_speed.PEERS) and len(args.models) == 7
+    assert (args.paths, args.size, args.memory) == (["float32", "bfloat16"], 513, False)
+    args = resnet_speed.parse_args(
+        [
+            "--models",
+            "--memory",
+            "--memory-batches",
+            "2",
+            "--threads",
+            "1",
+            "--paths",
+            "openvino-f32",
+            "openvino-default",
+        ]
+    )
+    assert (args.models, args.memory, args.memory_batches, args.threads) == ([], True, [2], 1)
+    assert args.paths == ["openvino-f32", "openvino-default"]
+    for wrong in (["--models", "deeplab-aspp"], ["--paths", "int8"]):
+        with pytest.raises(SystemExit):
+            resnet_speed.parse_args(wrong)
+
+
+def torchvision_fcn_resnet50_macs(side: int, num_classes: int) -> int:
+    """Multiply-accumulates of torchvision's `fcn_resnet50` on a `side`² image, by arithmetic
+    from its layer list (torchvision/models/resnet.py, segmentation/fcn.py): conv1 7×7 stride 2
+    padding 3; maxpool 3×3 stride 2 padding 1; bottlenecks of 3, 4, 6, 3 blocks (1×1 to the
+    width, 3×3, 1×1 to 4 × width; a 1×1 projection in each first block), layer2's first 3×3
+    and projection at stride 2, layer3 and layer4 dilated at 1/8; FCNHead: 3×3 2048 → 512,
+    1×1 512 → classes. A convolution costs output positions × kh × kw × in × out."""
+
+    def conv(positions, kernel, channels_in, channels_out):
+        return positions * kernel * kernel * channels_in * channels_out
+
+    conv1 = (side + 2 * 3 - 7) // 2 + 1
+    quarter = (conv1 + 2 * 1 - 3) // 2 + 1
+    eighth = (quarter + 2 * 1 - 3) // 2 + 1
+    macs = conv(conv1**2, 7, 3, 64)
+    channels = 64
+    for stage, (blocks, width) in enumerate(((3, 64), (4, 128), (6, 256), (3, 512))):
+        side_in, side_out = (
+            (quarter, quarter)
+            if stage == 0
+            else ((quarter, eighth) if stage == 1 else (eighth, eighth))
+        )
+        for block in range(blocks):
+            first = side_in if block == 0 else side_out
+            macs += conv(first**2, 1, channels, width)
+            macs += conv(side_out**2, 3, width, width) + conv(side_out**2, 1, width, 4 * width)
+            if block == 0:
+                macs += conv(side_out**2, 1, channels, 4 * width)
+            channels = 4 * width
+    return macs + conv(eighth**2, 3, 2048, 512) + conv(eighth**2, 1, 512, num_classes)
+
+
+def test_resnet_speed_counts_the_macs_of_torchvisions_layer_list():
+    from benchmarks.flops import total_flops
+    from keras_fcn import registry
+
+    model = registry.build("torchvision-fcn-resnet50", 21, weights=None, kernel_initializer="zeros")
+    for side in (65, 66):  # odd and even sides round differently at every stride
+        assert total_flops(model, (1, side, side, 3)) == 2 * torchvision_fcn_resnet50_macs(side, 21)
+
+
+def test_resnet_speed_peers_have_our_nets_layer_lists():
+    from benchmarks import resnet_speed
+    from benchmarks.flops import total_flops
+    from keras_fcn import registry
+
+    torchvision = resnet_speed.import_torchvision()
+    if torchvision is None:
+        pytest.skip("torchvision is not installed")
+    import torch
+
+    images = torch.zeros(1, 3, 65, 65)
+    for name in ("deeplab-aspp-resnet101", "torchvision-deeplabv3-resnet50"):
+        model = registry.build(name, 21, weights=None, kernel_initializer="zeros")
+        net = resnet_speed.torch_peer(name, torchvision)
+        macs, logits = resnet_speed.torch_macs(net, images)
+        assert 2 * macs == total_flops(model, (1, 65, 65, 3)), name
+        assert tuple(logits.shape) == (1, 21, 65, 65)
+        learned = [weight for weight in model.weights if not weight.name.startswith("moving_")]
+        expected = sum(int(np.prod(weight.shape)) for weight in learned)
+        assert sum(parameter.numel() for parameter in net.parameters()) == expected, name
+
+
 def test_every_benchmark_script_has_a_smoke_test():
     scripts = [
         path.stem
