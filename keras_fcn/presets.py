@@ -163,6 +163,11 @@ random kernels take seconds and twice the weights' memory."""
 _SET_BY_THE_PRESET = ("mean", "streams")
 """Architecture options a preset sets itself: its inputs and their means."""
 
+_SIZES = ("input_shape", "input_size")
+"""Options of a preset's `options` that a caller may change: the input size its release ran at
+(PSPNet's 473 or 713) runs the same weights at any other size. Its other options (RefineNet's
+pooling) say what the file's weights compute, and are the preset's."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -187,7 +192,7 @@ class Preset:
             downloaded by hand and passed to `from_preset` as `path`.
         palette_name: the colours of the classes, a name of `keras_fcn.classes.PALETTES`.
         options: architecture options the release fixes, `(name, value)` pairs (PSPNet's
-            `input_size`, RefineNet's `pooling`); a caller's options replace them.
+            `input_size`, RefineNet's `pooling`); a caller may change the input size only.
         scores: published scores beyond `mean_iou`, `(protocol, metric, value)` triples: a
             name of `keras_fcn.inference.PROTOCOLS`, a field of `keras_fcn.EvaluationReport`
             (`mean_iou`, `pixel_accuracy`) and the value in percent.
@@ -257,7 +262,7 @@ class Preset:
             for name in entry.options
             if registry.OPTIONS[name].architecture
             and name not in _SET_BY_THE_PRESET
-            and name not in fixed
+            and (name not in fixed or name in _SIZES)
         }
         unknown = sorted(set(options) - allowed)
         if unknown:
@@ -265,15 +270,13 @@ class Preset:
                 f"Preset {self.name!r} takes the options {', '.join(sorted(allowed))}; "
                 f"received {', '.join(unknown)}."
             )
-        options = {**dict(self.options), **options}
+        options = {**fixed, **options}
         if "streams" in entry.options:
             options["streams"] = self.streams
         elif self.streams:  # torchvision's nets hold their normalization themselves
             (stream,) = self.streams
             options["mean"] = stream.mean
-        return registry.build(
-            self.model, self.num_classes, name=self.name, **_UNTRAINED, **fixed, **options
-        )
+        return registry.build(self.model, self.num_classes, name=self.name, **_UNTRAINED, **options)
 
 
 _VOC = (Stream("image", CAFFE_FCN_MEAN_BGR),)
