@@ -111,6 +111,9 @@ def test_a_keras_model_of_another_kind_exports_too(tmp_path):
     [
         (name, registry.get(name).geometries[-1], "litert" if name == "fcn-alexnet" else "openvino")
         for name in backend_reference.models()
+        # PSPNet's pyramid pools are adaptive at any size but 473 and 713, and Keras'
+        # AdaptiveAveragePooling2D needs static sizes, which an export of any size lacks.
+        if not name.startswith("pspnet")
     ]
     + [("fcn8s", "original", format) for format in ("onnx", "openvino", "litert")]
     + [("segnet-basic", "original", format) for format in ("onnx", "litert")],
@@ -130,14 +133,16 @@ def test_every_registry_model_exports_and_segments_like_keras(name, geometry, fo
     # Centre the logits on the image with the last convolution's bias: the class ids vary. Where
     # the random logits lie 1e-4 apart (DeepLab, Dilation), first scale its kernel up, so that
     # rounding does not decide them.
+    # GCN's head has no bias: its random logits vary as they are.
     last = [layer for layer in model.layers if type(layer) is keras.layers.Conv2D][-1]
-    kernel, bias = last.get_weights()
-    last.set_weights([kernel, np.zeros_like(bias)])
-    if np.asarray(model(image.astype("float32"))).std() < 0.01:
-        kernel = kernel / np.asarray(model(image.astype("float32"))).std()
+    if last.use_bias:
+        kernel, bias = last.get_weights()
         last.set_weights([kernel, np.zeros_like(bias)])
-    mean_logits = np.asarray(model(image.astype("float32"))).mean(axis=(0, 1, 2))
-    last.set_weights([kernel, -mean_logits])
+        if np.asarray(model(image.astype("float32"))).std() < 0.01:
+            kernel = kernel / np.asarray(model(image.astype("float32"))).std()
+            last.set_weights([kernel, np.zeros_like(bias)])
+        mean_logits = np.asarray(model(image.astype("float32"))).mean(axis=(0, 1, 2))
+        last.set_weights([kernel, -mean_logits])
     size = image.shape[1:3] if format == "litert" else None
     path = export_model(model, str(tmp_path), format, input_size=size)
     expected = np.asarray(model(image.astype("float32"))).argmax(-1)
