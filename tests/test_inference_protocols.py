@@ -99,8 +99,10 @@ def test_any_window_gives_the_single_pass_of_a_pointwise_model(pointwise_model, 
     single = inference.ProtocolPredictor(pointwise_model)(image[None])
     protocol = inference.Protocol(window=window, stride=stride, pad_value=(1, 2, 3))
     windowed = inference.ProtocolPredictor(pointwise_model, protocol, batch_size=3)(image[None])
-    # Equal up to rounding: PyTorch's convolution rounds differently for other input shapes.
-    np.testing.assert_allclose(windowed, single, rtol=1e-5, atol=1e-6)
+    # Equal up to rounding: PyTorch's convolution rounds differently for other input shapes, and
+    # logits of pixels in [0, 255] in the hundreds round at about 1e-5 in float32, which the
+    # softmax passes on to probabilities near 1/2.
+    np.testing.assert_allclose(windowed, single, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(single[0], softmax(run(pointwise_model, image[None])[0]), atol=1e-6)
 
 
