@@ -16,10 +16,18 @@ import tensorflow as tf
 EPSILON = 1e-3
 """`nas_arg_scope`'s batch_norm_epsilon."""
 
-OPERATIONS = (
-    "atrous_5x5 separable_3x3_2 separable_3x3_2 atrous_3x3 separable_3x3_2 separable_3x3_2 "
-    "separable_5x5_2 separable_5x5_2 separable_5x5_2 atrous_5x5"
-).split()
+OPERATIONS = [
+    "atrous_5x5",
+    "separable_3x3_2",
+    "separable_3x3_2",
+    "atrous_3x3",
+    "separable_3x3_2",
+    "separable_3x3_2",
+    "separable_5x5_2",
+    "separable_5x5_2",
+    "separable_5x5_2",
+    "atrous_5x5",
+]
 """`hnasnet()`'s operations, copied from nas_network.py."""
 
 USED_HIDDENSTATES = [1, 1, 0, 0, 0, 0, 0]

@@ -58,7 +58,7 @@ def test_refinenets_datasets_list_their_classes_in_label_order():
         "bicycle",
     ]
     parts = "background, head, torso, upper arms, lower arms, upper legs, lower legs"
-    assert PERSON_PARTS_CLASS_NAMES == tuple(parts.split(", "))
+    assert tuple(parts.split(", ")) == PERSON_PARTS_CLASS_NAMES
 
 
 def test_cityscapes_colours_are_the_benchmarks():
