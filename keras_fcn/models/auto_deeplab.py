@@ -59,7 +59,6 @@ found network and cell; table 2: the three sizes). tensorflow/models `research/d
 `research/deeplab/model.py`.
 """
 
-
 import keras
 
 from keras_fcn.layers import CaffeInterp

@@ -63,7 +63,6 @@ High-Resolution Semantic Segmentation", CVPR 2017, section 3 and figure 2. guosh
 `main/my_resize.m`, `net_graphs/part2_cascaed_refinenet{,_pooling_improved}.pdf`.
 """
 
-
 import keras
 
 from keras_fcn.backbones.preprocessing import REFINENET_MEAN_RGB
