@@ -18,6 +18,7 @@ LEVELS = {
     "backends": 0,
     "downloads": 0,
     "progress": 0,
+    "model_info": 1,
     "layers": 1,
     "backbones": 2,
     "models": 3,
