@@ -7,8 +7,8 @@ only, so that they run on every Keras backend.
   `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling);
   `ResizeToReference` (torch's `interpolate` with pixel centres aligned, torchvision's nets);
   `CaffeInterp` and `interp_size` (`Interp` by shrink and zoom factors or to a reference, DeepLab
-  v2's multi-scale inputs); `ImresizeToReference` (MATLAB's bicubic `imresize`, RefineNet's
-  fusion and upsampling).
+  v2's multi-scale inputs); `ImresizeToReference` and `imresize_contributions` (MATLAB's bicubic
+  and bilinear `imresize`: RefineNet's fusion and upsampling, PSPNet's evaluation).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
@@ -33,6 +33,7 @@ from keras_fcn.layers.upsampling import (
     ResizeToReference,
     ZoomToReference,
     bilinear_kernel,
+    imresize_contributions,
     interp_size,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "ZoomToReference",
     "bilinear_kernel",
     "caffe_pooled_size",
+    "imresize_contributions",
     "interp_size",
     "pooling_layer",
 ]

@@ -3,11 +3,14 @@ sets transposed convolutions (FCN's `upscore` layers) to it; the corner-aligned 
 DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); the resize with pixel
 centres aligned of torchvision's segmentation nets (`ResizeToReference`); and Caffe's `Interp`
 itself, shrinking and zooming by factors or resizing to a reference (`CaffeInterp`), which
-DeepLab v2's multi-scale test net runs on its inputs and scores; and MATLAB's bicubic `imresize`
-(`ImresizeToReference`), with which RefineNet's MatConvNet release fuses its paths and upsamples
-its scores."""
+DeepLab v2's multi-scale test net runs on its inputs and scores; and MATLAB's bicubic and bilinear
+`imresize` (`imresize_contributions`, `ImresizeToReference`), with which RefineNet's MatConvNet
+release fuses its paths and upsamples its scores and PSPNet's evaluation resizes images and
+scores."""
 
+import functools
 import math
+import operator
 
 import keras
 import numpy as np
@@ -319,19 +322,17 @@ at least its 2013 version, the MATLAB of the RefineNet and PSPNet releases) or m
 samples (later releases)."""
 
 
-def _cubic(distance):
+def _cubic(distance, ops):
     """Keys' cubic convolution kernel with a = −0.5, MATLAB's `cubic`: zero from |x| = 2 on."""
-    magnitude = keras.ops.abs(distance)
-    near = keras.ops.cast(magnitude <= 1, distance.dtype)
-    far = keras.ops.cast((magnitude > 1) & (magnitude <= 2), distance.dtype)
-    return (1.5 * magnitude**3 - 2.5 * magnitude**2 + 1) * near + (
-        -0.5 * magnitude**3 + 2.5 * magnitude**2 - 4 * magnitude + 2
-    ) * far
+    magnitude = ops.abs(distance)
+    near = 1.5 * magnitude**3 - 2.5 * magnitude**2 + 1
+    far = -0.5 * magnitude**3 + 2.5 * magnitude**2 - 4 * magnitude + 2
+    return ops.where(magnitude <= 1, near, ops.where(magnitude <= 2, far, 0.0))
 
 
-def _triangle(distance):
+def _triangle(distance, ops):
     """MATLAB's `triangle` ('bilinear'): 1 − |x|, zero from |x| = 1 on."""
-    return keras.ops.maximum(1 - keras.ops.abs(distance), 0)
+    return ops.maximum(1 - ops.abs(distance), 0.0)
 
 
 IMRESIZE_METHODS = {"bicubic": (_cubic, 4.0), "bilinear": (_triangle, 2.0)}
@@ -355,11 +356,13 @@ def imresize_contributions(
     `"bilinear"`: the triangle 1 − |x|, width 2) becomes `s · k(s · x)` of width `w / s`. The
     `⌈w⌉ + 2` samples from `⌊u − w / 2⌋` on weigh `k(u − j)`, divided by their sum, and a sample
     outside the input is read as the edge sample (`border="replicate"`: `min(max(1, j), n)`) or
-    mirrored (`"symmetric"`: `[1:n, n:-1:1]`). MATLAB computes in double, this in float32.
+    mirrored (`"symmetric"`: `[1:n, n:-1:1]`).
 
-    With Python numbers for the sizes and the scale (static sizes), the window has MATLAB's
-    `⌈w⌉ + 2` samples. With tensors (sizes known only when the graph runs) it has
-    `w · n + 2` for `n` input samples, every extra sample weighing zero (`s ≥ 1 / n`).
+    With Python numbers for the sizes and the scale (static sizes), this is computed with numpy
+    in float64, as MATLAB computes it in double, and the window has MATLAB's `⌈w⌉ + 2` samples.
+    With tensors (sizes known only when the graph runs) it is computed with `keras.ops` in
+    float32, with a window of `w · n + 2` samples for `n` input samples, every extra sample
+    weighing zero (`s ≥ 1 / n`).
 
     Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `cubic`,
     `triangle`, `getMethodInfo`); R. Keys, IEEE Trans. ASSP 29(6), 1981.
@@ -373,44 +376,51 @@ def imresize_contributions(
         border: one of `IMRESIZE_BORDERS`.
 
     Returns:
-        `(indices, weights)`, each `(m, taps)`: int32 input samples from 0 and float32 weights.
+        `(indices, weights)`, each `(m, taps)`: int32 input samples from 0 and their weights
+        (numpy float64 for static sizes, float32 tensors otherwise).
 
     Example:
 
     >>> indices, weights = imresize_contributions(4, 2, method="bilinear")
-    >>> keras.ops.convert_to_numpy(indices)[0].tolist(), keras.ops.convert_to_numpy(weights)[0]
-    ([0, 0, 0, 1, 2, 3], array([0.   , 0.125, 0.375, 0.375, 0.125, 0.   ], dtype=float32))
+    >>> indices[0].tolist(), weights[0].tolist()
+    ([0, 0, 0, 1, 2, 3], [0.0, 0.125, 0.375, 0.375, 0.125, 0.0])
     """
     if method not in IMRESIZE_METHODS:
         raise ValueError(f"method must be one of {tuple(IMRESIZE_METHODS)}; received {method!r}.")
     if border not in IMRESIZE_BORDERS:
         raise ValueError(f"border must be one of {IMRESIZE_BORDERS}; received {border!r}.")
     kernel, width = IMRESIZE_METHODS[method]
-    static = all(isinstance(value, int | float) for value in (size_in, size_out))
-    if scale is None:
-        scale = (
-            size_out / size_in
-            if static
-            else (keras.ops.cast(size_out, "float32") / keras.ops.cast(size_in, "float32"))
-        )
-    static = static and isinstance(scale, int | float)
+    static = all(isinstance(value, int | float) for value in (size_in, size_out)) and (
+        scale is None or isinstance(scale, int | float)
+    )
     if static:
+        ops = np
+        scale = size_out / size_in if scale is None else scale
         kernel_scale = min(scale, 1.0) if antialias else 1.0
-        taps = math.ceil(width / kernel_scale) + 2
+        outputs = np.arange(1, size_out + 1, dtype="float64")
+        offsets = np.arange(math.ceil(width / kernel_scale) + 2)
     else:
-        kernel_scale = keras.ops.minimum(scale, 1.0) if antialias else 1.0
+        ops = keras.ops
+        if scale is None:
+            scale = ops.cast(size_out, "float32") / ops.cast(size_in, "float32")
+        kernel_scale = ops.minimum(scale, 1.0) if antialias else 1.0
+        outputs = ops.cast(ops.arange(size_out), "float32") + 1
         taps = int(width) * size_in + 2 if antialias else int(width) + 2
-    positions = (keras.ops.cast(keras.ops.arange(size_out), "float32") + 0.5) / scale - 0.5
-    left = keras.ops.floor(positions - width / 2 / kernel_scale)
-    samples = left[:, None] + keras.ops.cast(keras.ops.arange(taps), "float32")[None, :]
-    weights = kernel_scale * kernel(kernel_scale * (positions[:, None] - samples))
-    weights = weights / keras.ops.sum(weights, axis=1, keepdims=True)
-    samples = keras.ops.cast(samples, "int32")
-    if border == "replicate":
-        indices = keras.ops.clip(samples, 0, size_in - 1)
+        offsets = ops.cast(ops.arange(taps), "float32")
+    # MATLAB's arithmetic, from 1: u = x / s + 0.5 (1 − 1 / s), left = ⌊u − w / 2⌋.
+    positions = outputs / scale + 0.5 * (1 - 1 / scale)
+    samples = ops.floor(positions - width / kernel_scale / 2)[:, None] + offsets[None, :]
+    weights = kernel_scale * kernel(kernel_scale * (positions[:, None] - samples), ops)
+    if static:  # MATLAB's sum along the row, left to right
+        weights = weights / functools.reduce(operator.add, weights.T)[:, None]
     else:
-        folded = keras.ops.mod(samples, 2 * size_in)
-        indices = keras.ops.where(folded < size_in, folded, 2 * size_in - 1 - folded)
+        weights = weights / ops.sum(weights, axis=1, keepdims=True)
+    samples = samples.astype("int32") - 1 if static else ops.cast(samples, "int32") - 1
+    if border == "replicate":
+        indices = ops.clip(samples, 0, size_in - 1)
+    else:
+        folded = ops.mod(samples, 2 * size_in)
+        indices = ops.where(folded < size_in, folded, 2 * size_in - 1 - folded)
     return indices, weights
 
 
@@ -420,11 +430,14 @@ def imresize_matrix(size_in, size_out, scale=None, **options):
 
     Example:
 
-    >>> matrix = imresize_matrix(4, 2, method="bilinear")
-    >>> keras.ops.convert_to_numpy(matrix).tolist()
+    >>> imresize_matrix(4, 2, method="bilinear").tolist()
     [[0.5, 0.375, 0.125, 0.0], [0.0, 0.125, 0.375, 0.5]]
     """
     indices, weights = imresize_contributions(size_in, size_out, scale, **options)
+    if isinstance(indices, np.ndarray):
+        matrix = np.zeros((size_out, size_in))
+        np.add.at(matrix, (np.arange(size_out)[:, None], indices), weights)
+        return matrix
     rows = keras.ops.arange(keras.ops.shape(indices)[0])[:, None]
     summed = keras.ops.segment_sum(
         keras.ops.reshape(weights, (-1,)),
