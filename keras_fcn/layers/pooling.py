@@ -217,8 +217,9 @@ class AdaptiveAveragePooling(keras.layers.Layer):
         height, width = ops.shape(inputs)[1:3]
         rows = _averaging_matrix(height, self.output_size[0], self.compute_dtype)
         columns = _averaging_matrix(width, self.output_size[1], self.compute_dtype)
-        pooled = ops.einsum("ih,bhwc->biwc", rows, inputs)
-        return ops.einsum("jw,biwc->bijc", columns, pooled)
+        # rows (i, h) @ (b, w, h, c) → (b, w, i, c); columns (j, w) @ (b, i, w, c) → (b, i, j, c).
+        pooled = ops.transpose(ops.matmul(rows, ops.transpose(inputs, (0, 2, 1, 3))), (0, 2, 1, 3))
+        return ops.matmul(columns, pooled)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.output_size, input_shape[3])
