@@ -372,19 +372,20 @@ RESIZE_CHANNELS = 8
 large scale is hundreds of megabytes (`_resize`)."""
 
 
-def _resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`(H, W, C)` resized bilinearly to `size`, antialiased when it shrinks, a few channels at a
-    time."""
-    if tuple(array.shape[:2]) == tuple(size):
-        return array
+def _resize(array: np.ndarray, size: tuple[int, int], resize: str, integer: bool) -> np.ndarray:
+    """`(H, W, C)` resized to `size` as `resize` says (an `integer` image rounded to uint8 by
+    `"imresize"`), a few channels at a time."""
     shrinks = size[0] < array.shape[0] or size[1] < array.shape[1]
     resized = np.empty((*size, array.shape[-1]), "float32")
     for first in range(0, array.shape[-1], RESIZE_CHANNELS):
         channels = slice(first, first + RESIZE_CHANNELS)
-        part = keras.ops.image.resize(
-            array[None, :, :, channels], size, interpolation="bilinear", antialias=shrinks
-        )
-        resized[:, :, channels] = keras.ops.convert_to_numpy(part)[0]
+        if resize == "imresize":
+            resized[:, :, channels] = imresize_bilinear(array[:, :, channels], size, integer)
+        else:
+            part = keras.ops.image.resize(
+                array[None, :, :, channels], size, interpolation="bilinear", antialias=shrinks
+            )
+            resized[:, :, channels] = keras.ops.convert_to_numpy(part)[0]
     return resized
 
 
@@ -428,22 +429,26 @@ def imresize_bilinear(
     >>> imresize_bilinear(image, (1, 2), integer=True)[0, :, 0].tolist()
     [3.0, 4.0]
     """
-    array = np.asarray(array, "float64" if integer else "float32")
-    scales = [out / side for out, side in zip(size, array.shape[:2], strict=True)]
+    # The image in float64 with numpy (MATLAB's double decides its rounding); the scores in
+    # float32 (MATLAB's single) with the backend's ops, on its device.
+    ops = np if integer else keras.ops
+    array = np.asarray(array, "float64") if integer else keras.ops.convert_to_tensor(array)
+    shape_in = tuple(np.shape(array))
+    scales = [out / side for out, side in zip(size, shape_in[:2], strict=True)]
     for axis in sorted((0, 1), key=lambda axis: scales[axis]):
-        if array.shape[axis] == size[axis]:
+        if shape_in[axis] == size[axis]:
             continue  # the identity: MATLAB copies (isPureNearestNeighborComputation)
-        indices, weights = imresize_contributions(array.shape[axis], size[axis], method="bilinear")
+        indices, weights = imresize_contributions(shape_in[axis], size[axis], method="bilinear")
         shape = [1, 1, 1]
         shape[axis] = -1
-        resized = np.zeros(
-            [size[axis] if index == axis else side for index, side in enumerate(array.shape)],
-            array.dtype,
-        )
-        for tap in range(indices.shape[1]):
-            resized += weights[:, tap].reshape(shape) * np.take(array, indices[:, tap], axis=axis)
+        resized = 0.0
+        for tap in range(indices.shape[1]):  # imresizemex's sum, tap after tap
+            weight = weights[:, tap].reshape(shape)
+            if not integer:
+                weight = keras.ops.convert_to_tensor(weight, "float32")
+            resized = resized + weight * ops.take(array, indices[:, tap], axis=axis)
         array = np.clip(np.floor(resized + 0.5), 0, 255) if integer else resized
-    return array.astype("float32")
+    return np.asarray(keras.ops.convert_to_numpy(array), "float32")
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -540,9 +545,7 @@ class ProtocolPredictor:
         """The image (`integer`) or scores resized as the protocol's `resize` says."""
         if tuple(array.shape[:2]) == tuple(size):
             return array
-        if self.protocol.resize == "imresize":
-            return imresize_bilinear(array, size, integer=integer)
-        return _resize(array, size)
+        return _resize(array, size, self.protocol.resize, integer)
 
     def _grid(self, size: tuple[int, int]) -> tuple[tuple[int, int], list, list]:
         """The padded size of a scaled image and its windows' starts along each axis."""
