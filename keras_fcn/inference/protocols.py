@@ -432,7 +432,9 @@ def imresize_bilinear(
     # The image in float64 with numpy (MATLAB's double decides its rounding); the scores in
     # float32 (MATLAB's single) with the backend's ops, on its device.
     ops = np if integer else keras.ops
-    array = np.asarray(array, "float64") if integer else keras.ops.convert_to_tensor(array)
+    array = (
+        np.asarray(array, "float64") if integer else keras.ops.convert_to_tensor(array, "float32")
+    )
     shape_in = tuple(np.shape(array))
     scales = [out / side for out, side in zip(size, shape_in[:2], strict=True)]
     for axis in sorted((0, 1), key=lambda axis: scales[axis]):
