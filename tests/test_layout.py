@@ -23,7 +23,7 @@ LEVELS = {
     "backbones": 2,
     "models": 3,
     "metrics": 1,
-    "inference": 1,
+    "inference": 2,  # PSPNet's protocols resize with layers' MATLAB imresize
     "weights": 4,
     "training": 5,
     "export": 5,
