@@ -53,8 +53,6 @@ Reference: Zhao, Shi, Qi, Wang & Jia, "Pyramid Scene Parsing Network", CVPR 2017
 `pspnet50_ADE20K_473.prototxt`.
 """
 
-import os
-
 import keras
 
 from keras_fcn.backbones.preprocessing import PSPNET_MEAN_BGR
@@ -62,7 +60,7 @@ from keras_fcn.backbones.registry import get_backbone
 from keras_fcn.backbones.resnet import PSPNET_50, PSPNET_101
 from keras_fcn.layers import AdaptiveAveragePooling, CaffeInterp, ZoomToReference
 from keras_fcn.layers.pooling import caffe_pooled_size
-from keras_fcn.models.inputs import check_sizes, image_input
+from keras_fcn.models.inputs import check_sizes, check_weights_file, image_input
 
 OUTPUT_STRIDE = 8
 """conv5's stride, and `conv6_interp`'s zoom factor."""
@@ -227,12 +225,7 @@ def PSPNet(
         raise ValueError(f"PSPNet was released at depth {tuple(LAYOUTS)}; received {depth!r}.")
     if input_size is not None:
         check_sizes((input_size, input_size, 3), input_size=input_size)
-    if weights is not None and not os.path.exists(weights):
-        raise ValueError(
-            f"weights must be None or the path of a Keras weights file of this net (for the "
-            f"released .caffemodel files, use keras_fcn.from_preset); no file exists at "
-            f"{weights!r}."
-        )
+    check_weights_file(weights, "the released .caffemodel files load through keras_fcn.from_preset")
     kernel_initializer = kernel_initializer or "he_normal"
 
     # data: RGB in [0, 255] → BGR minus the mean.
