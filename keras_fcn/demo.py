@@ -44,7 +44,7 @@ def run_demo(
     export_dir: str = "saved_models/demo",
     epochs: int = 10,
     train_examples: int = 1024,
-    image_size: int = 64,
+    image_size: int = 32,
     seed: int = 0,
 ) -> dict:
     """Trains FCN-8s on synthetic shapes, reports, exports and serves it; returns the scores.

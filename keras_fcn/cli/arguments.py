@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Synthetic training images (default: 1024).",
     )
     demo_parser.add_argument(
-        "--image-size", type=int, default=64, help="Side of the synthetic images (default: 64)."
+        "--image-size", type=int, default=32, help="Side of the synthetic images (default: 32)."
     )
     demo_parser.add_argument("--seed", type=int, default=0, help="Random seed (default: 0).")
     demo_parser.set_defaults(handler=demo)
