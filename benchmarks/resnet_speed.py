@@ -42,6 +42,15 @@ after each net (the better kept); "share of ceiling" is ours (and PyTorch's) FLO
 per median CPU second over it; × PyTorch is PyTorch's median CPU time over ours (above 1: ours
 is faster).
 
+`--dilation` adds a table of our float32 graph (whose dilated convolutions run as
+`keras_fcn.layers.DilatedConv2D`, one dilated convolution) against the same folded graph with
+Keras' `Conv2D` in their place (which TensorFlow runs as `SpaceToBatchND`, a convolution and
+`BatchToSpaceND`: the graph before `DilatedConv2D`), interleaved call by call, for
+`--dilation-models` (DeepLab v3 ResNet-50 at output stride 8 and DeepLab v2 ResNet-101 by
+default); its last column is the ratio of their median CPU times (above 1: `DilatedConv2D` is
+faster): 2.00 on DeepLab v3 ResNet-50 and 1.07 on DeepLab v2 ResNet-101 at 513×513 on 2 cores
+(benchmarks/README.md).
+
 `--memory` adds the peak memory of DeepLab v3 ResNet-101 (`--memory-model`) training steps at
 513×513 (output stride 16, the paper's training; `--memory-batches`), each in a fresh process:
 `model.fit`'s step (`train_on_batch`, SGD with momentum,
@@ -120,6 +129,10 @@ SIZE = 513
 PATHS = ("float32", "bfloat16", "openvino-f32", "openvino-default")
 DEFAULT_PATHS = ("float32", "bfloat16")
 
+DILATION_MODELS = ("deeplabv3-resnet50", "deeplab-aspp-resnet101")
+"""The nets `--dilation` times by default: DeepLab v3's ASPP at rates 12, 24, 36 on a dilated
+ResNet-50, and DeepLab v2's dilated ResNet-101 with ASPP-L at rates 6, 12, 18, 24."""
+
 MEMORY_MODELS = ("deeplabv3-resnet101", "deeplabv3-resnet50")
 """The nets whose training step `--memory` measures: the issue's, and a smaller one."""
 MEMORY_OUTPUT_STRIDE = 16
@@ -142,6 +155,18 @@ ROW_HEADERS = [
     "peer median, CPU time (s)",
     "peer share of float32 ceiling (CPU time)",
     "× PyTorch (CPU time)",
+]
+
+DILATION_ROW_HEADERS = [
+    "model",
+    "input",
+    "dilated convolutions",
+    "G MACs",
+    "DilatedConv2D median, CPU time (s)",
+    "share of float32 ceiling (CPU time)",
+    "Keras Conv2D median, CPU time (s)",
+    "Keras Conv2D share of float32 ceiling (CPU time)",
+    "× Keras Conv2D (CPU time)",
 ]
 
 MEMORY_ROW_HEADERS = [
@@ -410,6 +435,63 @@ def time_net(name: str, args: argparse.Namespace, torchvision, workdir: str) -> 
     release_memory()
 
 
+def with_keras_dilated_convolutions(model):
+    """A copy of an inference model (`inference_model`) with Keras' `Conv2D` in place of each
+    `DilatedConv2D`, the same weights: the graph TensorFlow ran before `DilatedConv2D`."""
+    import keras
+
+    from keras_fcn.layers import DilatedConv2D
+
+    def clone_layer(layer):
+        if isinstance(layer, DilatedConv2D):
+            return keras.layers.Conv2D.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone_layer)
+    for target, source in zip(copy.weights, model.weights, strict=True):
+        target.assign(source)
+    return copy
+
+
+def time_dilation(name: str, args: argparse.Namespace) -> list:
+    """Our float32 graph against it with Keras' dilated `Conv2D`, interleaved: one table row."""
+    import keras
+
+    from keras_fcn.layers import DilatedConv2D
+
+    keras.utils.set_random_seed(0)
+    model = registry.build(name, NUM_CLASSES, weights=None, **BUILD_OPTIONS.get(name, {}))
+    images, _ = random_batch(1, (args.size, args.size), NUM_CLASSES)
+    macs = total_flops(model, images.shape) // 2
+    ours = inference_model(model, "float32")
+    keras_conv = with_keras_dilated_convolutions(ours)
+    floats = tf.constant(images)
+    calls = []
+    for timed in (ours, keras_conv):
+        forward = tf.function(lambda x, timed=timed: timed(x, training=False))
+        calls.append(lambda forward=forward: forward(floats).numpy())
+    ours_logits, keras_logits = calls[0](), calls[1]()
+    error = np.abs(ours_logits - keras_logits).max() / np.abs(keras_logits).max()
+    if error > 1e-5:
+        raise RuntimeError(f"{name}: DilatedConv2D's logits differ from Conv2D's by {error:.1e}.")
+    ceiling = matmul_ceiling(args.ceiling_size)
+    timings = interleaved(calls, args.repeats)
+    ceiling = ceiling.better(matmul_ceiling(args.ceiling_size))
+    dilated = sum(isinstance(layer, DilatedConv2D) for layer in ours.layers)
+    release_memory()
+    return [
+        name,
+        f"{args.size}×{args.size}",
+        dilated,
+        f"{macs / 1e9:.1f}",
+        f"{median_cpu(timings[0]):.2f}",
+        share(macs, timings[0], ceiling.cpu),
+        f"{median_cpu(timings[1]):.2f}",
+        share(macs, timings[1], ceiling.cpu),
+        f"{median_cpu(timings[1]) / median_cpu(timings[0]):.2f}",
+    ]
+
+
 def pin_threads(threads: int) -> None:
     """One pool of `threads` for TensorFlow's kernels (oneDNN's too) and for PyTorch's."""
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -485,6 +567,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="threads of TensorFlow's and PyTorch's kernels (default: one per usable core)",
     )
     parser.add_argument(
+        "--dilation",
+        action="store_true",
+        help="also time our float32 graph against it with Keras' dilated Conv2D",
+    )
+    parser.add_argument(
+        "--dilation-models",
+        nargs="+",
+        choices=list(PEERS),
+        default=list(DILATION_MODELS),
+        help=f"nets of --dilation (default: {' '.join(DILATION_MODELS)})",
+    )
+    parser.add_argument(
         "--memory",
         action="store_true",
         help=f"also measure a training step's memory (output stride {MEMORY_OUTPUT_STRIDE}) in "
@@ -507,7 +601,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     arguments.add_smoke(
         parser,
         f"torchvision-fcn-resnet50 at {smoke.SIZE + 1}×{smoke.SIZE + 1}, {smoke.REPEATS} repeat, "
-        f"float32; {MEMORY_MODELS[1]}'s training step at that size, batch 1",
+        f"float32, and against Keras' dilated Conv2D; {MEMORY_MODELS[1]}'s training step at that "
+        "size, batch 1",
     )
     args = parser.parse_args(argv)
     if args.smoke:
@@ -516,6 +611,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             models=["torchvision-fcn-resnet50"],
             paths=["float32"],
             size=smoke.SIZE + 1,  # DeepLab's k · 8 + 1
+            dilation=True,
+            dilation_models=["torchvision-fcn-resnet50"],
             memory=True,
             memory_model=MEMORY_MODELS[1],
             memory_batches=[1],
@@ -550,6 +647,17 @@ def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="resnet-speed-") as workdir:
             for name in args.models:
                 time_net(name, args, torchvision, workdir)
+    if args.dilation:
+        print(
+            f"\n### Dilated convolutions: DilatedConv2D against Keras' Conv2D\n\nOur float32 "
+            "graph (batch normalization folded, dilated convolutions as DilatedConv2D) against "
+            "the same graph with Keras' dilated Conv2D (SpaceToBatchND, convolution, "
+            f"BatchToSpaceND), batch 1 of {args.size}×{args.size}: one warm-up call each, then "
+            f"{args.repeats} interleaved calls each, medians kept.\n"
+        )
+        print_headers(DILATION_ROW_HEADERS)
+        for name in args.dilation_models:
+            print_row(time_dilation(name, args))
     if args.memory:
         print(
             f"\n### Training step: {args.memory_model}\n\nEach batch in a fresh process: the model "

@@ -269,7 +269,7 @@ def test_pspnet_scores_needs_the_weights_and_the_data_but_in_a_smoke_run(capsys)
     assert parse_args(["--smoke"]).preset == "ade20k-pspnet50"
 
 
-def test_resnet_speed_smoke_times_a_net_against_pytorch_and_a_training_step():
+def test_resnet_speed_smoke_times_a_net_against_pytorch_keras_conv2d_and_a_training_step():
     from benchmarks.resnet_speed import import_torchvision
 
     output = run_smoke("resnet_speed")
@@ -286,6 +286,13 @@ def test_resnet_speed_smoke_times_a_net_against_pytorch_and_a_training_step():
         assert row["peer parameters"] == "32,957,013"
         assert row["peer G MACs"] == row["G MACs"]
         assert float(row["× PyTorch (CPU time)"]) > 0
+    dilation = table(output[output.index("### Dilated convolutions") :], "model")
+    # At output stride 8, torchvision's layer3 blocks 1–5 (rate 2; block 0 keeps rate 1) and
+    # layer4's three blocks (rates 2, 4, 4).
+    assert [(row["model"], row["dilated convolutions"]) for row in dilation] == [
+        ("torchvision-fcn-resnet50", "8")
+    ]
+    assert float(dilation[0]["× Keras Conv2D (CPU time)"]) > 0
     steps = table(output[output.index("### Training step") :], "model")
     assert [(step["model"], step["output stride"], step["batch"]) for step in steps] == [
         ("deeplabv3-resnet50", "16", "1")

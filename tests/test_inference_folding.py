@@ -1,5 +1,6 @@
 """Batch normalization folded into convolutions: the formula, which pairs fold, the ResNet nets,
-and every path that runs the folded copy (evaluation, the in-process predictor, the exports)."""
+dilated convolutions as `DilatedConv2D`, and every path that runs the folded copy (evaluation,
+the in-process predictor, the exports)."""
 
 import export_checks
 import keras
@@ -9,6 +10,7 @@ import pytest
 from keras_fcn import registry
 from keras_fcn.export import export_model, in_process_model, load_predictor, segmenter
 from keras_fcn.inference import fold_batch_normalization, foldable_pairs, logits_function
+from keras_fcn.layers import DilatedConv2D, MatmulConv2D
 
 EPSILON = 1e-3
 
@@ -91,6 +93,33 @@ def test_pairs_that_do_not_fold_are_left_as_they_are():
 
     assert foldable_pairs(model) == {}
     assert fold_batch_normalization(model) is model
+
+
+def test_dilated_convolutions_run_as_dilated_conv2d_in_the_copy():
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", dilation_rate=6, name="dilated")(images)
+    x = keras.layers.Conv2D(4, 3, dilation_rate=(1, 2), name="valid_dilated")(x)
+    x = MatmulConv2D(4, 3, padding="same", dilation_rate=2, name="matmul")(x)  # its own class
+    x = keras.layers.Conv2D(4, 3, padding="same", name="undilated")(x)
+    x = keras.layers.Conv2D(4, 3, padding="same", dilation_rate=2, groups=2, name="grouped")(x)
+    model = keras.Model(images, x)
+    rng = np.random.default_rng(4)
+    for layer in model.layers:
+        layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
+
+    folded = fold_batch_normalization(model)  # no batch normalization: still a copy
+
+    types = {layer.name: type(layer) for layer in folded.layers[1:]}
+    assert types == {
+        "dilated": DilatedConv2D,
+        "valid_dilated": DilatedConv2D,
+        "matmul": MatmulConv2D,
+        "undilated": keras.layers.Conv2D,
+        "grouped": keras.layers.Conv2D,
+    }
+    for size in ((5, 7), (13, 16)):  # rate 6 beyond and within the map
+        x = rng.uniform(-1, 1, (1, *size, 3)).astype("float32")
+        assert relative_error(folded(x), model(x)) < 1e-5
 
 
 def test_a_resnet_net_folds_every_batch_normalization_and_keeps_its_logits():

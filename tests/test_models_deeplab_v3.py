@@ -1,7 +1,9 @@
 """`keras_fcn.models.deeplab_v3`: DeepLab v3's and torchvision's nets, their parameter counts from
-the layer lists, output sizes and output strides, and torchvision's values against a raw-op
-reference of its forward pass (`torchvision_segmentation_reference`)."""
+the layer lists, output sizes and output strides, and their values against raw-op references of
+their forward passes (`deeplab_v3_reference`, from tensorflow/models' DeepLab; and
+`torchvision_segmentation_reference`)."""
 
+import deeplab_v3_reference
 import keras
 import numpy as np
 import pytest
@@ -181,17 +183,84 @@ def test_torchvision_nets_compute_torchvisions_forward_pass(head, builder, aux):
         assert resnet_reference.relative_error(actual, expected[key]) <= 1e-5, key
 
 
+HEAD_BATCH_NORMALIZATIONS = (
+    "aspp_pooling_bn",
+    *(f"aspp_{i}_bn" for i in range(4)),
+    "aspp_projection_bn",
+)
+
+
 @pytest.fixture(scope="module")
 def paper_nets(tmp_path_factory):
-    """DeepLab v3 on ResNet-50 at output stride 16 with random weights, and the same weights
+    """DeepLab v3 on ResNet-50 at output stride 16 with random weights (the head's batch
+    normalizations with random statistics, the logits with a random bias), and the same weights
     loaded into a net built at output stride 8."""
     keras.utils.set_random_seed(7)
     os16 = DeepLabV3(3, weights=None, output_stride=16)
+    rng = np.random.default_rng(11)
+    for name in HEAD_BATCH_NORMALIZATIONS:  # statistics that make epsilon and order count
+        channels = os16.get_layer(name).gamma.shape[0]
+        os16.get_layer(name).set_weights(
+            [
+                rng.uniform(0.5, 1.5, channels),
+                rng.normal(0, 0.5, channels),
+                rng.normal(0, 0.5, channels),
+                rng.uniform(0.01, 2.0, channels),
+            ]
+        )
+    logits = os16.get_layer("logits")
+    logits.set_weights([logits.get_weights()[0], rng.normal(0, 0.1, logits.bias.shape)])
     path = tmp_path_factory.mktemp("deeplab_v3") / "os16.weights.h5"
     os16.save_weights(path)
     os8 = DeepLabV3(3, weights=None, output_stride=8)
     os8.load_weights(path)
     return {16: os16, 8: os8}
+
+
+TF_DEEPLAB_SCOPES = {
+    "image_pooling": "aspp_pooling",
+    "aspp0": "aspp_0",
+    "aspp1": "aspp_1",
+    "aspp2": "aspp_2",
+    "aspp3": "aspp_3",
+    "concat_projection": "aspp_projection",
+}
+"""TF DeepLab's head scopes (`core/model.py`) and the prefixes of the layers that hold them."""
+
+
+def tf_deeplab_parameters(model: keras.Model) -> dict[str, np.ndarray]:
+    """The head's weights of `model`, read by layer name, under TF DeepLab's variable names."""
+    parameters = {}
+    for scope, prefix in TF_DEEPLAB_SCOPES.items():
+        (parameters[f"{scope}/weights"],) = model.get_layer(f"{prefix}_conv").get_weights()
+        gamma, beta, mean, variance = model.get_layer(f"{prefix}_bn").get_weights()
+        parameters[f"{scope}/BatchNorm/gamma"], parameters[f"{scope}/BatchNorm/beta"] = gamma, beta
+        parameters[f"{scope}/BatchNorm/moving_mean"] = mean
+        parameters[f"{scope}/BatchNorm/moving_variance"] = variance
+    kernel, bias = model.get_layer("logits").get_weights()
+    parameters["logits/semantic/weights"], parameters["logits/semantic/biases"] = kernel, bias
+    return parameters
+
+
+@pytest.mark.parametrize(
+    "output_stride, rates",
+    # 321 × 289 (DeepLab's k · output stride + 1): conv5 at 21 × 19 (1/16) or 41 × 37 (1/8),
+    # wider than every rate, so that each 3×3 branch has taps both inside the map and in the
+    # padding.
+    [(16, (6, 12, 18)), (8, (12, 24, 36))],
+)
+def test_paper_net_computes_tf_deeplabs_head(paper_nets, output_stride, rates):
+    model = paper_nets[output_stride]
+    conv5 = model.get_layer("aspp_0_conv").input
+    both = keras.Model(model.input, [conv5, model.output])
+    images = np.random.default_rng(12).uniform(0, 255, (1, 321, 289, 3)).astype("float32")
+    features, actual = (keras.ops.convert_to_numpy(x) for x in both(images))
+    assert features.shape == (1, *{16: (21, 19), 8: (41, 37)}[output_stride], 2048)
+    expected = deeplab_v3_reference.deeplab_v3_logits(
+        features, tf_deeplab_parameters(model), rates, (321, 289)
+    )
+    assert actual.shape == expected.shape == (1, 321, 289, 3)
+    assert resnet_reference.relative_error(actual, expected) <= 1e-5
 
 
 def test_output_stride_16_weights_load_into_output_stride_8(paper_nets):

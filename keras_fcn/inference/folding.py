@@ -7,6 +7,10 @@ ResNet-101 has 104 of them, each a pass over a full feature map that reads and w
 than the convolution did; folded, they cost nothing. `fold_batch_normalization` copies a model
 with every such pair merged; the in-process predictors and every export run the copy.
 
+The same copy runs every stride-1 dilated `Conv2D` as `keras_fcn.layers.DilatedConv2D`, which
+TensorFlow computes as one dilated convolution rather than Keras' `SpaceToBatchND`, convolution
+and `BatchToSpaceND` (DeepLab's ASPP and dilated ResNets; the weights are the same).
+
 Keras has no graph rewriting (and TensorFlow's grappler folds batch normalization only into
 constant weights, not into a model's variables): the copy is `keras.models.clone_model` with a
 `call_function` that skips the folded layers.
@@ -15,9 +19,31 @@ constant weights, not into a model's variables): the copy is `keras.models.clone
 import keras
 import numpy as np
 
+from keras_fcn.layers.dilated_conv import DilatedConv2D
+
 FOLDABLE_CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 """The layers a batch normalization after them folds into (their exact classes, not
 subclasses, whose call may do more than convolve)."""
+
+
+def runs_as_dilated_convolution(layer: keras.layers.Layer) -> bool:
+    """Whether the inference copy runs `layer` as a `DilatedConv2D`: a plain `Conv2D` (its
+    exact class) of stride 1, one group, channels last and a rate above 1, on TensorFlow (the
+    other backends convolve with the rate directly).
+
+    Example:
+
+    >>> runs_as_dilated_convolution(keras.layers.Conv2D(4, 3, dilation_rate=12))
+    True
+    """
+    return (
+        keras.backend.backend() == "tensorflow"
+        and type(layer) is keras.layers.Conv2D
+        and max(layer.dilation_rate) > 1
+        and layer.strides == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    )
 
 
 def _consumers(model: keras.Model) -> dict[int, list]:
@@ -101,8 +127,10 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
     The copy computes what `model(images, training=False)` does, up to float rounding (the
     folded weights are computed in float64, then stored in the model's precision), with the
     same layer names but the folded batch normalizations, and the folded convolutions given a
-    bias. A model without a foldable pair is returned as it is; the copy shares no variable
-    with `model`, so fold again after training it further.
+    bias. Its dilated convolutions run as `keras_fcn.layers.DilatedConv2D`
+    (`runs_as_dilated_convolution`), same weights. A model with neither a foldable pair nor such
+    a convolution is returned as it is; the copy shares no variable with `model`, so fold again
+    after training it further.
 
     Args:
         model: a functional model (a model of `keras_fcn.registry`, a preset).
@@ -125,7 +153,8 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
     if not getattr(model, "_nodes_by_depth", None):
         return model
     pairs = foldable_pairs(model)
-    if not pairs:
+    dilated = {layer.name for layer in model.layers if runs_as_dilated_convolution(layer)}
+    if not pairs and not dilated:
         return model
     convolutions = set(pairs.values())
 
@@ -133,6 +162,8 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
         config = layer.get_config()
         if layer.name in convolutions:
             config["use_bias"] = True
+        if layer.name in dilated:
+            return DilatedConv2D.from_config(config)
         return layer.__class__.from_config(config)
 
     def call(layer, *args, **kwargs):

@@ -11,6 +11,8 @@ only, so that they run on every Keras backend.
   and bilinear `imresize`: RefineNet's fusion and upsampling, PSPNet's evaluation).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
+- `dilated_conv`: `DilatedConv2D`, a dilated convolution that TensorFlow runs as one convolution
+  (the inference copy's, `keras_fcn.inference.fold_batch_normalization`).
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
@@ -21,6 +23,7 @@ only, so that they run on every Keras backend.
 - `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
 """
 
+from keras_fcn.layers.dilated_conv import DilatedConv2D
 from keras_fcn.layers.dropout import MonteCarloDropout
 from keras_fcn.layers.geometry import CropToReference, PadToMultiple, ReflectPadding2D
 from keras_fcn.layers.identity import GroupedIdentity
@@ -51,6 +54,7 @@ __all__ = [
     "CaffeInterp",
     "CaffeMaxPooling2D",
     "CropToReference",
+    "DilatedConv2D",
     "GroupedIdentity",
     "ImresizeToReference",
     "LocalResponseNormalization",
