@@ -26,53 +26,68 @@ Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Chen, Zhu, Papa
 "RefineNet: Multi-Path Refinement Networks for High-Resolution Semantic Segmentation", CVPR 2017.
 """
 
-from keras_fcn import metrics, registry
-from keras_fcn.backbones import VGGPreprocessing, convolutionalize
-from keras_fcn.evaluation import EvaluationReport, evaluate
-from keras_fcn.inference import PROTOCOLS, Protocol, ProtocolPredictor, dense_crf
-from keras_fcn.layers import (
-    BilinearUpsampling,
-    CaffeInterp,
-    CaffeMaxPooling2D,
-    CropToReference,
-    GroupedIdentity,
-    ImresizeToReference,
-    LocalResponseNormalization,
-    MatmulConv2D,
-    MaxPoolingWithIndices,
-    MaxUnpooling,
-    MonteCarloDropout,
-    PadToMultiple,
-    ReflectPadding2D,
-    ResizeToReference,
-    ZoomToReference,
-)
-from keras_fcn.models import (
-    GCN,
-    AutoDeepLab,
-    DeepLabASPP,
-    DeepLabLargeFOV,
-    DeepLabV3,
-    DeepLabV3Plus,
-    Dilation8,
-    FCN8s,
-    FCN8sAtOnce,
-    FCN16s,
-    FCN32s,
-    FCNAlexNet,
-    PSPNet,
-    RefineNet,
-    SegNet,
-    SegNetBasic,
-    TorchvisionDeepLabV3,
-    TorchvisionFCN,
-    multi_scale,
-)
-from keras_fcn.presets import PRESETS, from_preset
-from keras_fcn.uncertainty import predict_with_uncertainty
-from keras_fcn.weights import WeightTransfer, transfer_weights
+import importlib
+import sys
 
 __version__ = "0.2.0"
+
+_EXPORTS = {
+    "metrics": "keras_fcn.metrics",
+    "registry": "keras_fcn.registry",
+    **dict.fromkeys(("VGGPreprocessing", "convolutionalize"), "keras_fcn.backbones"),
+    **dict.fromkeys(("EvaluationReport", "evaluate"), "keras_fcn.evaluation"),
+    **dict.fromkeys(
+        ("PROTOCOLS", "Protocol", "ProtocolPredictor", "dense_crf"), "keras_fcn.inference"
+    ),
+    **dict.fromkeys(
+        (
+            "BilinearUpsampling",
+            "CaffeInterp",
+            "CaffeMaxPooling2D",
+            "CropToReference",
+            "GroupedIdentity",
+            "ImresizeToReference",
+            "LocalResponseNormalization",
+            "MatmulConv2D",
+            "MaxPoolingWithIndices",
+            "MaxUnpooling",
+            "MonteCarloDropout",
+            "PadToMultiple",
+            "ReflectPadding2D",
+            "ResizeToReference",
+            "ZoomToReference",
+        ),
+        "keras_fcn.layers",
+    ),
+    **dict.fromkeys(
+        (
+            "GCN",
+            "AutoDeepLab",
+            "DeepLabASPP",
+            "DeepLabLargeFOV",
+            "DeepLabV3",
+            "DeepLabV3Plus",
+            "Dilation8",
+            "FCN8s",
+            "FCN8sAtOnce",
+            "FCN16s",
+            "FCN32s",
+            "FCNAlexNet",
+            "PSPNet",
+            "RefineNet",
+            "SegNet",
+            "SegNetBasic",
+            "TorchvisionDeepLabV3",
+            "TorchvisionFCN",
+            "multi_scale",
+        ),
+        "keras_fcn.models",
+    ),
+    **dict.fromkeys(("PRESETS", "from_preset"), "keras_fcn.presets"),
+    "predict_with_uncertainty": "keras_fcn.uncertainty",
+    **dict.fromkeys(("WeightTransfer", "transfer_weights"), "keras_fcn.weights"),
+}
+"""Where each public name lives; it is imported from there on first use (PEP 562)."""
 
 __all__ = [
     "GCN",
@@ -125,3 +140,40 @@ __all__ = [
     "registry",
     "transfer_weights",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'keras_fcn' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+# Registration of the serializable classes (`keras_fcn.serializables`), which import Keras: now
+# if Keras is already imported, else right after the outermost import that imports it (of
+# Keras, TensorFlow or a module of this package) is complete, never inside one, where a module
+# of the chain may still be half-initialised.
+if "keras" in sys.modules:
+    importlib.import_module("keras_fcn.serializables")
+else:
+    import contextlib
+
+    from keras_fcn.import_hooks import AroundImport
+
+    @contextlib.contextmanager
+    def _register_when_keras_is_imported():
+        yield
+        if "keras" in sys.modules:
+            _registration.remove()
+            importlib.import_module("keras_fcn.serializables")
+
+    _registration = AroundImport(
+        _register_when_keras_is_imported, ("keras", "tensorflow"), packages=("keras_fcn",)
+    )
+    _registration.install()
