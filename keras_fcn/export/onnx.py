@@ -11,6 +11,7 @@ bfloat16 convolutions: for bfloat16, export to OpenVINO.
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 
 import keras
@@ -51,7 +52,9 @@ def _write_float32(model: keras.Model, path: str) -> None:
     runtime = require("onnxruntime")
     from keras.src.export.tf2onnx_lib import patch_tf2onnx
 
-    patch_tf2onnx()  # as Keras' own export does: tf2onnx 1.17 predates numpy 2
+    with warnings.catch_warnings():  # the patch's test for np.object warns on numpy 2
+        warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
+        patch_tf2onnx()  # as Keras' own export does: tf2onnx 1.17 predates numpy 2
     wrapper = segmenter(model)
     trainable, frozen = wrapper.trainable_variables, wrapper.non_trainable_variables
     weights = {f"weight_{index}": variable for index, variable in enumerate(trainable + frozen)}
