@@ -8,7 +8,9 @@ multi-scale test net around any of them (`multi_scale`), the trained nets of the
 (`from_preset`, `PRESETS`), their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`,
 the papers' test-time protocols (`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows),
 DeepLab's dense CRF (`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets
-(`predict_with_uncertainty`). Importing the package registers every serializable class, so
+(`predict_with_uncertainty`). Each name is imported from its module when it is first used, so
+`import keras_fcn` imports no Keras, TensorFlow, JAX or PyTorch; every serializable class is
+registered as soon as Keras is imported (`keras_fcn.serializables`), so
 `keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
@@ -29,18 +31,32 @@ Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Chen, Zhu, Papa
 import importlib
 import sys
 
+from keras_fcn.import_hooks import lazy_package
+
 __version__ = "0.2.0"
 
-_EXPORTS = {
-    "metrics": "keras_fcn.metrics",
-    "registry": "keras_fcn.registry",
-    **dict.fromkeys(("VGGPreprocessing", "convolutionalize"), "keras_fcn.backbones"),
-    **dict.fromkeys(("EvaluationReport", "evaluate"), "keras_fcn.evaluation"),
-    **dict.fromkeys(
-        ("PROTOCOLS", "Protocol", "ProtocolPredictor", "dense_crf"), "keras_fcn.inference"
-    ),
-    **dict.fromkeys(
-        (
+lazy_package(
+    __name__,
+    {
+        "keras_fcn": (
+            "metrics",
+            "registry",
+        ),
+        "keras_fcn.backbones": (
+            "VGGPreprocessing",
+            "convolutionalize",
+        ),
+        "keras_fcn.evaluation": (
+            "EvaluationReport",
+            "evaluate",
+        ),
+        "keras_fcn.inference": (
+            "PROTOCOLS",
+            "Protocol",
+            "ProtocolPredictor",
+            "dense_crf",
+        ),
+        "keras_fcn.layers": (
             "BilinearUpsampling",
             "CaffeInterp",
             "CaffeMaxPooling2D",
@@ -57,10 +73,7 @@ _EXPORTS = {
             "ResizeToReference",
             "ZoomToReference",
         ),
-        "keras_fcn.layers",
-    ),
-    **dict.fromkeys(
-        (
+        "keras_fcn.models": (
             "GCN",
             "AutoDeepLab",
             "DeepLabASPP",
@@ -81,13 +94,17 @@ _EXPORTS = {
             "TorchvisionFCN",
             "multi_scale",
         ),
-        "keras_fcn.models",
-    ),
-    **dict.fromkeys(("PRESETS", "from_preset"), "keras_fcn.presets"),
-    "predict_with_uncertainty": "keras_fcn.uncertainty",
-    **dict.fromkeys(("WeightTransfer", "transfer_weights"), "keras_fcn.weights"),
-}
-"""Where each public name lives; it is imported from there on first use (PEP 562)."""
+        "keras_fcn.presets": (
+            "PRESETS",
+            "from_preset",
+        ),
+        "keras_fcn.uncertainty": ("predict_with_uncertainty",),
+        "keras_fcn.weights": (
+            "WeightTransfer",
+            "transfer_weights",
+        ),
+    },
+)
 
 __all__ = [
     "GCN",
@@ -140,19 +157,6 @@ __all__ = [
     "registry",
     "transfer_weights",
 ]
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'keras_fcn' has no attribute {name!r}")
-    module = importlib.import_module(_EXPORTS[name])
-    value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
 
 
 # Registration of the serializable classes (`keras_fcn.serializables`), which import Keras: now

@@ -1,16 +1,67 @@
-"""Code run around the outermost import of some modules, installed before anything imports them.
+"""How the package imports: its public names on first use, and code run around the outermost
+import of some modules.
 
-`keras_fcn` registers its serializable classes once Keras is imported (`keras_fcn.serializables`),
+`lazy_package` makes a package import each public name from its module when it is first used,
+so that importing `keras_fcn` or `keras_fcn.export` imports no Keras or TensorFlow. `keras_fcn`
+registers its serializable classes once Keras is imported (`keras_fcn.serializables`),
 and the command line quiets TensorFlow's native start-up logs; both need to act when a module is
 imported, without importing it themselves, and only once the import is complete: a module that
 the import chain left half-initialised cannot be imported from again.
 """
 
 import contextlib
+import importlib
 import importlib.abc
 import sys
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose public names (`_LAZY`, name to module) are imported on first use."""
+
+    def __getattr__(self, name: str):
+        source = self._LAZY.get(name)
+        if source is None:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        if source == self.__name__:  # a submodule
+            value = importlib.import_module(f"{source}.{name}")
+        else:
+            value = getattr(importlib.import_module(source), name)
+        self.__dict__[name] = value
+        return value
+
+    def __setattr__(self, name: str, value) -> None:
+        # Importing a submodule sets it on its package: a public name it shares with its module
+        # (keras_fcn.export.segmenter, the function) keeps meaning what the table says.
+        if isinstance(value, types.ModuleType) and self._LAZY.get(name, self.__name__) != (
+            self.__name__
+        ):
+            return
+        super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*self.__dict__, *self._LAZY})
+
+
+def lazy_package(name: str, exports: Mapping[str, tuple[str, ...]]) -> None:
+    """Makes the package `name` import its public names from their modules on first use.
+
+    Args:
+        name: the package's `__name__`.
+        exports: for each module, the names the package takes from it, as `from MODULE import
+            NAMES` would; the package itself as the module names its submodules.
+
+    Example:
+
+    >>> import keras_fcn.export, sys
+    >>> "export_model" in dir(keras_fcn.export)
+    True
+    """
+    package = sys.modules[name]
+    package._LAZY = {public: module for module, names in exports.items() for public in names}
+    package.__class__ = _LazyPackage
 
 
 class _Loader:

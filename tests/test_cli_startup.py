@@ -4,6 +4,7 @@ TensorFlow's native logs stay out unless `--verbose`."""
 import os
 import re
 
+import numpy as np
 import pytest
 from backend_processes import run_python
 
@@ -84,3 +85,49 @@ def test_a_command_that_imports_tensorflow_prints_none_of_its_native_logs():
     native = [line for line in result.stderr.splitlines() if NATIVE_LOG.match(line)]
     assert not native, native
     assert not re.search(r"port\.cc|cudart_stub|cpu_feature_guard|cuInit", result.stderr)
+
+
+def _argmax_onnx(path) -> None:
+    """Writes with the onnx package an ONNX model of the export's interface whose class of a
+    pixel is its brightest channel: uint8 `images` in, int32 `class_ids` out."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from keras_fcn.export.layout import CLASS_IDS_OUTPUT, IMAGES_INPUT
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", [IMAGES_INPUT], ["floats"], to=TensorProto.FLOAT),
+            helper.make_node("ArgMax", ["floats"], ["indices"], axis=3, keepdims=0),
+            helper.make_node("Cast", ["indices"], [CLASS_IDS_OUTPUT], to=TensorProto.INT32),
+        ],
+        "brightest_channel",
+        [helper.make_tensor_value_info(IMAGES_INPUT, TensorProto.UINT8, ["b", "h", "w", 3])],
+        [helper.make_tensor_value_info(CLASS_IDS_OUTPUT, TensorProto.INT32, ["b", "h", "w"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_predict_with_an_onnx_export_imports_no_tensorflow_nor_keras(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    model = tmp_path / "model.onnx"
+    _argmax_onnx(model)
+    image = np.random.default_rng(0).integers(0, 256, (6, 9, 3), dtype="uint8")
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    code = (
+        "import sys\n"
+        "from keras_fcn.cli import main\n"
+        f"status = main(['predict', '--model', {str(model)!r}, {str(tmp_path / 'photo.png')!r}, "
+        f"'--output', {str(tmp_path / 'out')!r}])\n"
+        f"loaded = [name for name in {FRAMEWORKS!r} if name in sys.modules]\n"
+        "assert status == 0 and not loaded, (status, loaded)\n"
+        "assert 'onnxruntime' in sys.modules\n"
+    )
+    result = run_python(["-c", code], "tensorflow")
+    assert result.returncode == 0, result.stderr
+    mask = np.asarray(Image.open(tmp_path / "out" / "photo_mask.png"))
+    np.testing.assert_array_equal(mask, image.argmax(axis=-1))

@@ -396,7 +396,7 @@ def _protocol_predictor(args: argparse.Namespace, protocol):
 def _prediction_source(args: argparse.Namespace, protocol):
     """What `predict` runs: a function from images to class ids, or, with `--samples`, the
     Bayesian `.keras` model whose Monte Carlo dropout passes it samples (the other is `None`)."""
-    from keras_fcn.export import in_process_model, load_predictor, make_predictor
+    from keras_fcn.export import load_predictor  # an export's runtime only, not TensorFlow
 
     if protocol is not None:
         return _protocol_predictor(args, protocol), None
@@ -406,6 +406,8 @@ def _prediction_source(args: argparse.Namespace, protocol):
                 "--samples needs a Bayesian model's .keras file (--model); the presets have no "
                 "Monte Carlo dropout."
             )
+        from keras_fcn.export import make_predictor
+
         return make_predictor(_load_preset(args)[0], args.precision or "float32"), None
     if not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
@@ -418,6 +420,8 @@ def _prediction_source(args: argparse.Namespace, protocol):
         )
     model = _load_keras_model(args.model)
     if args.precision not in (None, "float32"):
+        from keras_fcn.export import in_process_model
+
         model = in_process_model(model, args.precision)
     return None, model
 
@@ -432,7 +436,6 @@ def predict(args: argparse.Namespace) -> int:
 
     from keras_fcn.classes import PALETTES
     from keras_fcn.progress import Progress
-    from keras_fcn.uncertainty import predict_with_uncertainty
     from keras_fcn.visualization import (
         save_palette_png,
         save_prediction_figure,
@@ -460,6 +463,8 @@ def predict(args: argparse.Namespace) -> int:
             outputs = os.path.join(args.output, stem)
             written = ["_mask.png", "_overlay.png"]
             if args.samples:
+                from keras_fcn.uncertainty import predict_with_uncertainty
+
                 probabilities, uncertainty = predict_with_uncertainty(
                     model, image[None], samples=args.samples, uncertainty=args.uncertainty
                 )
