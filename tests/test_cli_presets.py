@@ -1,5 +1,5 @@
-"""`keras-fcn presets` and `keras-fcn models` list what exists; each command's help names the
-values its flags take, now that they are no argparse choices, and the dataset spec syntax."""
+"""`keras-fcn presets` lists the trained nets and what the cache holds; each command's help names
+the values its flags take, now that they are no argparse choices, and the dataset spec syntax."""
 
 import pytest
 
@@ -34,14 +34,6 @@ def test_presets_lists_every_preset_and_what_the_cache_holds(tmp_path, monkeypat
     assert str(tmp_path / "models") in output
 
 
-def test_models_lists_every_model_of_the_registry(capsys):
-    from keras_fcn import registry
-
-    assert main(["models"]) == 0
-    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line[0] != " "}
-    assert listed == set(registry.MODELS)
-
-
 @pytest.fixture
 def help_of(capsys):
     def help_of(command: str) -> str:
@@ -54,13 +46,12 @@ def help_of(capsys):
 
 def test_help_names_the_values_that_the_library_accepts(help_of):
     from keras_fcn import export, training
-    from keras_fcn.inference import MERGES
     from keras_fcn.uncertainty import UNCERTAINTIES
 
     train, predict, exporting = help_of("train"), help_of("predict"), help_of("export")
     for name in (*training.STRATEGIES, *training.PRECISIONS):
         assert name in train
-    for name in (*MERGES, *UNCERTAINTIES, *export.IN_PROCESS_PRECISIONS):
+    for name in (*UNCERTAINTIES, *export.IN_PROCESS_PRECISIONS):
         assert name in predict
     for name in (*export.FORMATS, *export.PRECISIONS, str(export.MAX_MIOU_DROP)):
         assert name in exporting

@@ -1,13 +1,31 @@
-"""`import keras_fcn` registers every serializable class once Keras is imported, in whichever
-order the two are imported, so `keras.models.load_model` reads a `.keras` file of the library's
-layers without `custom_objects`; and it imports neither Keras nor a backend itself."""
+"""`import keras_fcn` registers every serializable class of its source once Keras is imported,
+in whichever order the two are imported, so `keras.models.load_model` reads a `.keras` file of
+the library's layers without `custom_objects`; and it imports neither Keras nor a backend."""
+
+import ast
+import pathlib
 
 import keras
 import numpy as np
 import pytest
-from backend_processes import run_python
+from backend_processes import ROOT, run_python
 
 from keras_fcn.layers import MatmulConv2D, PadToMultiple
+
+
+def registered_in_the_source() -> set[str]:
+    """`keras_fcn>NAME` of every class that the package's source decorates with
+    `register_keras_serializable(package="keras_fcn")`."""
+    names = set()
+    for path in (ROOT / "keras_fcn").rglob("*.py"):
+        for node in ast.walk(ast.parse(pathlib.Path(path).read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                "register_keras_serializable" in ast.unparse(decorator)
+                and "keras_fcn" in ast.unparse(decorator)
+                for decorator in node.decorator_list
+            ):
+                names.add(f"keras_fcn>{node.name}")
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +72,11 @@ def test_a_saved_model_loads_without_custom_objects(saved_model, imports):
         f"outputs = keras.ops.convert_to_numpy(model(np.load({directory!r} + '/images.npy')))\n"
         f"np.testing.assert_allclose(outputs, np.load({directory!r} + '/expected.npy'), "
         "rtol=1e-6)\n"
+        "print(*sorted(k for k in keras.saving.get_custom_objects() if k[:10] == 'keras_fcn>'))\n"
     )
     result = run_python(["-c", code], "tensorflow")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert set(result.stdout.split()) == registered_in_the_source()
 
 
 def test_public_names_resolve_to_their_modules():

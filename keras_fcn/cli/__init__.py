@@ -6,12 +6,11 @@ Subcommands: `demo` (offline, CPU: train on synthetic shapes, evaluate, export, 
 Keras. TensorFlow's native logs are off unless `--verbose` (`native_logs`). `evaluate`,
 `predict` and `export` take a model file (`--model`) or a trained net of the original releases
 (`--preset`; `keras-fcn presets`); `evaluate` and `predict` also score under a paper's test-time
-protocol
-(`--protocol`, `--scales`, `--flip`, `--window`, `--stride`, `--merge`; `keras_fcn.PROTOCOLS`)
-and DeepLab's dense CRF (`--crf`); `convert` writes a preset as a `.keras` file. Every
-subcommand goes through the library's own functions (`keras_fcn.data`, `keras_fcn.training`,
-`keras_fcn.evaluate`, `keras_fcn.export`, `keras_fcn.from_preset`). The package parses
-(`arguments`) and dispatches (`commands`); the library does the work.
+protocol (`--protocol`, `--scales`, `--flip`, `--window`, `--stride`, `--merge`;
+`keras_fcn.PROTOCOLS`) and DeepLab's dense CRF (`--crf`); `convert` writes a preset as a
+`.keras` file. Every subcommand goes through the library's own functions (`keras_fcn.data`,
+`keras_fcn.training`, `keras_fcn.evaluate`, `keras_fcn.export`, `keras_fcn.from_preset`). The
+package parses (`arguments`) and dispatches (`commands`); the library does the work.
 """
 
 import argparse

@@ -2,8 +2,8 @@
 and examples.
 
 Building them imports no Keras, TensorFlow, JAX or PyTorch, so that `--help` answers at once:
-names whose table lives beside Keras code (models, presets, backbones, protocols, formats,
-precisions) are not argparse `choices`; the library checks them when the command runs, and its
+names whose table lives beside Keras code (models, presets, backbones, formats, precisions) are
+not argparse `choices`; the library checks them when the command runs, and its
 error lists the valid ones (`keras-fcn models` and `keras-fcn presets` list them too).
 """
 
@@ -117,10 +117,12 @@ def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None
 
 def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """The test-time protocol's flags (`keras_fcn.inference.Protocol`) and the dense CRF's."""
+    from keras_fcn.inference import CRF_SETTINGS, MERGES, PROTOCOLS  # data, without Keras
+
     parser.add_argument(
         "--protocol",
-        help="Score as a paper did, by name, e.g. deeplab-v2-msc (keras_fcn.PROTOCOLS: scales, "
-        "flip, sliding windows, merge); "
+        choices=list(PROTOCOLS),
+        help="Score as a paper did (keras_fcn.PROTOCOLS: scales, flip, sliding windows, merge); "
         "the flags below change single settings of it (default: single-scale, the model once "
         "at the image's size).",
     )
@@ -148,6 +150,7 @@ def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, type=int, nargs=2, metavar=("HEIGHT", "WIDTH"), help=help)
     parser.add_argument(
         "--merge",
+        choices=MERGES,
         help="How passes merge: logits (PSPNet: softmax of the logits summed with the mirror's), "
         "probabilities (DeepLab v3: their mean) or max (DeepLab v2 MSC: max of logits) "
         "(default: the protocol's; probabilities).",
@@ -160,8 +163,9 @@ def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--crf-settings",
-        help="The CRF's settings by name (keras_fcn.inference.CRF_SETTINGS); implies --crf "
-        "(default: deeplab-v2-voc, DeepLab v2's on VOC).",
+        choices=list(CRF_SETTINGS),
+        help="The CRF's settings by name; implies --crf (default: deeplab-v2-voc, DeepLab v2's "
+        "on VOC).",
     )
 
 
@@ -430,8 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Score a model on a dataset.",
         "  keras-fcn evaluate --model runs/fcn32s/best.keras \\\n"
         "      --dataset voc:/data/VOCdevkit/VOC2012,split=seg11valid\n"
-        "  keras-fcn evaluate --preset voc-fcn8s --dataset voc:/data/VOCdevkit/VOC2012 "
-        "--protocol deeplab-v2-msc\n",
+        "  keras-fcn evaluate --preset voc-fcn8s --dataset voc:/data/VOCdevkit/VOC2012 \\\n"
+        "      --scales 0.75 1 1.25 --flip   # a test-time protocol of one's own\n",
         specs=True,
     )
     evaluate_parser.add_argument("--dataset", required=True, help="Dataset spec.")
