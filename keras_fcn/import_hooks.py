@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import importlib.abc
 import sys
+import threading
 import types
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -122,7 +123,7 @@ class AroundImport(importlib.abc.MetaPathFinder):
         self._names = names
         self._prefixes = tuple(f"{package}." for package in packages)
         self._depth = 0  # imports of the list in progress, in every thread
-        self._finding: set[str] = set()
+        self._finding = threading.local()  # the names this thread is finding
 
     def install(self) -> None:
         """Puts the finder first on `sys.meta_path`."""
@@ -134,9 +135,10 @@ class AroundImport(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
 
     def find_spec(self, name, path=None, target=None):
-        if name in self._finding or not (name in self._names or name.startswith(self._prefixes)):
+        finding = self._finding.__dict__.setdefault("names", set())
+        if name in finding or not (name in self._names or name.startswith(self._prefixes)):
             return None
-        self._finding.add(name)  # a finder that wraps this one would call it back
+        finding.add(name)  # a finder that wraps this one would call it back
         try:
             spec = None
             for finder in list(sys.meta_path):
@@ -145,7 +147,7 @@ class AroundImport(importlib.abc.MetaPathFinder):
                     if spec is not None:
                         break
         finally:
-            self._finding.discard(name)
+            finding.discard(name)
         if spec is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _Loader(spec.loader, self)
         return spec
