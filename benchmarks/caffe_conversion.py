@@ -121,10 +121,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--caffemodel", help=argparse.SUPPRESS)
     parser.add_argument("--keras-home", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.smoke:
-        smoke.shrink(args)
-    return args
+    return smoke.parse_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:

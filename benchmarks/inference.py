@@ -53,7 +53,13 @@ from benchmarks.machine import (
     time_against_ceiling,
     time_calls,
 )
-from benchmarks.tables import markdown_table, print_header, print_headers, print_row
+from benchmarks.tables import (
+    MODEL_RUN_HEADERS,
+    markdown_table,
+    print_header,
+    print_headers,
+    print_row,
+)
 from keras_fcn import registry
 
 DEFAULT_MODELS = ("fcn32s", "fcn16s", "fcn8s")
@@ -121,11 +127,7 @@ def time_row(
 
 
 ROW_HEADERS = [
-    "model",
-    "geometry",
-    "input",
-    "batch",
-    "mode",
+    *MODEL_RUN_HEADERS,
     "GFLOP/image",
     "first call (s)",
     "best (s)",

@@ -121,10 +121,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=64, help="number of images in the tree")
     arguments.add_repeats(parser, 5, "timed passes per stage")
     arguments.add_smoke(parser, f"a tree of {smoke.IMAGES} images, {smoke.REPEATS} pass per stage")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        smoke.shrink(args, images=smoke.IMAGES)
-    return args
+    return smoke.parse_args(parser, argv, images=smoke.IMAGES)
 
 
 if __name__ == "__main__":

@@ -108,10 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     arguments.add_smoke(
         parser, f"batch {smoke.BATCH} of {smoke.SIZE}×{smoke.SIZE}, {smoke.REPEATS} repeat"
     )
-    args = parser.parse_args(argv)
-    if args.smoke:
-        smoke.shrink(args, batch=smoke.BATCH)
-    return args
+    return smoke.parse_args(parser, argv, batch=smoke.BATCH)
 
 
 if __name__ == "__main__":

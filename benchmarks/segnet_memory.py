@@ -39,7 +39,7 @@ from benchmarks.machine import (
     run_in_fresh_process,
     time_calls,
 )
-from benchmarks.tables import print_header, print_headers, print_row
+from benchmarks.tables import MODEL_RUN_HEADERS, print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.backbones.vgg16 import FC_UNITS
 from keras_fcn.classes import IGNORE_LABEL
@@ -51,11 +51,7 @@ SIZE = (360, 480)
 MODES = ("train", "infer")
 
 ROW_HEADERS = [
-    "model",
-    "geometry",
-    "input",
-    "batch",
-    "mode",
+    *MODEL_RUN_HEADERS,
     "parameters (M)",
     "weights (MiB)",
     "best call (s)",

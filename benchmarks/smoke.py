@@ -60,3 +60,13 @@ def shrink(args: argparse.Namespace, **own) -> None:
             setattr(args, name, value)
     for name, value in own.items():
         setattr(args, name, value)
+
+
+def parse_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None, **own
+) -> argparse.Namespace:
+    """Parses a script's flags and, with `--smoke`, shrinks them (`shrink(args, **own)`)."""
+    args = parser.parse_args(argv)
+    if args.smoke:
+        shrink(args, **own)
+    return args

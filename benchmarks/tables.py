@@ -10,6 +10,9 @@ from typing import TextIO
 
 from benchmarks import smoke
 
+MODEL_RUN_HEADERS = ["model", "geometry", "input", "batch", "mode"]
+"""The columns that say which run a row of a model benchmark times, in the order tables show."""
+
 
 def markdown_row(cells: Sequence) -> str:
     """One row of a GitHub markdown table; cells are printed as they come (preformat floats)."""

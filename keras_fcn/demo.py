@@ -2,8 +2,8 @@
 
 It shows the whole path a user takes, with nothing to download: the synthetic dataset
 (`keras_fcn.data.synthetic`), the training recipe and callbacks (`keras_fcn.training`), the
-paper's four scores before and after training (`keras_fcn.evaluate`), a figure, and a TF Serving
-SavedModel that is loaded back and queried with an encoded PNG.
+paper's four scores before and after training (`keras_fcn.evaluate`), a figure with a legend of
+the shapes, and a TF Serving SavedModel that is loaded back and queried with an encoded PNG.
 """
 
 import io
@@ -18,6 +18,7 @@ from PIL import Image
 from keras_fcn import data, training
 from keras_fcn.evaluation import evaluate
 from keras_fcn.export import export_for_serving
+from keras_fcn.model_info import ModelInfo, write_model_info
 from keras_fcn.models import FCN8s
 from keras_fcn.visualization import save_prediction_figure
 
@@ -97,13 +98,17 @@ def run_demo(
     before = evaluate(model, val_data, DEMO_NUM_CLASSES, class_names)
     print(f"Before training (FCN-8s from random weights):\n{before}\n")
     training.fit(model, train_data, val_data, epochs, output_dir, verbose=2)
+    for name in ("final.keras", "best.keras"):  # `keras-fcn predict` then names the shapes
+        write_model_info(
+            os.path.join(output_dir, name), ModelInfo(class_names, dataset="synthetic")
+        )
     after = evaluate(model, val_data, DEMO_NUM_CLASSES, class_names)
     print(f"\nAfter {epochs} epochs on {train_examples} synthetic images:\n{after}\n")
 
     image, label = next(iter(val_source.as_numpy_iterator()))
     prediction = np.argmax(keras.ops.convert_to_numpy(model(image[None])), axis=-1)[0]
     figure_path = os.path.join(output_dir, "prediction.png")
-    save_prediction_figure(figure_path, image, prediction, label)
+    save_prediction_figure(figure_path, image, prediction, label, class_names=class_names)
 
     export_path = export_for_serving(model, export_dir, version=1, overwrite=True)
     served = tf.saved_model.load(export_path).signatures["serving_default"]
@@ -111,7 +116,7 @@ def run_demo(
     agreement = float(np.mean(served_ids == prediction))
 
     seconds = time.perf_counter() - start
-    print(f"Figure (image, ground truth, prediction, overlay): {figure_path}")
+    print(f"Figure (image, ground truth, prediction, overlay, legend): {figure_path}")
     print(
         f"SavedModel for TF Serving: {export_path}; served a PNG, "
         f"{agreement:.1%} of pixels agree with the in-process model."

@@ -1,5 +1,5 @@
-"""Pictures of segmentations: palette PNG masks, colour overlays, uncertainty maps, and training
-curves.
+"""Pictures of segmentations: palette PNG masks, colour overlays, figures with a legend of the
+classes present, uncertainty maps, and training curves.
 
 Masks are saved as palette PNGs, by default with the PASCAL VOC colour map as VOC's own
 `SegmentationClass` files are: viewers show colours, and `PIL.Image.open(path)` reads back the
@@ -9,12 +9,14 @@ such as `keras_fcn.classes.camvid_palette()` (default: `voc_palette()`).
 
 import csv
 import os
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from PIL import Image
 
-from keras_fcn.classes import voc_palette
+from keras_fcn.classes import IGNORE_LABEL, voc_palette
 
 
 def _palette(palette: np.ndarray | None) -> np.ndarray:
@@ -141,14 +143,88 @@ def overlay(
     return np.clip((1 - weight) * image + weight * colors, 0, 255).astype(np.uint8)
 
 
+def save_overlay_png(
+    path: str,
+    image: np.ndarray,
+    class_ids: np.ndarray,
+    palette: np.ndarray | None = None,
+    alpha: float = 0.5,
+) -> None:
+    """Writes the `overlay` of class ids on an image as a PNG of the image's own size.
+
+    Args:
+        path: the PNG to write.
+        image: uint8 array `(H, W, 3)`.
+        class_ids: integer array `(H, W)`.
+        palette: `(256, 3)` uint8 colours; `None` for the VOC palette, whose background (0) is
+            left clear (with another palette every class is coloured).
+        alpha: opacity of the colours.
+
+    Example:
+
+    >>> save_overlay_png("overlay.png", np.zeros((5, 7, 3), "uint8"), np.ones((5, 7), "int32"))
+    >>> Image.open("overlay.png").size
+    (7, 5)
+    """
+    image, class_ids = np.asarray(image), np.asarray(class_ids)
+    if image.shape[:2] != class_ids.shape:
+        raise ValueError(
+            f"The class ids {class_ids.shape} must have the image's size {image.shape[:2]}."
+        )
+    clear_class = 0 if palette is None else None
+    Image.fromarray(overlay(image, class_ids, alpha, palette, clear_class)).save(path)
+
+
+def class_legend(
+    class_ids: Sequence[int],
+    palette: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> list[Patch]:
+    """The legend entries of class ids: a patch of each one's colour, labelled with its name.
+
+    Args:
+        class_ids: the classes to list, e.g. those present in an image; 255 is `"void"`.
+        palette: `(256, 3)` uint8 colours; `None` for the VOC palette.
+        class_names: the name of each class id; `None` (or an id past its end) names it
+            `"class N"`.
+
+    Returns:
+        `matplotlib.patches.Patch`es for `Figure.legend(handles=...)`, in the order of the ids.
+
+    Example:
+
+    >>> [patch.get_label() for patch in class_legend([0, 15, 255], class_names=("bg",))]
+    ['bg', 'class 15', 'void']
+    """
+    colours = _palette(palette)
+    names = tuple(class_names or ())
+
+    def name(class_id: int) -> str:
+        if class_id == IGNORE_LABEL:
+            return "void"
+        return names[class_id] if class_id < len(names) else f"class {class_id}"
+
+    return [
+        Patch(facecolor=colours[class_id] / 255, edgecolor="0.4", label=name(int(class_id)))
+        for class_id in class_ids
+    ]
+
+
 def save_prediction_figure(
     path: str,
     image: np.ndarray,
     prediction: np.ndarray,
     label: np.ndarray | None = None,
     palette: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    uncertainty: np.ndarray | None = None,
 ) -> Figure:
-    """Saves a figure of the image, its ground truth (if given), the prediction and an overlay.
+    """Saves a figure of the image, its ground truth (if given), the prediction and an overlay,
+    with a legend of the classes present.
+
+    The legend lists every class in the prediction or the ground truth (and void, where the
+    ground truth has it) with its colour and name. An uncertainty map, if given, is drawn in
+    grey with a colour bar of its values.
 
     Args:
         path: the PNG to write.
@@ -157,6 +233,9 @@ def save_prediction_figure(
         label: ground-truth class ids `(H, W)` (255 = void), or `None`.
         palette: `(256, 3)` uint8 colours; `None` for the VOC palette, whose background (0) is
             left clear in the overlay (with another palette every class is coloured).
+        class_names: the name of each class id, for the legend; `None` names them `"class N"`.
+        uncertainty: a per-pixel uncertainty `(H, W)` (`keras_fcn.predict_with_uncertainty`),
+            or `None`.
 
     Returns:
         The `matplotlib.figure.Figure`, which notebooks display inline.
@@ -166,25 +245,50 @@ def save_prediction_figure(
     >>> image = np.zeros((8, 8, 3), "uint8")
     >>> label, prediction = np.eye(8, dtype="int32"), np.ones((8, 8), "int32")
     >>> figure = save_prediction_figure("figure.png", image, prediction, label)
-    >>> len(figure.axes)  # image, ground truth, prediction, overlay
-    4
+    >>> [axis.get_title() for axis in figure.axes]
+    ['image', 'ground truth', 'prediction', 'overlay']
+    >>> [text.get_text() for text in figure.legends[0].get_texts()]
+    ['class 0', 'class 1']
     """
-    panels = [("image", np.asarray(image, dtype=np.uint8))]
+    image, prediction = np.asarray(image, dtype=np.uint8), np.asarray(prediction)
+    panels = [("image", image)]
+    present = set(np.unique(prediction).tolist())
     if label is not None:
         panels.append(("ground truth", colorize(label, palette)))
+        present |= set(np.unique(label).tolist())
     clear_class = 0 if palette is None else None
     panels += [
         ("prediction", colorize(prediction, palette)),
         ("overlay", overlay(image, prediction, palette=palette, clear_class=clear_class)),
     ]
-    figure = Figure(figsize=(3 * len(panels), 3.5))
-    axes = figure.subplots(1, len(panels))
+    if uncertainty is not None:
+        panels.append(("uncertainty", np.asarray(uncertainty, dtype=np.float64)))
+    height, width = prediction.shape
+    panel_width = 3.0
+    figure = Figure(
+        figsize=(panel_width * len(panels), panel_width * height / width + 0.6),
+        layout="constrained",
+    )
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for axis, (title, picture) in zip(axes, panels, strict=True):
-        axis.imshow(picture)
-        axis.set_title(title)
+        if picture.ndim == 2:  # the uncertainty: grey from 0 to its maximum, with its scale
+            shown = axis.imshow(picture, cmap="gray", vmin=0, vmax=picture.max() or 1)
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+        else:
+            axis.imshow(picture)
+        axis.set_title(title, fontsize="medium")
         axis.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    handles = class_legend(sorted(present), palette, class_names)
+    figure.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 6),
+        frameon=False,
+        fontsize="small",
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
+    figure.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.05)
     return figure
 
 

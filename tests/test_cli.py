@@ -566,6 +566,8 @@ def preset_file(tmp_path, monkeypatch):
 
 
 def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
+    from keras_fcn.classes import VOC_CLASS_NAMES
+    from keras_fcn.model_info import ModelInfo, read_model_info
     from keras_fcn.presets import from_preset
 
     path, output = preset_file("voc-fcn16s"), tmp_path / "fcn16s-voc.keras"
@@ -582,6 +584,7 @@ def test_convert_writes_a_preset_as_a_keras_file(preset_file, tmp_path, capsys):
     expected = from_preset("voc-fcn16s", caffemodel=path, fc_units=8)(images)
     np.testing.assert_array_equal(converted(images), expected)
     assert converted.name == "voc-fcn16s"
+    assert read_model_info(str(output)) == ModelInfo(VOC_CLASS_NAMES, "voc")
 
 
 def test_evaluate_takes_a_preset_with_its_class_names(preset_file, voc_root, capsys):

@@ -351,36 +351,40 @@ def test_an_unknown_protocol_name_lists_the_known_ones():
 # --- PSPNet's evaluation code, step by step -------------------------------------------------
 
 
-def matlab_imresize(array, size):
-    """MATLAB's `imresize(array, size, 'bilinear')`: a triangle kernel widened by 1 / scale when
-    shrinking (antialiasing), sample positions u = x / scale + 0.5 (1 − 1 / scale) (1-based),
-    weights normalised, indices past the border mirrored (`imresize.m`'s `contributions`); one
-    axis after the other."""
+def matlab_imresize(array, size, uint8=False):
+    """MATLAB's `imresize(array, size, 'bilinear')`, from `imresize.m`, in double: output pixel x
+    (from 1) reads u = x / scale + 0.5 (1 − 1 / scale); a triangle kernel widened by 1 / scale
+    when shrinking (antialiasing) over the P = ⌈width⌉ + 2 pixels from ⌊u − width / 2⌋; weights
+    normalised by their sum; indices past the border clamped to it (`contributions`, 2013); the
+    axis of the smaller scale first, rows on a tie (`dimensionOrder`); each output the sum of its
+    taps in order; a uint8 image rounded half away from zero after each axis (`imresizemex`
+    keeps the input's class)."""
 
-    def weights(size_in, size_out):
+    def contributions(size_in, size_out):
         scale = size_out / size_in
-        width = 2.0 / min(scale, 1.0)
         shrink = min(scale, 1.0)
-        x = np.arange(1, size_out + 1)
-        u = x / scale + 0.5 * (1 - 1 / scale)
-        left = np.floor(u - width / 2)
-        taps = left[:, None] + np.arange(int(np.ceil(width)) + 2)[None]
-        distance = shrink * (u[:, None] - taps)
-        kernel = shrink * np.clip(1 - np.abs(distance), 0, None)
-        kernel /= kernel.sum(axis=1, keepdims=True)
-        mirror = np.concatenate([np.arange(size_in), np.arange(size_in)[::-1]])
-        matrix = np.zeros((size_out, size_in))
-        rows = np.repeat(np.arange(size_out), taps.shape[1])
-        np.add.at(
-            matrix,
-            (rows, mirror[np.mod(taps - 1, 2 * size_in).astype(int)].ravel()),
-            kernel.ravel(),
-        )
-        return matrix
+        width = 2.0 / shrink
+        u = np.arange(1, size_out + 1) / scale + 0.5 * (1 - 1 / scale)
+        taps = np.floor(u - width / 2)[:, None] + np.arange(int(np.ceil(width)) + 2)[None]
+        weights = shrink * np.clip(1 - np.abs(shrink * (u[:, None] - taps)), 0, None)
+        total = np.zeros(size_out)
+        for column in weights.T:
+            total += column
+        return np.clip(taps, 1, size_in).astype(int) - 1, weights / total[:, None]
 
-    rows = weights(array.shape[0], size[0])
-    columns = weights(array.shape[1], size[1])
-    return np.einsum("ij,jkc,lk->ilc", rows, np.asarray(array, np.float64), columns)
+    array = np.asarray(array, np.float64)
+    scales = [size[0] / array.shape[0], size[1] / array.shape[1]]
+    for axis in np.argsort(scales, kind="stable"):
+        indices, weights = contributions(array.shape[axis], size[axis])
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        resized = 0.0
+        for tap in range(indices.shape[1]):
+            resized = resized + weights[:, tap].reshape(shape) * np.take(
+                array, indices[:, tap], axis=axis
+            )
+        array = np.clip(np.floor(resized + 0.5), 0, 255) if uint8 else resized
+    return array
 
 
 def pspnet_evaluation(model, image, scales, base_size, crop, mean):
@@ -401,11 +405,14 @@ def pspnet_evaluation(model, image, scales, base_size, crop, mean):
     total = np.zeros((rows, cols, CLASSES))
     for scale in scales:
         long_side = base_size * scale + 1
+        # round(long_size / single(ori_rows) * ori_cols): single precision.
         if rows > cols:
-            new_rows, new_cols = int(long_side), int(np.floor(long_side / rows * cols + 0.5))
+            short = np.float32(long_side) / np.float32(rows) * np.float32(cols)
+            new_rows, new_cols = int(long_side), int(np.floor(short + np.float32(0.5)))
         else:
-            new_rows, new_cols = int(np.floor(long_side / cols * rows + 0.5)), int(long_side)
-        scaled = matlab_imresize(image, (new_rows, new_cols))
+            short = np.float32(long_side) / np.float32(cols) * np.float32(rows)
+            new_rows, new_cols = int(np.floor(short + np.float32(0.5))), int(long_side)
+        scaled = matlab_imresize(image, (new_rows, new_cols), uint8=True)
         if max(new_rows, new_cols) <= crop:
             score = window_probabilities(scaled)[:new_rows, :new_cols]
         else:
@@ -432,28 +439,28 @@ def pspnet_evaluation(model, image, scales, base_size, crop, mean):
 
 
 def test_the_pspnet_protocol_computes_pspnets_evaluation_code(context_model):
-    # A 30×41 image at base size 40: scale 1 keeps it (long side 41), 0.5 gives 15×21 (one
-    # window, padded), 0.75 21×31 and 1.25 38×51 (windows of 24 every 16, padded rows).
+    # A 30×41 uint8 image at base size 40: scale 1 keeps it (long side 41), 0.5 gives 15×21
+    # (one window, padded), 0.75 21×31 and 1.25 38×51 (windows of 24 every 16, padded rows).
     mean = (123.68, 116.779, 103.939)
-    image = image_of(30, 41, seed=9)
+    image = np.round(image_of(30, 41, seed=9))
     scales = (0.5, 0.75, 1.0, 1.25)
     protocol = dataclasses.replace(
         inference.get_protocol("pspnet-ms"), scales=scales, window=(24, 24), base_size=40
     )
     assert protocol.window_stride == (16, 16) and protocol.pad_value == mean
-    actual = inference.ProtocolPredictor(context_model, protocol)(image[None])[0]
+    assert protocol.resize == "imresize"
+    predictor = inference.ProtocolPredictor(context_model, protocol)
+    windows = []
+    logits = predictor._logits
+    predictor._logits = lambda batch: windows.append(batch) or logits(batch)
+    actual = predictor(image[None])[0]
     expected = pspnet_evaluation(context_model, image, scales, 40, 24, mean)
-    # Where no resizing happens (scale 1 alone), every pixel is PSPNet's.
-    single = dataclasses.replace(protocol, scales=(1.0,))
-    np.testing.assert_allclose(
-        inference.ProtocolPredictor(context_model, single)(image[None])[0],
-        pspnet_evaluation(context_model, image, (1.0,), 40, 24, mean),
-        atol=2e-6,
-    )
-    # With resizing, Keras' antialiased bilinear resize is MATLAB's away from the border; in
-    # the outermost pixels of a shrinking resize MATLAB mirrors the image where Keras
-    # renormalises its kernel (a known difference, README "PSPNet"): at scale 0.5 the kernel
-    # spans 4 pixels, which the model's 5×5 view and the zoom back by 2 spread over 8.
-    interior = (slice(8, -8), slice(8, -8))
-    np.testing.assert_allclose(actual[interior], expected[interior], atol=1e-6)
-    assert np.abs(actual - expected).max() < 1e-2
+    np.testing.assert_allclose(actual, expected, atol=2e-6)
+    # The model sees the scaled images rounded to uint8, as MATLAB's imresize returns them.
+    pixels = np.concatenate([batch.ravel() for batch in windows])
+    pixels = pixels[~np.isin(pixels, np.float32(mean))]
+    np.testing.assert_array_equal(pixels, np.round(pixels))
+    # Keras' antialiased bilinear resize in float is not PSPNet's evaluation.
+    keras_resize = dataclasses.replace(protocol, resize="bilinear")
+    different = inference.ProtocolPredictor(context_model, keras_resize)(image[None])[0]
+    assert np.abs(different - expected).max() > 1e-3

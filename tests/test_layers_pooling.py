@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
+from keras_fcn.layers.pooling import (
+    AdaptiveAveragePooling,
+    CaffeMaxPooling2D,
+    adaptive_bins,
+    caffe_pooled_size,
+    pooling_layer,
+)
 
 
 def caffe_max_pool(x, window, stride, padding):
@@ -83,3 +89,69 @@ def test_config_round_trip_and_invalid_arguments():
     assert type(restored) is CaffeMaxPooling2D and restored.get_config() == layer.get_config()
     with pytest.raises(ValueError, match="padding"):
         CaffeMaxPooling2D(3, 2, 3)
+
+
+# --- adaptive average pooling ------------------------------------------------------------------
+
+
+def adaptive_average_pool(x, bins):
+    """PyTorch's adaptive average pooling written out with loops: bin i of b over n samples
+    averages samples floor(i n / b) to ceil((i + 1) n / b) - 1, along each axis."""
+    _, height, width, _ = x.shape
+    rows, columns = bins
+    out = np.empty((x.shape[0], rows, columns, x.shape[3]))
+    for i in range(rows):
+        for j in range(columns):
+            top, bottom = (i * height) // rows, -(-((i + 1) * height) // rows)
+            left, right = (j * width) // columns, -(-((j + 1) * width) // columns)
+            out[:, i, j] = x[:, top:bottom, left:right].mean(axis=(1, 2), dtype=np.float64)
+    return out
+
+
+def test_adaptive_bins_by_hand():
+    # 13 rows in 6 bins: starts ⌊13 i / 6⌋ = 0, 2, 4, 6, 8, 10; ends ⌈13 (i + 1) / 6⌉ = 3, 5,
+    # 7, 9, 11, 13: every bin 3 rows, overlapping by one. 12 rows in 3: 0–3, 4–7, 8–11.
+    starts, ends = adaptive_bins(13, 6)
+    assert (list(np.asarray(starts)), list(np.asarray(ends))) == (
+        [0, 2, 4, 6, 8, 10],
+        [3, 5, 7, 9, 11, 13],
+    )
+    starts, ends = adaptive_bins(12, 3)
+    assert (list(np.asarray(starts)), list(np.asarray(ends))) == ([0, 4, 8], [4, 8, 12])
+
+
+@pytest.mark.parametrize("bins", [1, 2, 3, 6, (2, 5)])
+def test_adaptive_pooling_averages_pytorchs_bins(bins):
+    x = np.random.default_rng(11).normal(size=(2, 13, 17, 4)).astype("float32")
+    pair = (bins, bins) if isinstance(bins, int) else bins
+    pooled = AdaptiveAveragePooling(bins)(x)
+    np.testing.assert_allclose(pooled, adaptive_average_pool(x, pair), rtol=1e-5, atol=1e-6)
+    # Keras' static-size layer computes the same bins.
+    keras_pooled = keras.layers.AdaptiveAveragePooling2D(pair)(x)
+    np.testing.assert_allclose(pooled, keras_pooled, rtol=1e-5, atol=1e-6)
+
+
+def test_adaptive_pooling_is_average_pooling_where_the_bins_divide_the_size():
+    x = np.random.default_rng(12).normal(size=(1, 12, 18, 3)).astype("float32")
+    expected = keras.layers.AveragePooling2D((4, 3), strides=(4, 3))(x)
+    np.testing.assert_allclose(AdaptiveAveragePooling((3, 6))(x), expected, atol=1e-6)
+
+
+def test_adaptive_pooling_follows_traced_dynamic_sizes_and_round_trips():
+    layer = AdaptiveAveragePooling((3, 2), name="pool3")
+    restored = AdaptiveAveragePooling.from_config(layer.get_config())
+    assert (restored.output_size, restored.name) == ((3, 2), "pool3")
+    inputs = keras.Input((None, None, 2))
+    model = keras.Model(inputs, restored(inputs))
+    assert model.output.shape == (None, 3, 2, 2)
+    rng = np.random.default_rng(13)
+    for size in ((13, 17), (5, 4), (2, 1)):
+        x = rng.normal(size=(1, *size, 2)).astype("float32")
+        pooled = model.predict(x, verbose=0)
+        np.testing.assert_allclose(pooled, adaptive_average_pool(x, (3, 2)), atol=1e-6)
+
+
+@pytest.mark.parametrize("output_size", [0, (2, 0), (1, 2, 3), 1.5])
+def test_adaptive_pooling_refuses_bad_bins(output_size):
+    with pytest.raises(ValueError, match="output_size must be a positive int"):
+        AdaptiveAveragePooling(output_size)

@@ -326,6 +326,76 @@ def test_imresize_differs_from_keras_bicubic_only_at_the_borders():
     assert np.abs(ours[:, :2] - theirs[:, :2]).max() > 1e-3
 
 
+def matlab_bilinear(x, size, antialias=True):
+    """`imresize(x, size, 'bilinear')` of NHWC `x` in float64, written from MATLAB's documented
+    algorithm: output pixel x (from 1) maps to u = x / s + 0.5 (1 − 1 / s); each input pixel j
+    weighs the triangle 1 − |u − j|, or when shrinking with antialiasing s (1 − s |u − j|);
+    the weights are normalised, and pixels past the border are the edge pixel."""
+    x = np.asarray(x, np.float64)
+    for axis, size_out in ((1, size[0]), (2, size[1])):
+        size_in = x.shape[axis]
+        scale = size_out / size_in
+        shrink = min(scale, 1.0) if antialias else 1.0
+        matrix = np.zeros((size_out, size_in))
+        for out in range(1, size_out + 1):
+            u = out / scale + 0.5 * (1 - 1 / scale)
+            taps = np.arange(np.floor(u - 1 / shrink) - 1, np.ceil(u + 1 / shrink) + 2)
+            weights = shrink * np.maximum(0.0, 1 - shrink * np.abs(u - taps))
+            for tap, weight in zip(taps, weights / weights.sum(), strict=True):
+                matrix[out - 1, int(min(max(tap, 1), size_in)) - 1] += weight
+        x = np.moveaxis(np.tensordot(matrix, np.moveaxis(x, axis, 0), axes=1), 0, axis)
+    return x
+
+
+@pytest.mark.parametrize(
+    ("size_in", "size_out", "antialias"),
+    [
+        ((13, 17), (25, 33), True),  # enlarging
+        ((7, 5), (29, 18), True),
+        ((31, 40), (12, 9), True),  # shrinking: the widened triangle
+        ((9, 11), (4, 3), True),
+        ((9, 11), (4, 3), False),
+        ((15, 8), (6, 21), True),  # one axis of each
+    ],
+)
+def test_bilinear_imresize_equals_matlabs_algorithm(size_in, size_out, antialias):
+    features = np.random.default_rng(7).normal(size=(2, *size_in, 3)).astype("float32")
+    layer = upsampling.ImresizeToReference(method="bilinear", antialias=antialias)
+    resized = layer([features, np.zeros((1, *size_out, 1))])
+    expected = matlab_bilinear(features, size_out, antialias)
+    np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_bilinear_imresize_by_hand():
+    # 4 → 2 (s = 1/2): u = 1.5 and 3.5 (from 1), the triangle widened to 1/2 (1 − |d| / 2):
+    # output 1 weighs pixels 0, 1, 2, 3 (from 1; 0 is pixel 1 again) by 1/8, 3/8, 3/8, 1/8.
+    ramp = np.array([0.0, 8.0, 16.0, 24.0], "float32").reshape(1, 4, 1, 1)
+    layer = upsampling.ImresizeToReference(method="bilinear")
+    resized = layer([ramp, np.zeros((1, 2, 1, 1))])[0, :, 0, 0]
+    # (0 + 3 · 0 + 3 · 8 + 16) / 8 = 5; (8 + 3 · 16 + 3 · 24 + 24) / 8 = 19.
+    np.testing.assert_allclose(resized, [5.0, 19.0], atol=1e-6)
+
+
+def test_bilinear_imresize_follows_traced_dynamic_sizes_and_round_trips():
+    layer = upsampling.ImresizeToReference(method="bilinear", name="resize")
+    restored = upsampling.ImresizeToReference.from_config(layer.get_config())
+    assert (restored.method, restored.border, restored.name) == ("bilinear", "replicate", "resize")
+    features_in = keras.Input((None, None, 2))
+    reference_in = keras.Input((None, None, 1))
+    model = keras.Model([features_in, reference_in], restored([features_in, reference_in]))
+    rng = np.random.default_rng(8)
+    for size_in, size_out in (((5, 6), (11, 3)), ((17, 4), (6, 9))):
+        features = rng.normal(size=(1, *size_in, 2)).astype("float32")
+        resized = model.predict([features, np.zeros((1, *size_out, 1))], verbose=0)
+        expected = matlab_bilinear(features, size_out)
+        np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_imresize_refuses_an_unknown_method():
+    with pytest.raises(ValueError, match="method must be one of"):
+        upsampling.ImresizeToReference(method="lanczos3")
+
+
 def test_imresize_refuses_an_unknown_border():
     with pytest.raises(ValueError, match="border must be one of"):
         upsampling.ImresizeToReference(border="reflect")

@@ -19,11 +19,12 @@ LEVELS = {
     "downloads": 0,
     "progress": 0,
     "import_hooks": 0,
+    "model_info": 1,
     "layers": 1,
     "backbones": 2,
     "models": 3,
     "metrics": 1,
-    "inference": 1,
+    "inference": 2,  # PSPNet's protocols resize with layers' MATLAB imresize
     "weights": 4,
     "training": 5,
     "export": 5,

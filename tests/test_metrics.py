@@ -24,17 +24,14 @@ from keras_fcn.metrics import (
     MeanIoU,
     PixelAccuracy,
     SegmentationScores,
-    frequency_weighted_iou,
-    mean_accuracy,
-    mean_iou,
-    per_class_accuracy,
-    per_class_iou,
-    pixel_accuracy,
+    scores,
 )
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # JAX has no float64 unless jax_enable_x64 is set: there the float64 results are float32.
-EXACT_RTOL = 1e-12 if keras.ops.convert_to_numpy(per_class_iou([[1]])).dtype == np.float64 else 1e-6
+EXACT_RTOL = (
+    1e-12 if keras.ops.convert_to_numpy(scores.per_class_iou([[1]])).dtype == np.float64 else 1e-6
+)
 SCORE_METRICS = {
     "pixel_accuracy": PixelAccuracy,
     "mean_accuracy": MeanAccuracy,
@@ -89,14 +86,16 @@ def test_scores_match_numpy_reference(num_classes):
     expected, expected_iu, expected_accuracy = reference_scores(hist)
     logits = logits_for(predictions, num_classes)
 
-    scores = SegmentationScores(num_classes)
-    scores.update_state(labels, logits)
-    np.testing.assert_array_equal(numpy(scores.confusion_matrix()), hist)
-    for key, value in scores_of(scores).items():
+    segmentation_scores = SegmentationScores(num_classes)
+    segmentation_scores.update_state(labels, logits)
+    np.testing.assert_array_equal(numpy(segmentation_scores.confusion_matrix()), hist)
+    for key, value in scores_of(segmentation_scores).items():
         np.testing.assert_allclose(value, expected[key], rtol=1e-6, err_msg=key)
-    np.testing.assert_allclose(numpy(scores.per_class_iou()), expected_iu, rtol=EXACT_RTOL)
     np.testing.assert_allclose(
-        numpy(scores.per_class_accuracy()), expected_accuracy, rtol=EXACT_RTOL
+        numpy(segmentation_scores.per_class_iou()), expected_iu, rtol=EXACT_RTOL
+    )
+    np.testing.assert_allclose(
+        numpy(segmentation_scores.per_class_accuracy()), expected_accuracy, rtol=EXACT_RTOL
     )
 
     for key, metric_class in SCORE_METRICS.items():
@@ -116,12 +115,17 @@ def test_random_split_has_every_kind_of_absent_class():
 
 def test_score_functions_keep_float32_and_float64_and_make_others_float64():
     matrix = [[3, 1], [1, 5]]
-    assert pixel_accuracy(matrix).dtype == "float64"
-    assert mean_iou(np.array(matrix, np.int64)).dtype == "float64"
+    assert scores.pixel_accuracy(matrix).dtype == "float64"
+    assert scores.mean_iou(np.array(matrix, np.int64)).dtype == "float64"
     for dtype in ("float32", "float64"):
-        for function in (pixel_accuracy, mean_accuracy, mean_iou, frequency_weighted_iou):
+        for function in (
+            scores.pixel_accuracy,
+            scores.mean_accuracy,
+            scores.mean_iou,
+            scores.frequency_weighted_iou,
+        ):
             assert function(np.array(matrix, dtype)).dtype == dtype
-        assert per_class_iou(np.array(matrix, dtype)).dtype == dtype
+        assert scores.per_class_iou(np.array(matrix, dtype)).dtype == dtype
 
 
 @pytest.mark.backends
@@ -130,17 +134,19 @@ def test_score_functions_match_numpy_reference_in_float64():
     hist = fast_hist(labels, predictions, 21)
     expected, expected_iu, expected_accuracy = reference_scores(hist)
     functions = {
-        "pixel_accuracy": pixel_accuracy,
-        "mean_accuracy": mean_accuracy,
-        "mean_iou": mean_iou,
-        "frequency_weighted_iou": frequency_weighted_iou,
+        "pixel_accuracy": scores.pixel_accuracy,
+        "mean_accuracy": scores.mean_accuracy,
+        "mean_iou": scores.mean_iou,
+        "frequency_weighted_iou": scores.frequency_weighted_iou,
     }
     for key, function in functions.items():
         np.testing.assert_allclose(
             float(function(hist)), expected[key], rtol=EXACT_RTOL, err_msg=key
         )
-    np.testing.assert_allclose(numpy(per_class_iou(hist)), expected_iu, rtol=EXACT_RTOL)
-    np.testing.assert_allclose(numpy(per_class_accuracy(hist)), expected_accuracy, rtol=EXACT_RTOL)
+    np.testing.assert_allclose(numpy(scores.per_class_iou(hist)), expected_iu, rtol=EXACT_RTOL)
+    np.testing.assert_allclose(
+        numpy(scores.per_class_accuracy(hist)), expected_accuracy, rtol=EXACT_RTOL
+    )
 
 
 @pytest.mark.backends
@@ -182,7 +188,12 @@ def test_class_only_predicted_scores_zero_iou_and_counts_in_the_mean():
 
 @pytest.mark.backends
 def test_empty_matrix_scores_zero_not_nan():
-    for function in (pixel_accuracy, mean_accuracy, mean_iou, frequency_weighted_iou):
+    for function in (
+        scores.pixel_accuracy,
+        scores.mean_accuracy,
+        scores.mean_iou,
+        scores.frequency_weighted_iou,
+    ):
         assert float(function(np.zeros((5, 5)))) == 0.0
     assert scores_of(SegmentationScores(5)) == dict.fromkeys(SCORE_METRICS, 0.0)
 

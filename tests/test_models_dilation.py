@@ -164,14 +164,8 @@ def front_end_scores(model, padded):
 def context_scores(model, scores):
     """The deploy prototxt's context module with raw ops: pad 33 at ct_conv1_1, then unpadded."""
     x = caffe_reference.convolution(scores, *model.get_layer("ct_conv1_1").get_weights(), pad=33)
-    for name, dilation in [
-        ("ct_conv1_2", 1),
-        ("ct_conv2_1", 2),
-        ("ct_conv3_1", 4),
-        ("ct_conv4_1", 8),
-        ("ct_conv5_1", 16),
-        ("ct_fc1", 1),
-    ]:
+    names = ["ct_conv1_2", "ct_conv2_1", "ct_conv3_1", "ct_conv4_1", "ct_conv5_1", "ct_fc1"]
+    for name, dilation in zip(names, [1, 2, 4, 8, 16, 1], strict=True):
         x = caffe_reference.convolution(x, *model.get_layer(name).get_weights(), dilation=dilation)
     return caffe_reference.convolution(x, *model.get_layer("ct_final").get_weights(), relu=False)
 

@@ -11,8 +11,11 @@ import pytest
 
 from keras_fcn import registry
 from keras_fcn.backbones.preprocessing import PSPNET_MEAN_BGR
+from keras_fcn.export.exporter import export_model
+from keras_fcn.export.predictor import load_predictor
 from keras_fcn.inference.protocols import PSPNET_MEAN
-from keras_fcn.models.pspnet import PSPNet, conv5_size
+from keras_fcn.layers import AdaptiveAveragePooling, ZoomToReference
+from keras_fcn.models.pspnet import PSPNet, conv5_size, pyramid_pooling
 from keras_fcn.training.multipliers import multiplier_for
 
 AUX_LAYERS = ("conv4_24", "conv4_24_bn", "conv6_1")
@@ -145,3 +148,38 @@ def test_the_paper_recipe_trains_the_new_layers_ten_times_faster(pspnet50):
 def test_the_protocols_padding_is_the_mean_the_model_subtracts():
     # eval_all.m pads with the RGB mean; the model subtracts it after turning RGB into BGR.
     assert PSPNET_MEAN == tuple(reversed(PSPNET_MEAN_BGR)) == (123.68, 116.779, 103.939)
+
+
+@pytest.fixture(scope="module")
+def small_pyramid_net():
+    """A narrow net around PSPNet's own layers, for images of any size: a stride-8 convolution
+    of 8 channels for the backbone, the pyramid pooling module (adaptive at every bin, the
+    sizes being unknown), 3 scores and `conv6_interp`'s zoom."""
+    keras.utils.set_random_seed(0)
+    images = keras.Input((None, None, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(images)
+    x = keras.layers.Conv2D(8, 8, strides=8, padding="same", activation="relu")(x)
+    x = pyramid_pooling(x)
+    scores = keras.layers.Conv2D(3, 1, kernel_initializer="random_normal")(x)
+    return keras.Model(images, ZoomToReference(8)([scores, images]))
+
+
+@pytest.mark.slow  # three exports: about 25 s
+@pytest.mark.parametrize("format", ["saved_model", "onnx", "litert"])
+def test_the_pyramid_pooling_module_exports_at_any_size(small_pyramid_net, format, tmp_path):
+    # The registry-wide export test leaves PSPNet-50 out for time (its OpenVINO export takes
+    # about 75 s on two cores): its backbone exports as every ResNet's does, and its pyramid
+    # pooling module is this. OpenVINO reads the same SavedModel graph (about 20 s more).
+    assert all(
+        type(small_pyramid_net.get_layer(f"conv5_3_pool{bins}")) is AdaptiveAveragePooling
+        for bins in (1, 2, 3, 6)
+    )
+    sizes = [(45, 37)] if format == "litert" else [(45, 37), (29, 62)]
+    path = export_model(small_pyramid_net, str(tmp_path), format, input_size=sizes[0])
+    predictor = load_predictor(path)
+    for height, width in sizes:
+        image = np.random.default_rng(height).integers(0, 256, (1, height, width, 3), "uint8")
+        logits = small_pyramid_net(image.astype("float32"))
+        expected = keras.ops.convert_to_numpy(logits).argmax(-1)
+        assert len(np.unique(expected)) > 1
+        assert np.mean(predictor(image) == expected) > 0.99

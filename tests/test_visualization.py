@@ -2,12 +2,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_fcn.classes import camvid_palette, voc_palette
+from keras_fcn.classes import CAMVID_CLASS_NAMES, camvid_palette, voc_palette
 from keras_fcn.visualization import (
     colorize,
     overlay,
     plot_training_curves,
     read_history_csv,
+    save_overlay_png,
     save_palette_png,
     save_prediction_figure,
     save_uncertainty_png,
@@ -96,3 +97,63 @@ def test_another_palette_colours_every_class_and_is_stored_in_the_png(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), palette[class_ids])
     with pytest.raises(ValueError, match=r"\(256, 3\)"):
         colorize(class_ids, palette[:11])
+
+
+def test_prediction_figure_legend_lists_the_classes_present_with_their_names(tmp_path):
+    image = np.zeros((12, 16, 3), np.uint8)
+    prediction = np.full((12, 16), 3)
+    prediction[:4] = 0  # Sky
+    prediction[8:, 8:] = 8  # Car
+    label = np.full((12, 16), 3)
+    label[0] = 255
+    label[1:4] = 10  # Bicyclist, in the ground truth only
+    figure = save_prediction_figure(
+        str(tmp_path / "figure.png"), image, prediction, label, camvid_palette(), CAMVID_CLASS_NAMES
+    )
+    (legend,) = figure.legends
+    present = sorted({0, 3, 8, 10, 255})
+    names = [CAMVID_CLASS_NAMES[i] if i != 255 else "void" for i in present]
+    assert [text.get_text() for text in legend.get_texts()] == names
+    colours = [
+        tuple(np.round(np.array(patch.get_facecolor()[:3]) * 255)) for patch in legend.get_patches()
+    ]
+    assert colours == [tuple(camvid_palette()[i].astype(float)) for i in present]
+    # Without names: the ids, and only those of the prediction when there is no ground truth.
+    figure = save_prediction_figure(str(tmp_path / "plain.png"), image, prediction)
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == [
+        "class 0",
+        "class 3",
+        "class 8",
+    ]
+
+
+def test_uncertainty_panel_has_a_colour_bar_of_its_values(tmp_path):
+    uncertainty = np.linspace(0, 0.2, 48).reshape(6, 8)
+    figure = save_prediction_figure(
+        str(tmp_path / "figure.png"),
+        np.zeros((6, 8, 3), np.uint8),
+        np.zeros((6, 8), np.int32),
+        uncertainty=uncertainty,
+    )
+    panel = next(axis for axis in figure.axes if axis.get_title() == "uncertainty")
+    shown = panel.images[0]
+    assert shown.colorbar is not None and shown.colorbar.ax in figure.axes
+    assert shown.get_clim() == (0, pytest.approx(0.2))
+
+
+def test_overlay_png_has_the_photo_size_and_blends_the_palette_colours(tmp_path):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (23, 37, 3)).astype(np.uint8)
+    class_ids = rng.integers(0, 11, (23, 37))
+    for palette, clear in ((camvid_palette(), None), (None, 0)):
+        path = tmp_path / "overlay.png"
+        save_overlay_png(str(path), image, class_ids, palette, alpha=0.4)
+        written = np.asarray(Image.open(path))
+        assert written.shape == image.shape
+        colours = voc_palette() if palette is None else palette
+        for row, column in ((0, 0), (11, 20), (22, 36), (5, 31)):
+            weight = 0.0 if class_ids[row, column] == clear else 0.4
+            blend = (1 - weight) * image[row, column] + weight * colours[class_ids[row, column]]
+            np.testing.assert_array_equal(written[row, column], np.floor(blend).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"must have the image's size \(23, 37\)"):
+        save_overlay_png(str(path), image, class_ids[1:])

@@ -136,43 +136,23 @@ conv biases, epsilon 1.001e-5, pool1 rounding down. keras.applications never dil
 weights are MSRA's Caffe ResNet, whose dilated form is DeepLab v2's, so stages dilate by its
 `"new"` rule."""
 
-CAFFE_DEEPLAB_V2 = ResNetLayout(
-    stride_in="1x1",
-    dilation_rule="new",
-    stem="7x7",
-    use_bias=False,
-    epsilon=1e-5,
-    symmetric_padding=True,
-    ceil_mode=True,
+CAFFE_DEEPLAB_V2 = dataclasses.replace(
+    KERAS_APPLICATIONS, use_bias=False, epsilon=1e-5, symmetric_padding=True, ceil_mode=True
 )
 """DeepLab v2's ResNet-101 (DrSleep/tensorflow-deeplab-resnet `misc/deploy.prototxt`): stride in
 `res3a_branch2a` (1×1), every `res4*_branch2b` dilated by 2 and `res5*_branch2b` by 4,
 bias-free convolutions (conv1 included), Caffe's `BatchNorm` (epsilon 1e-5), pool1 rounding
 up."""
 
-TORCHVISION = ResNetLayout(
-    stride_in="3x3",
-    dilation_rule="previous",
-    stem="7x7",
-    use_bias=False,
-    epsilon=1e-5,
-    symmetric_padding=True,
-    ceil_mode=False,
+TORCHVISION = dataclasses.replace(
+    CAFFE_DEEPLAB_V2, stride_in="3x3", dilation_rule="previous", ceil_mode=False
 )
 """torchvision's ResNet V1.5 (torchvision/models/resnet.py), the backbone of its FCN and
 DeepLabV3 (`replace_stride_with_dilation=[False, True, True]`): stride in `conv2` (3×3),
 `_make_layer`'s `previous_dilation`, bias-free convolutions, `BatchNorm2d` (1e-5),
 `MaxPool2d(3, 2, 1)` rounding down."""
 
-PSPNET_101 = ResNetLayout(
-    stride_in="3x3",
-    dilation_rule="new",
-    stem="deep",
-    use_bias=False,
-    epsilon=1e-5,
-    symmetric_padding=True,
-    ceil_mode=True,
-)
+PSPNET_101 = dataclasses.replace(CAFFE_DEEPLAB_V2, stride_in="3x3", stem="deep")
 """PSPNet-101 (hszhao/PSPNet `pspnet101_VOC2012_473.prototxt`, `pspnet101_cityscapes_713`): deep
 stem, stride in `conv3_1_3x3`, every `conv4_*_3x3` dilated by 2 and `conv5_*_3x3` by 4,
 bias-free convolutions, PSPNet's `BN` (epsilon 1e-5), `pool1_3x3_s2` rounding up."""

@@ -115,6 +115,23 @@ def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None
     )
 
 
+def _positive_scale(value: str) -> float:
+    scale = float(value)
+    if not scale > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive factor, received {value}.")
+    return scale
+
+
+def _add_scale_argument(parser: argparse.ArgumentParser, images: str) -> None:
+    parser.add_argument(
+        "--scale",
+        type=_positive_scale,
+        help=f"Resize {images} by this factor before the model sees them, e.g. 0.25 for a "
+        "model trained on CamVid at scale=0.25 (default: the scale the model was trained at, "
+        "which keras-fcn train records in its .keras file; else none).",
+    )
+
+
 def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """The test-time protocol's flags (`keras_fcn.inference.Protocol`) and the dense CRF's."""
     from keras_fcn.inference import CRF_SETTINGS, MERGES, PROTOCOLS  # data, without Keras
@@ -447,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-classes", type=int, help="Expected classes (default: the model's)."
     )
     evaluate_parser.add_argument("--json", help="Also write the report as JSON to this file.")
+    _add_scale_argument(evaluate_parser, "the dataset's images and labels")
     _add_precision_argument(evaluate_parser, default="float32")
     _add_protocol_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=evaluate)
@@ -485,10 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument(
         "--palette",
         choices=sorted(PALETTES),
-        default="voc",
         help="Colours of the masks and overlays: the dataset the model was trained on "
-        "(default: voc).",
+        "(default: the model's, which keras-fcn train and convert record; else voc).",
     )
+    _add_scale_argument(predict_parser, "the images (each class map is resized back)")
     _add_precision_argument(predict_parser, default=None)
     _add_protocol_arguments(predict_parser)
     predict_parser.set_defaults(handler=predict)

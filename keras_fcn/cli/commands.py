@@ -288,10 +288,18 @@ def training_run(args: argparse.Namespace):
 
 
 def train(args: argparse.Namespace) -> None:
-    """Trains a model of the registry on a dataset spec; resumable by re-running the command."""
+    """Trains a model of the registry on a dataset spec; resumable by re-running the command.
+    Its `.keras` files carry the dataset's class names, palette and scale
+    (`keras_fcn.model_info`)."""
+    import dataclasses
+
     from keras_fcn import data, training
+    from keras_fcn.model_info import dataset_model_info
 
     run, recipe = training_run(args)
+    run = dataclasses.replace(
+        run, model_info=dataset_model_info(data.parse_spec(args.dataset), args.num_classes)
+    )
     training.set_precision(args.precision)
     strategy = training.make_strategy(args.strategy)
 
@@ -334,27 +342,79 @@ def train(args: argparse.Namespace) -> None:
         ) from None
 
 
+def _model_info(args: argparse.Namespace):
+    """What `--preset` or the model at `--model` (a `.keras` file or an export) was trained on
+    (`keras_fcn.model_info.ModelInfo`), or `None` for a model saved without it."""
+    from keras_fcn.model_info import ModelInfo, preset_model_info, read_model_info
+
+    if args.preset is not None:
+        from keras_fcn.presets import get_preset
+
+        return preset_model_info(get_preset(args.preset), args.head)
+    if os.path.isfile(args.model) and args.model.endswith(".keras"):
+        return read_model_info(args.model)
+    from keras_fcn.export import read_export_info
+
+    fields = read_export_info(args.model)[1].model_info
+    return None if fields is None else ModelInfo.from_dict(fields)
+
+
+def _scale(args: argparse.Namespace, info) -> tuple[float | None, str | None]:
+    """The factor images are resized by before the model sees them, and where it comes from:
+    `--scale`, else the scale the model was trained at; `(None, None)` for neither."""
+    if args.scale is not None:
+        return args.scale, "--scale"
+    if info is not None and info.scale is not None:
+        return info.scale, "the model"
+    return None, None
+
+
 def evaluate(args: argparse.Namespace) -> None:
     """Prints the four scores and the per-class table of a model on a dataset, scored under a
-    test-time protocol (one pass at each image's size by default), which it names first."""
+    test-time protocol (one pass at each image's size by default), which it names first.
+
+    The dataset's images and labels are resized to the scale the model was trained at
+    (`keras_fcn.model_info`), or `--scale`, as its training data was; a spec's own `scale=`
+    says the data is at that scale already."""
+    import tensorflow as tf
+
     from keras_fcn import data
+    from keras_fcn.data.camvid import resize_example
     from keras_fcn.evaluation import evaluate as evaluate_model
 
     protocol = _protocol(args)
     model, class_names = _load_model(args, args.num_classes)
+    info = _model_info(args)
     num_classes = model.output_shape[-1]
     if args.precision != "float32":
         from keras_fcn.export import in_process_model
 
         model = in_process_model(model, args.precision)
-    dataset = data.evaluation_pipeline(
-        data.from_spec(args.dataset, split=args.split, num_classes=num_classes)
-    )
-    if class_names is None:  # a model file: the dataset's names, where they fit
-        class_names = data.parse_spec(args.dataset).class_names
-        if class_names is not None and len(class_names) != num_classes:
-            class_names = None
+    spec = data.parse_spec(args.dataset)
+    scale, origin = _scale(args, info)
+    dataset = data.from_spec(spec, split=args.split, num_classes=num_classes)
+    if "scale" in spec.options and scale is not None:
+        if args.scale is not None:
+            raise UsageError(
+                f"--scale and the dataset spec's scale={spec.options['scale']:g} both resize "
+                "the images; give one."
+            )
+        scale, origin = spec.options["scale"], f"the dataset spec; the model's is {scale:g}"
+    elif scale is not None and scale != 1:
+        dataset = dataset.map(
+            lambda image, label: resize_example(image, label, scale),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = data.evaluation_pipeline(dataset)
+    if class_names is None and info is not None:
+        class_names = info.class_names
+    if class_names is None:  # a model file without them: the dataset's names, where they fit
+        class_names = spec.class_names
+    if class_names is not None and len(class_names) != num_classes:
+        class_names = None
     print(_describe_protocol(protocol), flush=True)
+    if scale is not None:
+        print(f"Scale {scale:g} (from {origin})", flush=True)
     report = evaluate_model(model, dataset, num_classes, class_names, protocol=protocol, verbose=1)
     print(report)
     if args.json:
@@ -427,16 +487,22 @@ def _prediction_source(args: argparse.Namespace, protocol):
 
 
 def predict(args: argparse.Namespace) -> int:
-    """Writes a palette PNG mask and an overlay figure for each image, and with `--samples` the
-    Monte Carlo dropout uncertainty map of a Bayesian model; under a test-time protocol (one
-    pass at the image's size by default), which it names first. Every readable image is
-    segmented; each unreadable one is named, and the exit status is then 1."""
+    """Writes a palette PNG mask, an overlay PNG and a figure with a legend for each image, and
+    with `--samples` the Monte Carlo dropout uncertainty map of a Bayesian model; under a
+    test-time protocol (one pass at the image's size by default), which it names first.
+
+    The classes' names and colours, and the scale each image is segmented at (its class map
+    resized back to it), are the model's (`keras_fcn.model_info`) unless `--palette` or
+    `--scale` says otherwise. Every readable image is segmented; each unreadable one is named,
+    and the exit status is then 1."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     from keras_fcn.classes import PALETTES
+    from keras_fcn.model_info import resize_image, resize_nearest
     from keras_fcn.progress import Progress
     from keras_fcn.visualization import (
+        save_overlay_png,
         save_palette_png,
         save_prediction_figure,
         save_uncertainty_png,
@@ -445,8 +511,19 @@ def predict(args: argparse.Namespace) -> int:
     _check_preset_flags(args)
     protocol = _protocol(args)
     predictor, model = _prediction_source(args, protocol)
-    palette = PALETTES[args.palette]()
+    info = _model_info(args)
+    scale, origin = _scale(args, info)
+    palette_name = args.palette or (info and info.palette) or "voc"
+    palette = PALETTES[palette_name]()
+    drawn_palette = None if palette_name == "voc" else palette  # VOC's leaves background clear
+    class_names = info and info.class_names
     print(_describe_protocol(protocol), flush=True)
+    if scale is not None:
+        print(
+            f"Scale {scale:g} (from {origin}): each image is segmented at {scale:g} of its size "
+            "and its class map resized back to it.",
+            flush=True,
+        )
     os.makedirs(args.output, exist_ok=True)
     progress = Progress(len(args.images), "predict", unit="images")
     unreadable = []
@@ -462,26 +539,34 @@ def predict(args: argparse.Namespace) -> int:
             stem = os.path.splitext(os.path.basename(path))[0]
             outputs = os.path.join(args.output, stem)
             written = ["_mask.png", "_overlay.png"]
+            seen = image if scale in (None, 1) else resize_image(image, scale)
+            uncertainty = None
             if args.samples:
                 from keras_fcn.uncertainty import predict_with_uncertainty
 
-                probabilities, uncertainty = predict_with_uncertainty(
-                    model, image[None], samples=args.samples, uncertainty=args.uncertainty
+                probabilities, uncertainties = predict_with_uncertainty(
+                    model, seen[None], samples=args.samples, uncertainty=args.uncertainty
                 )
                 class_ids = probabilities[0].argmax(axis=-1)
+                uncertainty = resize_nearest(uncertainties[0], image.shape[:2])
                 with _uninterrupted():
-                    maximum = save_uncertainty_png(uncertainty[0], f"{outputs}_uncertainty.png")
+                    maximum = save_uncertainty_png(uncertainty, f"{outputs}_uncertainty.png")
                 written.append(f"_uncertainty.png (white = {args.uncertainty} {maximum:.3g})")
             else:
-                class_ids = np.asarray(predictor(image[None]))[0]
+                class_ids = np.asarray(predictor(seen[None]))[0]
+            class_ids = resize_nearest(class_ids, image.shape[:2])
             with _uninterrupted():
                 save_palette_png(class_ids, f"{outputs}_mask.png", palette)
+                save_overlay_png(f"{outputs}_overlay.png", image, class_ids, drawn_palette)
                 save_prediction_figure(
-                    f"{outputs}_overlay.png",
+                    f"{outputs}_figure.png",
                     image,
                     class_ids,
-                    palette=None if args.palette == "voc" else palette,
+                    palette=drawn_palette,
+                    class_names=class_names,
+                    uncertainty=uncertainty,
                 )
+            written.append("_figure.png")
             progress.note(f"{path}: {outputs}{', '.join(written)}")
             progress.add()
     except KeyboardInterrupt:
@@ -497,7 +582,8 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> None:
-    """Exports a `.keras` model or a preset in a format and precision, guarded on held-out data."""
+    """Exports a `.keras` model or a preset in a format and precision, guarded on held-out data;
+    its `keras_fcn.json` records what the model was trained on (`keras_fcn.model_info`)."""
     from keras_fcn import data
     from keras_fcn.export import AccuracyGuard, calibration_images, export_model
 
@@ -542,6 +628,7 @@ def export(args: argparse.Namespace) -> None:
         calibration=calibration,
         int8_min_agreement=args.int8_min_agreement,
         guard=guard,
+        model_info=_model_info(args),
     )
     print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
     with open(os.path.join(path, "keras_fcn.json")) as file:
@@ -555,8 +642,10 @@ def export(args: argparse.Namespace) -> None:
 
 
 def convert(args: argparse.Namespace) -> None:
-    """Writes a trained net of the original release as a `.keras` file."""
-    from keras_fcn.presets import from_preset
+    """Writes a trained net of the original release as a `.keras` file, with its class names and
+    palette (`keras_fcn.model_info`)."""
+    from keras_fcn.model_info import preset_model_info, write_model_info
+    from keras_fcn.presets import from_preset, get_preset
 
     options = {"geometry": args.geometry} if args.geometry else {}
     if args.fc_units is not None:
@@ -564,6 +653,7 @@ def convert(args: argparse.Namespace) -> None:
     model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
     output = args.output or f"{args.preset}.keras"
     model.save(output)
+    write_model_info(output, preset_model_info(get_preset(args.preset)))
     print(f"Converted {args.preset} to {output}.")
 
 

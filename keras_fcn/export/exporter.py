@@ -20,6 +20,7 @@ from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agr
 from keras_fcn.export.layout import ExportInfo, staged_version
 from keras_fcn.export.predictor import load_predictor, make_predictor
 from keras_fcn.export.segmenter import check_model
+from keras_fcn.model_info import ModelInfo
 
 FORMAT_PRECISIONS = {
     "saved_model": saved_model.PRECISIONS,
@@ -90,6 +91,7 @@ def export_model(
     calibration: Sequence[np.ndarray] | None = None,
     int8_min_agreement: float | None = None,
     guard: AccuracyGuard | None = None,
+    model_info: ModelInfo | None = None,
 ) -> str:
     """Exports `model` to `export_dir/<version>/` in a format and precision, guarded.
 
@@ -120,6 +122,8 @@ def export_model(
             control: layers go back to float until the class ids agree with float32's on this
             fraction of the calibration images' pixels (`write_openvino`'s `min_agreement`).
         guard: an `AccuracyGuard` to pass before the version is published, or `None`.
+        model_info: what the model was trained on (`keras_fcn.model_info.read_model_info` of
+            its `.keras` file), recorded in `keras_fcn.json` for `keras-fcn predict`.
 
     Returns:
         The path of the version directory written.
@@ -155,6 +159,8 @@ def export_model(
         info = _write(
             model, staging, format, precision, calibration, input_size, int8_min_agreement
         )
+        if model_info is not None:
+            info = dataclasses.replace(info, model_info=model_info.to_dict())
         info.write(staging)
         if guard is not None:
             dataset = guard.dataset

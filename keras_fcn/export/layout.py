@@ -53,6 +53,8 @@ class ExportInfo:
         min_agreement: the agreement with float32 an accuracy-controlled int8 quantization
             kept on those images, or `None`.
         guard: the accuracy guard's report (`AgreementReport.to_dict()`), or `None`.
+        model_info: what the exported model was trained on (`keras_fcn.model_info.ModelInfo`,
+            as `to_dict()`), or `None` where unknown.
 
     Example:
 
@@ -71,6 +73,7 @@ class ExportInfo:
     calibration_images: int | None = None
     min_agreement: float | None = None
     guard: dict | None = None
+    model_info: dict | None = None
 
     def write(self, directory: str) -> None:
         """Writes `keras_fcn.json` into `directory`."""

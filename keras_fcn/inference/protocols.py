@@ -7,19 +7,27 @@ its source. `ProtocolPredictor` runs a model under one, on images of any size.
 
 How a protocol runs, per image (PSPNet's `eval_sub.m` and `scale_process.m`, generalised):
 
-1. For each scale, the image is resized (bilinear, antialiased when it shrinks, as MATLAB's
-   `imresize` that PSPNet uses) to `round(side · scale)`, or, with `base_size`, to a long side
-   of `base_size · scale + 1` and the other side in proportion (PSPNet's rule).
+1. For each scale, the image is resized to `round(side · scale)`, or, with `base_size`, to a
+   long side of `base_size · scale + 1` and the other side in proportion (PSPNet's rule). How
+   (`resize`): `"bilinear"` is Keras' bilinear resize, antialiased when it shrinks;
+   `"imresize"` is MATLAB's `imresize(img, [h w], 'bilinear')` on a uint8 image, as PSPNet's
+   `eval_sub.m` calls it: `keras_fcn.layers.imresize_contributions` (the triangle kernel,
+   widened when shrinking, pixel centres aligned, edge pixels repeated), one axis after the
+   other (the axis of the smaller scale first, rows on a tie, `imresize.m`'s `dimensionOrder`),
+   the result rounded half away from zero to uint8 after each axis, as MATLAB's `imresizemex`
+   returns an integer image's class.
 2. Without a window, the model runs once on the scaled image. With one, the scaled image is
    padded at the bottom and right with `pad_value` up to the window where it is smaller, and
    windows are taken on a grid of `⌈(padded − window) / stride⌉ + 1` positions per axis, the
    last one moved back to end at the border; the windows' scores are added up and divided by
    the number of windows covering each pixel, then the padding is cropped off. Windows run in
    batches of `batch_size`.
-3. The per-scale scores are resized back to the image and merged (`merge`):
-   - `"logits"` (PSPNet, `caffe_process.m`): each window's score is the softmax of its logits
-     plus its mirror image's logits mirrored back; windows average these probabilities; the
-     scales' probabilities are averaged.
+3. The per-scale scores are resized back to the image (`"imresize"`: MATLAB's bilinear
+   `imresize` on floats, `scale_process.m`) and merged (`merge`):
+   - `"logits"` (PSPNet, `caffe_process.m`, `scale_process.m`): each window's score is the
+     softmax of its logits plus its mirror image's logits mirrored back; windows average these
+     probabilities; the scale's probabilities, resized back, are divided by their sum over the
+     classes; the scales' probabilities are averaged.
    - `"probabilities"` (DeepLab v3, `predict_labels_multi_scale`): the image and its mirror
      are separate passes; each pass's logits (averaged over windows) are resized to the image,
      then turned into probabilities; every pass's probabilities are averaged.
@@ -56,6 +64,10 @@ if TYPE_CHECKING:  # Keras is imported where a model runs: the protocols are dat
 
 MERGES = ("logits", "probabilities", "max")
 """How a protocol merges its passes (see the module docstring)."""
+
+RESIZES = ("bilinear", "imresize")
+"""How a protocol resizes the image and the scores: Keras' antialiased bilinear resize, or
+MATLAB's bilinear `imresize` with the image rounded to uint8 (see the module docstring)."""
 
 PSPNET_MEAN = (123.68, 116.779, 103.939)
 """The RGB mean PSPNet pads its windows with, for every dataset (hszhao/PSPNet:evaluation/
@@ -100,6 +112,7 @@ class Protocol:
         base_size: with it, a scale's long side is `base_size · scale + 1` (PSPNet's rule);
             without, each side is the image's times the scale.
         merge: `"logits"`, `"probabilities"` or `"max"` (see the module docstring).
+        resize: `"bilinear"` or `"imresize"` (MATLAB's, PSPNet's; see the module docstring).
         crf: a name of `keras_fcn.inference.CRF_SETTINGS`, to refine the merged probabilities
             with `keras_fcn.dense_crf`, or `None`.
         source: where the settings come from.
@@ -118,6 +131,7 @@ class Protocol:
     pad_value: float | tuple[float, float, float] = 0.0
     base_size: int | None = None
     merge: str = "probabilities"
+    resize: str = "bilinear"
     crf: str | None = None
     source: str = ""
 
@@ -145,6 +159,8 @@ class Protocol:
             raise ValueError(f"base_size must be a positive integer, received {self.base_size!r}.")
         if self.merge not in MERGES:
             raise ValueError(f"merge must be one of {MERGES}; received {self.merge!r}.")
+        if self.resize not in RESIZES:
+            raise ValueError(f"resize must be one of {RESIZES}; received {self.resize!r}.")
         if self.crf is not None and self.crf not in CRF_SETTINGS:
             raise ValueError(
                 f"crf must be None or one of {sorted(CRF_SETTINGS)}; received {self.crf!r}."
@@ -192,6 +208,8 @@ class Protocol:
             )
         if len(self.scales) > 1 or self.flip or self.window is not None:
             parts.append(f"merge {self.merge}")
+        if self.resize != "bilinear":
+            parts.append(f"resize {self.resize}")
         if self.crf is not None:
             parts.append(f"dense CRF {self.crf}")
         return f"{self.name}: " + ", ".join(parts)
@@ -212,6 +230,7 @@ PROTOCOLS = {
             pad_value=PSPNET_MEAN,
             base_size=512,
             merge="logits",
+            resize="imresize",
             source=f"PSPNet on VOC 2012 and ADE20K, single scale (its 'ss' scores include the "
             f"flip): {PSPNET_SOURCE}",
         ),
@@ -223,6 +242,7 @@ PROTOCOLS = {
             pad_value=PSPNET_MEAN,
             base_size=512,
             merge="logits",
+            resize="imresize",
             source=f"PSPNet on VOC 2012 and ADE20K, multi-scale: {PSPNET_SOURCE}",
         ),
         Protocol(
@@ -232,6 +252,7 @@ PROTOCOLS = {
             pad_value=PSPNET_MEAN,
             base_size=2048,
             merge="logits",
+            resize="imresize",
             source=f"PSPNet on Cityscapes, single scale: {PSPNET_SOURCE}",
         ),
         Protocol(
@@ -242,6 +263,7 @@ PROTOCOLS = {
             pad_value=PSPNET_MEAN,
             base_size=2048,
             merge="logits",
+            resize="imresize",
             source=f"PSPNet on Cityscapes, multi-scale: {PSPNET_SOURCE}",
         ),
         Protocol(
@@ -298,26 +320,33 @@ def scaled_size(
     """The `(height, width)` an image of `size` is resized to at `scale`.
 
     Without `base_size`, each side times the scale, rounded half up (at least 1). With it,
-    PSPNet's rule (`eval_sub.m`): the long side becomes `base_size · scale + 1` and the short
-    side `round(long / original long · original short)`.
+    PSPNet's rule (`eval_sub.m`): the long side becomes `long = base_size · scale + 1` (rounded
+    up, as `imresize` does a size), the short side `round(long / single(original long) ·
+    original short)`, computed in single precision as MATLAB does with a `single` operand, so
+    that a product a float32 rounding away from a half rounds as PSPNet's.
 
     Example:
 
     A 375×500 VOC image at 0.75 of PSPNet's base size 512: the long side is 512 · 0.75 + 1 = 385
-    and the short side round(385 / 500 · 375) = round(288.75) = 289.
+    and the short side round(385 / 500 · 375) = round(288.75) = 289. For a 95×190 image, 385 /
+    190 · 95 is 192.5 in double but 192.49998 in single: 192.
 
     >>> scaled_size((375, 500), 0.75, base_size=512)
     (289, 385)
+    >>> scaled_size((95, 190), 0.75, base_size=512)
+    (192, 385)
     >>> scaled_size((375, 500), 0.75)
     (281, 375)
     """
     height, width = size
     if base_size is None:
         return tuple(max(1, math.floor(side * scale + 0.5)) for side in (height, width))
-    long_side = math.floor(base_size * scale + 0.5) + 1
-    if height > width:
-        return long_side, max(1, math.floor(long_side / height * width + 0.5))
-    return max(1, math.floor(long_side / width * height + 0.5)), long_side
+    long_side = base_size * scale + 1
+    long_original, short_original = (height, width) if height > width else (width, height)
+    short = np.float32(long_side) / np.float32(long_original) * np.float32(short_original)
+    short = max(1, math.floor(float(short) + 0.5))
+    long_side = math.ceil(long_side)
+    return (long_side, short) if height > width else (short, long_side)
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:
@@ -344,22 +373,91 @@ RESIZE_CHANNELS = 8
 large scale is hundreds of megabytes (`_resize`)."""
 
 
-def _resize(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`(H, W, C)` resized bilinearly to `size`, antialiased when it shrinks (as `imresize`), a
-    few channels at a time."""
-    if tuple(array.shape[:2]) == tuple(size):
-        return array
+def _resize(array: np.ndarray, size: tuple[int, int], resize: str, integer: bool) -> np.ndarray:
+    """`(H, W, C)` resized to `size` as `resize` says (an `integer` image rounded to uint8 by
+    `"imresize"`), a few channels at a time."""
     import keras
 
     shrinks = size[0] < array.shape[0] or size[1] < array.shape[1]
     resized = np.empty((*size, array.shape[-1]), "float32")
     for first in range(0, array.shape[-1], RESIZE_CHANNELS):
         channels = slice(first, first + RESIZE_CHANNELS)
-        part = keras.ops.image.resize(
-            array[None, :, :, channels], size, interpolation="bilinear", antialias=shrinks
-        )
-        resized[:, :, channels] = keras.ops.convert_to_numpy(part)[0]
+        if resize == "imresize":
+            resized[:, :, channels] = imresize_bilinear(array[:, :, channels], size, integer)
+        else:
+            part = keras.ops.image.resize(
+                array[None, :, :, channels], size, interpolation="bilinear", antialias=shrinks
+            )
+            resized[:, :, channels] = keras.ops.convert_to_numpy(part)[0]
     return resized
+
+
+def imresize_bilinear(
+    array: np.ndarray, size: tuple[int, int], integer: bool = False
+) -> np.ndarray:
+    """MATLAB's `imresize(array, size, 'bilinear')` of an `(H, W, C)` array, as PSPNet's
+    evaluation calls it.
+
+    Each axis is resized with `keras_fcn.layers.imresize_contributions` (MATLAB's
+    `contributions` with the triangle kernel: antialiased when shrinking, edge pixels
+    repeated), the axis of the smaller scale first and rows on a tie (`imresize.m`'s
+    `dimensionOrder`, a stable sort). With `integer`, the array stands for a uint8 image
+    (`imread`'s, in `eval_sub.m`): after each axis the values are rounded half away from zero
+    and saturated to [0, 255], as MATLAB's `imresizemex` returns its input's class. Without, the
+    float result (the probabilities of `scale_process.m`). The weights are float64, as
+    MATLAB's.
+
+    Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `triangle`,
+    `dimensionOrder`, `resizeAlongDim`); hszhao/PSPNet `evaluation/eval_sub.m`
+    (`img_scale = imresize(img,[new_rows new_cols],'bilinear')` of the uint8 image) and
+    `evaluation/scale_process.m` (`data_output = imresize(score,[ori_rows ori_cols],'bilinear')`
+    of the single-precision probabilities).
+
+    Args:
+        array: `(H, W, C)` values.
+        size: the output's `(height, width)`.
+        integer: whether to round to uint8 after each axis.
+
+    Returns:
+        float32 `(height, width, C)`.
+
+    Example:
+
+    Four pixels to two weigh them by (1/2, 3/8, 1/8, 0) and (0, 1/8, 3/8, 1/2): 2.5 and 3.5,
+    which round up.
+
+    >>> image = np.array([0.0, 4.0, 8.0, 0.0]).reshape(1, 4, 1)
+    >>> imresize_bilinear(image, (1, 2))[0, :, 0].tolist()
+    [2.5, 3.5]
+    >>> imresize_bilinear(image, (1, 2), integer=True)[0, :, 0].tolist()
+    [3.0, 4.0]
+    """
+    import keras
+
+    from keras_fcn.layers.upsampling import imresize_contributions
+
+    # The image in float64 with numpy (MATLAB's double decides its rounding); the scores in
+    # float32 (MATLAB's single) with the backend's ops, on its device.
+    ops = np if integer else keras.ops
+    array = (
+        np.asarray(array, "float64") if integer else keras.ops.convert_to_tensor(array, "float32")
+    )
+    shape_in = tuple(np.shape(array))
+    scales = [out / side for out, side in zip(size, shape_in[:2], strict=True)]
+    for axis in sorted((0, 1), key=lambda axis: scales[axis]):
+        if shape_in[axis] == size[axis]:
+            continue  # the identity: MATLAB copies (isPureNearestNeighborComputation)
+        indices, weights = imresize_contributions(shape_in[axis], size[axis], method="bilinear")
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        resized = 0.0
+        for tap in range(indices.shape[1]):  # imresizemex's sum, tap after tap
+            weight = weights[:, tap].reshape(shape)
+            if not integer:
+                weight = keras.ops.convert_to_tensor(weight, "float32")
+            resized = resized + weight * ops.take(array, indices[:, tap], axis=axis)
+        array = np.clip(np.floor(resized + 0.5), 0, 255) if integer else resized
+    return np.asarray(keras.ops.convert_to_numpy(array), "float32")
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -438,10 +536,13 @@ class ProtocolPredictor:
             progress = keras.utils.Progbar(calls, verbose=self.verbose, unit_name="call")
         merged, passes = None, 0
         for scaled_shape in sizes:
-            scaled = _resize(image, scaled_shape)
+            scaled = self._resize(image, scaled_shape, integer=True)
             for mirrored in mirrors:
                 scores = self._sweep(scaled[:, ::-1] if mirrored else scaled, progress)
-                scores = _resize(scores[:, ::-1] if mirrored else scores, size)
+                scores = self._resize(scores[:, ::-1] if mirrored else scores, size)
+                if self._window_probabilities:
+                    # scale_process.m: the resized probabilities divided by their sum.
+                    scores /= scores.sum(axis=-1, keepdims=True)
                 if protocol.merge == "probabilities":
                     scores = _softmax(scores)
                 if merged is None:
@@ -455,6 +556,12 @@ class ProtocolPredictor:
         if protocol.crf is not None:
             merged = dense_crf(image, merged, settings=protocol.crf)
         return merged
+
+    def _resize(self, array: np.ndarray, size: tuple[int, int], integer: bool = False):
+        """The image (`integer`) or scores resized as the protocol's `resize` says."""
+        if tuple(array.shape[:2]) == tuple(size):
+            return array
+        return _resize(array, size, self.protocol.resize, integer)
 
     def _grid(self, size: tuple[int, int]) -> tuple[tuple[int, int], list, list]:
         """The padded size of a scaled image and its windows' starts along each axis."""

@@ -7,11 +7,13 @@ only, so that they run on every Keras backend.
   `ZoomToReference` (Caffe's corner-aligned `Interp`, DeepLab's and Dilation's upsampling);
   `ResizeToReference` (torch's `interpolate` with pixel centres aligned, torchvision's nets);
   `CaffeInterp` and `interp_size` (`Interp` by shrink and zoom factors or to a reference, DeepLab
-  v2's multi-scale inputs); `ImresizeToReference` (MATLAB's bicubic `imresize`, RefineNet's
-  fusion and upsampling).
+  v2's multi-scale inputs); `ImresizeToReference` and `imresize_contributions` (MATLAB's bicubic
+  and bilinear `imresize`: RefineNet's fusion and upsampling, PSPNet's evaluation).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
-- `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes.
+- `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
+  `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
+  of any size (PSPNet's pyramid pooling module).
 - `unpooling`: `MaxPoolingWithIndices` and `MaxUnpooling`, SegNet's pooling that keeps the
   argmax positions and its upsampling that puts values back there.
 - `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels (SegNet-Basic's
@@ -24,7 +26,13 @@ from keras_fcn.layers.geometry import CropToReference, PadToMultiple, ReflectPad
 from keras_fcn.layers.identity import GroupedIdentity
 from keras_fcn.layers.matmul_conv import MatmulConv2D
 from keras_fcn.layers.normalization import LocalResponseNormalization
-from keras_fcn.layers.pooling import CaffeMaxPooling2D, caffe_pooled_size, pooling_layer
+from keras_fcn.layers.pooling import (
+    AdaptiveAveragePooling,
+    CaffeMaxPooling2D,
+    adaptive_bins,
+    caffe_pooled_size,
+    pooling_layer,
+)
 from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
 from keras_fcn.layers.upsampling import (
     BilinearUpsampling,
@@ -33,10 +41,12 @@ from keras_fcn.layers.upsampling import (
     ResizeToReference,
     ZoomToReference,
     bilinear_kernel,
+    imresize_contributions,
     interp_size,
 )
 
 __all__ = [
+    "AdaptiveAveragePooling",
     "BilinearUpsampling",
     "CaffeInterp",
     "CaffeMaxPooling2D",
@@ -52,8 +62,10 @@ __all__ = [
     "ReflectPadding2D",
     "ResizeToReference",
     "ZoomToReference",
+    "adaptive_bins",
     "bilinear_kernel",
     "caffe_pooled_size",
+    "imresize_contributions",
     "interp_size",
     "pooling_layer",
 ]

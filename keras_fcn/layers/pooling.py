@@ -10,6 +10,11 @@ such as DeepLab's 3×3 stride-2 pools with padding 1, it does not (at even sizes
 more output), and `CaffeMaxPooling2D` computes it.
 
 Reference: Caffe, `src/caffe/layers/pooling_layer.cpp` (`PoolingLayer::Reshape`).
+
+Adaptive average pooling to a number of bins (PSPNet's pyramid pooling module at sizes other
+than its release's) is `AdaptiveAveragePooling`: Keras' `AdaptiveAveragePooling2D` computes
+the same bins but needs the input's size when the graph is built, which a model taking images
+of any size (and its exports) lacks.
 """
 
 import keras
@@ -139,3 +144,85 @@ def pooling_layer(pool_size: int, strides: int, padding: int, name: str) -> kera
     if (padding == 0 and pool_size == strides) or (strides == 1 and 2 * padding == pool_size - 1):
         return keras.layers.MaxPooling2D(pool_size, strides, padding="same", name=name)
     return CaffeMaxPooling2D(pool_size, strides, padding, name=name)
+
+
+def adaptive_bins(size, bins: int):
+    """The bins of adaptive pooling along an axis: `(starts, ends)`, bin `i` covering the samples
+    `⌊i · size / bins⌋` to `⌈(i + 1) · size / bins⌉ − 1`.
+
+    PyTorch's `adaptive_avg_pool2d` (`aten/src/ATen/native/AdaptivePooling.h`, `start_index`,
+    `end_index`) and Keras' `AdaptiveAveragePooling2D`. `size` is an int or a scalar tensor.
+
+    Example:
+
+    >>> [keras.ops.convert_to_numpy(side).tolist() for side in adaptive_bins(13, 6)]
+    [[0, 2, 4, 6, 8, 10], [3, 5, 7, 9, 11, 13]]
+    """
+    index = ops.arange(bins)
+    return (index * size) // bins, ((index + 1) * size + bins - 1) // bins
+
+
+def _averaging_matrix(size, bins: int, dtype):
+    """The `(bins, size)` matrix whose row `i` averages bin `i` of `adaptive_bins`."""
+    starts, ends = adaptive_bins(size, bins)
+    positions = ops.arange(size)[None, :]
+    inside = ops.cast(
+        ops.logical_and(positions >= starts[:, None], positions < ends[:, None]), dtype
+    )
+    return inside / ops.cast(ends - starts, dtype)[:, None]
+
+
+@keras.saving.register_keras_serializable(package="keras_fcn")
+class AdaptiveAveragePooling(keras.layers.Layer):
+    """Average pooling to a fixed number of bins, for inputs of any size, known or not when the
+    graph is built.
+
+    Along each axis of `n` samples, bin `i` of `b` averages the samples `⌊i · n / b⌋` to
+    `⌈(i + 1) · n / b⌉ − 1` (`adaptive_bins`): PyTorch's `AdaptiveAvgPool2d`, the pooling of the
+    author's PyTorch PSPNet (hszhao/semseg `model/pspnet.py`), and Keras'
+    `AdaptiveAveragePooling2D`. Bins overlap by a sample where `b` does not divide `n`; where it
+    does, this is an average pooling of kernel = stride `n / b`, Caffe's `AVE` pooling of
+    PSPNet's release. The averages are taken as two matrix products, one per axis, with
+    matrices built from the input's size at every call (`keras.ops` only: every backend, XLA,
+    and exports of any size).
+
+    Reference: pytorch/pytorch `aten/src/ATen/native/AdaptivePooling.h`; Zhao et al., "Pyramid
+    Scene Parsing Network", CVPR 2017, section 3.2.
+
+    Args:
+        output_size: the bins, one int for both axes or `(rows, columns)`.
+
+    Example:
+
+    >>> pool = AdaptiveAveragePooling(2)
+    >>> ramp = np.arange(5, dtype="float32").reshape(1, 5, 1, 1)
+    >>> pool(ramp)[0, :, 0, 0].numpy().tolist()  # samples 0–2 and 2–4
+    [1.0, 3.0]
+    """
+
+    def __init__(self, output_size: int | tuple[int, int] = 1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(output_size, int):
+            pair = (output_size, output_size)
+        else:
+            pair = tuple(output_size) if isinstance(output_size, tuple | list) else ()
+        if len(pair) != 2 or not all(isinstance(side, int) and side > 0 for side in pair):
+            raise ValueError(
+                "AdaptiveAveragePooling's output_size must be a positive int or a pair of "
+                f"them; received {output_size!r}."
+            )
+        self.output_size = pair
+
+    def call(self, inputs):
+        height, width = ops.shape(inputs)[1:3]
+        rows = _averaging_matrix(height, self.output_size[0], self.compute_dtype)
+        columns = _averaging_matrix(width, self.output_size[1], self.compute_dtype)
+        # rows (i, h) @ (b, w, h, c) → (b, w, i, c); columns (j, w) @ (b, i, w, c) → (b, i, j, c).
+        pooled = ops.transpose(ops.matmul(rows, ops.transpose(inputs, (0, 2, 1, 3))), (0, 2, 1, 3))
+        return ops.matmul(columns, pooled)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.output_size, input_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "output_size": self.output_size}

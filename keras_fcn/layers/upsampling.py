@@ -3,9 +3,14 @@ sets transposed convolutions (FCN's `upscore` layers) to it; the corner-aligned 
 DeepLab's `Interp` layer and the Dilation front-end (`ZoomToReference`); the resize with pixel
 centres aligned of torchvision's segmentation nets (`ResizeToReference`); and Caffe's `Interp`
 itself, shrinking and zooming by factors or resizing to a reference (`CaffeInterp`), which
-DeepLab v2's multi-scale test net runs on its inputs and scores; and MATLAB's bicubic `imresize`
-(`ImresizeToReference`), with which RefineNet's MatConvNet release fuses its paths and upsamples
-its scores."""
+DeepLab v2's multi-scale test net runs on its inputs and scores; and MATLAB's bicubic and bilinear
+`imresize` (`imresize_contributions`, `ImresizeToReference`), with which RefineNet's MatConvNet
+release fuses its paths and upsamples its scores and PSPNet's evaluation resizes images and
+scores."""
+
+import functools
+import math
+import operator
 
 import keras
 import numpy as np
@@ -312,52 +317,172 @@ class CaffeInterp(keras.layers.Layer):
 
 
 IMRESIZE_BORDERS = ("replicate", "symmetric")
-"""How MATLAB's `imresize` reads past the edges: repeating the edge sample (the releases of the
-RefineNet era) or mirroring the samples (later releases)."""
+"""How MATLAB's `imresize` reads past the edges: repeating the edge sample (`imresize.m` up to
+at least its 2013 version, the MATLAB of the RefineNet and PSPNet releases) or mirroring the
+samples (later releases)."""
 
 
-def _cubic(distance):
+def _cubic(distance, ops):
     """Keys' cubic convolution kernel with a = −0.5, MATLAB's `cubic`: zero from |x| = 2 on."""
-    magnitude = keras.ops.abs(distance)
-    near = keras.ops.cast(magnitude <= 1, distance.dtype)
-    far = keras.ops.cast((magnitude > 1) & (magnitude <= 2), distance.dtype)
-    return (1.5 * magnitude**3 - 2.5 * magnitude**2 + 1) * near + (
-        -0.5 * magnitude**3 + 2.5 * magnitude**2 - 4 * magnitude + 2
-    ) * far
+    magnitude = ops.abs(distance)
+    near = 1.5 * magnitude**3 - 2.5 * magnitude**2 + 1
+    far = -0.5 * magnitude**3 + 2.5 * magnitude**2 - 4 * magnitude + 2
+    return ops.where(magnitude <= 1, near, ops.where(magnitude <= 2, far, 0.0))
+
+
+def _triangle(distance, ops):
+    """MATLAB's `triangle` ('bilinear'): 1 − |x|, zero from |x| = 1 on."""
+    return ops.maximum(1 - ops.abs(distance), 0.0)
+
+
+IMRESIZE_METHODS = {"bicubic": (_cubic, 4.0), "bilinear": (_triangle, 2.0)}
+"""MATLAB's `imresize` methods here, with their kernel and its width (`getMethodInfo`)."""
+
+
+def imresize_contributions(
+    size_in,
+    size_out,
+    scale=None,
+    *,
+    method: str = "bicubic",
+    antialias: bool = True,
+    border: str = "replicate",
+):
+    """The input samples and weights of each output sample of MATLAB's `imresize` along an axis.
+
+    MATLAB's `contributions`: output sample `i` (from 0) reads the input at `u = (i + 0.5) / s −
+    0.5` (MATLAB's `u = x / s + 0.5 (1 − 1 / s)` from 1); when shrinking (s < 1) with
+    `antialias`, the kernel `k` of width `w` (`"bicubic"`: Keys' cubic, a = −0.5, width 4;
+    `"bilinear"`: the triangle 1 − |x|, width 2) becomes `s · k(s · x)` of width `w / s`. The
+    `⌈w⌉ + 2` samples from `⌊u − w / 2⌋` on weigh `k(u − j)`, divided by their sum, and a sample
+    outside the input is read as the edge sample (`border="replicate"`: `min(max(1, j), n)`) or
+    mirrored (`"symmetric"`: `[1:n, n:-1:1]`).
+
+    With Python numbers for the sizes and the scale (static sizes), this is computed with numpy
+    in float64, as MATLAB computes it in double, and the window has MATLAB's `⌈w⌉ + 2` samples.
+    With tensors (sizes known only when the graph runs) it is computed with `keras.ops` in
+    float32, with a window of `w · n + 2` samples for `n` input samples, every extra sample
+    weighing zero (`s ≥ 1 / n`).
+
+    Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `cubic`,
+    `triangle`, `getMethodInfo`); R. Keys, IEEE Trans. ASSP 29(6), 1981.
+
+    Args:
+        size_in: the number of input samples `n`.
+        size_out: the number of output samples `m`.
+        scale: the scale `s`; `None` takes `m / n` (`imresize(x, [h w])`).
+        method: a key of `IMRESIZE_METHODS`.
+        antialias: whether shrinking widens the kernel (MATLAB's default).
+        border: one of `IMRESIZE_BORDERS`.
+
+    Returns:
+        `(indices, weights)`, each `(m, taps)`: int32 input samples from 0 and their weights
+        (numpy float64 for static sizes, float32 tensors otherwise).
+
+    Example:
+
+    >>> indices, weights = imresize_contributions(4, 2, method="bilinear")
+    >>> indices[0].tolist(), weights[0].tolist()
+    ([0, 0, 0, 1, 2, 3], [0.0, 0.125, 0.375, 0.375, 0.125, 0.0])
+    """
+    if method not in IMRESIZE_METHODS:
+        raise ValueError(f"method must be one of {tuple(IMRESIZE_METHODS)}; received {method!r}.")
+    if border not in IMRESIZE_BORDERS:
+        raise ValueError(f"border must be one of {IMRESIZE_BORDERS}; received {border!r}.")
+    kernel, width = IMRESIZE_METHODS[method]
+    static = all(isinstance(value, int | float) for value in (size_in, size_out)) and (
+        scale is None or isinstance(scale, int | float)
+    )
+    if static:
+        ops = np
+        scale = size_out / size_in if scale is None else scale
+        kernel_scale = min(scale, 1.0) if antialias else 1.0
+        outputs = np.arange(1, size_out + 1, dtype="float64")
+        offsets = np.arange(math.ceil(width / kernel_scale) + 2)
+    else:
+        ops = keras.ops
+        if scale is None:
+            scale = ops.cast(size_out, "float32") / ops.cast(size_in, "float32")
+        kernel_scale = ops.minimum(scale, 1.0) if antialias else 1.0
+        outputs = ops.cast(ops.arange(size_out), "float32") + 1
+        taps = int(width) * size_in + 2 if antialias else int(width) + 2
+        offsets = ops.cast(ops.arange(taps), "float32")
+    # MATLAB's arithmetic, from 1: u = x / s + 0.5 (1 − 1 / s), left = ⌊u − w / 2⌋.
+    positions = outputs / scale + 0.5 * (1 - 1 / scale)
+    samples = ops.floor(positions - width / kernel_scale / 2)[:, None] + offsets[None, :]
+    weights = kernel_scale * kernel(kernel_scale * (positions[:, None] - samples), ops)
+    if static:  # MATLAB's sum along the row, left to right
+        weights = weights / functools.reduce(operator.add, weights.T)[:, None]
+    else:
+        weights = weights / ops.sum(weights, axis=1, keepdims=True)
+    samples = samples.astype("int32") - 1 if static else ops.cast(samples, "int32") - 1
+    if border == "replicate":
+        indices = ops.clip(samples, 0, size_in - 1)
+    else:
+        folded = ops.mod(samples, 2 * size_in)
+        indices = ops.where(folded < size_in, folded, 2 * size_in - 1 - folded)
+    return indices, weights
+
+
+def imresize_matrix(size_in, size_out, scale=None, **options):
+    """MATLAB's `imresize` along an axis as an `(m, n)` matrix: `imresize_contributions`, the
+    weights of the samples that read the same input sample added up.
+
+    Example:
+
+    >>> imresize_matrix(4, 2, method="bilinear").tolist()
+    [[0.5, 0.375, 0.125, 0.0], [0.0, 0.125, 0.375, 0.5]]
+    """
+    indices, weights = imresize_contributions(size_in, size_out, scale, **options)
+    if isinstance(indices, np.ndarray):
+        matrix = np.zeros((size_out, size_in))
+        np.add.at(matrix, (np.arange(size_out)[:, None], indices), weights)
+        return matrix
+    rows = keras.ops.arange(keras.ops.shape(indices)[0])[:, None]
+    summed = keras.ops.segment_sum(
+        keras.ops.reshape(weights, (-1,)),
+        keras.ops.reshape(rows * size_in + indices, (-1,)),
+        num_segments=size_out * size_in,
+        sorted=False,
+    )
+    return keras.ops.reshape(summed, (size_out, size_in))
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class ImresizeToReference(keras.layers.Layer):
-    """Resizes feature maps to a reference tensor's height and width as MATLAB's bicubic
-    `imresize` does.
+    """Resizes feature maps to a reference tensor's height and width as MATLAB's `imresize` does,
+    bicubic or bilinear.
 
     Along each axis, `n` input samples become `m` output samples at the scale `s = m / n`
-    (`imresize(x, [h w], 'bicubic')`), or at one scale for both axes, `s = max(h / n_h,
+    (`imresize(x, [h w], method)`), or at one scale for both axes, `s = max(h / n_h,
     w / n_w)`, of which the first `h` rows and `w` columns are kept (`common_scale=True`:
     `imresize(x, s)` then a crop to `[h w]`, what RefineNet's `my_resize.m` computes on a GPU).
-    Output sample `i` (from 0) reads the input at `u = (i + 0.5) / s − 0.5` (MATLAB's
-    `u = x / s + 0.5 (1 − 1 / s)` from 1) and weighs the samples `k` around it by Keys' cubic
-    kernel with a = −0.5 (`cubic`, support |u − k| < 2); when shrinking (s < 1) and with
-    `antialias`, MATLAB's default, by the widened kernel `s · cubic(s · (u − k))` (support
-    2 / s). The weights of each output sample are divided by their sum, then every `k` outside
-    the input is read as the edge sample (`border="replicate"`: `min(max(1, k), n)`, MATLAB's
-    `contributions` up to at least R2016, the MATLAB of the RefineNet release) or mirrored
-    (`"symmetric"`: `[1:n, n:-1:1]`, later MATLAB releases). Up to float32 rounding (MATLAB
-    computes the weights in double), this is MATLAB's result.
+    The weights are MATLAB's `contributions` (`imresize_contributions`): output sample `i` (from
+    0) reads the input at `u = (i + 0.5) / s − 0.5`, weighed by Keys' cubic kernel with a = −0.5
+    (`"bicubic"`, support |u − k| < 2) or the triangle 1 − |u − k| (`"bilinear"`, support 1);
+    when shrinking (s < 1) and with `antialias`, MATLAB's default, by the widened kernel
+    `s · k(s · (u − k))` (support 2 / s or 1 / s). The weights of each output sample are divided
+    by their sum, then every `k` outside the input is read as the edge sample
+    (`border="replicate"`, `imresize.m` up to at least its 2013 version, the MATLAB of the
+    RefineNet and PSPNet releases) or mirrored (`"symmetric"`, later MATLAB releases). Up to
+    float32 rounding (MATLAB computes the weights in double), this is MATLAB's result on
+    floating-point input; MATLAB also rounds integer images after each axis, which a caller does
+    (`keras_fcn.inference`'s PSPNet protocols).
 
     `keras.layers.Resizing(interpolation="bicubic")` and `keras.ops.image.resize` take Keys'
     kernel with the same sample mapping but drop the taps outside the input and renormalise the
-    others, which changes every border sample; this layer is written for that gap. Upsampling,
-    MATLAB's `'bilinear'` is `ResizeToReference`.
+    others, which changes every border sample; this layer is written for that gap. Without
+    antialiasing and when enlarging, MATLAB's `'bilinear'` is `ResizeToReference`.
 
-    The resize along an axis is the matrix `W` (m × n) of these weights, built from the sizes
-    at every call (so that a model takes images of any size) and applied by one `einsum` per
-    axis; rows are resized before columns (MATLAB resizes the axis of the smaller scale first,
-    which changes nothing but rounding).
+    The resize along an axis is the matrix `W` (m × n) of these weights (`imresize_matrix`),
+    built from the sizes at every call (so that a model takes images of any size) and applied by
+    one `einsum` per axis; rows are resized before columns (MATLAB resizes the axis of the
+    smaller scale first, which changes nothing but rounding).
 
-    Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `cubic`);
-    R. Keys, "Cubic Convolution Interpolation for Digital Image Processing", IEEE Trans.
-    ASSP 29(6), 1981; guosheng/refinenet `main/my_resize.m`, `main/My_sum_layer.m`.
+    Reference: MATLAB Image Processing Toolbox `imresize.m` (`contributions`, `cubic`,
+    `triangle`); R. Keys, "Cubic Convolution Interpolation for Digital Image Processing", IEEE
+    Trans. ASSP 29(6), 1981; guosheng/refinenet `main/my_resize.m`, `main/My_sum_layer.m`;
+    hszhao/PSPNet `evaluation/eval_sub.m`, `scale_process.m` (`imresize(…, 'bilinear')`).
 
     Args:
         common_scale: one scale for both axes, the larger of the two ratios, and a crop
@@ -365,6 +490,7 @@ class ImresizeToReference(keras.layers.Layer):
         border: one of `IMRESIZE_BORDERS`.
         antialias: whether shrinking widens the kernel (MATLAB's `'Antialiasing'`, on by
             default); upsampling never does.
+        method: `"bicubic"` (MATLAB's default) or `"bilinear"`, a key of `IMRESIZE_METHODS`.
 
     Call arguments:
         inputs: a list `[features, reference]`; the output has the features' channels and the
@@ -377,6 +503,9 @@ class ImresizeToReference(keras.layers.Layer):
     >>> values = resize([ramp, np.zeros((1, 6, 1, 1))])[0, :, 0, 0].numpy()
     >>> [round(float(value), 4) for value in values]
     [-0.0703, 0.1797, 0.7266, 1.2734, 1.8203, 2.0703]
+    >>> bilinear = ImresizeToReference(method="bilinear")
+    >>> bilinear([ramp, np.zeros((1, 6, 1, 1))])[0, :, 0, 0].numpy().tolist()
+    [0.0, 0.25, 0.75, 1.25, 1.75, 2.0]
     """
 
     def __init__(
@@ -384,49 +513,50 @@ class ImresizeToReference(keras.layers.Layer):
         common_scale: bool = False,
         border: str = "replicate",
         antialias: bool = True,
+        method: str = "bicubic",
         **kwargs,
     ):
         super().__init__(**kwargs)
         if border not in IMRESIZE_BORDERS:
             raise ValueError(f"border must be one of {IMRESIZE_BORDERS}; received {border!r}.")
+        if method not in IMRESIZE_METHODS:
+            raise ValueError(
+                f"method must be one of {tuple(IMRESIZE_METHODS)}; received {method!r}."
+            )
         self.common_scale = bool(common_scale)
         self.border = border
         self.antialias = bool(antialias)
-
-    def _weights(self, size_in, size_out, scale):
-        """The m × n matrix of MATLAB's `contributions` for `size_in` → `size_out` samples at
-        `scale`, in float32."""
-        kernel_scale = keras.ops.minimum(scale, 1.0) if self.antialias else 1.0
-        positions = (keras.ops.cast(keras.ops.arange(size_out), "float32") + 0.5) / scale - 0.5
-        # Every tap that can weigh: the output reads at most 1.5 n in (a common scale's crop
-        # reads past n) with a support of at most 2 / s ≤ 2 n (s ≥ 1 / n).
-        taps = keras.ops.arange(-2 * size_in - 2, 4 * size_in + 3)
-        distances = positions[:, None] - keras.ops.cast(taps, "float32")[None, :]
-        weights = kernel_scale * _cubic(kernel_scale * distances)
-        weights = weights / keras.ops.sum(weights, axis=1, keepdims=True)
-        if self.border == "replicate":
-            sources = keras.ops.clip(taps, 0, size_in - 1)
-        else:
-            folded = keras.ops.mod(taps, 2 * size_in)
-            sources = keras.ops.where(folded < size_in, folded, 2 * size_in - 1 - folded)
-        # Taps that read the same input sample add up: one row of W per input sample.
-        summed = keras.ops.segment_sum(
-            keras.ops.transpose(weights), sources, num_segments=size_in, sorted=False
-        )
-        return keras.ops.transpose(summed)
+        self.method = method
 
     def call(self, inputs):
         features, reference = inputs
-        height_in, width_in = keras.ops.shape(features)[1:3]
-        height, width = keras.ops.shape(reference)[1:3]
-        scales = [
-            keras.ops.cast(size_out, "float32") / keras.ops.cast(size_in, "float32")
-            for size_in, size_out in ((height_in, height), (width_in, width))
-        ]
-        if self.common_scale:
-            scales = [keras.ops.maximum(*scales)] * 2
-        rows = keras.ops.cast(self._weights(height_in, height, scales[0]), self.compute_dtype)
-        columns = keras.ops.cast(self._weights(width_in, width, scales[1]), self.compute_dtype)
+        sizes_in = tuple(keras.ops.shape(features)[1:3])
+        sizes_out = tuple(keras.ops.shape(reference)[1:3])
+        if all(isinstance(size, int) for size in sizes_in + sizes_out):
+            scales = [out / size for size, out in zip(sizes_in, sizes_out, strict=True)]
+            if self.common_scale:
+                scales = [max(scales)] * 2
+        else:
+            scales = [
+                keras.ops.cast(out, "float32") / keras.ops.cast(size, "float32")
+                for size, out in zip(sizes_in, sizes_out, strict=True)
+            ]
+            if self.common_scale:
+                scales = [keras.ops.maximum(*scales)] * 2
+        rows, columns = (
+            keras.ops.cast(
+                imresize_matrix(
+                    size,
+                    out,
+                    scale,
+                    method=self.method,
+                    antialias=self.antialias,
+                    border=self.border,
+                ),
+                self.compute_dtype,
+            )
+            for size, out, scale in zip(sizes_in, sizes_out, scales, strict=True)
+        )
         features = keras.ops.einsum("oi,bijc->bojc", rows, features)
         return keras.ops.einsum("oj,bijc->bioc", columns, features)
 
@@ -440,4 +570,5 @@ class ImresizeToReference(keras.layers.Layer):
             "common_scale": self.common_scale,
             "border": self.border,
             "antialias": self.antialias,
+            "method": self.method,
         }

@@ -59,14 +59,12 @@ found network and cell; table 2: the three sizes). tensorflow/models `research/d
 `research/deeplab/model.py`.
 """
 
-import os
-
 import keras
 
 from keras_fcn.layers import CaffeInterp
 from keras_fcn.models.deeplab_v3 import PAPER_ASPP, RATES_AT_16, aspp
 from keras_fcn.models.deeplab_v3_plus import deeplab_v3_plus_decoder
-from keras_fcn.models.inputs import check_sizes
+from keras_fcn.models.inputs import check_sizes, check_weights_file
 
 FILTER_MULTIPLIERS = {"S": 20, "M": 32, "L": 48}
 """F, the filters of a level-0 operation, of Auto-DeepLab-S, -M and -L (the paper's table 2;
@@ -401,11 +399,7 @@ def AutoDeepLab(
             f"AutoDeepLab's variant must be one of {tuple(FILTER_MULTIPLIERS)}; received "
             f"{variant!r}."
         )
-    if weights is not None and not os.path.exists(weights):
-        raise ValueError(
-            f"weights must be None or the path of a Keras weights file of this net (no trained "
-            f"Auto-DeepLab was released); no file exists at {weights!r}."
-        )
+    check_weights_file(weights, "no trained Auto-DeepLab was released")
 
     # data: RGB in [0, 255] → [−1, 1].
     images = keras.Input(shape=input_shape, name="image")

@@ -61,7 +61,6 @@ tensorflow/models `research/deeplab/core/model.py`, `model.py`; pytorch/vision
 """
 
 import dataclasses
-import os
 
 import keras
 
@@ -69,7 +68,7 @@ from keras_fcn.backbones.preprocessing import torchvision_preprocessing
 from keras_fcn.backbones.registry import get_backbone
 from keras_fcn.backbones.resnet import TORCHVISION
 from keras_fcn.layers import ResizeToReference, ZoomToReference
-from keras_fcn.models.inputs import check_sizes
+from keras_fcn.models.inputs import check_sizes, check_weights_file
 
 ASPP_FILTERS = 256
 """Filters of every ASPP branch, of the projection and of torchvision's extra 3×3."""
@@ -220,7 +219,6 @@ def fcn_head(
 
 
 def encoder(
-    *,
     backbone: str,
     output_stride: int,
     multi_grid: tuple[int, int, int],
@@ -241,7 +239,7 @@ def encoder(
 
     Example:
 
-    >>> images, features, x = encoder(backbone="resnet50", output_stride=8, multi_grid=(1, 2, 4),
+    >>> images, features, x = encoder("resnet50", 8, (1, 2, 4),
     ...     weights=None, input_shape=(None, None, 3), kernel_initializer="zeros")
     >>> features["P2"].shape[-1], x.shape[-1]
     (256, 256)
@@ -338,12 +336,7 @@ def DeepLabV3(
     """
     check_sizes(input_shape, num_classes=num_classes)
     images, _, x = encoder(
-        backbone=backbone,
-        output_stride=output_stride,
-        multi_grid=multi_grid,
-        weights=weights,
-        input_shape=input_shape,
-        kernel_initializer=kernel_initializer,
+        backbone, output_stride, multi_grid, weights, input_shape, kernel_initializer
     )
 
     # logits: 1/output_stride.
@@ -376,12 +369,11 @@ def _torchvision_net(
             f"torchvision's segmentation ResNets have depth {TORCHVISION_DEPTHS}; received "
             f"depth={depth!r}."
         )
-    if weights is not None and not os.path.exists(weights):
-        raise ValueError(
-            f"weights must be None or the path of a Keras weights file of this net (torchvision's "
-            f".pth files are not Keras files, and keras.applications' ImageNet ResNet has another "
-            f"layout); no file exists at {weights!r}."
-        )
+    check_weights_file(
+        weights,
+        "torchvision's .pth files load through keras_fcn.from_preset, and keras.applications' "
+        "ImageNet ResNet has another layout",
+    )
 
     # data: RGB in [0, 255] → /255 → minus ImageNet's mean, over its standard deviation.
     images = keras.Input(shape=input_shape, name="image")

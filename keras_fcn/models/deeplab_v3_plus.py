@@ -142,9 +142,8 @@ def DeepLabV3Plus(
 ) -> keras.Model:
     """Builds DeepLab v3+: DeepLab v3 on a ResNet at output stride 16 or 8, and its decoder at 1/4.
 
-    The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
-    and returns per-pixel class logits of the same height and width, always float32;
-    keras.applications' ResNet preprocessing (BGR minus the ImageNet mean) is inside the model.
+    Inputs, outputs and preprocessing as `DeepLabV3`'s (RGB in [0, 255], float32 logits at the
+    input's size, keras.applications' ResNet preprocessing inside the model).
     See the module docstring for the net and where it follows the released code.
 
     Parameters for 21 classes: 40,378,741 trainable and 40,436,053 in all (`count_params`,
@@ -191,12 +190,7 @@ def DeepLabV3Plus(
             f"{low_level!r}."
         )
     images, features, x = encoder(
-        backbone=backbone,
-        output_stride=output_stride,
-        multi_grid=multi_grid,
-        weights=weights,
-        input_shape=input_shape,
-        kernel_initializer=kernel_initializer,
+        backbone, output_stride, multi_grid, weights, input_shape, kernel_initializer
     )
 
     # low-level features: 1/4, tapped by name.

@@ -172,9 +172,8 @@ def GCN(
 ) -> keras.Model:
     """Builds GCN: Global Convolutional Network and Boundary Refinement blocks on a ResNet.
 
-    The model takes RGB images with values in [0, 255] (uint8 or float) of any height and width
-    and returns per-pixel class logits of the same height and width, always float32;
-    keras.applications' ResNet preprocessing (BGR minus the ImageNet mean) is inside the model.
+    Inputs, outputs and preprocessing as `DeepLabV3`'s (RGB in [0, 255], float32 logits at the
+    input's size, keras.applications' ResNet preprocessing inside the model).
     See the module docstring for the net and the choices the paper leaves open.
 
     Parameters of the head for K classes, C_s channels of stage s (256, 512, 1024, 2048) and

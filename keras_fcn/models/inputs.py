@@ -5,6 +5,8 @@ expect inside the graph (`VGGPreprocessing`, BGR minus the mean), so that the mo
 exports take photographs as they are.
 """
 
+import os
+
 import keras
 
 from keras_fcn.backbones.preprocessing import VGGPreprocessing
@@ -26,6 +28,24 @@ def check_sizes(input_shape: tuple, **sizes: int) -> None:
             raise ValueError(f"{name} must be positive, received {size}.")
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3) for RGB, received {input_shape}.")
+
+
+def check_weights_file(weights: str | None, released: str) -> None:
+    """Raises a `ValueError` unless `weights` is `None` or an existing file, for a net whose
+    `weights` has no downloadable default; `released` says where the release's own weights load.
+
+    Example:
+
+    >>> check_weights_file("missing.weights.h5", "none was released")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: weights must be None or ... (none was released); no file exists at 'missing...
+    """
+    if weights is not None and not os.path.exists(weights):
+        raise ValueError(
+            f"weights must be None or the path of a Keras weights file of this net ({released}); "
+            f"no file exists at {weights!r}."
+        )
 
 
 def image_input(

@@ -18,14 +18,19 @@ Where the releases differ, each is followed (hszhao/PSPNet `evaluation/prototxt/
   every net (PSPNet-Keras-tensorflow's `modify_stride`) computes another net from the
   101-layer weights.
 - The prototxts fix the pools' kernel = stride for one input: 60, 30, 20, 10 at 473 (a 60×60
-  conv5), 90, 45, 30, 15 at 713. `input_size=473` or `713` builds that net (fixed input).
-  Other sizes pool adaptively to the bins 1, 2, 3, 6 (`keras.layers.AdaptiveAveragePooling2D`,
-  torch's `AdaptiveAvgPool2d` as the author's PyTorch PSPNet, hszhao/semseg
-  `model/pspnet.py`, uses it): bin i of b over n rows averages rows ⌊i·n/b⌋ … ⌈(i+1)·n/b⌉ − 1.
-  That is the prototxt's pooling exactly where conv5's side is a multiple of the bin, for
-  every bin where it is a multiple of 6: at 473 and 713 (the release's nets), and at any input
-  side whose conv5 side is (`conv5_size`: 41 → 6, 89 → 12). The windows of PSPNet's evaluation
-  (`keras_fcn.inference.PROTOCOLS["pspnet-ss"]`, ...) always run the net at 473 or 713.
+  conv5), 90, 45, 30, 15 at 713 (Caffe's `AVE` pooling of the release, `conv5_3_pool{b}`).
+  `input_size=473` or `713` builds that net (fixed input). The release defines nothing for
+  other sizes (its kernels would not tile another conv5). There the pools are adaptive to the
+  bins 1, 2, 3, 6 by PyTorch's rule (`keras_fcn.layers.AdaptiveAveragePooling`, torch's
+  `AdaptiveAvgPool2d` as the author's PyTorch PSPNet, hszhao/semseg `model/pspnet.py`, uses
+  it): bin i of b over n rows averages rows ⌊i·n/b⌋ … ⌈(i+1)·n/b⌉ − 1, neighbouring bins
+  sharing a row where b does not divide n. That is the prototxt's pooling exactly where
+  conv5's side is a multiple of the bin, for every bin where it is a multiple of 6: at 473
+  and 713 (the release's nets), and at any input side whose conv5 side is (`conv5_size`:
+  41 → 6, 89 → 12). With `input_size=None` the bins are computed from the size of each image
+  when the graph runs, so the model and its exports take any size. The windows of PSPNet's
+  evaluation (`keras_fcn.inference.PROTOCOLS["pspnet-ss"]`, ...) always run the net at 473 or
+  713.
 - Batch normalization is PSPNet's Caffe `BN` (epsilon 1e-5, moving-average momentum 0.95).
 - The auxiliary head of training (`aux=True`) sits on conv4's output (`conv4_23`, PSPNet-50's
   `conv4_6`): `conv4_24` (3×3 to 256, bias-free, batch normalization, ReLU), dropout 0.1 and
@@ -55,7 +60,7 @@ import keras
 from keras_fcn.backbones.preprocessing import PSPNET_MEAN_BGR
 from keras_fcn.backbones.registry import get_backbone
 from keras_fcn.backbones.resnet import PSPNET_50, PSPNET_101
-from keras_fcn.layers import CaffeInterp, ZoomToReference
+from keras_fcn.layers import AdaptiveAveragePooling, CaffeInterp, ZoomToReference
 from keras_fcn.layers.pooling import caffe_pooled_size
 from keras_fcn.models.inputs import check_sizes, image_input
 
@@ -131,7 +136,8 @@ def pyramid_pooling(
 
     Each bin b averages the features over b × b cells: with a fixed kernel = stride of
     side / b (`AveragePooling2D`, the prototxt's `conv5_3_pool{b}`) where the side is known and
-    a multiple of b, adaptively (`AdaptiveAveragePooling2D`) otherwise; then a bias-free 1×1
+    a multiple of b, adaptively (`keras_fcn.layers.AdaptiveAveragePooling`, PyTorch's bins,
+    from the size each call sees) otherwise; then a bias-free 1×1
     convolution to 512, batch normalization and ReLU, and Caffe's corner-aligned `Interp` back
     to the features' size (`keras_fcn.layers.CaffeInterp`; of one cell, a broadcast).
 
@@ -157,7 +163,7 @@ def pyramid_pooling(
             kernel = (height // bins, width // bins)
             x = keras.layers.AveragePooling2D(kernel, strides=kernel, name=name)(features)
         else:
-            x = keras.layers.AdaptiveAveragePooling2D(bins, name=name)(features)
+            x = AdaptiveAveragePooling(bins, name=name)(features)
         x = _conv_bn_relu(x, PYRAMID_FILTERS, 1, f"{name}_conv", kernel_initializer)
         pooled[bins] = CaffeInterp(name=f"{name}_interp")([x, features])
     return keras.layers.Concatenate(name="conv5_3_concat")(

@@ -63,15 +63,13 @@ High-Resolution Semantic Segmentation", CVPR 2017, section 3 and figure 2. guosh
 `main/my_resize.m`, `net_graphs/part2_cascaed_refinenet{,_pooling_improved}.pdf`.
 """
 
-import os
-
 import keras
 
 from keras_fcn.backbones.preprocessing import REFINENET_MEAN_RGB
 from keras_fcn.backbones.registry import BACKBONES
 from keras_fcn.backbones.resnet import REFINENET
 from keras_fcn.layers import ImresizeToReference, ResizeToReference
-from keras_fcn.models.inputs import check_sizes, image_input
+from keras_fcn.models.inputs import check_sizes, check_weights_file, image_input
 
 DEPTHS = (50, 101, 152)
 """The ResNets the release builds on (`imagenet-resnet-{50,101,152}-dag.mat`)."""
@@ -265,12 +263,7 @@ def RefineNet(
         raise ValueError(
             f"adapt_widths must be four positive integers, one per path; received {adapt_widths!r}."
         )
-    if weights is not None and not os.path.exists(weights):
-        raise ValueError(
-            f"weights must be None or the path of a Keras weights file of this net (a released "
-            f".mat file loads through keras_fcn.presets.from_preset); no file exists at "
-            f"{weights!r}."
-        )
+    check_weights_file(weights, "a released .mat file loads through keras_fcn.from_preset")
     head = _Head(
         pooling, upsampling, kernel_initializer or keras.initializers.RandomNormal(stddev=0.01)
     )

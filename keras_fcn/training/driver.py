@@ -4,6 +4,7 @@
 the run (`run.json`: its arguments, recipe, class weights and library versions), builds the model
 in the strategy's scope, optionally starts it from a trained model's shared layers, compiles it
 with the recipe and fits it with the run's callbacks (resume, best checkpoint, CSV log), then
+writes what the model was trained on into its `.keras` files (`keras_fcn.model_info`) and
 plots the curves. The batches are made by the caller (`keras_fcn.data`'s `tf.data` pipelines, or
 numpy arrays on any backend); `resolve_recipe` turns a base recipe and a caller's changes into
 the run's recipe. It runs on every Keras backend.
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import numpy as np
 
+from keras_fcn.model_info import ModelInfo, write_model_info
 from keras_fcn.training.fitting import compile_for_training, fit
 from keras_fcn.training.recipes import Recipe, with_options
 from keras_fcn.visualization import plot_training_curves, read_history_csv
@@ -116,6 +118,9 @@ class TrainingRun:
         jit_compile: compile the training step; `None` for the backend's choice
             (`compile_for_training`).
         arguments: what `run.json` records as the run's arguments (a command line's flags).
+        model_info: what the model is trained on (its classes, palette, input scale, dataset),
+            written into `final.keras` and `best.keras` when training ends
+            (`keras_fcn.model_info`); `None` writes nothing.
     """
 
     build_model: Callable[[], keras.Model]
@@ -125,6 +130,7 @@ class TrainingRun:
     init_from: str | None = None
     jit_compile: bool | None = None
     arguments: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    model_info: ModelInfo | None = None
 
 
 def _initialise_from(model: keras.Model, path: str, num_classes: int) -> None:
@@ -169,7 +175,8 @@ def train_model(
         scope: the distribution strategy's scope to build and compile in, if any.
 
     Returns:
-        The trained model (also saved as `final.keras` in the run directory).
+        The trained model (also saved as `final.keras` in the run directory, with the run's
+        `model_info`).
 
     Example:
 
@@ -195,6 +202,10 @@ def train_model(
             model, recipe, run.num_classes, total_steps=total_steps, jit_compile=run.jit_compile
         )
     fit(model, train_data, val_data, run.epochs, run.output_dir)
+    if run.model_info is not None:
+        for name in ("final.keras", "best.keras"):
+            if os.path.isfile(path := os.path.join(run.output_dir, name)):
+                write_model_info(path, run.model_info)
     history_path = os.path.join(run.output_dir, "history.csv")
     plot_training_curves(read_history_csv(history_path), os.path.join(run.output_dir, "curves.png"))
     print(f"Saved {os.path.join(run.output_dir, 'final.keras')} and the training curves.")

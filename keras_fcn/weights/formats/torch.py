@@ -217,16 +217,8 @@ class _Unpickler(pickle.Unpickler):
         self.storages.setdefault(key, (storage_type.dtype, numel))
         return _StorageRef(key, storage_type.dtype, offset, size)
 
-    def _rebuild_tensor_v2(
-        self,
-        storage: Any,
-        offset: Any,
-        size: Any,
-        stride: Any,
-        requires_grad: Any,
-        hooks: Any,
-        metadata: Any = None,
-    ) -> _TensorRef:
+    # As torch._utils._rebuild_tensor_v2; the gradient flags and hooks are not weights.
+    def _rebuild_tensor_v2(self, storage, offset, size, stride, _grad, _hooks, metadata=None):
         dtype = storage.dtype if isinstance(storage, _StorageRef) else ""
         return _tensor_ref(storage, offset, size, stride, dtype, metadata)
 
