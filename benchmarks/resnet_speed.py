@@ -285,8 +285,8 @@ def our_call(model, path: str, images: np.ndarray, workdir: str):
     import openvino
 
     from keras_fcn.export import export_model
+    from keras_fcn.export.layout import IMAGES_INPUT
     from keras_fcn.export.runtimes import compile_openvino
-    from keras_fcn.export.segmenter import IMAGES_INPUT
 
     directory = os.path.join(workdir, f"{model.name}-openvino")
     if not os.path.isdir(directory):
