@@ -79,8 +79,7 @@ from keras_fcn.export import (
     make_predictor,
 )
 from keras_fcn.export.litert import resized_examples
-from keras_fcn.export.onnx import onnx_function
-from keras_fcn.export.openvino import compile_openvino
+from keras_fcn.export.runtimes import compile_openvino, onnx_function
 
 
 @dataclasses.dataclass(frozen=True)

@@ -310,8 +310,8 @@ def our_call(model, path: str, images: np.ndarray, workdir: str):
     import openvino
 
     from keras_fcn.export import export_model
-    from keras_fcn.export.openvino import compile_openvino
-    from keras_fcn.export.segmenter import IMAGES_INPUT
+    from keras_fcn.export.layout import IMAGES_INPUT
+    from keras_fcn.export.runtimes import compile_openvino
 
     directory = os.path.join(workdir, f"{model.name}-openvino")
     if not os.path.isdir(directory):
@@ -340,7 +340,7 @@ def peer_call(net, path: str, images: np.ndarray, workdir: str, name: str):
                 return timed(inputs)
 
         return call
-    from keras_fcn.export.openvino import compile_openvino
+    from keras_fcn.export.runtimes import compile_openvino
 
     path_onnx = os.path.join(workdir, f"{name}-torch.onnx")
     if not os.path.exists(path_onnx):

@@ -8,7 +8,9 @@ multi-scale test net around any of them (`multi_scale`), the trained nets of the
 (`from_preset`, `PRESETS`), their layers, the paper's four scores (`keras_fcn.metrics`), `evaluate`,
 the papers' test-time protocols (`PROTOCOLS`, `ProtocolPredictor`: scales, flips, sliding windows),
 DeepLab's dense CRF (`dense_crf`), and Monte Carlo dropout for the Bayesian SegNets
-(`predict_with_uncertainty`). Importing the package registers every serializable class, so
+(`predict_with_uncertainty`). Each name is imported from its module when it is first used, so
+`import keras_fcn` imports no Keras, TensorFlow, JAX or PyTorch; every serializable class is
+registered as soon as Keras is imported (`keras_fcn.serializables`), so
 `keras.models.load_model` reads `.keras` files without `custom_objects`.
 Data sources and pipelines live in `keras_fcn.data`, training in `keras_fcn.training`, exports
 for TF Serving, ONNX Runtime, OpenVINO and LiteRT (float32, bfloat16, int8) in
@@ -26,53 +28,83 @@ Encoder-Decoder Architecture for Image Segmentation", PAMI 2017; Chen, Zhu, Papa
 "RefineNet: Multi-Path Refinement Networks for High-Resolution Semantic Segmentation", CVPR 2017.
 """
 
-from keras_fcn import metrics, registry
-from keras_fcn.backbones import VGGPreprocessing, convolutionalize
-from keras_fcn.evaluation import EvaluationReport, evaluate
-from keras_fcn.inference import PROTOCOLS, Protocol, ProtocolPredictor, dense_crf
-from keras_fcn.layers import (
-    BilinearUpsampling,
-    CaffeInterp,
-    CaffeMaxPooling2D,
-    CropToReference,
-    GroupedIdentity,
-    ImresizeToReference,
-    LocalResponseNormalization,
-    MatmulConv2D,
-    MaxPoolingWithIndices,
-    MaxUnpooling,
-    MonteCarloDropout,
-    PadToMultiple,
-    ReflectPadding2D,
-    ResizeToReference,
-    ZoomToReference,
-)
-from keras_fcn.models import (
-    GCN,
-    AutoDeepLab,
-    DeepLabASPP,
-    DeepLabLargeFOV,
-    DeepLabV3,
-    DeepLabV3Plus,
-    Dilation8,
-    FCN8s,
-    FCN8sAtOnce,
-    FCN16s,
-    FCN32s,
-    FCNAlexNet,
-    PSPNet,
-    RefineNet,
-    SegNet,
-    SegNetBasic,
-    TorchvisionDeepLabV3,
-    TorchvisionFCN,
-    multi_scale,
-)
-from keras_fcn.presets import PRESETS, from_preset
-from keras_fcn.uncertainty import predict_with_uncertainty
-from keras_fcn.weights import WeightTransfer, transfer_weights
+import importlib
+import sys
+
+from keras_fcn.import_hooks import lazy_package
 
 __version__ = "0.2.0"
+
+lazy_package(
+    __name__,
+    {
+        "keras_fcn": (
+            "metrics",
+            "registry",
+        ),
+        "keras_fcn.backbones": (
+            "VGGPreprocessing",
+            "convolutionalize",
+        ),
+        "keras_fcn.evaluation": (
+            "EvaluationReport",
+            "evaluate",
+        ),
+        "keras_fcn.inference": (
+            "PROTOCOLS",
+            "Protocol",
+            "ProtocolPredictor",
+            "dense_crf",
+        ),
+        "keras_fcn.layers": (
+            "BilinearUpsampling",
+            "CaffeInterp",
+            "CaffeMaxPooling2D",
+            "CropToReference",
+            "GroupedIdentity",
+            "ImresizeToReference",
+            "LocalResponseNormalization",
+            "MatmulConv2D",
+            "MaxPoolingWithIndices",
+            "MaxUnpooling",
+            "MonteCarloDropout",
+            "PadToMultiple",
+            "ReflectPadding2D",
+            "ResizeToReference",
+            "ZoomToReference",
+        ),
+        "keras_fcn.models": (
+            "GCN",
+            "AutoDeepLab",
+            "DeepLabASPP",
+            "DeepLabLargeFOV",
+            "DeepLabV3",
+            "DeepLabV3Plus",
+            "Dilation8",
+            "FCN8s",
+            "FCN8sAtOnce",
+            "FCN16s",
+            "FCN32s",
+            "FCNAlexNet",
+            "PSPNet",
+            "RefineNet",
+            "SegNet",
+            "SegNetBasic",
+            "TorchvisionDeepLabV3",
+            "TorchvisionFCN",
+            "multi_scale",
+        ),
+        "keras_fcn.presets": (
+            "PRESETS",
+            "from_preset",
+        ),
+        "keras_fcn.uncertainty": ("predict_with_uncertainty",),
+        "keras_fcn.weights": (
+            "WeightTransfer",
+            "transfer_weights",
+        ),
+    },
+)
 
 __all__ = [
     "GCN",
@@ -125,3 +157,27 @@ __all__ = [
     "registry",
     "transfer_weights",
 ]
+
+
+# Registration of the serializable classes (`keras_fcn.serializables`), which import Keras: now
+# if Keras is already imported, else right after the outermost import that imports it (of
+# Keras, TensorFlow or a module of this package) is complete, never inside one, where a module
+# of the chain may still be half-initialised.
+if "keras" in sys.modules:
+    importlib.import_module("keras_fcn.serializables")
+else:
+    import contextlib
+
+    from keras_fcn.import_hooks import AroundImport
+
+    @contextlib.contextmanager
+    def _register_when_keras_is_imported():
+        yield
+        if "keras" in sys.modules:
+            _registration.remove()
+            importlib.import_module("keras_fcn.serializables")
+
+    _registration = AroundImport(
+        _register_when_keras_is_imported, ("keras", "tensorflow"), packages=("keras_fcn",)
+    )
+    _registration.install()

@@ -32,6 +32,7 @@ downloaded by hand).
 
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import os
 import shutil
@@ -529,10 +530,30 @@ def _sha1(path: str) -> str:
     return digest.hexdigest()
 
 
+_CONVERTED = "{name}-{sha1}.weights.h5"
+"""The name of a preset's converted weights in `$KERAS_HOME/models`: keyed by the first 16 hex
+digits of its file's SHA1, so that another file never loads stale weights."""
+
+
 def _cache_path(preset: Preset, sha1: str) -> str:
-    """The converted weights of a preset's file: keyed by the file's SHA1, so that another file
-    never loads stale weights."""
-    return os.path.join(keras_home(), "models", f"{preset.name}-{sha1[:16]}.weights.h5")
+    """The converted weights of a preset's file."""
+    return os.path.join(keras_home(), "models", _CONVERTED.format(name=preset.name, sha1=sha1[:16]))
+
+
+def cached_files(name: str) -> list[str]:
+    """The files of a preset in Keras' cache: its downloaded file and its converted weights.
+
+    Example:
+
+    >>> all(os.path.isfile(path) for path in cached_files("voc-fcn8s"))
+    True
+    """
+    preset = get_preset(name)
+    models = os.path.join(keras_home(), "models")
+    download = os.path.join(models, preset.file_name)
+    pattern = _CONVERTED.format(name=glob.escape(preset.name), sha1="[0-9a-f]" * 16)
+    converted = glob.glob(os.path.join(glob.escape(models), pattern))
+    return ([download] if os.path.isfile(download) else []) + sorted(converted)
 
 
 def _download(preset: Preset) -> tuple[str, str]:

@@ -6,10 +6,10 @@ import pytest
 
 from keras_fcn.export.litert import (
     check_input_size,
-    litert_function,
     resize_image,
     write_litert,
 )
+from keras_fcn.export.runtimes import litert_function
 
 pytestmark = pytest.mark.slow  # two conversions and a calibration: tens of seconds
 

@@ -6,7 +6,8 @@ import export_checks
 import numpy as np
 import pytest
 
-from keras_fcn.export.onnx import onnx_function, write_onnx
+from keras_fcn.export.onnx import write_onnx
+from keras_fcn.export.runtimes import onnx_function
 
 pytestmark = pytest.mark.slow  # tf2onnx takes tens of seconds per export
 

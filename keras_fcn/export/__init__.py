@@ -13,42 +13,59 @@
   computation (uint8 images → class ids, probabilities); importing the optional runtimes.
 
 The ONNX, OpenVINO and LiteRT runtimes are optional (`pip install keras-fcn[deploy]`) and
-imported only by the formats that use them.
+imported only by the formats that use them. Each name is imported from its module on first use,
+so `load_predictor` of an ONNX, OpenVINO or LiteRT export imports no TensorFlow.
 """
 
-from keras_fcn.export.exporter import FORMAT_PRECISIONS, FORMATS, AccuracyGuard, export_model
-from keras_fcn.export.guard import (
-    MAX_MIOU_DROP,
-    MIN_PIXEL_AGREEMENT,
-    AccuracyGuardError,
-    AccuracyGuardWarning,
-    AgreementReport,
-    check_agreement,
-)
-from keras_fcn.export.layout import ExportInfo
-from keras_fcn.export.precision import (
-    IN_PROCESS_PRECISIONS,
-    PRECISIONS,
-    bfloat16_model,
-    calibration_images,
-    float32_model,
-    in_process_model,
-)
-from keras_fcn.export.predictor import load_predictor, make_predictor, read_export_info
-from keras_fcn.export.saved_model import (
-    BYTES_INPUT,
-    BYTES_SIGNATURE,
-    CLASS_IDS_SIGNATURE,
-    IMAGES_SIGNATURE,
-    SAME_SIZE_MESSAGE,
-    export_for_serving,
-    find_saved_model,
-)
-from keras_fcn.export.segmenter import (
-    CLASS_IDS_OUTPUT,
-    IMAGES_INPUT,
-    PROBABILITIES_OUTPUT,
-    segmenter,
+from keras_fcn.import_hooks import lazy_package
+
+lazy_package(
+    __name__,
+    {
+        "keras_fcn.export.exporter": (
+            "FORMAT_PRECISIONS",
+            "FORMATS",
+            "AccuracyGuard",
+            "export_model",
+        ),
+        "keras_fcn.export.guard": (
+            "MAX_MIOU_DROP",
+            "MIN_PIXEL_AGREEMENT",
+            "AccuracyGuardError",
+            "AccuracyGuardWarning",
+            "AgreementReport",
+            "check_agreement",
+        ),
+        "keras_fcn.export.layout": (
+            "CLASS_IDS_OUTPUT",
+            "IMAGES_INPUT",
+            "PROBABILITIES_OUTPUT",
+            "ExportInfo",
+        ),
+        "keras_fcn.export.precision": (
+            "IN_PROCESS_PRECISIONS",
+            "PRECISIONS",
+            "bfloat16_model",
+            "calibration_images",
+            "float32_model",
+            "in_process_model",
+        ),
+        "keras_fcn.export.predictor": (
+            "load_predictor",
+            "make_predictor",
+            "read_export_info",
+        ),
+        "keras_fcn.export.saved_model": (
+            "BYTES_INPUT",
+            "BYTES_SIGNATURE",
+            "CLASS_IDS_SIGNATURE",
+            "IMAGES_SIGNATURE",
+            "SAME_SIZE_MESSAGE",
+            "export_for_serving",
+            "find_saved_model",
+        ),
+        "keras_fcn.export.segmenter": ("segmenter",),
+    },
 )
 
 __all__ = [

@@ -19,6 +19,24 @@ from collections.abc import Callable, Iterator
 INFO_FILE = "keras_fcn.json"
 """Name of the description written next to every artefact."""
 
+ARTEFACTS = {
+    "saved_model": "saved_model.pb",
+    "onnx": "model.onnx",
+    "openvino": "model.xml",
+    "litert": "model.tflite",
+}
+"""The file that marks a version directory of each format."""
+
+IMAGES_INPUT = "images"
+"""Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
+
+CLASS_IDS_OUTPUT = "class_ids"
+"""Output of every artefact: `[B, H, W]` int32, the most likely class of each pixel."""
+
+PROBABILITIES_OUTPUT = "probabilities"
+"""Output of every artefact (but the SavedModel's `serve_class_ids`): `[B, H, W, num_classes]`
+float32, the softmax of the logits."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ExportInfo:

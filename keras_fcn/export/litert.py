@@ -16,18 +16,16 @@ only) calibrated on the user's images, resized to the input size.
 
 import importlib.metadata
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.layout import ARTEFACTS, ExportInfo
 from keras_fcn.export.precision import check_calibration, to_uint8_image
 from keras_fcn.export.runtimes import require
 from keras_fcn.export.segmenter import (
-    CLASS_IDS_OUTPUT,
-    IMAGES_INPUT,
     check_model,
     input_signature,
     segmenter,
@@ -36,7 +34,7 @@ from keras_fcn.export.segmenter import (
 PRECISIONS = ("float32", "int8")
 """Precisions of a LiteRT export (TFLite has no bfloat16 kernels)."""
 
-ARTEFACT = "model.tflite"
+ARTEFACT = ARTEFACTS["litert"]
 """File name of the model in the version directory."""
 
 
@@ -161,32 +159,3 @@ def write_litert(
         runtime={"ai-edge-litert": importlib.metadata.version("ai-edge-litert")},
         calibration_images=len(calibration) if precision == "int8" else None,
     )
-
-
-def litert_function(path: str, threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """Opens a LiteRT export in the LiteRT interpreter as a function from images to class ids.
-
-    Args:
-        path: the `.tflite` file.
-        threads: interpreter threads, or `None` for one per usable core.
-
-    Returns:
-        A function from uint8 images `(B, height, width, 3)` of the export's input size to int32
-        class ids `(B, height, width)`; other sizes raise a `ValueError`.
-    """
-    interpreter_module = require("ai_edge_litert.interpreter", "ai-edge-litert")
-    if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    interpreter = interpreter_module.Interpreter(model_path=path, num_threads=threads)
-    runner = interpreter.get_signature_runner()
-    (_, height, width, _) = interpreter.get_input_details()[0]["shape_signature"]
-
-    def segment(images: np.ndarray) -> np.ndarray:
-        if tuple(images.shape[1:3]) != (height, width):
-            raise ValueError(
-                f"The LiteRT export {path} takes {height}×{width} images only, received "
-                f"{images.shape[1]}×{images.shape[2]}; resize or pad them to its size first."
-            )
-        return runner(**{IMAGES_INPUT: images})[CLASS_IDS_OUTPUT]
-
-    return segment

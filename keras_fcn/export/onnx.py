@@ -11,18 +11,17 @@ bfloat16 convolutions: for bfloat16, export to OpenVINO.
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.layout import ARTEFACTS, IMAGES_INPUT, ExportInfo
 from keras_fcn.export.precision import check_calibration
 from keras_fcn.export.runtimes import require
 from keras_fcn.export.segmenter import (
-    CLASS_IDS_OUTPUT,
-    IMAGES_INPUT,
     check_model,
     input_signature,
     segmenter,
@@ -31,7 +30,7 @@ from keras_fcn.export.segmenter import (
 PRECISIONS = ("float32", "int8")
 """Precisions of an ONNX export."""
 
-ARTEFACT = "model.onnx"
+ARTEFACT = ARTEFACTS["onnx"]
 """File name of the model in the version directory (Triton's and OpenVINO Model Server's)."""
 
 
@@ -51,7 +50,9 @@ def _write_float32(model: keras.Model, path: str) -> None:
     runtime = require("onnxruntime")
     from keras.src.export.tf2onnx_lib import patch_tf2onnx
 
-    patch_tf2onnx()  # as Keras' own export does: tf2onnx 1.17 predates numpy 2
+    with warnings.catch_warnings():  # the patch's test for np.object warns on numpy 2
+        warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
+        patch_tf2onnx()  # as Keras' own export does: tf2onnx 1.17 predates numpy 2
     wrapper = segmenter(model)
     trainable, frozen = wrapper.trainable_variables, wrapper.non_trainable_variables
     weights = {f"weight_{index}": variable for index, variable in enumerate(trainable + frozen)}
@@ -204,21 +205,3 @@ def write_onnx(
         runtime={"onnxruntime": runtime.__version__},
         calibration_images=len(calibration) if precision == "int8" else None,
     )
-
-
-def onnx_function(path: str, threads: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """Opens an ONNX export in ONNX Runtime as a function from images to class ids.
-
-    Args:
-        path: the `.onnx` file.
-        threads: intra-op threads, or `None` for ONNX Runtime's default (one per core).
-
-    Returns:
-        A function from uint8 images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
-    """
-    runtime = require("onnxruntime")
-    options = runtime.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    session = runtime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    return lambda images: session.run([CLASS_IDS_OUTPUT], {IMAGES_INPUT: images})[0]

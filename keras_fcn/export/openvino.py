@@ -5,41 +5,37 @@ The model is the ONNX export (`keras_fcn.export.onnx`) converted by OpenVINO's o
 `model.bin`, `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` and `probabilities` out.
 
 float32 and bfloat16 share the same IR with float32 weights: OpenVINO chooses the precision it
-computes in when it compiles the model, from the `INFERENCE_PRECISION_HINT` property. Its default
-on a CPU with AVX512_BF16 or AMX is bfloat16, which is why a float32 IR run with default settings
-is twice as fast there as float32. The loader (`openvino_function`) sets the hint of the export's
-precision (`INFERENCE_PRECISION_HINTS`); OpenVINO Model Server takes it as
-`"plugin_config": {"INFERENCE_PRECISION_HINT": "bf16"}`. int8 is NNCF's post-training
-quantization (`nncf.quantize`) calibrated on the user's images: convolutions and matrix products
-run on int8 (VNNI) and the rest in OpenVINO's default precision. With `min_agreement`, it is
-NNCF's accuracy-controlled quantization instead (`nncf.quantize_with_accuracy_control`): the
-layers whose int8 costs the most agreement with float32 go back to float, one at a time, until
-the class ids agree with float32's on that fraction of the calibration images' pixels.
+computes in when it compiles the model, from the `INFERENCE_PRECISION_HINT` property. Its default on
+a CPU with AVX512_BF16 or AMX is bfloat16, which is why a float32 IR run with default settings is
+twice as fast there as float32. The loader (`keras_fcn.export.runtimes.openvino_function`) sets the
+hint of the export's precision (`INFERENCE_PRECISION_HINTS` there); OpenVINO Model Server takes it
+as `"plugin_config": {"INFERENCE_PRECISION_HINT": "bf16"}`. int8 is NNCF's post-training
+quantization (`nncf.quantize`) calibrated on the user's images: convolutions and matrix products run
+on int8 (VNNI) and the rest in OpenVINO's default precision. With `min_agreement`, it is NNCF's
+accuracy-controlled quantization instead (`nncf.quantize_with_accuracy_control`): the layers whose
+int8 costs the most agreement with float32 go back to float, one at a time, until the class ids
+agree with float32's on that fraction of the calibration images' pixels.
 """
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
-from keras_fcn.export.layout import ExportInfo
+from keras_fcn.export.layout import ARTEFACTS, CLASS_IDS_OUTPUT, IMAGES_INPUT, ExportInfo
 from keras_fcn.export.onnx import ARTEFACT as ONNX_ARTEFACT
 from keras_fcn.export.onnx import write_onnx
 from keras_fcn.export.precision import check_calibration
-from keras_fcn.export.runtimes import require
-from keras_fcn.export.segmenter import CLASS_IDS_OUTPUT, IMAGES_INPUT, check_model
+from keras_fcn.export.runtimes import compile_openvino, require
+from keras_fcn.export.segmenter import check_model
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 """Precisions of an OpenVINO export."""
 
-ARTEFACT = "model.xml"
+ARTEFACT = ARTEFACTS["openvino"]
 """File name of the model's graph in the version directory; the weights are `model.bin`."""
-
-INFERENCE_PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
-"""OpenVINO's `INFERENCE_PRECISION_HINT` for each precision; int8 exports keep OpenVINO's
-default for the layers left unquantized (bfloat16 where the CPU has it, else float32)."""
 
 
 def write_openvino(
@@ -149,39 +145,3 @@ def _quantize(converted, calibration: Sequence[np.ndarray], min_agreement: float
         drop_type=nncf.DropType.ABSOLUTE,
         subset_size=len(calibration),
     )
-
-
-def compile_openvino(path, precision: str | None = "float32", device: str = "CPU"):
-    """Compiles an OpenVINO IR with the precision hint of an export's precision.
-
-    Args:
-        path: the `.xml` file, or an `openvino.Model`.
-        precision: the export's precision; `None` keeps all of OpenVINO's defaults (bfloat16
-            on CPUs with AVX512_BF16 or AMX).
-        device: OpenVINO's device name.
-
-    Returns:
-        The `openvino.CompiledModel`.
-    """
-    ov = require("openvino")
-    config = {}
-    if precision in INFERENCE_PRECISION_HINTS:
-        config["INFERENCE_PRECISION_HINT"] = INFERENCE_PRECISION_HINTS[precision]
-    return ov.Core().compile_model(path, device, config)
-
-
-def openvino_function(
-    path: str, precision: str | None = "float32"
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Compiles an OpenVINO export for the CPU as a function from images to class ids.
-
-    Args:
-        path: the `.xml` file.
-        precision: the export's precision (see `compile_openvino`).
-
-    Returns:
-        A function from uint8 images `(B, H, W, 3)` to int32 class ids `(B, H, W)`.
-    """
-    compiled = compile_openvino(path, precision)
-    request = compiled.create_infer_request()
-    return lambda images: request.infer({IMAGES_INPUT: images})[CLASS_IDS_OUTPUT]

@@ -9,23 +9,15 @@ path is checked the same way.
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-import keras_fcn.models  # noqa: F401  (registers the layers and initializer load_model needs)
-from keras_fcn.backends import require_tensorflow
-from keras_fcn.export import litert, onnx, openvino, saved_model
-from keras_fcn.export.layout import INFO_FILE, ExportInfo, find_version
-from keras_fcn.export.precision import in_process_model
+from keras_fcn.export.layout import ARTEFACTS, INFO_FILE, ExportInfo, find_version
+from keras_fcn.export.runtimes import litert_function, onnx_function, openvino_function
 
-ARTEFACTS = {
-    "saved_model": "saved_model.pb",
-    "onnx": onnx.ARTEFACT,
-    "openvino": openvino.ARTEFACT,
-    "litert": litert.ARTEFACT,
-}
-"""The file that marks a version directory of each format."""
+if TYPE_CHECKING:
+    import keras
 
 _EXTENSIONS = {".onnx": "onnx", ".xml": "openvino", ".tflite": "litert"}
 
@@ -47,7 +39,7 @@ def _checked(segment: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarra
 
 
 def make_predictor(
-    model: keras.Model, precision: str = "float32"
+    model: "keras.Model", precision: str = "float32"
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A Keras model in process as a function from uint8 images to class ids.
 
@@ -65,12 +57,17 @@ def make_predictor(
 
     Example:
 
+    >>> import keras
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
     >>> make_predictor(model, "bfloat16")(np.zeros((1, 37, 53, 3), "uint8")).shape
     (1, 37, 53)
     """
+    from keras_fcn.backends import require_tensorflow
+    from keras_fcn.export.precision import in_process_model
+    from keras_fcn.export.saved_model import model_function
+
     require_tensorflow("keras_fcn.export.make_predictor")
-    return _checked(saved_model.model_function(in_process_model(model, precision)))
+    return _checked(model_function(in_process_model(model, precision)))
 
 
 def _holds_export(directory: str) -> bool:
@@ -123,7 +120,7 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
     A `.keras` file runs in process (see `make_predictor`); a SavedModel runs its `serve_images`
     signature in TensorFlow; an ONNX export runs in ONNX Runtime, an OpenVINO one in OpenVINO
     (with the precision hint of its export), a LiteRT one in the LiteRT interpreter (at its one
-    input size).
+    input size): those three import their runtime only, not TensorFlow or Keras.
 
     Args:
         path: a `.keras` file; an export's version directory or base directory of numbered
@@ -141,6 +138,7 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
 
     Example:
 
+    >>> import keras, keras_fcn.export
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
     >>> _ = keras_fcn.export.export_model(model, "saved_models/demo", "onnx")
     >>> predict = load_predictor("saved_models/demo")
@@ -153,6 +151,11 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
             "OpenVINO or LiteRT export directory, or its file)."
         )
     if os.path.isfile(path) and path.endswith(".keras"):
+        import keras
+
+        import keras_fcn.models  # noqa: F401  (registers the layers load_model needs)
+        from keras_fcn.backends import require_tensorflow
+
         require_tensorflow("keras_fcn.export.load_predictor of a .keras file")
         return make_predictor(keras.models.load_model(path), precision or "float32")
     artefact, info = read_export_info(path)
@@ -162,11 +165,13 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
             f"received precision={precision!r}. Export it again in {precision}."
         )
     if info.format == "saved_model":
-        return _checked(saved_model.saved_model_function(artefact))
+        from keras_fcn.export.saved_model import saved_model_function
+
+        return _checked(saved_model_function(artefact))
     if info.format == "onnx":
-        return _checked(onnx.onnx_function(artefact))
+        return _checked(onnx_function(artefact))
     if info.format == "openvino":
-        return _checked(openvino.openvino_function(artefact, info.precision))
+        return _checked(openvino_function(artefact, info.precision))
     if info.format == "litert":
-        return _checked(litert.litert_function(artefact))
+        return _checked(litert_function(artefact))
     raise ValueError(f"{path}: unknown export format {info.format!r} in its {INFO_FILE}.")

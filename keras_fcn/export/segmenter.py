@@ -10,18 +10,9 @@ every format takes and returns the same tensors under the same names.
 import keras
 import tensorflow as tf
 
+from keras_fcn.export.layout import CLASS_IDS_OUTPUT, IMAGES_INPUT, PROBABILITIES_OUTPUT
 from keras_fcn.export.precision import float32_model
 from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
-
-IMAGES_INPUT = "images"
-"""Input of every artefact: `[B, H, W, 3]` uint8 RGB images."""
-
-CLASS_IDS_OUTPUT = "class_ids"
-"""Output of every artefact: `[B, H, W]` int32, the most likely class of each pixel."""
-
-PROBABILITIES_OUTPUT = "probabilities"
-"""Output of every artefact (but the SavedModel's `serve_class_ids`): `[B, H, W, num_classes]`
-float32, the softmax of the logits."""
 
 
 class ClassIds(keras.layers.Layer):

@@ -9,22 +9,37 @@ data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under
 DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `pydensecrf2`.
 """
 
-from keras_fcn.inference.crf import CRF_SETTINGS, CRFSettings, dense_crf, get_crf_settings
-from keras_fcn.inference.folding import fold_batch_normalization, foldable_pairs
-from keras_fcn.inference.protocols import (
-    MERGES,
-    PROTOCOLS,
-    Protocol,
-    ProtocolPredictor,
-    get_protocol,
-    scaled_size,
-    window_starts,
-)
-from keras_fcn.inference.single_scale import (
-    AUXILIARY_OUTPUTS,
-    has_auxiliary_head,
-    logits_function,
-    without_auxiliary_head,
+from keras_fcn.import_hooks import lazy_package
+
+lazy_package(
+    __name__,
+    {
+        "keras_fcn.inference.crf": (
+            "CRF_SETTINGS",
+            "CRFSettings",
+            "dense_crf",
+            "get_crf_settings",
+        ),
+        "keras_fcn.inference.folding": (
+            "fold_batch_normalization",
+            "foldable_pairs",
+        ),
+        "keras_fcn.inference.protocols": (
+            "MERGES",
+            "PROTOCOLS",
+            "Protocol",
+            "ProtocolPredictor",
+            "get_protocol",
+            "scaled_size",
+            "window_starts",
+        ),
+        "keras_fcn.inference.single_scale": (
+            "AUXILIARY_OUTPUTS",
+            "has_auxiliary_head",
+            "logits_function",
+            "without_auxiliary_head",
+        ),
+    },
 )
 
 __all__ = [

@@ -53,13 +53,14 @@ six-scale protocol peaks at about 1 GB above the model with a small net
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from keras_fcn.inference.crf import CRF_SETTINGS, dense_crf
-from keras_fcn.inference.single_scale import logits_function
-from keras_fcn.layers.upsampling import imresize_contributions
+
+if TYPE_CHECKING:  # Keras is imported where a model runs: the protocols are data without it
+    import keras
 
 MERGES = ("logits", "probabilities", "max")
 """How a protocol merges its passes (see the module docstring)."""
@@ -375,6 +376,8 @@ large scale is hundreds of megabytes (`_resize`)."""
 def _resize(array: np.ndarray, size: tuple[int, int], resize: str, integer: bool) -> np.ndarray:
     """`(H, W, C)` resized to `size` as `resize` says (an `integer` image rounded to uint8 by
     `"imresize"`), a few channels at a time."""
+    import keras
+
     shrinks = size[0] < array.shape[0] or size[1] < array.shape[1]
     resized = np.empty((*size, array.shape[-1]), "float32")
     for first in range(0, array.shape[-1], RESIZE_CHANNELS):
@@ -429,6 +432,10 @@ def imresize_bilinear(
     >>> imresize_bilinear(image, (1, 2), integer=True)[0, :, 0].tolist()
     [3.0, 4.0]
     """
+    import keras
+
+    from keras_fcn.layers.upsampling import imresize_contributions
+
     # The image in float64 with numpy (MATLAB's double decides its rounding); the scores in
     # float32 (MATLAB's single) with the backend's ops, on its device.
     ops = np if integer else keras.ops
@@ -454,6 +461,8 @@ def imresize_bilinear(
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
+    import keras
+
     return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
 
 
@@ -476,6 +485,7 @@ class ProtocolPredictor:
 
     Example:
 
+    >>> import keras
     >>> model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 1)])
     >>> predictor = ProtocolPredictor(model, Protocol(scales=(0.5, 1.0), flip=True, window=8))
     >>> predictor(np.zeros((1, 13, 21, 3))).shape
@@ -484,7 +494,7 @@ class ProtocolPredictor:
 
     def __init__(
         self,
-        model: keras.Model,
+        model: "keras.Model",
         protocol: str | Protocol = "single-scale",
         batch_size: int = 4,
         verbose: int = 0,
@@ -494,6 +504,8 @@ class ProtocolPredictor:
         self.protocol = get_protocol(protocol)
         self.batch_size = batch_size
         self.verbose = verbose
+        from keras_fcn.inference.single_scale import logits_function
+
         self._logits = logits_function(model)
         # PSPNet's windows give probabilities, with the mirror image fused in (caffe_process.m).
         self._window_probabilities = self.protocol.merge == "logits"
@@ -518,6 +530,8 @@ class ProtocolPredictor:
         mirrors = (False, True) if protocol.flip and not self._fuse_flip else (False,)
         progress = None
         if self.verbose:
+            import keras
+
             calls = sum(self._calls(scaled) for scaled in sizes) * len(mirrors)
             progress = keras.utils.Progbar(calls, verbose=self.verbose, unit_name="call")
         merged, passes = None, 0
@@ -599,6 +613,8 @@ class ProtocolPredictor:
         """The model's scores of a batch of windows: logits, or for `merge="logits"` the softmax
         of the logits plus (with `flip`) the mirror image's logits mirrored back (PSPNet's
         `caffe_process.m`)."""
+        import keras
+
         if not self._window_probabilities:
             return keras.ops.convert_to_numpy(self._logits(windows))
         if not self._fuse_flip:
