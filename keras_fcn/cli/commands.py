@@ -510,6 +510,7 @@ def export(args: argparse.Namespace) -> None:
         calibration=calibration,
         int8_min_agreement=args.int8_min_agreement,
         guard=guard,
+        outputs=("class_ids", "probabilities") if args.probabilities else None,
     )
     print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
     with open(os.path.join(path, "keras_fcn.json")) as file:

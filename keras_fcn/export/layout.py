@@ -34,6 +34,8 @@ class ExportInfo:
         calibration_images: images the int8 quantization was calibrated on, or `None`.
         min_agreement: the agreement with float32 an accuracy-controlled int8 quantization
             kept on those images, or `None`.
+        outputs: the artefact's outputs (`keras_fcn.export.segmenter.OUTPUTS`), or `None`
+            where not recorded (a SavedModel's signatures say theirs).
         guard: the accuracy guard's report (`AgreementReport.to_dict()`), or `None`.
 
     Example:
@@ -52,6 +54,7 @@ class ExportInfo:
     runtime: dict[str, str] = dataclasses.field(default_factory=dict)
     calibration_images: int | None = None
     min_agreement: float | None = None
+    outputs: tuple[str, ...] | None = None
     guard: dict | None = None
 
     def write(self, directory: str) -> None:
@@ -73,8 +76,9 @@ class ExportInfo:
         if not isinstance(fields, dict) or not {"format", "precision", "artefact"} <= set(fields):
             raise ValueError(f"{path} does not describe a keras_fcn export.")
         fields = {key: value for key, value in fields.items() if key in known}
-        if fields.get("input_size") is not None:
-            fields["input_size"] = tuple(fields["input_size"])
+        for name in ("input_size", "outputs"):
+            if fields.get(name) is not None:
+                fields[name] = tuple(fields[name])
         return cls(**fields)
 
 
