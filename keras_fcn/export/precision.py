@@ -225,8 +225,9 @@ class CalibrationProgress:
 
     A quantizer runs the model over every calibration image, which takes minutes for a few
     hundred images of a large net: each pass over them shows a `keras_fcn.progress.Progress`
-    (a bar in a terminal, a line per tenth elsewhere), counting an image once the quantizer
-    asks for the next one (or the pass ends).
+    (a bar in a terminal, a line per tenth elsewhere), counting an image when the quantizer
+    takes it: NNCF takes as many as it needs and never asks for the next, so an image cannot
+    be counted once it is done.
 
     Args:
         images: the calibration images (or anything the quantizer takes, one per image).
@@ -249,5 +250,5 @@ class CalibrationProgress:
     def __iter__(self) -> Iterator:
         progress = Progress(len(self.images), self.label, unit="images", stream=sys.stderr)
         for image in self.images:
-            yield image
             progress.add()
+            yield image
