@@ -30,12 +30,25 @@ held-out labelled split, e.g. CamVid val with a trained `--model-path`) the accu
 the path, and the change; int8 is then calibrated on `--calibration-dataset` (default: the same
 spec's training split) instead of synthetic photos.
 
+With `--graphs`, the script times instead the graph each runtime gets
+(`keras_fcn.export.graphs`): fc6 as `MatmulConv2D`'s matrix product against fc6 as the plain 7×7
+convolution with the same weights, in TensorFlow (the Keras model in a `tf.function`, what the
+SavedModel runs), ONNX Runtime (float32), OpenVINO (f32 and bf16 hints, on the IR OpenVINO's ONNX
+front end reads from the same ONNX file, as `write_openvino` converts it) and LiteRT (XNNPACK,
+float32), with the **peer** a user would take instead: the same architecture written in PyTorch
+(`peer_fcn8s`, the same layers as the aligned geometry's FCN-8s, random weights), run eagerly
+in PyTorch for the TensorFlow row and exported with `torch.onnx.export` (any height and width,
+as ours) for the ONNX Runtime and OpenVINO rows. Every graph takes uint8 NHWC images and returns
+class ids only. Within a row, the calls are interleaved (ours as matmul, ours as convolution,
+the peer, again, ...) after one warm-up each, and the medians kept.
+
 Usage, from the repository root:
 
     python -m benchmarks.deploy                      # FCN-8s aligned 512×512, 15–30 minutes
     python -m benchmarks.deploy --model-path runs/camvid/best.keras \
         --dataset camvid:/data/CamVid --size 480 --geometry aligned
     python -m benchmarks.deploy --formats openvino --precisions bfloat16 int8
+    python -m benchmarks.deploy --graphs --repeats 7  # fc6 per runtime, and the peer
     python -m benchmarks.deploy --smoke              # a minute: checks that the script runs
 """
 
@@ -63,7 +76,9 @@ from benchmarks.machine import (
     matmul_ceiling,
     release_memory,
     time_against_ceiling,
+    usable_cores,
 )
+from benchmarks.resnet_speed import interleaved
 from benchmarks.serving import photos, with_random_scores
 from benchmarks.tables import markdown_table, print_header, print_row
 from keras_fcn import data, registry
@@ -78,8 +93,16 @@ from keras_fcn.export import (
     load_predictor,
     make_predictor,
 )
-from keras_fcn.export.litert import resized_examples
-from keras_fcn.export.runtimes import compile_openvino, onnx_function
+from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS, plain_convolutions
+from keras_fcn.export.litert import resized_examples, write_litert
+from keras_fcn.export.onnx import write_onnx
+from keras_fcn.export.runtimes import (
+    compile_openvino,
+    litert_function,
+    onnx_function,
+    openvino_function,
+)
+from keras_fcn.export.segmenter import ClassIds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,6 +332,192 @@ def run_path(
     return row, guard_row
 
 
+@dataclasses.dataclass(frozen=True)
+class GraphRow:
+    """One row of `--graphs`: a runtime and precision, timed on each graph and on the peer."""
+
+    runtime: str
+    format: str
+    precision: str
+    peer: str
+
+
+GRAPH_ROWS = (
+    GraphRow("TensorFlow (Keras, SavedModel)", "saved_model", "float32", "PyTorch, eager"),
+    GraphRow("ONNX Runtime", "onnx", "float32", "its ONNX in ONNX Runtime"),
+    GraphRow("OpenVINO, f32 hint", "openvino", "float32", "its ONNX in OpenVINO, f32 hint"),
+    GraphRow("OpenVINO, bf16 hint", "openvino", "bfloat16", "its ONNX in OpenVINO, bf16 hint"),
+    GraphRow("LiteRT (XNNPACK)", "litert", "float32", ""),
+)
+"""The rows of `--graphs`, in the order printed."""
+
+GRAPH_HEADERS = [
+    "runtime",
+    "precision",
+    "fc6 as matmul (s)",
+    "fc6 as convolution (s)",
+    "convolution / matmul",
+    "graph exported",
+    "peer",
+    "peer (s)",
+    "exported / peer",
+    "class ids, convolution = matmul",
+]
+
+
+def peer_fcn8s(num_classes: int, fc_units: int):
+    """FCN-8s in the aligned geometry written in plain `torch.nn`, as a PyTorch user would.
+
+    VGG16's 13 "same" 3×3 convolutions and 5 pools, fc6 (7×7, padding 3) and fc7, the three
+    score layers and the three deconvolutions (4×4 stride 2, 4×4 stride 2, 16×16 stride 8),
+    the same layers and FLOPs as `keras_fcn.FCN8s(geometry="aligned")` on an input whose sides
+    are multiples of 32 (no padding or cropping then). It takes uint8 NHWC images and returns
+    int32 class ids, as our exports do. Random weights (speed only).
+    """
+    import torch
+    from torch import nn
+
+    class FCN8s(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stages, channels = nn.ModuleList(), 3
+            for width, depth in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+                layers = []
+                for _ in range(depth):
+                    layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+                    channels = width
+                self.stages.append(nn.Sequential(*layers, nn.MaxPool2d(2, 2, ceil_mode=True)))
+            self.fc = nn.Sequential(
+                nn.Conv2d(512, fc_units, 7, padding=3),
+                nn.ReLU(inplace=True),
+                nn.Dropout2d(),
+                nn.Conv2d(fc_units, fc_units, 1),
+                nn.ReLU(inplace=True),
+                nn.Dropout2d(),
+                nn.Conv2d(fc_units, num_classes, 1),
+            )
+            self.score_pool4 = nn.Conv2d(512, num_classes, 1)
+            self.score_pool3 = nn.Conv2d(256, num_classes, 1)
+            self.upscore2 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+            self.upscore_pool4 = nn.ConvTranspose2d(num_classes, num_classes, 4, 2, 1, bias=False)
+            self.upscore8 = nn.ConvTranspose2d(num_classes, num_classes, 16, 8, 4, bias=False)
+            mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+            self.register_buffer("mean", mean)
+
+        def forward(self, images):
+            bgr = images.permute(0, 3, 1, 2)[:, [2, 1, 0]].float() - self.mean
+            pool3 = self.stages[2](self.stages[1](self.stages[0](bgr)))
+            pool4 = self.stages[3](pool3)
+            scores = self.fc(self.stages[4](pool4))
+            fuse_pool4 = self.upscore2(scores) + self.score_pool4(pool4)
+            fuse_pool3 = self.upscore_pool4(fuse_pool4) + self.score_pool3(pool3)
+            return self.upscore8(fuse_pool3).argmax(1).int()
+
+    torch.manual_seed(0)
+    return FCN8s().eval()
+
+
+def peer_call(row: GraphRow, net, images: np.ndarray, workdir: str):
+    """The peer's call of a row, or `None` where there is none."""
+    import torch
+
+    if row.format == "saved_model":
+        torch.set_num_threads(usable_cores())
+        inputs = torch.from_numpy(images)
+
+        def call():
+            with torch.inference_mode():
+                return net(inputs).numpy()
+
+        return call
+    if not row.peer:
+        return None
+    path = os.path.join(workdir, "peer.onnx")
+    if not os.path.exists(path):
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                net,
+                (torch.from_numpy(images),),
+                path,
+                input_names=["images"],
+                output_names=["class_ids"],
+                dynamic_axes={"images": {0: "batch", 1: "height", 2: "width"}},
+                opset_version=17,
+                dynamo=False,
+            )
+    if row.format == "onnx":
+        segment = onnx_function(path)
+    else:
+        segment = openvino_function(path, row.precision)
+    return lambda: segment(images)
+
+
+def graph_call(row: GraphRow, model: keras.Model, images: np.ndarray, workdir: str, matmul: bool):
+    """Our call of a row on one graph: fc6 as `MatmulConv2D` (`matmul`) or as a convolution."""
+    if row.format == "saved_model":
+        timed = model if matmul else plain_convolutions(model)
+        forward = tf.function(lambda x: ClassIds()(timed(x, training=False)))
+        floats = tf.constant(images.astype("float32"))
+        return lambda: forward(floats).numpy()
+    name = "matmul" if matmul else "convolution"
+    if row.format == "litert":
+        directory = os.path.join(workdir, f"litert-{name}")
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+            write_litert(model, directory, input_size=images.shape[1:3], matmul_convolutions=matmul)
+        segment = litert_function(os.path.join(directory, "model.tflite"))
+        return lambda: segment(images)
+    directory = os.path.join(workdir, f"onnx-{name}")
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+        write_onnx(model, directory, matmul_convolutions=matmul)
+    path = os.path.join(directory, "model.onnx")
+    segment = (
+        onnx_function(path) if row.format == "onnx" else openvino_function(path, row.precision)
+    )
+    return lambda: segment(images)
+
+
+def time_graphs(args: argparse.Namespace, model: keras.Model, images: np.ndarray) -> list[list]:
+    """The rows of `--graphs`, each timed interleaved (see the module)."""
+    net = peer_fcn8s(int(model.outputs[0].shape[-1]), args.fc_units or 4096)
+    rows = []
+    workdir = tempfile.mkdtemp(prefix="deploy-graphs-")
+    try:
+        for row in GRAPH_ROWS:
+            if row.format not in args.formats or row.precision not in args.precisions:
+                continue
+            calls = [graph_call(row, model, images, workdir, matmul) for matmul in (True, False)]
+            peer = peer_call(row, net, images, workdir)
+            ids = [np.asarray(call()) for call in calls]
+            timings = interleaved(calls + ([peer] if peer else []), args.repeats)
+            matmul, convolution = (timing.median for timing in timings[:2])
+            exported = matmul if MATMUL_CONVOLUTIONS[row.format] else convolution
+            peer_seconds = timings[2].median if peer else None
+            rows.append(
+                [
+                    row.runtime,
+                    row.precision,
+                    f"{matmul:.3f}",
+                    f"{convolution:.3f}",
+                    f"{convolution / matmul:.2f}",
+                    "matmul" if MATMUL_CONVOLUTIONS[row.format] else "convolution",
+                    row.peer or "none",
+                    f"{peer_seconds:.3f}" if peer_seconds else "",
+                    f"{exported / peer_seconds:.2f}" if peer_seconds else "",
+                    f"{np.mean(ids[0] == ids[1]):.4f}",
+                ]
+            )
+            print_row(rows[-1], file=sys.stderr)  # progress
+            del calls, peer
+            release_memory()
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(workdir)
+    return rows
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = arguments.script_parser(__doc__)
     arguments.add_model(parser, "with random weights")
@@ -351,6 +560,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="agreement with float32 on the calibration images that the accuracy-controlled "
         "OpenVINO int8 row keeps (default: 0.995)",
     )
+    parser.add_argument(
+        "--graphs",
+        action="store_true",
+        help="time fc6 as matmul against fc6 as a convolution in each runtime, and the peer "
+        "(see above), instead of every format and precision",
+    )
     arguments.add_ceiling_size(parser, "side of the matrices of the matmul ceilings")
     arguments.add_smoke(
         parser,
@@ -373,6 +588,15 @@ def main(args: argparse.Namespace) -> None:
     model = build_model(args)
     num_classes = int(model.outputs[0].shape[-1])
     images = photos(args.batch, args.size)
+    if args.graphs:
+        print(
+            f"fc6 per runtime: {registry.get(args.model).title}, {args.geometry} geometry, fc6/fc7 "
+            f"of {args.fc_units or 4096} units, random weights; batch {args.batch} of "
+            f"{args.size}×{args.size} synthetic photos, class ids out; medians of {args.repeats} "
+            "interleaved calls (wall clock) after one warm-up each.\n"
+        )
+        print(markdown_table(GRAPH_HEADERS, time_graphs(args, model, images)), flush=True)
+        return
     bfloat16_ceiling = None
     if has_native_bfloat16():
         bfloat16_ceiling = matmul_ceiling(args.ceiling_size, dtype="bfloat16")

@@ -20,14 +20,15 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run_smoke(script: str) -> str:
-    """Runs a benchmark module with `--smoke` from the repository root; returns its stdout."""
+def run_smoke(script: str, *arguments: str) -> str:
+    """Runs a benchmark module with `--smoke` (and `arguments`) from the repository root;
+    returns its stdout."""
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     environment["PYTHONPATH"] = os.pathsep.join(
         path for path in (str(ROOT), os.environ.get("PYTHONPATH")) if path
     )
     result = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{script}", "--smoke"],
+        [sys.executable, "-m", f"benchmarks.{script}", "--smoke", *arguments],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -160,6 +161,21 @@ def test_deploy_smoke_times_every_format_and_precision():
     assert rows[0]["class ids = float32's"] == "1.0000"  # the reference against itself
     exported = [row for row in rows if row["format"] != "keras" and row["precision"] != "default"]
     assert all(float(row["export (s)"]) > 0 for row in exported)
+
+
+@pytest.mark.slow
+def test_deploy_graphs_smoke_times_both_fc6_graphs_and_the_pytorch_peer():
+    from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS
+
+    rows = table(run_smoke("deploy", "--graphs", "--formats", "onnx", "openvino"), "runtime")
+    formats = {"ONNX Runtime": "onnx", "OpenVINO, f32 hint": "openvino"}
+    formats["OpenVINO, bf16 hint"] = "openvino"
+    assert [row["runtime"] for row in rows] == list(formats)
+    for row in rows:
+        keeps_matmul = MATMUL_CONVOLUTIONS[formats[row["runtime"]]]
+        assert row["graph exported"] == ("matmul" if keeps_matmul else "convolution")
+        assert float(row["fc6 as matmul (s)"]) > 0 and float(row["peer (s)"]) > 0
+        assert float(row["class ids, convolution = matmul"]) > 0.99
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

@@ -395,12 +395,16 @@ def test_export_int8_with_calibration_and_guard_then_predict_with_it(
     export_dir = tmp_path / "saved_models" / "small"
     calibration = ["--calibration-dataset", SYNTHETIC_3, "--calibration-size", "4"]
     guard = guard_options(max_miou_drop="0.05", min_pixel_agreement="0.9")
-    status = export_small_fcn(export_dir, "openvino", "int8", *calibration, *guard)
-    output = capsys.readouterr().out
+    status = export_small_fcn(
+        export_dir, "openvino", "int8", *calibration, *guard, "--probabilities"
+    )
+    output, error = capsys.readouterr()
     assert status == 0
     assert "(openvino, int8)" in output and "Accuracy guard passed" in output
+    assert "calibrate int8: 4/4 images (100%) in " in error  # NNCF's pass, shown
     described = json.loads((export_dir / "1" / "keras_fcn.json").read_text())
     assert described["calibration_images"] == 4 and described["guard"]["images"] == 6
+    assert described["outputs"] == ["class_ids", "probabilities"]
 
     image_path = tmp_path / "photo.png"
     Image.fromarray(np.full((37, 53, 3), 128, np.uint8)).save(image_path)

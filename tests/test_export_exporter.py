@@ -35,6 +35,8 @@ def test_precisions_a_format_lacks_are_refused_with_the_formats_that_have_them(s
         export_model(small_fcn, str(tmp_path), "openvino", "int8")
     with pytest.raises(ValueError, match="is NNCF's, for an openvino int8 export"):
         export_model(small_fcn, str(tmp_path), "onnx", "int8", int8_min_agreement=0.99)
+    with pytest.raises(ValueError, match="serve_class_ids: class ids only"):
+        export_model(small_fcn, str(tmp_path), outputs=("class_ids",))
     assert os.listdir(tmp_path) == []
 
 
@@ -68,6 +70,7 @@ def test_a_passed_guard_is_recorded_next_to_the_export(small_fcn, tmp_path):
     with open(os.path.join(path, "keras_fcn.json")) as file:
         described = json.load(file)
     assert described["format"] == "openvino" and described["precision"] == "bfloat16"
+    assert described["outputs"] == ["class_ids"]  # the guard compares class ids only
     report = described["guard"]
     assert report["passed"] is True and report["pixels"] == 6 * 64 * 64
     assert 0.9 <= report["pixel_agreement"] < 1.0

@@ -4,6 +4,7 @@ import export_checks
 import numpy as np
 import pytest
 
+from keras_fcn.export.layout import OUTPUTS
 from keras_fcn.export.litert import (
     check_input_size,
     resize_image,
@@ -25,7 +26,7 @@ run = interpreter.get_signature_runner()
 
 def segment(images):
     outputs = run(images=images)
-    return outputs["class_ids"], outputs["probabilities"]
+    return outputs["class_ids"], outputs.get("probabilities", np.zeros(0))
 
 
 details = interpreter.get_input_details()[0]
@@ -42,12 +43,14 @@ def exports(small_fcn, tmp_path_factory):
     directory = tmp_path_factory.mktemp("litert")
     calibration = export_checks.synthetic_calibration_images()
     paths = {}
-    for precision in ("float32", "int8"):
+    # float32 with the probabilities, to compare them; int8 with the default, class ids only.
+    for precision, outputs in (("float32", OUTPUTS), ("int8", ("class_ids",))):
         (directory / precision).mkdir()
         info = write_litert(
-            small_fcn, str(directory / precision), precision, calibration, input_size=SIZE
+            small_fcn, str(directory / precision), precision, calibration, SIZE, outputs
         )
         assert (info.format, info.precision, info.input_size) == ("litert", precision, SIZE)
+        assert info.outputs == outputs
         paths[precision] = str(directory / precision / info.artefact)
     return paths
 
@@ -74,6 +77,7 @@ def test_int8_export_is_full_integer_and_agrees_with_float32(small_fcn, exports,
         RUNTIME, exports["int8"], [images], tmp_path
     )
     assert described["modules"] == []
+    assert described["signature"]["serving_default"]["outputs"] == ["class_ids"]
     assert described["input"][2] == "<class 'numpy.uint8'>"  # raw pixels in, as float32's
     assert described["int8_tensors"] >= 40  # weights and activations of every layer
     expected_ids, _ = export_checks.keras_outputs(small_fcn, images)
@@ -124,7 +128,7 @@ def test_int8_export_keeps_the_preprocessed_pixels(tmp_path):
     conv.set_weights([np.eye(3, dtype="float32")[None, None] / 40])
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (9, *SIZE, 3)).astype(np.uint8)
-    write_litert(model, str(tmp_path), "int8", list(pixels[:8]), SIZE)
+    write_litert(model, str(tmp_path), "int8", list(pixels[:8]), SIZE, OUTPUTS)
     runner = Interpreter(model_path=str(tmp_path / "model.tflite")).get_signature_runner()
     probabilities = runner(images=pixels[8:])["probabilities"]
     _, expected = export_checks.keras_outputs(model, pixels[8:])

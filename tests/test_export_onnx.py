@@ -3,9 +3,11 @@
 import os
 
 import export_checks
+import keras
 import numpy as np
 import pytest
 
+from keras_fcn.export.layout import OUTPUTS
 from keras_fcn.export.onnx import write_onnx
 from keras_fcn.export.runtimes import onnx_function
 
@@ -19,7 +21,9 @@ session = onnxruntime.InferenceSession(sys.argv[1], providers=["CPUExecutionProv
 
 
 def segment(images):
-    return session.run(["class_ids", "probabilities"], {"images": images})
+    names = [output.name for output in session.get_outputs()]
+    outputs = dict(zip(names, session.run(names, {"images": images})))
+    return outputs["class_ids"], outputs.get("probabilities", np.zeros(0))
 
 
 described = {
@@ -34,9 +38,11 @@ def exports(small_fcn, tmp_path_factory):
     directory = tmp_path_factory.mktemp("onnx")
     (directory / "float32").mkdir()
     (directory / "int8").mkdir()
-    float_info = write_onnx(small_fcn, str(directory / "float32"))
+    # float32 with the probabilities, to compare them; int8 with the default, class ids only.
+    float_info = write_onnx(small_fcn, str(directory / "float32"), outputs=OUTPUTS)
     calibration = export_checks.synthetic_calibration_images()
     int8_info = write_onnx(small_fcn, str(directory / "int8"), "int8", calibration)
+    assert (float_info.outputs, int8_info.outputs) == (OUTPUTS, ("class_ids",))
     return {
         "float32": (str(directory / "float32" / float_info.artefact), float_info),
         "int8": (str(directory / "int8" / int8_info.artefact), int8_info),
@@ -77,6 +83,54 @@ def test_int8_export_is_quantized_and_agrees_with_float32(small_fcn, exports, tm
     for batch, (class_ids, _) in zip(images, outputs, strict=True):
         expected_ids, _ = export_checks.keras_outputs(small_fcn, batch)
         assert np.mean(class_ids == expected_ids) > 0.9
+
+
+def _graph_facts(path):
+    import onnx
+
+    graph = onnx.load(path).graph
+    nodes = [node.op_type for node in graph.node]
+    return graph, nodes, [output.name for output in graph.output]
+
+
+def test_onnx_runtimes_graph_keeps_fc6_a_matmul_and_softmax_only_if_asked(exports):
+    _, float_nodes, float_outputs = _graph_facts(exports["float32"][0])
+    assert float_outputs == ["class_ids", "probabilities"] and "Softmax" in float_nodes
+    assert float_nodes.count("MatMul") == 1  # fc6, the faster in ONNX Runtime (graphs.py)
+    _, int8_nodes, int8_outputs = _graph_facts(exports["int8"][0])
+    assert int8_outputs == ["class_ids"] and "Softmax" not in int8_nodes
+
+
+def test_openvinos_graph_has_fc6_as_a_seven_by_seven_convolution(small_fcn, tmp_path):
+    """The ONNX graph `write_openvino` converts: fc6 a `Conv` whose weight is Keras' fc6
+    kernel in ONNX's (out, in, kh, kw) order, no gather's `MatMul`, no separate `Pad` before a
+    convolution ("same" padding is the `Conv` node's own), no softmax, class ids only."""
+    from onnx import numpy_helper
+
+    write_onnx(small_fcn, str(tmp_path), matmul_convolutions=False)
+    graph, nodes, outputs = _graph_facts(str(tmp_path / "model.onnx"))
+    assert outputs == ["class_ids"] and "Softmax" not in nodes and "MatMul" not in nodes
+    weights = {tensor.name: tensor for tensor in graph.initializer}
+    sevens = [
+        numpy_helper.to_array(weights[node.input[1]])
+        for node in graph.node
+        if node.op_type == "Conv" and tuple(weights[node.input[1]].dims[2:]) == (7, 7)
+    ]
+    kernel = np.transpose(small_fcn.get_layer("fc6").get_weights()[0], (3, 2, 0, 1))
+    assert len(sevens) == 1
+    np.testing.assert_array_equal(sevens[0], kernel)
+    padded = {output for node in graph.node if node.op_type == "Pad" for output in node.output}
+    assert not [node for node in graph.node if node.op_type == "Conv" and node.input[0] in padded]
+
+
+def test_int8_calibration_shows_its_progress(capfd, tmp_path):
+    keras.utils.set_random_seed(0)
+    images = keras.Input((None, None, 3))
+    model = keras.Model(images, keras.layers.Conv2D(2, 3, padding="same")(images))
+    write_onnx(model, str(tmp_path), "int8", export_checks.synthetic_calibration_images()[:2])
+    lines = [line for line in capfd.readouterr().err.splitlines() if "calibrate int8" in line]
+    assert lines[0].startswith("calibrate int8: 1/2 images (50%)")
+    assert lines[-1].startswith("calibrate int8: 2/2 images (100%) in ")
 
 
 def test_onnx_function_returns_class_ids(small_fcn, exports):

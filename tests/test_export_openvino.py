@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_fcn.export.layout import OUTPUTS
 from keras_fcn.export.openvino import write_openvino
 from keras_fcn.export.runtimes import compile_openvino, openvino_function
 
@@ -23,11 +24,17 @@ compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": sys.arg
 
 
 def segment(images):
-    result = compiled({"images": images})
-    return result["class_ids"], result["probabilities"]
+    result = {name: value for port, value in compiled({"images": images}).items()
+              for name in port.get_names()}
+    return result["class_ids"], result.get("probabilities", np.zeros(0))
 
 
 described = {
+    "kernels": sorted(
+        list(op.input_value(1).get_shape()) for op in model.get_ops()
+        if op.get_type_name() == "Convolution"
+    ),
+    "matmuls": sum(op.get_type_name() == "MatMul" for op in model.get_ops()),
     "inputs": [(sorted(i.get_names()), str(i.get_element_type())) for i in model.inputs],
     "outputs": sorted(name for o in model.outputs for name in o.get_names()),
     "fake_quantize": sum(op.get_type_name() == "FakeQuantize" for op in model.get_ops()),
@@ -40,10 +47,15 @@ def exports(small_fcn, tmp_path_factory):
     directory = tmp_path_factory.mktemp("openvino")
     calibration = export_checks.synthetic_calibration_images()
     paths = {}
+    # float32 and bfloat16 with the probabilities, to compare them; int8 with the default.
     for precision in ("float32", "bfloat16", "int8"):
         (directory / precision).mkdir()
-        info = write_openvino(small_fcn, str(directory / precision), precision, calibration)
+        outputs = ("class_ids",) if precision == "int8" else OUTPUTS
+        info = write_openvino(
+            small_fcn, str(directory / precision), precision, calibration, outputs=outputs
+        )
         assert (info.format, info.precision, info.num_classes) == ("openvino", precision, 3)
+        assert info.outputs == outputs
         paths[precision] = str(directory / precision / info.artefact)
     return paths
 
@@ -56,6 +68,8 @@ def test_float32_ir_runs_in_openvino_alone_at_any_size(small_fcn, exports, tmp_p
     assert described["modules"] == []
     assert described["inputs"] == [[["images"], "<Type: 'uint8_t'>"]]
     assert described["outputs"] == ["class_ids", "probabilities"]
+    # fc6 (8 units over pool5's 512 channels) is one 7×7 convolution, no matrix product.
+    assert [8, 512, 7, 7] in described["kernels"] and described["matmuls"] == 0
     for batch, (class_ids, probabilities) in zip(images, outputs, strict=True):
         assert class_ids.shape == batch.shape[:3] and class_ids.dtype == np.int32
         export_checks.assert_float32_export_segments_like_keras(
@@ -82,6 +96,7 @@ def test_int8_ir_is_quantized_and_agrees_with_float32(small_fcn, exports, tmp_pa
     images = export_checks.synthetic_images((1, 64, 64), (1, 48, 56))
     described, outputs = export_checks.run_alone(RUNTIME, exports["int8"], images, tmp_path, "f32")
     assert described["modules"] == []
+    assert described["outputs"] == ["class_ids"]
     assert described["fake_quantize"] >= 16  # every convolution's input and weights
     for batch, (class_ids, _) in zip(images, outputs, strict=True):
         expected_ids, _ = export_checks.keras_outputs(small_fcn, batch)

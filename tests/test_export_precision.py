@@ -5,6 +5,7 @@ import pytest
 
 from keras_fcn.data.synthetic import synthetic_example
 from keras_fcn.export.precision import (
+    CalibrationProgress,
     bfloat16_model,
     calibration_images,
     float32_model,
@@ -74,6 +75,7 @@ def mixed_copy(small_fcn):
 def test_a_mixed_precision_model_is_copied_to_float32_for_float32_paths(
     small_fcn, mixed_copy, images
 ):
+    from keras_fcn.export.layout import OUTPUTS
     from keras_fcn.export.segmenter import segmenter
 
     inputs = images.astype("float32")
@@ -83,7 +85,7 @@ def test_a_mixed_precision_model_is_copied_to_float32_for_float32_paths(
         assert {layer.compute_dtype for layer in model.layers} == {"float32"}
         np.testing.assert_allclose(np.asarray(model(inputs)), expected, rtol=1e-5, atol=1e-5)
     # Every export but the SavedModel is the segmenter's graph.
-    probabilities = segmenter(mixed_copy)(images)["probabilities"]
+    probabilities = segmenter(mixed_copy, outputs=OUTPUTS)(images)["probabilities"]
     expected_probabilities = keras.ops.softmax(expected)
     np.testing.assert_allclose(probabilities, expected_probabilities, rtol=1e-5, atol=1e-6)
     assert float32_model(small_fcn) is small_fcn
@@ -116,3 +118,20 @@ def test_float_images_are_rounded_and_clipped_to_uint8():
     np.testing.assert_array_equal(to_uint8_image(image), [[[0, 0, 254], [255, 128, 12]]])
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         to_uint8_image(np.zeros((4, 4)))
+
+
+def test_calibration_progress_shows_each_pass_on_stderr(capsys):
+    images = [np.zeros((4, 4, 3), "uint8")] * 4
+    progress = CalibrationProgress(images, "calibrate int8")
+    assert len(progress) == 4
+    for _ in range(2):  # a quantizer may pass over the images more than once
+        assert [image.shape for image in progress] == [(4, 4, 3)] * 4
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert [line.split(",")[0].split(" in ")[0] for line in lines] == [
+        "calibrate int8: 1/4 images (25%)",
+        "calibrate int8: 2/4 images (50%)",
+        "calibrate int8: 3/4 images (75%)",
+        "calibrate int8: 4/4 images (100%)",
+    ] * 2

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_fcn.data.synthetic import synthetic_example
+from keras_fcn.export.layout import OUTPUTS, check_outputs
 from keras_fcn.export.segmenter import ClassIds, input_signature, segmenter
 
 
@@ -16,7 +17,7 @@ def test_class_ids_are_numpys_argmax_as_int32():
 
 def test_outputs_are_the_softmax_and_argmax_of_the_models_logits(small_fcn):
     images = np.stack([synthetic_example(index, num_classes=3)[0] for index in range(2)])
-    outputs = segmenter(small_fcn)(images)
+    outputs = segmenter(small_fcn, outputs=OUTPUTS)(images)
     logits = np.asarray(small_fcn(images.astype("float32")), np.float64)
     expected = np.exp(logits - logits.max(-1, keepdims=True))
     expected /= expected.sum(-1, keepdims=True)
@@ -26,12 +27,28 @@ def test_outputs_are_the_softmax_and_argmax_of_the_models_logits(small_fcn):
 
 
 def test_wrapper_takes_uint8_images_named_images(small_fcn):
-    wrapper = segmenter(small_fcn, input_size=(48, 40))
+    wrapper = segmenter(small_fcn, input_size=(48, 40), outputs=OUTPUTS)
     assert wrapper.inputs[0].dtype == "uint8"
     assert tuple(wrapper.inputs[0].shape) == (None, 48, 40, 3)
     assert sorted(wrapper.output_names) == ["class_ids", "probabilities"]
     assert sorted(wrapper(np.zeros((1, 48, 40, 3), "uint8"))) == ["class_ids", "probabilities"]
     assert input_signature((48, 40))[0].name == "images"
+
+
+def test_class_ids_alone_by_default_and_in_the_wrappers_graph(small_fcn):
+    wrapper = segmenter(small_fcn)
+    assert wrapper.output_names == ["class_ids"]
+    assert not any(isinstance(layer, keras.layers.Softmax) for layer in wrapper.layers)
+
+
+def test_outputs_must_name_the_class_ids_and_known_outputs():
+    assert check_outputs(("probabilities", "class_ids")) == OUTPUTS
+    with pytest.raises(ValueError, match="must hold 'class_ids'"):
+        check_outputs(("probabilities",))
+    with pytest.raises(ValueError, match="received \\('class_ids', 'logits'\\)"):
+        check_outputs(("class_ids", "logits"))
+    with pytest.raises(TypeError, match="a sequence of output names"):
+        check_outputs("class_ids")
 
 
 def test_traced_graph_has_no_op_the_converters_reject(small_fcn):

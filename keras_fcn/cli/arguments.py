@@ -208,6 +208,12 @@ def _add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
         help="The one input size of a litert export (required there; other formats take any).",
     )
     parser.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="onnx, openvino, litert: also output the probabilities (default: class ids only, "
+        "faster; a saved_model has both).",
+    )
+    parser.add_argument(
         "--calibration-dataset",
         help="Dataset spec whose images calibrate int8 (required for int8), e.g. training data.",
     )

@@ -586,6 +586,7 @@ def export(args: argparse.Namespace) -> None:
     its `keras_fcn.json` records what the model was trained on (`keras_fcn.model_info`)."""
     from keras_fcn import data
     from keras_fcn.export import AccuracyGuard, calibration_images, export_model
+    from keras_fcn.export.layout import OUTPUTS
 
     model = _load_model(args)[0]
     num_classes = model.output_shape[-1]
@@ -629,6 +630,7 @@ def export(args: argparse.Namespace) -> None:
         int8_min_agreement=args.int8_min_agreement,
         guard=guard,
         model_info=_model_info(args),
+        outputs=OUTPUTS if args.probabilities else None,
     )
     print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
     with open(os.path.join(path, "keras_fcn.json")) as file:

@@ -10,7 +10,9 @@
 - `exporter`: `export_model`, every format and precision, guarded before it is published.
 - `predictor`: `load_predictor`, any model or export as a function from images to class ids.
 - `layout`, `segmenter`, `runtimes`: version directories and `keras_fcn.json`; the exported
-  computation (uint8 images → class ids, probabilities); importing the optional runtimes.
+  computation (uint8 images → class ids, and probabilities if asked); importing the optional
+  runtimes.
+- `graphs`: the graph each runtime gets (fc6 as a matrix product or a convolution), measured.
 
 The ONNX, OpenVINO and LiteRT runtimes are optional (`pip install keras-fcn[deploy]`) and
 imported only by the formats that use them. Each name is imported from its module on first use,
@@ -39,6 +41,7 @@ lazy_package(
         "keras_fcn.export.layout": (
             "CLASS_IDS_OUTPUT",
             "IMAGES_INPUT",
+            "OUTPUTS",
             "PROBABILITIES_OUTPUT",
             "ExportInfo",
         ),
@@ -80,6 +83,7 @@ __all__ = [
     "IN_PROCESS_PRECISIONS",
     "MAX_MIOU_DROP",
     "MIN_PIXEL_AGREEMENT",
+    "OUTPUTS",
     "PRECISIONS",
     "PROBABILITIES_OUTPUT",
     "SAME_SIZE_MESSAGE",

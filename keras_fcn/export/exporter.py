@@ -17,7 +17,7 @@ import numpy as np
 from keras_fcn.backends import require_tensorflow
 from keras_fcn.export import litert, onnx, openvino, saved_model
 from keras_fcn.export.guard import MAX_MIOU_DROP, MIN_PIXEL_AGREEMENT, check_agreement
-from keras_fcn.export.layout import ExportInfo, staged_version
+from keras_fcn.export.layout import DEFAULT_OUTPUTS, ExportInfo, staged_version
 from keras_fcn.export.predictor import load_predictor, make_predictor
 from keras_fcn.export.segmenter import check_model
 from keras_fcn.model_info import ModelInfo
@@ -69,14 +69,17 @@ def _write(
     calibration: Sequence[np.ndarray] | None,
     input_size: tuple[int, int] | None,
     min_agreement: float | None,
+    outputs: Sequence[str],
 ) -> ExportInfo:
     if format == "saved_model":
         return saved_model.write_saved_model(model, directory, precision)
     if format == "onnx":
-        return onnx.write_onnx(model, directory, precision, calibration)
+        return onnx.write_onnx(model, directory, precision, calibration, outputs)
     if format == "openvino":
-        return openvino.write_openvino(model, directory, precision, calibration, min_agreement)
-    return litert.write_litert(model, directory, precision, calibration, input_size)
+        return openvino.write_openvino(
+            model, directory, precision, calibration, min_agreement, outputs
+        )
+    return litert.write_litert(model, directory, precision, calibration, input_size, outputs)
 
 
 def export_model(
@@ -92,13 +95,16 @@ def export_model(
     int8_min_agreement: float | None = None,
     guard: AccuracyGuard | None = None,
     model_info: ModelInfo | None = None,
+    outputs: Sequence[str] | None = None,
 ) -> str:
     """Exports `model` to `export_dir/<version>/` in a format and precision, guarded.
 
     Every artefact takes raw uint8 RGB images `images` `[B, H, W, 3]` (of any size, but a
-    LiteRT export takes `input_size` only) and returns `class_ids` int32 `[B, H, W]` and
-    `probabilities` float32 `[B, H, W, num_classes]`; `keras_fcn.json` next to it says what it
-    is. Which format where:
+    LiteRT export takes `input_size` only) and returns `class_ids` int32 `[B, H, W]`, and
+    `probabilities` float32 `[B, H, W, num_classes]` where asked for (`outputs`; a SavedModel
+    has both, in the signatures that say so); `keras_fcn.json` next to it says what it is.
+    Each runtime gets the graph it runs fastest (`keras_fcn.export.graphs`). Which format
+    where:
 
     | format | runs in | serves with | precisions |
     | --- | --- | --- | --- |
@@ -124,6 +130,10 @@ def export_model(
         guard: an `AccuracyGuard` to pass before the version is published, or `None`.
         model_info: what the model was trained on (`keras_fcn.model_info.read_model_info` of
             its `.keras` file), recorded in `keras_fcn.json` for `keras-fcn predict`.
+        outputs: the outputs of an ONNX, OpenVINO or LiteRT export: `("class_ids",)` (the
+            default: a runtime computes every output, and the softmax costs time), or
+            `("class_ids", "probabilities")`. Not for a SavedModel, whose `serve_class_ids`
+            signature returns the class ids only and the others both.
 
     Returns:
         The path of the version directory written.
@@ -154,10 +164,22 @@ def export_model(
             "Accuracy-controlled int8 (int8_min_agreement) is NNCF's, for an openvino int8 "
             f"export; received format={format!r}, precision={precision!r}."
         )
+    if outputs is not None and format == "saved_model":
+        raise ValueError(
+            "A SavedModel has every output, each signature its own (serve_class_ids: class ids "
+            f"only); outputs is for onnx, openvino and litert, received outputs={outputs!r}."
+        )
     check_model(model)
     with staged_version(export_dir, version, overwrite) as staging:
         info = _write(
-            model, staging, format, precision, calibration, input_size, int8_min_agreement
+            model,
+            staging,
+            format,
+            precision,
+            calibration,
+            input_size,
+            int8_min_agreement,
+            DEFAULT_OUTPUTS if outputs is None else outputs,
         )
         if model_info is not None:
             info = dataclasses.replace(info, model_info=model_info.to_dict())

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 INFO_FILE = "keras_fcn.json"
 """Name of the description written next to every artefact."""
@@ -34,8 +34,38 @@ CLASS_IDS_OUTPUT = "class_ids"
 """Output of every artefact: `[B, H, W]` int32, the most likely class of each pixel."""
 
 PROBABILITIES_OUTPUT = "probabilities"
-"""Output of every artefact (but the SavedModel's `serve_class_ids`): `[B, H, W, num_classes]`
-float32, the softmax of the logits."""
+"""Output of an artefact exported with it (the SavedModel's `serving_default` and `serve_images`
+always): `[B, H, W, num_classes]` float32, the softmax of the logits."""
+
+OUTPUTS = (CLASS_IDS_OUTPUT, PROBABILITIES_OUTPUT)
+"""Every output an export can have, in their order."""
+
+DEFAULT_OUTPUTS = (CLASS_IDS_OUTPUT,)
+"""The outputs of an ONNX, OpenVINO or LiteRT export unless others are asked for."""
+
+
+def check_outputs(outputs: Sequence[str]) -> tuple[str, ...]:
+    """Returns `outputs` as a tuple in `OUTPUTS`' order, or raises a `ValueError`.
+
+    `class_ids` is always among them: every loader (`keras_fcn.export.load_predictor`) and the
+    accuracy guard read it.
+
+    Example:
+
+    >>> check_outputs(["probabilities", "class_ids"])
+    ('class_ids', 'probabilities')
+    """
+    if isinstance(outputs, str) or not all(isinstance(name, str) for name in outputs):
+        raise TypeError(
+            f"outputs must be a sequence of output names such as {OUTPUTS}, received {outputs!r}."
+        )
+    unknown = sorted(set(outputs) - set(OUTPUTS))
+    if unknown or CLASS_IDS_OUTPUT not in outputs:
+        raise ValueError(
+            f"outputs must hold {CLASS_IDS_OUTPUT!r} and may hold {PROBABILITIES_OUTPUT!r}, "
+            f"received {tuple(outputs)!r}."
+        )
+    return tuple(name for name in OUTPUTS if name in outputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +82,8 @@ class ExportInfo:
         calibration_images: images the int8 quantization was calibrated on, or `None`.
         min_agreement: the agreement with float32 an accuracy-controlled int8 quantization
             kept on those images, or `None`.
+        outputs: the artefact's outputs (`OUTPUTS`), or `None`
+            where not recorded (a SavedModel's signatures say theirs).
         guard: the accuracy guard's report (`AgreementReport.to_dict()`), or `None`.
         model_info: what the exported model was trained on (`keras_fcn.model_info.ModelInfo`,
             as `to_dict()`), or `None` where unknown.
@@ -72,6 +104,7 @@ class ExportInfo:
     runtime: dict[str, str] = dataclasses.field(default_factory=dict)
     calibration_images: int | None = None
     min_agreement: float | None = None
+    outputs: tuple[str, ...] | None = None
     guard: dict | None = None
     model_info: dict | None = None
 
@@ -94,8 +127,9 @@ class ExportInfo:
         if not isinstance(fields, dict) or not {"format", "precision", "artefact"} <= set(fields):
             raise ValueError(f"{path} does not describe a keras_fcn export.")
         fields = {key: value for key, value in fields.items() if key in known}
-        if fields.get("input_size") is not None:
-            fields["input_size"] = tuple(fields["input_size"])
+        for name in ("input_size", "outputs"):
+            if fields.get(name) is not None:
+                fields[name] = tuple(fields[name])
         return cls(**fields)
 
 

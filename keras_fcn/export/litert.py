@@ -3,8 +3,8 @@
 The model is `keras_fcn.export.segmenter`'s wrapper written by Keras' own
 `model.export(format="litert")` (the TFLite converter) with TFLite's built-in operators only, so
 that the plain LiteRT interpreter (and its XNNPACK delegate) runs it without the TensorFlow
-("Flex") operators: `images` uint8 `[B, H, W, 3]` in, `class_ids` int32 `[B, H, W]` and
-`probabilities` float32 out.
+("Flex") operators: `images` uint8 `[B, H, W, 3]` in, `class_ids` int32 `[B, H, W]` out, and
+`probabilities` float32 when asked for.
 
 A LiteRT export takes **one input size**, `input_size=(height, width)`: with a dynamic size the
 converter cannot give the first convolution a known number of input channels (the padding to a
@@ -22,8 +22,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_fcn.export.layout import ARTEFACTS, ExportInfo
-from keras_fcn.export.precision import check_calibration, to_uint8_image
+from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS
+from keras_fcn.export.layout import (
+    ARTEFACTS,
+    DEFAULT_OUTPUTS,
+    ExportInfo,
+    check_outputs,
+)
+from keras_fcn.export.precision import CalibrationProgress, check_calibration, to_uint8_image
 from keras_fcn.export.runtimes import require
 from keras_fcn.export.segmenter import (
     check_model,
@@ -105,6 +111,9 @@ def write_litert(
     precision: str = "float32",
     calibration: Sequence[np.ndarray] | None = None,
     input_size: tuple[int, int] | None = None,
+    outputs: Sequence[str] = DEFAULT_OUTPUTS,
+    *,
+    matmul_convolutions: bool = MATMUL_CONVOLUTIONS["litert"],
 ) -> ExportInfo:
     """Writes `model` as `model.tflite` into `directory`, for one input size.
 
@@ -114,8 +123,11 @@ def write_litert(
         directory: the directory to write into.
         precision: `"float32"` or `"int8"` (full-integer).
         calibration: for int8, uint8 `(H, W, 3)` images to calibrate on; they are resized to
-            `input_size`.
+            `input_size`, and the converter's pass over them is shown on stderr.
         input_size: `(height, width)` of the images the export takes.
+        outputs: `("class_ids",)`, or `("class_ids", "probabilities")`.
+        matmul_convolutions: whether fc6 stays `MatmulConv2D`'s matrix product or becomes a
+            plain convolution (`keras_fcn.export.graphs`; for comparisons).
 
     Returns:
         The `ExportInfo` of the file (not written: the caller writes it).
@@ -132,17 +144,18 @@ def write_litert(
         )
     check_calibration(precision, calibration)
     input_size = check_input_size(input_size)
+    outputs = check_outputs(outputs)
     check_model(model)
     options = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
     if precision == "int8":
         samples = [resize_image(image, input_size)[None] for image in calibration]
         options = {
             "optimizations": [tf.lite.Optimize.DEFAULT],
-            "representative_dataset": lambda: ([sample] for sample in samples),
+            "representative_dataset": lambda: ([sample] for sample in CalibrationProgress(samples)),
             "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
         }
     path = os.path.join(directory, ARTEFACT)
-    segmenter(model, input_size).export(
+    segmenter(model, input_size, outputs, matmul_convolutions).export(
         path,
         format="litert",
         verbose=False,
@@ -158,4 +171,5 @@ def write_litert(
         input_size=input_size,
         runtime={"ai-edge-litert": importlib.metadata.version("ai-edge-litert")},
         calibration_images=len(calibration) if precision == "int8" else None,
+        outputs=outputs,
     )

@@ -3,7 +3,8 @@
 The model is `keras_fcn.export.segmenter`'s wrapper converted by tf2onnx, as Keras'
 `model.export(format="onnx")` does, but with the weights kept out of the converted graph (see
 `_write_float32`): `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` int32 `[B, H, W]`
-and `probabilities` float32 `[B, H, W, num_classes]` out. int8 is ONNX Runtime's own static
+out, and `probabilities` float32 `[B, H, W, num_classes]` when asked for. fc6 stays one matrix
+product in this graph (`keras_fcn.export.graphs` says why). int8 is ONNX Runtime's own static
 post-training quantization (`quantize_onnx`): weights int8 per output channel, activations
 uint8, in the QDQ format, calibrated on the user's images. ONNX Runtime's CPU provider has no
 bfloat16 convolutions: for bfloat16, export to OpenVINO.
@@ -18,8 +19,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_fcn.export.layout import ARTEFACTS, IMAGES_INPUT, ExportInfo
-from keras_fcn.export.precision import check_calibration
+from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS
+from keras_fcn.export.layout import (
+    ARTEFACTS,
+    DEFAULT_OUTPUTS,
+    IMAGES_INPUT,
+    ExportInfo,
+    check_outputs,
+)
+from keras_fcn.export.precision import CalibrationProgress, check_calibration
 from keras_fcn.export.runtimes import require
 from keras_fcn.export.segmenter import (
     check_model,
@@ -34,7 +42,9 @@ ARTEFACT = ARTEFACTS["onnx"]
 """File name of the model in the version directory (Triton's and OpenVINO Model Server's)."""
 
 
-def _write_float32(model: keras.Model, path: str) -> None:
+def _write_float32(
+    model: keras.Model, path: str, outputs: Sequence[str], matmul_convolutions: bool
+) -> None:
     """Writes the segmenter of `model` as a float32 ONNX file, weights stored as initializers.
 
     Keras' `model.export(format="onnx")` hands tf2onnx a function whose weights are frozen
@@ -53,7 +63,7 @@ def _write_float32(model: keras.Model, path: str) -> None:
     with warnings.catch_warnings():  # the patch's test for np.object warns on numpy 2
         warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
         patch_tf2onnx()  # as Keras' own export does: tf2onnx 1.17 predates numpy 2
-    wrapper = segmenter(model)
+    wrapper = segmenter(model, outputs=outputs, matmul_convolutions=matmul_convolutions)
     trainable, frozen = wrapper.trainable_variables, wrapper.non_trainable_variables
     weights = {f"weight_{index}": variable for index, variable in enumerate(trainable + frozen)}
     specs = [tf.TensorSpec(v.shape, v.dtype, name=name) for name, v in weights.items()]
@@ -103,7 +113,7 @@ def quantize_onnx(float_path: str, path: str, calibration: Sequence[np.ndarray])
 
     class Reader(quantization.CalibrationDataReader):
         def __init__(self):
-            self.images = iter(calibration)
+            self.images = iter(CalibrationProgress(calibration))
 
         def get_next(self):
             image = next(self.images, None)
@@ -151,6 +161,9 @@ def write_onnx(
     directory: str,
     precision: str = "float32",
     calibration: Sequence[np.ndarray] | None = None,
+    outputs: Sequence[str] = DEFAULT_OUTPUTS,
+    *,
+    matmul_convolutions: bool = MATMUL_CONVOLUTIONS["onnx"],
 ) -> ExportInfo:
     """Writes `model` as `model.onnx` into `directory`, in float32 or int8.
 
@@ -160,7 +173,11 @@ def write_onnx(
         directory: the directory to write into.
         precision: `"float32"` or `"int8"`.
         calibration: for int8, the uint8 `(H, W, 3)` images to calibrate the activations' ranges
-            on (`keras_fcn.export.calibration_images`).
+            on (`keras_fcn.export.calibration_images`); its progress is shown on stderr.
+        outputs: `("class_ids",)`, or `("class_ids", "probabilities")`.
+        matmul_convolutions: keep fc6 as `MatmulConv2D`'s matrix product, as ONNX Runtime runs
+            it fastest, or write the plain convolution, as OpenVINO does
+            (`keras_fcn.export.graphs`).
 
     Returns:
         The `ExportInfo` of the file (not written: the caller writes it).
@@ -186,15 +203,16 @@ def write_onnx(
             )
         )
     check_calibration(precision, calibration)
+    outputs = check_outputs(outputs)
     check_model(model)
     _check_convertible(model)
     path = os.path.join(directory, ARTEFACT)
     if precision == "float32":
-        _write_float32(model, path)
+        _write_float32(model, path, outputs, matmul_convolutions)
     else:
         with tempfile.TemporaryDirectory() as scratch:
             float_path = os.path.join(scratch, ARTEFACT)
-            _write_float32(model, float_path)
+            _write_float32(model, float_path, outputs, matmul_convolutions)
             quantize_onnx(float_path, path, calibration)
     runtime = require("onnxruntime")
     return ExportInfo(
@@ -204,4 +222,5 @@ def write_onnx(
         num_classes=int(model.outputs[0].shape[-1]),
         runtime={"onnxruntime": runtime.__version__},
         calibration_images=len(calibration) if precision == "int8" else None,
+        outputs=outputs,
     )

@@ -2,7 +2,8 @@
 
 The model is the ONNX export (`keras_fcn.export.onnx`) converted by OpenVINO's own
 `ov.convert_model` (see `write_openvino` for why not from TensorFlow directly): `model.xml` and
-`model.bin`, `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` and `probabilities` out.
+`model.bin`, `images` uint8 `[B, H, W, 3]` of any size in, `class_ids` out (and `probabilities`
+when asked for), fc6 a plain convolution (`keras_fcn.export.graphs` says why).
 
 float32 and bfloat16 share the same IR with float32 weights: OpenVINO chooses the precision it
 computes in when it compiles the model, from the `INFERENCE_PRECISION_HINT` property. Its default on
@@ -24,10 +25,18 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_fcn.export.layout import ARTEFACTS, CLASS_IDS_OUTPUT, IMAGES_INPUT, ExportInfo
+from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS
+from keras_fcn.export.layout import (
+    ARTEFACTS,
+    CLASS_IDS_OUTPUT,
+    DEFAULT_OUTPUTS,
+    IMAGES_INPUT,
+    ExportInfo,
+    check_outputs,
+)
 from keras_fcn.export.onnx import ARTEFACT as ONNX_ARTEFACT
 from keras_fcn.export.onnx import write_onnx
-from keras_fcn.export.precision import check_calibration
+from keras_fcn.export.precision import CalibrationProgress, check_calibration
 from keras_fcn.export.runtimes import compile_openvino, require
 from keras_fcn.export.segmenter import check_model
 
@@ -44,6 +53,9 @@ def write_openvino(
     precision: str = "float32",
     calibration: Sequence[np.ndarray] | None = None,
     min_agreement: float | None = None,
+    outputs: Sequence[str] = DEFAULT_OUTPUTS,
+    *,
+    matmul_convolutions: bool = MATMUL_CONVOLUTIONS["openvino"],
 ) -> ExportInfo:
     """Writes `model` as `model.xml` and `model.bin` into `directory`.
 
@@ -53,11 +65,14 @@ def write_openvino(
         directory: the directory to write into.
         precision: `"float32"`, `"bfloat16"` (the same IR, run with the bf16 hint) or `"int8"`.
         calibration: for int8, the uint8 `(H, W, 3)` images to calibrate on
-            (`keras_fcn.export.calibration_images`).
+            (`keras_fcn.export.calibration_images`); each pass over them is shown on stderr.
         min_agreement: for int8, the fraction of the calibration images' pixels whose class
             must stay float32's; layers go back to float until it does (slower to export, and
             the int8 model runs slower the more layers it keeps in float). `None` quantizes
             every convolution.
+        outputs: `("class_ids",)`, or `("class_ids", "probabilities")`.
+        matmul_convolutions: keep fc6 as `MatmulConv2D`'s matrix product instead of the
+            convolution OpenVINO runs faster (`keras_fcn.export.graphs`; for comparisons).
 
     Returns:
         The `ExportInfo` of the IR (not written: the caller writes it).
@@ -78,6 +93,7 @@ def write_openvino(
             "min_agreement is a fraction in (0, 1] for an int8 export, received "
             f"min_agreement={min_agreement!r} with precision={precision!r}."
         )
+    outputs = check_outputs(outputs)
     check_model(model)
     ov = require("openvino")
     with tempfile.TemporaryDirectory() as scratch:
@@ -86,7 +102,7 @@ def write_openvino(
         # constant Pad into the "same" convolution after it and loses that convolution's own
         # padding (the original geometry's pad100 + conv1_1 came out 2 pixels short, and the
         # class ids wrong), while its ONNX front end converts the same net exactly.
-        write_onnx(model, scratch)
+        write_onnx(model, scratch, outputs=outputs, matmul_convolutions=matmul_convolutions)
         converted = ov.convert_model(os.path.join(scratch, ONNX_ARTEFACT))
         if precision == "int8":
             converted = _quantize(converted, calibration, min_agreement)
@@ -100,6 +116,7 @@ def write_openvino(
         runtime={"openvino": ov.get_version()},
         calibration_images=len(calibration) if precision == "int8" else None,
         min_agreement=min_agreement,
+        outputs=outputs,
     )
 
 
@@ -111,7 +128,9 @@ def _quantize(converted, calibration: Sequence[np.ndarray], min_agreement: float
     drop allowed is that model's agreement with float32 less `min_agreement`.
     """
     nncf = require("nncf")
-    dataset = nncf.Dataset([{IMAGES_INPUT: image[None]} for image in calibration])
+    dataset = nncf.Dataset(
+        CalibrationProgress([{IMAGES_INPUT: image[None]} for image in calibration])
+    )
     if min_agreement is None:
         return nncf.quantize(converted, dataset, subset_size=len(calibration))
     float32 = compile_openvino(converted, "float32")

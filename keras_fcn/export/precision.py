@@ -9,12 +9,14 @@ activation, measured on a few representative images: `calibration_images` takes 
 user's data.
 """
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
 
 from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
+from keras_fcn.progress import Progress
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 """Precisions a model can be exported or run in (not every format takes every one)."""
@@ -216,3 +218,37 @@ def check_calibration(precision: str, calibration: Sequence[np.ndarray] | None) 
             "calibration=keras_fcn.export.calibration_images(dataset, size) (on the command "
             "line, --calibration-dataset SPEC)."
         )
+
+
+class CalibrationProgress:
+    """The calibration images, iterable as often as a quantizer likes, each pass shown on stderr.
+
+    A quantizer runs the model over every calibration image, which takes minutes for a few
+    hundred images of a large net: each pass over them shows a `keras_fcn.progress.Progress`
+    (a bar in a terminal, a line per tenth elsewhere), counting an image when the quantizer
+    takes it: NNCF takes as many as it needs and never asks for the next, so an image cannot
+    be counted once it is done.
+
+    Args:
+        images: the calibration images (or anything the quantizer takes, one per image).
+        label: what is being done, starting each progress line.
+
+    Example:
+
+    >>> images = [np.zeros((8, 8, 3), "uint8")] * 2
+    >>> len(list(CalibrationProgress(images)))  # writes two lines to stderr
+    2
+    """
+
+    def __init__(self, images: Sequence, label: str = "calibrate int8"):
+        self.images = images
+        self.label = label
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __iter__(self) -> Iterator:
+        progress = Progress(len(self.images), self.label, unit="images", stream=sys.stderr)
+        for image in self.images:
+            progress.add()
+            yield image

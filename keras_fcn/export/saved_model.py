@@ -17,14 +17,16 @@ import numpy as np
 import tensorflow as tf
 
 from keras_fcn.backends import require_tensorflow
-from keras_fcn.export.layout import ExportInfo, find_version, staged_version
-from keras_fcn.export.precision import in_process_model
-from keras_fcn.export.segmenter import (
+from keras_fcn.export.layout import (
     CLASS_IDS_OUTPUT,
     IMAGES_INPUT,
     PROBABILITIES_OUTPUT,
-    check_model,
+    ExportInfo,
+    find_version,
+    staged_version,
 )
+from keras_fcn.export.precision import in_process_model
+from keras_fcn.export.segmenter import check_model
 
 BYTES_SIGNATURE = "serving_default"
 """Signature taking encoded images; TF Serving's default, so requests need not name it."""

@@ -1,16 +1,28 @@
-"""What every export computes: raw uint8 images in, class ids and probabilities out.
+"""What every export computes: raw uint8 images in, class ids (and probabilities if asked) out.
 
 `segmenter(model)` wraps a segmentation model in a functional Keras model from `images` (uint8
-RGB, `[B, H, W, 3]`) to `class_ids` (int32 `[B, H, W]`) and `probabilities` (float32
-`[B, H, W, num_classes]`), the inputs and outputs of the SavedModel's `serve_images` signature.
-The ONNX, OpenVINO and LiteRT exports are this model written by Keras' own `model.export`, so
-every format takes and returns the same tensors under the same names.
+RGB, `[B, H, W, 3]`) to `class_ids` (int32 `[B, H, W]`) and, when asked for
+(`outputs=OUTPUTS`), `probabilities` (float32 `[B, H, W, num_classes]`): the inputs and outputs
+of the SavedModel's `serve_images` signature. The ONNX, OpenVINO and LiteRT exports are this
+model converted, so every format takes and returns the same tensors under the same names. A
+runtime computes every output of the graph it is given, and the softmax is a pass over every
+pixel's `num_classes` scores that writes as many floats, so these exports hold the class ids
+only unless the probabilities are asked for.
 """
+
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
-from keras_fcn.export.layout import CLASS_IDS_OUTPUT, IMAGES_INPUT, PROBABILITIES_OUTPUT
+from keras_fcn.export.graphs import plain_convolutions
+from keras_fcn.export.layout import (
+    CLASS_IDS_OUTPUT,
+    DEFAULT_OUTPUTS,
+    IMAGES_INPUT,
+    PROBABILITIES_OUTPUT,
+    check_outputs,
+)
 from keras_fcn.export.precision import float32_model
 from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
 
@@ -68,42 +80,53 @@ def check_model(model: keras.Model) -> None:
         )
 
 
-def segmenter(model: keras.Model, input_size: tuple[int, int] | None = None) -> keras.Model:
-    """Wraps a segmentation model as uint8 images → class ids and probabilities.
+def segmenter(
+    model: keras.Model,
+    input_size: tuple[int, int] | None = None,
+    outputs: Sequence[str] = DEFAULT_OUTPUTS,
+    matmul_convolutions: bool = True,
+) -> keras.Model:
+    """Wraps a segmentation model as uint8 images → class ids (and probabilities if asked).
 
     A model under a mixed-precision policy (trained with `mixed_bfloat16`) is copied to float32
     first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
     float32, or in their own precision from the float32 graph. Batch normalization is folded
     into the convolutions (`keras_fcn.inference.fold_batch_normalization`); a model with an
     auxiliary head is exported without it (`keras_fcn.inference.without_auxiliary_head`).
+    Each runtime's graph writes `keras_fcn.layers.MatmulConv2D` as it runs fastest there
+    (`matmul_convolutions`, see `keras_fcn.export.graphs`).
 
     Args:
         model: a model mapping `(B, H, W, 3)` RGB images in [0, 255] to `(B, H, W, num_classes)`
             logits, such as `keras_fcn.FCN8s`.
         input_size: `(height, width)` for a model of one input size (LiteRT), or `None` for any.
+        outputs: `("class_ids",)`, or `("class_ids", "probabilities")` (`OUTPUTS`).
+        matmul_convolutions: keep `MatmulConv2D` layers (`True`) or write them as the plain
+            `Conv2D` with the same weights (`keras_fcn.export.graphs.plain_convolutions`).
 
     Returns:
-        A functional `keras.Model` with the input `images` and the outputs `class_ids` and
-        `probabilities` (a dict).
+        A functional `keras.Model` with the input `images` and a dict of `outputs`.
 
     Example:
 
     >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
-    >>> outputs = segmenter(model)(np.zeros((1, 37, 53, 3), "uint8"))
+    >>> outputs = segmenter(model, outputs=OUTPUTS)(np.zeros((1, 37, 53, 3), "uint8"))
     >>> outputs["class_ids"].shape, outputs["probabilities"].shape
     (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
     """
+    outputs = check_outputs(outputs)
     model = without_auxiliary_head(model)
     check_model(model)
     model = fold_batch_normalization(float32_model(model))
+    if not matmul_convolutions:
+        model = plain_convolutions(model)
     height, width = (None, None) if input_size is None else input_size
     images = keras.Input((height, width, 3), dtype="uint8", name=IMAGES_INPUT)
     logits = model(keras.ops.cast(images, "float32"))
-    outputs = {
-        CLASS_IDS_OUTPUT: ClassIds(name=CLASS_IDS_OUTPUT)(logits),
-        PROBABILITIES_OUTPUT: keras.layers.Softmax(name=PROBABILITIES_OUTPUT)(logits),
-    }
-    return keras.Model(images, outputs, name=f"{model.name}_segmenter")
+    results = {CLASS_IDS_OUTPUT: ClassIds(name=CLASS_IDS_OUTPUT)(logits)}
+    if PROBABILITIES_OUTPUT in outputs:
+        results[PROBABILITIES_OUTPUT] = keras.layers.Softmax(name=PROBABILITIES_OUTPUT)(logits)
+    return keras.Model(images, results, name=f"{model.name}_segmenter")
 
 
 def input_signature(input_size: tuple[int, int] | None = None) -> list[tf.TensorSpec]:

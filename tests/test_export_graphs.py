@@ -1,0 +1,38 @@
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_fcn.data.synthetic import synthetic_example
+from keras_fcn.export.exporter import FORMATS
+from keras_fcn.export.graphs import MATMUL_CONVOLUTIONS, plain_convolutions
+from keras_fcn.layers import MatmulConv2D
+
+
+def test_every_format_has_a_choice():
+    assert sorted(MATMUL_CONVOLUTIONS) == sorted(FORMATS)
+
+
+def test_fc6_becomes_a_plain_convolution_with_the_same_weights(small_fcn):
+    plain = plain_convolutions(small_fcn)
+    fc6, original = plain.get_layer("fc6"), small_fcn.get_layer("fc6")
+    assert type(fc6) is keras.layers.Conv2D and isinstance(original, MatmulConv2D)
+    assert fc6.get_config() == {**original.get_config(), "name": "fc6"}
+    for copied, source in zip(fc6.get_weights(), original.get_weights(), strict=True):
+        np.testing.assert_array_equal(copied, source)
+    # The other layers are shared, not copied.
+    assert plain.get_layer("fc7") is small_fcn.get_layer("fc7")
+    assert plain_convolutions(plain) is plain
+
+
+def test_the_copy_computes_fc6_as_tensorflows_convolution(small_fcn):
+    images = np.stack([synthetic_example(index, num_classes=3)[0] for index in range(2)])
+    images = images.astype("float32")
+    plain = plain_convolutions(small_fcn)
+    # fc6's input in the original model, through the shared layers up to pool5.
+    pool5 = keras.Model(small_fcn.input, small_fcn.get_layer("fc6").input)(images)
+    kernel, bias = small_fcn.get_layer("fc6").get_weights()
+    expected = tf.nn.relu(tf.nn.conv2d(pool5, kernel, 1, "SAME") + bias)
+    actual = keras.Model(plain.input, plain.get_layer("fc6").output)(images)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-4)
+    assert float(np.abs(np.asarray(expected)).max()) > 0  # the check has power
+    np.testing.assert_allclose(plain(images), small_fcn(images), rtol=1e-4, atol=1e-4)
