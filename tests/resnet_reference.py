@@ -388,3 +388,10 @@ def relative_error(actual, expected) -> float:
     """Largest absolute difference relative to the largest magnitude of the reference."""
     expected = np.asarray(expected, np.float64)
     return float(np.abs(np.asarray(actual, np.float64) - expected).max() / np.abs(expected).max())
+
+
+def assert_same_weights(model, other) -> None:
+    """Asserts that two models hold the same variables, path for path and value for value."""
+    for variable, other_variable in zip(model.weights, other.weights, strict=True):
+        assert variable.path == other_variable.path
+        np.testing.assert_array_equal(np.asarray(variable), np.asarray(other_variable))
