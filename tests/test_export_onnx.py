@@ -6,6 +6,7 @@ import export_checks
 import keras
 import numpy as np
 import pytest
+from backend_processes import run_python
 
 from keras_fcn.export.layout import OUTPUTS
 from keras_fcn.export.onnx import write_onnx
@@ -144,3 +145,23 @@ def test_bfloat16_is_refused_with_where_to_get_it(small_fcn, tmp_path):
         write_onnx(small_fcn, str(tmp_path), "bfloat16")
     with pytest.raises(ValueError, match="int8 needs calibration images"):
         write_onnx(small_fcn, str(tmp_path), "int8")
+
+
+@pytest.mark.slow
+def test_writing_onnx_prints_no_warning_of_tf2onnx(tmp_path):
+    # tf2onnx 1.17 tests for np.object on import of its patch; numpy 2 warns about that test, once
+    # per process, so only a fresh process shows it.
+    code = (
+        "import sys, warnings, keras\n"
+        "from keras_fcn.export.onnx import write_onnx\n"
+        "inputs = keras.Input((None, None, 3))\n"
+        "model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(inputs))\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    write_onnx(model, {str(tmp_path)!r})\n"
+        "messages = [str(warning.message) for warning in caught]\n"
+        "assert not [m for m in messages if 'np.object' in m], messages\n"
+    )
+    result = run_python(["-c", code], "tensorflow")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "np.object" not in result.stderr
