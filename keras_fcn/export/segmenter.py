@@ -110,7 +110,8 @@ def segmenter(
     Example:
 
     >>> model = keras_fcn.FCN8s(num_classes=2, weights=None, fc_units=8, geometry="aligned")
-    >>> outputs = segmenter(model, outputs=OUTPUTS)(np.zeros((1, 37, 53, 3), "uint8"))
+    >>> wrapper = segmenter(model, outputs=("class_ids", "probabilities"))
+    >>> outputs = wrapper(np.zeros((1, 37, 53, 3), "uint8"))
     >>> outputs["class_ids"].shape, outputs["probabilities"].shape
     (TensorShape([1, 37, 53]), TensorShape([1, 37, 53, 2]))
     """
