@@ -9,9 +9,9 @@ test process cannot import TensorFlow, see tests/conftest.py):
 `write` builds every model of `keras_fcn.registry.MODELS` (`models()`: a ResNet-101 net only
 where no ResNet-50 twin stands for it) in each of its geometries, narrow (`fc_units=8` where the
 builder takes it; a ResNet has no width option, but a net whose backbone is an option gets
-ResNet-50), gives every trainable variable seeded random values
-(a fresh FCN scores zero everywhere, which would compare nothing), saves it as
-`DIRECTORY/NAME-GEOMETRY.keras` and its logits on a seeded image of odd size in
+ResNet-50, and RefineNet is built as its ResNet-50 twin, `TWINS`), gives every trainable
+variable seeded random values (a fresh FCN scores zero everywhere, which would compare nothing),
+saves it as `DIRECTORY/NAME-GEOMETRY.keras` and its logits on a seeded image of odd size in
 `DIRECTORY/NAME-GEOMETRY.npz`. `read` loads a `.keras` file written on another backend and
 writes its logits on the images of `INPUTS.npz`.
 """
@@ -30,6 +30,16 @@ NARROW = 8
 SMALLEST_BACKBONE = "resnet50"
 """The backbone of the nets that take one as an option (GCN's ResNet-152 builds the same layers
 as ResNet-50 with 43 more blocks)."""
+TWINS = {
+    "refinenet101": {
+        "depth": 50,
+        "adapt_widths": (NARROW, 4, 4, 4),
+        "upsampling": "bicubic",
+    },
+}
+"""Registry nets built here as a twin their builder takes and no release trained: RefineNet on
+ResNet-50 (the release's ResNet-101 has the same layers with 17 more conv4 blocks), narrow, with
+MATLAB's bicubic resize (the release's, and the one resize of its own)."""
 IMAGE_SHAPE = (1, 37, 45, 3)
 """An odd height and width, neither a multiple of 32 nor equal to each other."""
 
@@ -38,16 +48,13 @@ def models() -> list[str]:
     """Every model of the registry but the ResNet-101 nets whose ResNet-50 twins are there: the
     same layers with 17 more conv4 blocks, which would add about 45 s each on PyTorch's CPU
     backend and 240 MB of `.keras` file, and no operation. Auto-DeepLab-M and -L are left out
-    likewise: -S has their layers, narrower. RefineNet's nets are left out for time as well
-    (ResNet-101 or -152 and 66 head convolutions: run narrow with MATLAB's bicubic resize,
-    RefineNet-101 matched TensorFlow's logits on JAX in about 85 s and on PyTorch in about 70 s,
-    more than this suite's share)."""
+    likewise: -S has their layers, narrower. RefineNet-101 is built on ResNet-50 (`TWINS`) and
+    stands for RefineNet-152."""
     return [
         name
         for name in registry.MODELS
         if ("101" not in name or name.replace("101", "50") not in registry.MODELS)
-        and name not in ("auto-deeplab-m", "auto-deeplab-l")
-        and not name.startswith("refinenet")
+        and name not in ("auto-deeplab-m", "auto-deeplab-l", "refinenet152")
     ]
 
 
@@ -58,11 +65,15 @@ def cases() -> list[tuple[str, str]]:
 
 def build_narrow(name: str, geometry: str) -> keras.Model:
     """A registry model with random weights (nothing downloads), narrow where it can be."""
+    entry = registry.get(name)
     options = {"weights": None, "geometry": geometry}
-    if "fc_units" in registry.get(name).options:
+    if "fc_units" in entry.options:
         options["fc_units"] = NARROW
-    if "backbone" in registry.get(name).options:
+    if "backbone" in entry.options:
         options["backbone"] = SMALLEST_BACKBONE
+    if name in TWINS:
+        del options["geometry"]  # the twins have one
+        return entry.builder(NUM_CLASSES, **{**entry.fixed, **TWINS[name]}, **options, name=name)
     return registry.build(name, NUM_CLASSES, **options)
 
 
