@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import backend_processes
+import keras
 import numpy as np
 import pytest
 
@@ -283,6 +284,34 @@ def test_pspnet_scores_needs_the_weights_and_the_data_but_in_a_smoke_run(capsys)
     )
     assert (args.preset, args.protocols, args.limit) == ("cityscapes-pspnet101", None, None)
     assert parse_args(["--smoke"]).preset == "ade20k-pspnet50"
+
+
+def test_refinenet_upsampling_smoke_prints_both_resizes_against_bicubic():
+    rows = table(run_smoke("refinenet_upsampling"), "resize")
+    assert [row["resize"] for row in rows] == ["bilinear", "bicubic"]
+    bilinear, bicubic = rows
+    assert bicubic["mean IU − bicubic's (points)"] == "+0.00"
+    assert bicubic["labelled pixels of another class than bicubic's (%)"] == "0.00"
+    assert 0 < float(bilinear["labelled pixels of another class than bicubic's (%)"]) < 100
+    assert float(bilinear["mean IU − bicubic's (points)"]) == pytest.approx(
+        float(bilinear["mean_iou (%)"]) - float(bicubic["mean_iou (%)"]), abs=0.011
+    )
+
+
+@pytest.mark.slow
+def test_refinenet_upsampling_swaps_the_resizes_of_a_built_net():
+    from benchmarks.refinenet_upsampling import with_upsampling
+    from keras_fcn.models.refinenet import RefineNet
+
+    narrow = {"depth": 50, "adapt_widths": (8, 4, 4, 4)}
+    keras.utils.set_random_seed(0)
+    bicubic = RefineNet(3, upsampling="bicubic", **narrow)
+    bilinear = RefineNet(3, upsampling="bilinear", kernel_initializer="zeros", **narrow)
+    bilinear.set_weights(bicubic.get_weights())
+    images = np.random.default_rng(0).integers(0, 256, (1, 45, 37, 3)).astype("float32")
+    swapped = with_upsampling(bicubic, "bilinear")
+    np.testing.assert_allclose(swapped(images), bilinear(images), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(swapped(images), bicubic(images), atol=1e-3)
 
 
 def test_resnet_speed_smoke_times_a_net_against_pytorch_keras_conv2d_and_a_training_step():

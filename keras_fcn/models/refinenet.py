@@ -112,6 +112,20 @@ ADAPT_NAME = "adapt_input_path{}"
 """The release's prefix of path n's adaptation RCUs."""
 
 
+def resize_layer(upsampling: str, **options) -> keras.layers.Layer:
+    """RefineNet's resize of one map to another's size (`my_resize`) for an `upsampling` of
+    `UPSAMPLINGS`: MATLAB's bicubic `imresize` with one scale for both axes, or bilinear.
+
+    Example:
+
+    >>> resize_layer("bicubic", name="upsampling").__class__.__name__
+    'ImresizeToReference'
+    """
+    if upsampling == "bicubic":
+        return ImresizeToReference(common_scale=True, **options)
+    return ResizeToReference(**options)
+
+
 class _Head:
     """Creates RefineNet's head layers, with the release's names and initializers."""
 
@@ -133,11 +147,7 @@ class _Head:
 
     def resize(self, features, reference, name: str, **options):
         """Resizes `features` to the size of `reference` (`my_resize`)."""
-        if self.upsampling == "bicubic":
-            layer = ImresizeToReference(common_scale=True, name=name, **options)
-        else:
-            layer = ResizeToReference(name=name, **options)
-        return layer([features, reference])
+        return resize_layer(self.upsampling, name=name, **options)([features, reference])
 
     def residual_conv_unit(self, x, prefix: str):
         """RCU `{prefix}`: x + conv(ReLU(conv_with_bias(ReLU(x)))) (`add_res_conv_block`)."""
