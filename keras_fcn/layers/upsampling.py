@@ -89,8 +89,27 @@ class BilinearUpsampling(keras.initializers.Initializer):
         return {}
 
 
+class _ToReference(keras.layers.Layer):
+    """Base of the layers called on `[features, reference]` whose output has the features' batch
+    and channels and the reference's height and width: a subclass defines `_resize(features,
+    axis, size)`, which resizes axis 1 (rows) or 2 (columns) to `size`, or its own `call`."""
+
+    def _resize(self, features, axis: int, size):
+        raise NotImplementedError(f"{type(self).__name__} must define _resize or call.")
+
+    def call(self, inputs):
+        features, reference = inputs
+        reference_shape = keras.ops.shape(reference)
+        features = self._resize(features, 1, reference_shape[1])
+        return self._resize(features, 2, reference_shape[2])
+
+    def compute_output_shape(self, input_shape):
+        features_shape, reference_shape = input_shape
+        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
+
+
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ZoomToReference(keras.layers.Layer):
+class ZoomToReference(_ToReference):
     """Zooms feature maps bilinearly by an integer factor, to a reference tensor's height and width.
 
     Output pixel `(h, w)` is the bilinear interpolation of the input at `(h / factor,
@@ -129,7 +148,7 @@ class ZoomToReference(keras.layers.Layer):
             raise ValueError(f"factor must be a positive integer, received {factor}.")
         self.factor = int(factor)
 
-    def _zoom(self, features, axis: int, size):
+    def _resize(self, features, axis: int, size):
         coarse = keras.ops.shape(features)[axis]
         positions = keras.ops.arange(size)
         below = keras.ops.minimum(positions // self.factor, coarse - 1)
@@ -139,22 +158,12 @@ class ZoomToReference(keras.layers.Layer):
         fraction = keras.ops.cast(steps, self.compute_dtype) / self.factor
         return _interpolate(features, axis, below, above, fraction)
 
-    def call(self, inputs):
-        features, reference = inputs
-        reference_shape = keras.ops.shape(reference)
-        features = self._zoom(features, 1, reference_shape[1])
-        return self._zoom(features, 2, reference_shape[2])
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
-
     def get_config(self) -> dict:
         return {**super().get_config(), "factor": self.factor}
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ResizeToReference(keras.layers.Layer):
+class ResizeToReference(_ToReference):
     """Resizes feature maps bilinearly to a reference tensor's height and width, pixel centres
     aligned.
 
@@ -191,16 +200,6 @@ class ResizeToReference(keras.layers.Layer):
         above = keras.ops.minimum(below + 1, coarse - 1)
         fraction = keras.ops.cast(positions - keras.ops.cast(below, "float32"), self.compute_dtype)
         return _interpolate(features, axis, below, above, fraction)
-
-    def call(self, inputs):
-        features, reference = inputs
-        reference_shape = keras.ops.shape(reference)
-        features = self._resize(features, 1, reference_shape[1])
-        return self._resize(features, 2, reference_shape[2])
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
 
 
 def interp_size(size: int, shrink_factor: int = 1, zoom_factor: int = 1) -> int:
@@ -449,7 +448,7 @@ def imresize_matrix(size_in, size_out, scale=None, **options):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ImresizeToReference(keras.layers.Layer):
+class ImresizeToReference(_ToReference):
     """Resizes feature maps to a reference tensor's height and width as MATLAB's `imresize` does,
     bicubic or bilinear.
 
@@ -559,10 +558,6 @@ class ImresizeToReference(keras.layers.Layer):
         )
         features = keras.ops.einsum("oi,bijc->bojc", rows, features)
         return keras.ops.einsum("oj,bijc->bioc", columns, features)
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
 
     def get_config(self) -> dict:
         return {
