@@ -6,6 +6,15 @@ import keras
 from keras import ops
 
 
+def _checked_integer(name: str, value: int, minimum: int) -> int:
+    """`value` as an `int`, or a `ValueError` naming the argument if it is below `minimum`
+    (0 or 1)."""
+    if value < minimum:
+        expected = "a positive integer" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {expected}, received {value}.")
+    return int(value)
+
+
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class PadToMultiple(keras.layers.Layer):
     """Zero-pads the bottom and right of images so height and width are multiples of `multiple`.
@@ -24,9 +33,7 @@ class PadToMultiple(keras.layers.Layer):
 
     def __init__(self, multiple: int = 32, **kwargs):
         super().__init__(**kwargs)
-        if multiple < 1:
-            raise ValueError(f"multiple must be a positive integer, received {multiple}.")
-        self.multiple = int(multiple)
+        self.multiple = _checked_integer("multiple", multiple, minimum=1)
 
     def call(self, images):
         shape = ops.shape(images)
@@ -70,9 +77,7 @@ class CropToReference(keras.layers.Layer):
 
     def __init__(self, offset: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if offset < 0:
-            raise ValueError(f"offset must be non-negative, received {offset}.")
-        self.offset = int(offset)
+        self.offset = _checked_integer("offset", offset, minimum=0)
 
     def call(self, inputs):
         features, reference = inputs
