@@ -5,6 +5,8 @@ reflection as the Dilation front-end does, and cropping a feature map to a refer
 import keras
 from keras import ops
 
+from keras_fcn.layers.config import ConstructorConfig
+
 
 def _checked_integer(name: str, value: int, minimum: int) -> int:
     """`value` as an `int`, or a `ValueError` naming the argument if it is below `minimum`
@@ -16,7 +18,7 @@ def _checked_integer(name: str, value: int, minimum: int) -> int:
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class PadToMultiple(keras.layers.Layer):
+class PadToMultiple(ConstructorConfig, keras.layers.Layer):
     """Zero-pads the bottom and right of images so height and width are multiples of `multiple`.
 
     The `padding="aligned"` FCN pads its (mean-subtracted) input to a multiple of its output
@@ -50,12 +52,9 @@ class PadToMultiple(keras.layers.Layer):
 
         return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "multiple": self.multiple}
-
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class CropToReference(keras.layers.Layer):
+class CropToReference(ConstructorConfig, keras.layers.Layer):
     """Crops a feature map to the height and width of a reference tensor, from a fixed offset.
 
     This is Caffe's `Crop` layer as FCN uses it: `outputs = inputs[:, offset:offset + h,
@@ -92,9 +91,6 @@ class CropToReference(keras.layers.Layer):
         features_shape, reference_shape = input_shape
         return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "offset": self.offset}
-
 
 def _reflected(positions, size):
     """Maps positions onto `[0, size)` by reflection without repeating the edge (reflect-101),
@@ -107,7 +103,7 @@ def _reflected(positions, size):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ReflectPadding2D(keras.layers.Layer):
+class ReflectPadding2D(ConstructorConfig, keras.layers.Layer):
     """Pads images by reflection without repeating the edge (OpenCV's `BORDER_REFLECT_101`).
 
     Every side gets `padding` rows or columns. Then the bottom and right grow until the image
@@ -165,11 +161,3 @@ class ReflectPadding2D(keras.layers.Layer):
             return size + 2 * self.padding + (-size) % self.multiple + self.extend
 
         return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "padding": self.padding,
-            "multiple": self.multiple,
-            "extend": self.extend,
-        }

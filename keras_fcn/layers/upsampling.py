@@ -15,6 +15,8 @@ import operator
 import keras
 import numpy as np
 
+from keras_fcn.layers.config import ConstructorConfig
+
 
 def _interpolate(features, axis: int, below, above, fraction):
     """Linear interpolation along `axis` (1 or 2) between the rows or columns `below` and
@@ -109,7 +111,7 @@ class _ToReference(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ZoomToReference(_ToReference):
+class ZoomToReference(ConstructorConfig, _ToReference):
     """Zooms feature maps bilinearly by an integer factor, to a reference tensor's height and width.
 
     Output pixel `(h, w)` is the bilinear interpolation of the input at `(h / factor,
@@ -157,9 +159,6 @@ class ZoomToReference(_ToReference):
         steps = keras.ops.where(above > below, positions % self.factor, 0)
         fraction = keras.ops.cast(steps, self.compute_dtype) / self.factor
         return _interpolate(features, axis, below, above, fraction)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "factor": self.factor}
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -222,7 +221,7 @@ def interp_size(size: int, shrink_factor: int = 1, zoom_factor: int = 1) -> int:
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class CaffeInterp(keras.layers.Layer):
+class CaffeInterp(ConstructorConfig, keras.layers.Layer):
     """Caffe's `Interp`: bilinear resizing with the corners aligned, by factors or to a reference.
 
     Called on a tensor, the output's height and width are `interp_size` of the input's with
@@ -306,13 +305,6 @@ class CaffeInterp(keras.layers.Layer):
             for side in (height, width)
         )
         return (batch, height, width, channels)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "shrink_factor": self.shrink_factor,
-            "zoom_factor": self.zoom_factor,
-        }
 
 
 IMRESIZE_BORDERS = ("replicate", "symmetric")
@@ -448,7 +440,7 @@ def imresize_matrix(size_in, size_out, scale=None, **options):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ImresizeToReference(_ToReference):
+class ImresizeToReference(ConstructorConfig, _ToReference):
     """Resizes feature maps to a reference tensor's height and width as MATLAB's `imresize` does,
     bicubic or bilinear.
 
@@ -558,12 +550,3 @@ class ImresizeToReference(_ToReference):
         )
         features = keras.ops.einsum("oi,bijc->bojc", rows, features)
         return keras.ops.einsum("oj,bijc->bioc", columns, features)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "common_scale": self.common_scale,
-            "border": self.border,
-            "antialias": self.antialias,
-            "method": self.method,
-        }
