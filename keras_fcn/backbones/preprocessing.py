@@ -14,6 +14,8 @@ their channel order (`reverse_channels=False`).
 import keras
 from keras import ops
 
+from keras_fcn.layers.config import ConstructorConfig
+
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 """Mean that keras.applications' VGG16 ImageNet weights were trained with, in BGR order."""
 
@@ -87,7 +89,7 @@ mean."""
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class VGGPreprocessing(keras.layers.Layer):
+class VGGPreprocessing(ConstructorConfig, keras.layers.Layer):
     """Turns RGB images in [0, 255] into the input of VGG-family Caffe weights.
 
     Flips RGB to BGR and subtracts a per-channel mean. With the default mean this is exactly
@@ -135,10 +137,3 @@ class VGGPreprocessing(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "mean": self.mean,
-            "reverse_channels": self.reverse_channels,
-        }

@@ -60,9 +60,7 @@ def write_openvino(
     """Writes `model` as `model.xml` and `model.bin` into `directory`.
 
     Args:
-        model: a float32 segmentation model mapping RGB images in [0, 255] of any size to
-            logits, such as `keras_fcn.FCN8s`.
-        directory: the directory to write into.
+        model, directory, outputs: as `keras_fcn.export.onnx.write_onnx`.
         precision: `"float32"`, `"bfloat16"` (the same IR, run with the bf16 hint) or `"int8"`.
         calibration: for int8, the uint8 `(H, W, 3)` images to calibrate on
             (`keras_fcn.export.calibration_images`); each pass over them is shown on stderr.
@@ -70,7 +68,6 @@ def write_openvino(
             must stay float32's; layers go back to float until it does (slower to export, and
             the int8 model runs slower the more layers it keeps in float). `None` quantizes
             every convolution.
-        outputs: `("class_ids",)`, or `("class_ids", "probabilities")`.
         matmul_convolutions: keep fc6 as `MatmulConv2D`'s matrix product instead of the
             convolution OpenVINO runs faster (`keras_fcn.export.graphs`; for comparisons).
 

@@ -215,6 +215,24 @@ class Protocol:
         return f"{self.name}: " + ", ".join(parts)
 
 
+def _pspnet(
+    name: str, scales: tuple[float, ...], window: int, base_size: int, source: str
+) -> Protocol:
+    """A protocol of PSPNet's `eval_all.m`: the image and its mirror in square windows padded
+    with the mean, scaled from a long side of `base_size`, logits merged, MATLAB's `imresize`."""
+    return Protocol(
+        name,
+        scales=scales,
+        flip=True,
+        window=(window, window),
+        pad_value=PSPNET_MEAN,
+        base_size=base_size,
+        merge="logits",
+        resize="imresize",
+        source=f"{source}: {PSPNET_SOURCE}",
+    )
+
+
 PROTOCOLS = {
     protocol.name: protocol
     for protocol in (
@@ -223,48 +241,17 @@ PROTOCOLS = {
             source="the model once at the image's own size: FCN (score.py), DeepLab v1/v2 "
             "without MSC, torchvision's references",
         ),
-        Protocol(
+        _pspnet(
             "pspnet-ss",
-            flip=True,
-            window=(473, 473),
-            pad_value=PSPNET_MEAN,
-            base_size=512,
-            merge="logits",
-            resize="imresize",
-            source=f"PSPNet on VOC 2012 and ADE20K, single scale (its 'ss' scores include the "
-            f"flip): {PSPNET_SOURCE}",
+            (1.0,),
+            473,
+            512,
+            "PSPNet on VOC 2012 and ADE20K, single scale (its 'ss' scores include the flip)",
         ),
-        Protocol(
-            "pspnet-ms",
-            scales=PSPNET_SCALES,
-            flip=True,
-            window=(473, 473),
-            pad_value=PSPNET_MEAN,
-            base_size=512,
-            merge="logits",
-            resize="imresize",
-            source=f"PSPNet on VOC 2012 and ADE20K, multi-scale: {PSPNET_SOURCE}",
-        ),
-        Protocol(
-            "pspnet-cityscapes-ss",
-            flip=True,
-            window=(713, 713),
-            pad_value=PSPNET_MEAN,
-            base_size=2048,
-            merge="logits",
-            resize="imresize",
-            source=f"PSPNet on Cityscapes, single scale: {PSPNET_SOURCE}",
-        ),
-        Protocol(
-            "pspnet-cityscapes-ms",
-            scales=PSPNET_SCALES,
-            flip=True,
-            window=(713, 713),
-            pad_value=PSPNET_MEAN,
-            base_size=2048,
-            merge="logits",
-            resize="imresize",
-            source=f"PSPNet on Cityscapes, multi-scale: {PSPNET_SOURCE}",
+        _pspnet("pspnet-ms", PSPNET_SCALES, 473, 512, "PSPNet on VOC 2012 and ADE20K, multi-scale"),
+        _pspnet("pspnet-cityscapes-ss", (1.0,), 713, 2048, "PSPNet on Cityscapes, single scale"),
+        _pspnet(
+            "pspnet-cityscapes-ms", PSPNET_SCALES, 713, 2048, "PSPNet on Cityscapes, multi-scale"
         ),
         Protocol(
             "deeplab-v3-ms",

@@ -2,9 +2,11 @@
 
 import keras
 
+from keras_fcn.layers.stride_one_conv import StrideOneConv2D
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class DilatedConv2D(keras.layers.Conv2D):
+class DilatedConv2D(StrideOneConv2D):
     """A stride-1 dilated `Conv2D` that TensorFlow runs as one dilated convolution.
 
     Same weights, configuration and results (up to float rounding) as `keras.layers.Conv2D`.
@@ -22,25 +24,12 @@ class DilatedConv2D(keras.layers.Conv2D):
     the models it copies for inference. On the other backends, whose convolutions take the
     rate directly, it is `keras.layers.Conv2D`.
 
-    Args:
-        filters, kernel_size, padding, dilation_rate, activation, ...: as `keras.layers.Conv2D`;
-            `strides` must be 1, `groups` 1 and `data_format` `"channels_last"`.
-
     Example:
 
     >>> layer = DilatedConv2D(8, 3, padding="same", dilation_rate=24)
     >>> layer(np.zeros((1, 17, 19, 4))).shape
     TensorShape([1, 17, 19, 8])
     """
-
-    def __init__(self, filters, kernel_size, **kwargs):
-        super().__init__(filters, kernel_size, **kwargs)
-        if self.strides != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
-            raise ValueError(
-                f"DilatedConv2D supports strides=1, groups=1 and data_format='channels_last' "
-                f"only; received strides={self.strides}, groups={self.groups}, "
-                f"data_format={self.data_format!r}. Use keras.layers.Conv2D otherwise."
-            )
 
     def convolution_op(self, inputs, kernel):
         if keras.backend.backend() != "tensorflow":

@@ -5,9 +5,20 @@ reflection as the Dilation front-end does, and cropping a feature map to a refer
 import keras
 from keras import ops
 
+from keras_fcn.layers.config import ConstructorConfig
+
+
+def _checked_integer(name: str, value: int, minimum: int) -> int:
+    """`value` as an `int`, or a `ValueError` naming the argument if it is below `minimum`
+    (0 or 1)."""
+    if value < minimum:
+        expected = "a positive integer" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be {expected}, received {value}.")
+    return int(value)
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class PadToMultiple(keras.layers.Layer):
+class PadToMultiple(ConstructorConfig, keras.layers.Layer):
     """Zero-pads the bottom and right of images so height and width are multiples of `multiple`.
 
     The `padding="aligned"` FCN pads its (mean-subtracted) input to a multiple of its output
@@ -24,9 +35,7 @@ class PadToMultiple(keras.layers.Layer):
 
     def __init__(self, multiple: int = 32, **kwargs):
         super().__init__(**kwargs)
-        if multiple < 1:
-            raise ValueError(f"multiple must be a positive integer, received {multiple}.")
-        self.multiple = int(multiple)
+        self.multiple = _checked_integer("multiple", multiple, minimum=1)
 
     def call(self, images):
         shape = ops.shape(images)
@@ -43,12 +52,9 @@ class PadToMultiple(keras.layers.Layer):
 
         return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "multiple": self.multiple}
-
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class CropToReference(keras.layers.Layer):
+class CropToReference(ConstructorConfig, keras.layers.Layer):
     """Crops a feature map to the height and width of a reference tensor, from a fixed offset.
 
     This is Caffe's `Crop` layer as FCN uses it: `outputs = inputs[:, offset:offset + h,
@@ -70,9 +76,7 @@ class CropToReference(keras.layers.Layer):
 
     def __init__(self, offset: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if offset < 0:
-            raise ValueError(f"offset must be non-negative, received {offset}.")
-        self.offset = int(offset)
+        self.offset = _checked_integer("offset", offset, minimum=0)
 
     def call(self, inputs):
         features, reference = inputs
@@ -87,9 +91,6 @@ class CropToReference(keras.layers.Layer):
         features_shape, reference_shape = input_shape
         return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "offset": self.offset}
-
 
 def _reflected(positions, size):
     """Maps positions onto `[0, size)` by reflection without repeating the edge (reflect-101),
@@ -102,7 +103,7 @@ def _reflected(positions, size):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ReflectPadding2D(keras.layers.Layer):
+class ReflectPadding2D(ConstructorConfig, keras.layers.Layer):
     """Pads images by reflection without repeating the edge (OpenCV's `BORDER_REFLECT_101`).
 
     Every side gets `padding` rows or columns. Then the bottom and right grow until the image
@@ -160,11 +161,3 @@ class ReflectPadding2D(keras.layers.Layer):
             return size + 2 * self.padding + (-size) % self.multiple + self.extend
 
         return (input_shape[0], padded(input_shape[1]), padded(input_shape[2]), input_shape[3])
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "padding": self.padding,
-            "multiple": self.multiple,
-            "extend": self.extend,
-        }

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_fcn.layers.stride_one_conv import StrideOneConv2D
+
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class MatmulConv2D(keras.layers.Conv2D):
+class MatmulConv2D(StrideOneConv2D):
     """A stride-1 `Conv2D` computed as one matrix product over the gathered patches (im2col).
 
     Same weights, configuration and results (up to float rounding) as `keras.layers.Conv2D`, but
@@ -17,25 +19,12 @@ class MatmulConv2D(keras.layers.Conv2D):
     the library's convolution kernels handle them poorly; the gathered patches take `kh·kw`
     times the input's memory.
 
-    Args:
-        filters, kernel_size, padding, dilation_rate, activation, ...: as `keras.layers.Conv2D`;
-            `strides` must be 1, `groups` 1 and `data_format` `"channels_last"`.
-
     Example:
 
     >>> layer = MatmulConv2D(8, 3, padding="same", dilation_rate=4)
     >>> layer(np.zeros((1, 16, 16, 4))).shape
     TensorShape([1, 16, 16, 8])
     """
-
-    def __init__(self, filters, kernel_size, **kwargs):
-        super().__init__(filters, kernel_size, **kwargs)
-        if self.strides != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
-            raise ValueError(
-                f"MatmulConv2D supports strides=1, groups=1 and data_format='channels_last' "
-                f"only; received strides={self.strides}, groups={self.groups}, "
-                f"data_format={self.data_format!r}. Use keras.layers.Conv2D otherwise."
-            )
 
     def convolution_op(self, inputs, kernel):
         (kernel_height, kernel_width), (row_step, column_step) = (

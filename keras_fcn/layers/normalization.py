@@ -20,6 +20,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_fcn.layers.config import ConstructorConfig
+
 
 def channel_window(channels: int, local_size: int) -> np.ndarray:
     """The `(channels, channels)` 0/1 matrix summing each channel's `local_size` neighbours.
@@ -37,7 +39,7 @@ def channel_window(channels: int, local_size: int) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class LocalResponseNormalization(keras.layers.Layer):
+class LocalResponseNormalization(ConstructorConfig, keras.layers.Layer):
     """Caffe's local response normalisation across channels (`norm_region: ACROSS_CHANNELS`).
 
     See the module docstring for the formula. The arguments are Caffe's `lrn_param` fields with
@@ -103,12 +105,3 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "local_size": self.local_size,
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "k": self.k,
-        }

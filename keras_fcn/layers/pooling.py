@@ -20,6 +20,8 @@ of any size (and its exports) lacks.
 import keras
 from keras import ops
 
+from keras_fcn.layers.config import ConstructorConfig
+
 
 def caffe_pooled_size(size: int, window: int, stride: int, padding: int = 0) -> int:
     """The output size of a Caffe max pooling along one axis.
@@ -58,7 +60,7 @@ def _pooled_size(size, window: int, stride: int, padding: int):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class CaffeMaxPooling2D(keras.layers.Layer):
+class CaffeMaxPooling2D(ConstructorConfig, keras.layers.Layer):
     """Max pooling with Caffe's padding and round-up output size (see the module docstring).
 
     Padded positions hold minus infinity, so they never win a window. Use it where
@@ -110,14 +112,6 @@ class CaffeMaxPooling2D(keras.layers.Layer):
 
         batch, height, width, channels = input_shape
         return (batch, pooled(height), pooled(width), channels)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "pool_size": self.pool_size,
-            "strides": self.strides,
-            "padding": self.padding,
-        }
 
 
 def pooling_layer(pool_size: int, strides: int, padding: int, name: str) -> keras.layers.Layer:
@@ -173,7 +167,7 @@ def _averaging_matrix(size, bins: int, dtype):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class AdaptiveAveragePooling(keras.layers.Layer):
+class AdaptiveAveragePooling(ConstructorConfig, keras.layers.Layer):
     """Average pooling to a fixed number of bins, for inputs of any size, known or not when the
     graph is built.
 
@@ -223,6 +217,3 @@ class AdaptiveAveragePooling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.output_size, input_shape[3])
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "output_size": self.output_size}

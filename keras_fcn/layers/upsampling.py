@@ -15,6 +15,8 @@ import operator
 import keras
 import numpy as np
 
+from keras_fcn.layers.config import ConstructorConfig
+
 
 def _interpolate(features, axis: int, below, above, fraction):
     """Linear interpolation along `axis` (1 or 2) between the rows or columns `below` and
@@ -89,8 +91,27 @@ class BilinearUpsampling(keras.initializers.Initializer):
         return {}
 
 
+class _ToReference(keras.layers.Layer):
+    """Base of the layers called on `[features, reference]` whose output has the features' batch
+    and channels and the reference's height and width: a subclass defines `_resize(features,
+    axis, size)`, which resizes axis 1 (rows) or 2 (columns) to `size`, or its own `call`."""
+
+    def _resize(self, features, axis: int, size):
+        raise NotImplementedError(f"{type(self).__name__} must define _resize or call.")
+
+    def call(self, inputs):
+        features, reference = inputs
+        reference_shape = keras.ops.shape(reference)
+        features = self._resize(features, 1, reference_shape[1])
+        return self._resize(features, 2, reference_shape[2])
+
+    def compute_output_shape(self, input_shape):
+        features_shape, reference_shape = input_shape
+        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
+
+
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ZoomToReference(keras.layers.Layer):
+class ZoomToReference(ConstructorConfig, _ToReference):
     """Zooms feature maps bilinearly by an integer factor, to a reference tensor's height and width.
 
     Output pixel `(h, w)` is the bilinear interpolation of the input at `(h / factor,
@@ -129,7 +150,7 @@ class ZoomToReference(keras.layers.Layer):
             raise ValueError(f"factor must be a positive integer, received {factor}.")
         self.factor = int(factor)
 
-    def _zoom(self, features, axis: int, size):
+    def _resize(self, features, axis: int, size):
         coarse = keras.ops.shape(features)[axis]
         positions = keras.ops.arange(size)
         below = keras.ops.minimum(positions // self.factor, coarse - 1)
@@ -139,22 +160,9 @@ class ZoomToReference(keras.layers.Layer):
         fraction = keras.ops.cast(steps, self.compute_dtype) / self.factor
         return _interpolate(features, axis, below, above, fraction)
 
-    def call(self, inputs):
-        features, reference = inputs
-        reference_shape = keras.ops.shape(reference)
-        features = self._zoom(features, 1, reference_shape[1])
-        return self._zoom(features, 2, reference_shape[2])
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "factor": self.factor}
-
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ResizeToReference(keras.layers.Layer):
+class ResizeToReference(_ToReference):
     """Resizes feature maps bilinearly to a reference tensor's height and width, pixel centres
     aligned.
 
@@ -192,16 +200,6 @@ class ResizeToReference(keras.layers.Layer):
         fraction = keras.ops.cast(positions - keras.ops.cast(below, "float32"), self.compute_dtype)
         return _interpolate(features, axis, below, above, fraction)
 
-    def call(self, inputs):
-        features, reference = inputs
-        reference_shape = keras.ops.shape(reference)
-        features = self._resize(features, 1, reference_shape[1])
-        return self._resize(features, 2, reference_shape[2])
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
-
 
 def interp_size(size: int, shrink_factor: int = 1, zoom_factor: int = 1) -> int:
     """The side Caffe's `Interp` gives a side of `size`: shrink, then zoom.
@@ -223,7 +221,7 @@ def interp_size(size: int, shrink_factor: int = 1, zoom_factor: int = 1) -> int:
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class CaffeInterp(keras.layers.Layer):
+class CaffeInterp(ConstructorConfig, keras.layers.Layer):
     """Caffe's `Interp`: bilinear resizing with the corners aligned, by factors or to a reference.
 
     Called on a tensor, the output's height and width are `interp_size` of the input's with
@@ -307,13 +305,6 @@ class CaffeInterp(keras.layers.Layer):
             for side in (height, width)
         )
         return (batch, height, width, channels)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "shrink_factor": self.shrink_factor,
-            "zoom_factor": self.zoom_factor,
-        }
 
 
 IMRESIZE_BORDERS = ("replicate", "symmetric")
@@ -449,7 +440,7 @@ def imresize_matrix(size_in, size_out, scale=None, **options):
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
-class ImresizeToReference(keras.layers.Layer):
+class ImresizeToReference(ConstructorConfig, _ToReference):
     """Resizes feature maps to a reference tensor's height and width as MATLAB's `imresize` does,
     bicubic or bilinear.
 
@@ -559,16 +550,3 @@ class ImresizeToReference(keras.layers.Layer):
         )
         features = keras.ops.einsum("oi,bijc->bojc", rows, features)
         return keras.ops.einsum("oj,bijc->bioc", columns, features)
-
-    def compute_output_shape(self, input_shape):
-        features_shape, reference_shape = input_shape
-        return (features_shape[0], reference_shape[1], reference_shape[2], features_shape[3])
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "common_scale": self.common_scale,
-            "border": self.border,
-            "antialias": self.antialias,
-            "method": self.method,
-        }

@@ -21,25 +21,31 @@ from keras_fcn.metrics.scores import (
     pixel_accuracy,
 )
 
+SCORES = (pixel_accuracy, mean_accuracy, mean_iou, frequency_weighted_iou)
+"""The paper's four scores, in its order; each metric is named as its function."""
+
 
 class ScoreMetric(ConfusionMatrixMetric):
     """Base of the score metrics: a confusion matrix whose `result()` is a score of it.
 
-    A subclass sets `default_name`, its name unless another is given, and defines
-    `score(counts)`, its score (or a dict of scores) of the accumulated matrix. The matrix is
-    float32 there (float64 if `dtype="float64"`), so that the scores compile on every device.
-    `result()` returns each score in the metric's dtype, NaN while out-of-range pixels were
-    left out of the matrix (see `ConfusionMatrixMetric`). The config is
-    `ConfusionMatrixMetric`'s.
+    A subclass sets `score(counts)`, its score (or a dict of scores) of the accumulated matrix,
+    and may set `default_name`, its name unless another is given (the name of a `score`
+    function of `keras_fcn.metrics.scores` if not). The matrix is float32 there (float64
+    if `dtype="float64"`), so that the scores compile on every device. `result()` returns each
+    score in the metric's dtype, NaN while out-of-range pixels were left out of the matrix. See
+    `ConfusionMatrixMetric` for the inputs, `ignore_class`, `sample_weight` and the config,
+    which are the same for every score metric.
+
+    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
 
     Args:
         num_classes: number of classes, at least 1.
         ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `default_name` if `None`.
+        name: name of the metric, the default name if `None`.
         dtype: dtype of the result.
     """
 
-    default_name = "score"
+    default_name: str | None = None
 
     def __init__(
         self,
@@ -48,7 +54,8 @@ class ScoreMetric(ConfusionMatrixMetric):
         name: str | None = None,
         dtype=None,
     ):
-        name = self.default_name if name is None else name
+        if name is None:
+            name = self.default_name or self.score.__name__
         super().__init__(num_classes, ignore_class=ignore_class, name=name, dtype=dtype)
 
     def score(self, counts):
@@ -69,16 +76,6 @@ class ScoreMetric(ConfusionMatrixMetric):
 class PixelAccuracy(ScoreMetric):
     """Pixel accuracy over a whole split: `sum_i n_ii / sum_i t_i`.
 
-    See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        num_classes: number of classes, at least 1.
-        ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `"pixel_accuracy"` if `None`.
-        dtype: dtype of the result.
-
     Example:
 
     >>> metric = PixelAccuracy(num_classes=3)
@@ -87,27 +84,16 @@ class PixelAccuracy(ScoreMetric):
     0.6667
     """
 
-    default_name = "pixel_accuracy"
-
-    def score(self, counts):
-        return pixel_accuracy(counts)
+    score = staticmethod(pixel_accuracy)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class MeanAccuracy(ScoreMetric):
     """Mean of the per-class accuracies `n_ii / t_i` over the classes present in the truth.
 
-    See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        num_classes: number of classes, at least 1.
-        ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `"mean_accuracy"` if `None`.
-        dtype: dtype of the result.
-
     Example:
+
+    Class 1 is right once in two, class 2 not present in the truth:
 
     >>> metric = MeanAccuracy(num_classes=3)
     >>> metric.update_state([[[0, 1, 1, 255]]], [[[0, 1, 2, 2]]])
@@ -115,10 +101,7 @@ class MeanAccuracy(ScoreMetric):
     0.75
     """
 
-    default_name = "mean_accuracy"
-
-    def score(self, counts):
-        return mean_accuracy(counts)
+    score = staticmethod(mean_accuracy)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -127,15 +110,6 @@ class MeanIoU(ScoreMetric):
 
     Classes absent from both the ground truth and the predictions are left out of the mean.
     Unlike `keras.metrics.MeanIoU`, the counts stay exact over a whole split.
-    See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        num_classes: number of classes, at least 1.
-        ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `"mean_iou"` if `None`.
-        dtype: dtype of the result.
 
     Example:
 
@@ -145,25 +119,12 @@ class MeanIoU(ScoreMetric):
     0.5
     """
 
-    default_name = "mean_iou"
-
-    def score(self, counts):
-        return mean_iou(counts)
+    score = staticmethod(mean_iou)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
 class FrequencyWeightedIoU(ScoreMetric):
     """Frequency-weighted IU: each class's IU weighted by its share of the labelled pixels.
-
-    See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        num_classes: number of classes, at least 1.
-        ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `"frequency_weighted_iou"` if `None`.
-        dtype: dtype of the result.
 
     Example:
 
@@ -173,10 +134,7 @@ class FrequencyWeightedIoU(ScoreMetric):
     0.6667
     """
 
-    default_name = "frequency_weighted_iou"
-
-    def score(self, counts):
-        return frequency_weighted_iou(counts)
+    score = staticmethod(frequency_weighted_iou)
 
 
 @keras.saving.register_keras_serializable(package="keras_fcn")
@@ -186,15 +144,8 @@ class SegmentationScores(ScoreMetric):
     `result()` returns `{"pixel_accuracy", "mean_accuracy", "mean_iou",
     "frequency_weighted_iou"}`; compiled into a model, each key is logged on its own (and
     `val_`-prefixed for validation) in `History` and `CSVLogger`, at the cost of one matrix.
-    See `ConfusionMatrixMetric` for the inputs, `ignore_class` and `sample_weight`.
 
     Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5 and table 3.
-
-    Args:
-        num_classes: number of classes, at least 1.
-        ignore_class: label of the pixels that count nowhere, or `None`.
-        name: name of the metric, `"segmentation_scores"` if `None`.
-        dtype: dtype of the scores.
 
     Example:
 
@@ -210,9 +161,4 @@ class SegmentationScores(ScoreMetric):
     default_name = "segmentation_scores"
 
     def score(self, counts):
-        return {
-            "pixel_accuracy": pixel_accuracy(counts),
-            "mean_accuracy": mean_accuracy(counts),
-            "mean_iou": mean_iou(counts),
-            "frequency_weighted_iou": frequency_weighted_iou(counts),
-        }
+        return {score.__name__: score(counts) for score in SCORES}

@@ -3,7 +3,8 @@
 `n[i, j]` counts the pixels of class `i` predicted as `j` (rows = ground truth, columns =
 prediction) and `t_i = sum_j n[i, j]`. The functions take any `(num_classes, num_classes)` array
 of counts: the matrices of `keras_fcn.metrics.ConfusionMatrixMetric`, or one `keras_fcn.evaluate`
-accumulated.
+accumulated. Each returns a tensor (a score: a scalar; a per-class number: one per class) in the
+matrix's dtype if float32 or float64, else float64.
 
 Reference: Long, Shelhamer & Darrell, "Fully Convolutional Networks for Semantic
 Segmentation", CVPR 2015, section 5 (the original `score.py`).
@@ -51,16 +52,6 @@ def _mean_where_defined(values):
 def per_class_accuracy(confusion_matrix):
     """Returns each class's accuracy `n_ii / t_i`, NaN for classes absent from the truth.
 
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A tensor of shape `(num_classes,)`, in the matrix's dtype if float32 or float64, else
-        float64.
-
     Example:
 
     >>> per_class_accuracy([[3, 1], [0, 0]]).numpy().tolist()
@@ -75,16 +66,6 @@ def per_class_iou(confusion_matrix):
 
     `IU_i = n_ii / (t_i + sum_j n_ji - n_ii)`: a class absent from the ground truth but
     predicted somewhere scores 0, a class absent from both is undefined.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A tensor of shape `(num_classes,)`, in the matrix's dtype if float32 or float64, else
-        float64.
 
     Example:
 
@@ -102,15 +83,6 @@ def pixel_accuracy(confusion_matrix):
 
     An empty matrix scores 0.
 
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
-
     Example:
 
     >>> float(pixel_accuracy([[3, 1], [1, 5]]))
@@ -124,15 +96,6 @@ def mean_accuracy(confusion_matrix):
     """Returns the mean of the per-class accuracies over the classes present in the truth.
 
     An empty matrix scores 0.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 
@@ -148,15 +111,6 @@ def mean_iou(confusion_matrix):
     Classes absent from both the ground truth and the predictions are left out of the mean, as
     `numpy.nanmean` leaves them out in the original; an empty matrix scores 0.
 
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
-
     Example:
 
     >>> float(mean_iou([[3, 1, 0], [0, 0, 0], [0, 0, 0]]))  # (3/4 + 0) / 2
@@ -170,15 +124,6 @@ def frequency_weighted_iou(confusion_matrix):
 
     `(sum_k t_k)^-1 sum_i t_i IU_i`, over the classes present in the ground truth; an empty
     matrix scores 0.
-
-    Reference: Long, Shelhamer & Darrell, CVPR 2015, section 5.
-
-    Args:
-        confusion_matrix: a `(num_classes, num_classes)` array of counts, rows = ground truth,
-            columns = prediction.
-
-    Returns:
-        A scalar tensor, in the matrix's dtype if float32 or float64, else float64.
 
     Example:
 

@@ -1,0 +1,26 @@
+"""The base of the convolutions that replace a stride-1 `keras.layers.Conv2D` by another
+computation of the same result."""
+
+import keras
+
+
+class StrideOneConv2D(keras.layers.Conv2D):
+    """A `keras.layers.Conv2D` restricted to stride 1, one group and channels last.
+
+    Same weights and configuration as `keras.layers.Conv2D`; a subclass overrides
+    `convolution_op` with another computation of the same result (up to float rounding).
+
+    Args:
+        filters, kernel_size, padding, dilation_rate, activation, ...: as `keras.layers.Conv2D`;
+            `strides` must be 1, `groups` 1 and `data_format` `"channels_last"`.
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
+        if self.strides != (1, 1) or self.groups != 1 or self.data_format != "channels_last":
+            name = type(self).__name__
+            raise ValueError(
+                f"{name} supports strides=1, groups=1 and data_format='channels_last' "
+                f"only; received strides={self.strides}, groups={self.groups}, "
+                f"data_format={self.data_format!r}. Use keras.layers.Conv2D otherwise."
+            )
