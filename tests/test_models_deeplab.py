@@ -1,4 +1,5 @@
 import caffe_reference
+import fcn_release_reference
 import keras
 import model_checks
 import numpy as np
@@ -15,21 +16,10 @@ NARROW = 8
 EXPORTED = "deeplab-aspp"
 KERAS_NAMES = dict(zip(CAFFE_CONV_NAMES, CONV_NAMES, strict=True))
 VGG16_CONVOLUTIONS = [
-    # (Caffe name, num_output, kernel_size, input channels): VGG16's 13 convolutions, as in
+    # (Caffe name, num_output, kernel_size, input channels): VGG16's 13 3×3 convolutions, as in
     # both released prototxts (pad 1; conv5_x pad 2 with dilation 2).
-    ("conv1_1", 64, 3, 3),
-    ("conv1_2", 64, 3, 64),
-    ("conv2_1", 128, 3, 64),
-    ("conv2_2", 128, 3, 128),
-    ("conv3_1", 256, 3, 128),
-    ("conv3_2", 256, 3, 256),
-    ("conv3_3", 256, 3, 256),
-    ("conv4_1", 512, 3, 256),
-    ("conv4_2", 512, 3, 512),
-    ("conv4_3", 512, 3, 512),
-    ("conv5_1", 512, 3, 512),
-    ("conv5_2", 512, 3, 512),
-    ("conv5_3", 512, 3, 512),
+    (name, outputs, 3, inputs)
+    for name, inputs, outputs in fcn_release_reference.VGG16_CONVS
 ]
 LARGE_FOV_PROTOTXT = [
     # DeepLab-LargeFOV/train.prototxt (fc8_${EXP} with EXP=voc12, NUM_LABELS=21).

@@ -120,10 +120,23 @@ TORCHVISION_MOMENTUM = TORCHVISION_ASPP.momentum
 
 
 def conv_bn_relu(
-    x, filters: int, kernel_size: int, name: str, *, momentum: float, kernel_initializer, rate=1
+    x,
+    filters: int,
+    kernel_size: int,
+    name: str,
+    *,
+    momentum: float,
+    kernel_initializer,
+    rate: int = 1,
+    epsilon: float = EPSILON,
+    conv_suffix: str = "_conv",
 ):
-    """A bias-free convolution `{name}_conv` (dilated by `rate`, padded to keep the size), batch
-    normalization `{name}_bn` and ReLU `{name}_relu`."""
+    """A bias-free convolution `{name}{conv_suffix}` (dilated by `rate`, padded to keep the
+    size), batch normalization `{name}_bn` and ReLU `{name}_relu`.
+
+    PSPNet's blocks (`keras_fcn.models.pspnet`) name the convolution `name` itself
+    (`conv_suffix=""`), as its prototxts do.
+    """
     x = keras.layers.Conv2D(
         filters,
         kernel_size,
@@ -131,9 +144,9 @@ def conv_bn_relu(
         dilation_rate=rate,
         use_bias=False,
         kernel_initializer=kernel_initializer,
-        name=f"{name}_conv",
+        name=name + conv_suffix,
     )(x)
-    x = keras.layers.BatchNormalization(epsilon=EPSILON, momentum=momentum, name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(epsilon=epsilon, momentum=momentum, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 

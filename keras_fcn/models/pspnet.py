@@ -60,6 +60,7 @@ from keras_fcn.backbones.registry import get_backbone
 from keras_fcn.backbones.resnet import PSPNET_50, PSPNET_101
 from keras_fcn.layers import AdaptiveAveragePooling, CaffeInterp, ZoomToReference
 from keras_fcn.layers.pooling import caffe_pooled_size
+from keras_fcn.models.deeplab_v3 import conv_bn_relu
 from keras_fcn.models.inputs import check_sizes, check_weights_file, image_input
 
 OUTPUT_STRIDE = 8
@@ -112,17 +113,18 @@ def conv5_size(input_size: int) -> int:
 
 
 def _conv_bn_relu(x, filters: int, kernel_size: int, name: str, kernel_initializer):
-    """A bias-free convolution `name`, its batch normalization `{name}_bn` and ReLU."""
-    x = keras.layers.Conv2D(
+    """A bias-free convolution `name`, its batch normalization `{name}_bn` (PSPNet's epsilon and
+    momentum) and ReLU `{name}_relu`."""
+    return conv_bn_relu(
+        x,
         filters,
         kernel_size,
-        padding="same",
-        use_bias=False,
+        name,
+        momentum=MOMENTUM,
+        epsilon=EPSILON,
         kernel_initializer=kernel_initializer,
-        name=name,
-    )(x)
-    x = keras.layers.BatchNormalization(epsilon=EPSILON, momentum=MOMENTUM, name=f"{name}_bn")(x)
-    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        conv_suffix="",
+    )
 
 
 def pyramid_pooling(

@@ -197,6 +197,23 @@ class _Head:
         return x, f"{prefix}_b{OUTPUT_UNITS}_joint_varout"
 
 
+def _check_options(depth: int, pooling: str, upsampling: str, adapt_widths: tuple) -> None:
+    """Raises a `ValueError` naming the first of `RefineNet`'s options out of its range."""
+    for option, value, allowed in (
+        ("depth", depth, DEPTHS),
+        ("pooling", pooling, POOLINGS),
+        ("upsampling", upsampling, UPSAMPLINGS),
+    ):
+        if value not in allowed:
+            raise ValueError(f"RefineNet's {option} must be one of {allowed}; received {value!r}.")
+    if len(adapt_widths) != len(PATH_LEVELS) or any(
+        int(width) != width or width < 1 for width in adapt_widths
+    ):
+        raise ValueError(
+            f"adapt_widths must be four positive integers, one per path; received {adapt_widths!r}."
+        )
+
+
 def RefineNet(
     num_classes: int = 21,
     *,
@@ -260,19 +277,7 @@ def RefineNet(
     4
     """
     check_sizes(input_shape, num_classes=num_classes)
-    for option, value, allowed in (
-        ("depth", depth, DEPTHS),
-        ("pooling", pooling, POOLINGS),
-        ("upsampling", upsampling, UPSAMPLINGS),
-    ):
-        if value not in allowed:
-            raise ValueError(f"RefineNet's {option} must be one of {allowed}; received {value!r}.")
-    if len(adapt_widths) != len(PATH_LEVELS) or any(
-        int(width) != width or width < 1 for width in adapt_widths
-    ):
-        raise ValueError(
-            f"adapt_widths must be four positive integers, one per path; received {adapt_widths!r}."
-        )
+    _check_options(depth, pooling, upsampling, adapt_widths)
     check_weights_file(weights, "a released .mat file loads through keras_fcn.from_preset")
     head = _Head(
         pooling, upsampling, kernel_initializer or keras.initializers.RandomNormal(stddev=0.01)
