@@ -18,7 +18,8 @@ import contextlib
 import sys
 
 from keras_fcn.cli.arguments import build_parser, train_parser
-from keras_fcn.cli.commands import Interrupted, UsageError, data_problem, training_run
+from keras_fcn.cli.commands import training_run
+from keras_fcn.cli.errors import Interrupted, UsageError, data_problem
 from keras_fcn.cli.native_logs import quiet_native_logs
 from keras_fcn.downloads import DownloadError
 

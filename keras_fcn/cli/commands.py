@@ -10,25 +10,17 @@ import signal
 import sys
 from collections.abc import Iterator
 
-
-class UsageError(Exception):
-    """A mistake in the command line or its inputs, reported as one line on stderr."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C, with the one line that says what was kept and how to go on."""
-
-
-def data_problem(error: Exception) -> str | None:
-    """The line `check-data` gives for the bad example that stopped a TensorFlow pipeline
-    (`keras_fcn.data.pipeline_problem`), or `None` for any other error."""
-    tensorflow = sys.modules.get("tensorflow")  # imported by whatever raised a TensorFlow error
-    if tensorflow is None or not isinstance(error, tensorflow.errors.OpError):
-        return None
-    from keras_fcn.data import pipeline_problem
-
-    problem = pipeline_problem(error)
-    return None if problem is None else f"{problem} (keras-fcn check-data lists every problem)"
+from keras_fcn.cli.errors import Interrupted, UsageError
+from keras_fcn.cli.loading import (
+    check_preset_flags,
+    describe_protocol,
+    load_keras_model,
+    load_model,
+    load_preset,
+    model_info_of,
+    protocol_of,
+    scale_of,
+)
 
 
 @contextlib.contextmanager
@@ -59,126 +51,6 @@ def _at_least_two(value: str) -> int:
             f"needs at least 2 passes (one pass has no variance), received {value}."
         )
     return number
-
-
-def _load_keras_model(path: str, num_classes: int | None = None):
-    """Loads a `.keras` FCN; checks its number of classes against `num_classes` when given."""
-    import keras
-
-    import keras_fcn  # noqa: F401  (registers the custom layers)
-
-    if not os.path.isfile(path):
-        raise UsageError(f"no model file at {path!r}.")
-    model = keras.models.load_model(path)
-    model_classes = model.output_shape[-1]
-    if num_classes is not None and num_classes != model_classes:
-        raise UsageError(
-            f"the model {path} scores {model_classes} classes, but --num-classes is {num_classes}."
-        )
-    return model
-
-
-def _load_preset(args: argparse.Namespace):
-    """Builds `--preset` with its trained weights (`keras_fcn.from_preset`), one head of it.
-
-    Returns the model, with one input and one output, and the names of its classes.
-    """
-    import keras
-
-    from keras_fcn.presets import from_preset, get_preset
-
-    preset = get_preset(args.preset)
-    if len(preset.streams) > 1:
-        raise UsageError(
-            f"--preset {args.preset} takes {len(preset.streams)} images per example "
-            f"({', '.join(stream.name for stream in preset.streams)}); this command takes "
-            "models of one input. Use a single-stream preset (nyud-fcn32s-color, "
-            "nyud-fcn32s-hha), or call keras_fcn.from_preset from Python with a dict of images."
-        )
-    heads = preset.class_names if isinstance(preset.class_names, dict) else None
-    if heads is not None and args.head not in heads:
-        raise UsageError(
-            f"--preset {args.preset} has the heads {', '.join(heads)}: pass --head "
-            f"{' or --head '.join(heads)}."
-        )
-    if heads is None and args.head is not None:
-        raise UsageError(f"--head: the preset {args.preset} has one head.")
-    options = {"geometry": args.geometry} if args.geometry else {}
-    if args.fc_units is not None:
-        options["fc_units"] = args.fc_units
-    model = from_preset(args.preset, caffemodel=args.caffemodel, verbose=True, **options)
-    if heads is None:
-        return model, preset.class_names
-    head = model.get_layer(f"score_{args.head}").output
-    return keras.Model(model.input, head, name=f"{args.preset}-{args.head}"), heads[args.head]
-
-
-def _check_preset_flags(args: argparse.Namespace) -> None:
-    """Raises a `UsageError` for a flag of `--preset` given with `--model`."""
-    if args.preset is not None:
-        return
-    for flag, value in (
-        ("--caffemodel", args.caffemodel),
-        ("--head", args.head),
-        ("--fc-units", args.fc_units),
-        ("--geometry", args.geometry),
-    ):
-        if value is not None:
-            raise UsageError(f"{flag} applies to --preset only.")
-
-
-def _load_model(args: argparse.Namespace, num_classes: int | None = None):
-    """`--model` (a `.keras` file) or `--preset`; returns the model and its class names (or
-    `None` for a model file)."""
-    _check_preset_flags(args)
-    if args.preset is None:
-        return _load_keras_model(args.model, num_classes), None
-    model, class_names = _load_preset(args)
-    if num_classes is not None and num_classes != len(class_names):
-        raise UsageError(
-            f"the preset {args.preset} scores {len(class_names)} classes, but --num-classes is "
-            f"{num_classes}."
-        )
-    return model, class_names
-
-
-PROTOCOL_FLAGS = ("scales", "flip", "window", "stride", "merge")
-"""The flags that change single settings of `--protocol` (`keras_fcn.inference.Protocol`)."""
-
-
-def _protocol(args: argparse.Namespace):
-    """The test-time protocol of the command line: `--protocol` (single-scale by default) with
-    the settings of `--scales`, `--flip`, `--window`, `--stride`, `--merge` and `--crf`; `None`
-    when no flag asks for more than one pass at the image's size."""
-    import dataclasses
-
-    from keras_fcn.inference import get_protocol
-
-    changes = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name in PROTOCOL_FLAGS
-        if (value := getattr(args, name)) is not None
-    }
-    if args.crf or args.crf_settings:
-        changes["crf"] = args.crf_settings or "deeplab-v2-voc"
-    if args.protocol is None and not changes:
-        return None
-    protocol = get_protocol(args.protocol or "single-scale")
-    if not changes:
-        return protocol
-    flags = ", ".join(f"--{name}" for name in changes)
-    name = "custom" if args.protocol is None else f"{args.protocol} with {flags}"
-    try:
-        return dataclasses.replace(protocol, name=name, **changes)
-    except ValueError as error:
-        raise UsageError(str(error)) from error
-
-
-def _describe_protocol(protocol) -> str:
-    """The line `evaluate` and `predict` print first: the protocol that scores the images."""
-    from keras_fcn.inference import PROTOCOLS
-
-    return f"Protocol: {(protocol or PROTOCOLS['single-scale']).describe()}"
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -342,33 +214,6 @@ def train(args: argparse.Namespace) -> None:
         ) from None
 
 
-def _model_info(args: argparse.Namespace):
-    """What `--preset` or the model at `--model` (a `.keras` file or an export) was trained on
-    (`keras_fcn.model_info.ModelInfo`), or `None` for a model saved without it."""
-    from keras_fcn.model_info import ModelInfo, preset_model_info, read_model_info
-
-    if args.preset is not None:
-        from keras_fcn.presets import get_preset
-
-        return preset_model_info(get_preset(args.preset), args.head)
-    if os.path.isfile(args.model) and args.model.endswith(".keras"):
-        return read_model_info(args.model)
-    from keras_fcn.export import read_export_info
-
-    fields = read_export_info(args.model)[1].model_info
-    return None if fields is None else ModelInfo.from_dict(fields)
-
-
-def _scale(args: argparse.Namespace, info) -> tuple[float | None, str | None]:
-    """The factor images are resized by before the model sees them, and where it comes from:
-    `--scale`, else the scale the model was trained at; `(None, None)` for neither."""
-    if args.scale is not None:
-        return args.scale, "--scale"
-    if info is not None and info.scale is not None:
-        return info.scale, "the model"
-    return None, None
-
-
 def evaluate(args: argparse.Namespace) -> None:
     """Prints the four scores and the per-class table of a model on a dataset, scored under a
     test-time protocol (one pass at each image's size by default), which it names first.
@@ -382,16 +227,16 @@ def evaluate(args: argparse.Namespace) -> None:
     from keras_fcn.data.camvid import resize_example
     from keras_fcn.evaluation import evaluate as evaluate_model
 
-    protocol = _protocol(args)
-    model, class_names = _load_model(args, args.num_classes)
-    info = _model_info(args)
+    protocol = protocol_of(args)
+    model, class_names = load_model(args, args.num_classes)
+    info = model_info_of(args)
     num_classes = model.output_shape[-1]
     if args.precision != "float32":
         from keras_fcn.export import in_process_model
 
         model = in_process_model(model, args.precision)
     spec = data.parse_spec(args.dataset)
-    scale, origin = _scale(args, info)
+    scale, origin = scale_of(args, info)
     dataset = data.from_spec(spec, split=args.split, num_classes=num_classes)
     if "scale" in spec.options and scale is not None:
         if args.scale is not None:
@@ -412,7 +257,7 @@ def evaluate(args: argparse.Namespace) -> None:
         class_names = spec.class_names
     if class_names is not None and len(class_names) != num_classes:
         class_names = None
-    print(_describe_protocol(protocol), flush=True)
+    print(describe_protocol(protocol), flush=True)
     if scale is not None:
         print(f"Scale {scale:g} (from {origin})", flush=True)
     report = evaluate_model(model, dataset, num_classes, class_names, protocol=protocol, verbose=1)
@@ -434,9 +279,9 @@ def _protocol_predictor(args: argparse.Namespace, protocol):
             "--stride, --merge, --crf)."
         )
     if args.preset is not None:
-        model = _load_preset(args)[0]
+        model = load_preset(args)[0]
     elif os.path.isfile(args.model):
-        model = _load_keras_model(args.model)
+        model = load_keras_model(args.model)
     elif os.path.exists(args.model):
         raise UsageError(
             "a test-time protocol runs a .keras model or a --preset; an export runs one pass at "
@@ -468,7 +313,7 @@ def _prediction_source(args: argparse.Namespace, protocol):
             )
         from keras_fcn.export import make_predictor
 
-        return make_predictor(_load_preset(args)[0], args.precision or "float32"), None
+        return make_predictor(load_preset(args)[0], args.precision or "float32"), None
     if not os.path.exists(args.model):
         raise UsageError(f"no model at {args.model!r}.")
     if not args.samples:
@@ -478,7 +323,7 @@ def _prediction_source(args: argparse.Namespace, protocol):
             "--samples needs the .keras model: an exported SavedModel runs the net without "
             "Monte Carlo dropout."
         )
-    model = _load_keras_model(args.model)
+    model = load_keras_model(args.model)
     if args.precision not in (None, "float32"):
         from keras_fcn.export import in_process_model
 
@@ -508,16 +353,16 @@ def predict(args: argparse.Namespace) -> int:
         save_uncertainty_png,
     )
 
-    _check_preset_flags(args)
-    protocol = _protocol(args)
+    check_preset_flags(args)
+    protocol = protocol_of(args)
     predictor, model = _prediction_source(args, protocol)
-    info = _model_info(args)
-    scale, origin = _scale(args, info)
+    info = model_info_of(args)
+    scale, origin = scale_of(args, info)
     palette_name = args.palette or (info and info.palette) or "voc"
     palette = PALETTES[palette_name]()
     drawn_palette = None if palette_name == "voc" else palette  # VOC's leaves background clear
     class_names = info and info.class_names
-    print(_describe_protocol(protocol), flush=True)
+    print(describe_protocol(protocol), flush=True)
     if scale is not None:
         print(
             f"Scale {scale:g} (from {origin}): each image is segmented at {scale:g} of its size "
@@ -588,7 +433,7 @@ def export(args: argparse.Namespace) -> None:
     from keras_fcn.export import AccuracyGuard, calibration_images, export_model
     from keras_fcn.export.layout import OUTPUTS
 
-    model = _load_model(args)[0]
+    model = load_model(args)[0]
     num_classes = model.output_shape[-1]
     calibration = None
     if args.calibration_dataset:
@@ -629,7 +474,7 @@ def export(args: argparse.Namespace) -> None:
         calibration=calibration,
         int8_min_agreement=args.int8_min_agreement,
         guard=guard,
-        model_info=_model_info(args),
+        model_info=model_info_of(args),
         outputs=OUTPUTS if args.probabilities else None,
     )
     print(f"Exported {args.model or model.name} to {path} ({args.format}, {args.precision}).")
