@@ -11,7 +11,7 @@ DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `
 
 from keras_fcn.import_hooks import lazy_package
 
-lazy_package(
+__all__ = lazy_package(
     __name__,
     {
         "keras_fcn.inference.crf": (
@@ -41,23 +41,3 @@ lazy_package(
         ),
     },
 )
-
-__all__ = [
-    "AUXILIARY_OUTPUTS",
-    "CRF_SETTINGS",
-    "MERGES",
-    "PROTOCOLS",
-    "CRFSettings",
-    "Protocol",
-    "ProtocolPredictor",
-    "dense_crf",
-    "fold_batch_normalization",
-    "foldable_pairs",
-    "get_crf_settings",
-    "get_protocol",
-    "has_auxiliary_head",
-    "logits_function",
-    "scaled_size",
-    "window_starts",
-    "without_auxiliary_head",
-]
