@@ -12,7 +12,7 @@ only, so that they run on every Keras backend.
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `dilated_conv`: `DilatedConv2D`, a dilated convolution that TensorFlow runs as one convolution
-  (the inference copy's, `keras_fcn.inference.fold_batch_normalization`).
+  (the inference copy's, `keras_fcn.inference.inference_copy`).
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
