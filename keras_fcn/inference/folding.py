@@ -182,6 +182,13 @@ def inference_copy(model: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(
         model, input_tensors=inputs, clone_function=clone_layer, call_function=call
     )
+    _copy_weights(model, copy, pairs)
+    return copy
+
+
+def _copy_weights(model: keras.Model, copy: keras.Model, pairs: dict[str, str]) -> None:
+    """Sets the weights of `copy` from `model`'s, those of each folded convolution folded with
+    its batch normalization (`pairs`, as `foldable_pairs` returns them)."""
     normalization_of = {convolution: bn for bn, convolution in pairs.items()}
     for layer in copy.layers:
         if not layer.weights:
@@ -192,4 +199,3 @@ def inference_copy(model: keras.Model) -> keras.Model:
             layer.set_weights(_folded_weights(source, bn))
         else:
             layer.set_weights(source.get_weights())
-    return copy
