@@ -102,9 +102,11 @@ def add_subset(
     parser.add_argument(flag, nargs=nargs, choices=choices, default=list(choices), help=help)
 
 
-def add_batches(parser: argparse.ArgumentParser, default: Sequence[int], help: str) -> None:
-    """`--batches`: batch sizes, one row (or group of rows) each."""
-    parser.add_argument("--batches", nargs="+", type=int, default=list(default), help=help)
+def add_batches(
+    parser: argparse.ArgumentParser, default: Sequence[int], help: str, flag: str = "--batches"
+) -> None:
+    """`--batches` (or another `flag`): batch sizes, one row (or group of rows) each."""
+    parser.add_argument(flag, nargs="+", type=int, default=list(default), help=help)
 
 
 def add_repeats(

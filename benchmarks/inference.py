@@ -359,12 +359,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "execution modes compared on FCN-8s at each geometry's native size",
         nargs="*",
     )
-    parser.add_argument(
-        "--mode-batches",
-        nargs="+",
-        type=int,
-        default=[1],
-        help="batch sizes at which the execution modes are compared",
+    arguments.add_batches(
+        parser, [1], "batch sizes at which the execution modes are compared", flag="--mode-batches"
     )
     arguments.add_repeats(parser, 2)
     arguments.add_fc_units(

@@ -260,13 +260,12 @@ def compare_with_potts_example(directory: pathlib.Path) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = arguments.script_parser(__doc__)
-    parser.add_argument(
+    arguments.add_subset(
+        parser,
         "--images",
-        nargs="+",
-        choices=list(IMAGES),
-        default=list(IMAGES),
-        help="images to time: voc (500×375, the VOC and ADE20K protocols) and cityscapes "
-        "(2048×1024) (default: both)",
+        list(IMAGES),
+        "images to time: voc (500×375, the VOC and ADE20K protocols) and cityscapes (2048×1024) "
+        "(default: both)",
     )
     parser.add_argument(
         "--protocols",

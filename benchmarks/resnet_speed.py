@@ -542,12 +542,12 @@ def measure_training_memory(
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = arguments.script_parser(__doc__)
-    parser.add_argument(
+    arguments.add_subset(
+        parser,
         "--models",
+        list(PEERS),
+        "nets to time against PyTorch (default: all; none with --memory alone)",
         nargs="*",
-        choices=list(PEERS),
-        default=list(PEERS),
-        help="nets to time against PyTorch (default: all; none with --memory alone)",
     )
     parser.add_argument(
         "--paths",
@@ -590,12 +590,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=MEMORY_MODELS[0],
         help=f"the net of the training steps (default: {MEMORY_MODELS[0]})",
     )
-    parser.add_argument(
-        "--memory-batches",
-        nargs="+",
-        type=int,
-        default=[1, 2],
-        help="batches of the training steps (default: 1 2)",
+    arguments.add_batches(
+        parser, [1, 2], "batches of the training steps (default: 1 2)", flag="--memory-batches"
     )
     arguments.add_ceiling_size(parser)
     arguments.add_smoke(

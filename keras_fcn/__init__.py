@@ -32,6 +32,8 @@ import importlib
 import sys
 
 from keras_fcn.import_hooks import lazy_package
+from keras_fcn.layers import _LAYERS
+from keras_fcn.models import _MODELS
 
 __version__ = "0.2.0"
 
@@ -54,46 +56,6 @@ _PUBLIC_NAMES = {
         "ProtocolPredictor",
         "dense_crf",
     ),
-    "keras_fcn.layers": (
-        "AdaptiveAveragePooling",
-        "BilinearUpsampling",
-        "CaffeInterp",
-        "CaffeMaxPooling2D",
-        "CropToReference",
-        "DilatedConv2D",
-        "GroupedIdentity",
-        "ImresizeToReference",
-        "LocalResponseNormalization",
-        "MatmulConv2D",
-        "MaxPoolingWithIndices",
-        "MaxUnpooling",
-        "MonteCarloDropout",
-        "PadToMultiple",
-        "ReflectPadding2D",
-        "ResizeToReference",
-        "ZoomToReference",
-    ),
-    "keras_fcn.models": (
-        "GCN",
-        "AutoDeepLab",
-        "DeepLabASPP",
-        "DeepLabLargeFOV",
-        "DeepLabV3",
-        "DeepLabV3Plus",
-        "Dilation8",
-        "FCN8s",
-        "FCN8sAtOnce",
-        "FCN16s",
-        "FCN32s",
-        "FCNAlexNet",
-        "PSPNet",
-        "RefineNet",
-        "SegNet",
-        "SegNetBasic",
-        "TorchvisionDeepLabV3",
-        "TorchvisionFCN",
-        "multi_scale",
-    ),
     "keras_fcn.presets": (
         "PRESETS",
         "from_preset",
@@ -104,11 +66,10 @@ _PUBLIC_NAMES = {
         "transfer_weights",
     ),
 }
-"""Each public name by the module it comes from."""
+"""Each public name by the module it comes from, besides the layers and models, which the
+tables of `keras_fcn.layers` and `keras_fcn.models` list."""
 
-lazy_package(__name__, _PUBLIC_NAMES)
-
-__all__ = sorted(name for names in _PUBLIC_NAMES.values() for name in names)
+__all__ = lazy_package(__name__, _PUBLIC_NAMES, _LAYERS, _MODELS)
 
 
 # Registration of the serializable classes (`keras_fcn.serializables`), which import Keras: now

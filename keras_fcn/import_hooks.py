@@ -46,13 +46,17 @@ class _LazyPackage(types.ModuleType):
         return sorted({*self.__dict__, *self._LAZY})
 
 
-def lazy_package(name: str, exports: Mapping[str, tuple[str, ...]]) -> None:
+def lazy_package(name: str, *tables: Mapping[str, tuple[str, ...]]) -> list[str]:
     """Makes the package `name` import its public names from their modules on first use.
 
     Args:
         name: the package's `__name__`.
-        exports: for each module, the names the package takes from it, as `from MODULE import
-            NAMES` would; the package itself as the module names its submodules.
+        *tables: for each module, the names the package takes from it, as `from MODULE import
+            NAMES` would; the package itself as the module names its submodules. A package
+            that also exports a subpackage's names passes that subpackage's table.
+
+    Returns:
+        The public names, sorted: the package's `__all__`.
 
     Example:
 
@@ -61,8 +65,11 @@ def lazy_package(name: str, exports: Mapping[str, tuple[str, ...]]) -> None:
     True
     """
     package = sys.modules[name]
-    package._LAZY = {public: module for module, names in exports.items() for public in names}
+    package._LAZY = {
+        public: module for table in tables for module, names in table.items() for public in names
+    }
     package.__class__ = _LazyPackage
+    return sorted(package._LAZY)
 
 
 class _Loader:

@@ -16,7 +16,15 @@ True
 """
 
 import keras_fcn.backbones.preprocessing
-import keras_fcn.layers
+import keras_fcn.layers.dilated_conv
+import keras_fcn.layers.dropout
+import keras_fcn.layers.geometry
+import keras_fcn.layers.identity
+import keras_fcn.layers.matmul_conv
+import keras_fcn.layers.normalization
+import keras_fcn.layers.pooling
+import keras_fcn.layers.unpooling
+import keras_fcn.layers.upsampling
 import keras_fcn.metrics.confusion_matrix
 import keras_fcn.metrics.score_metrics
 import keras_fcn.training.losses

@@ -9,7 +9,8 @@ and `import tensorflow` raises `ModuleNotFoundError`, exactly as where it is not
 raises breaks PyTorch, whose compiler probes for TensorFlow with `find_spec`.)
 
 `run_python` starts `python ARGUMENTS` from the repository root on a backend, optionally with
-TensorFlow blocked the same way.
+TensorFlow blocked the same way; `NO_FRAMEWORK_IMPORTED` ends the code of a process that must
+import no framework.
 """
 
 import importlib.metadata
@@ -19,6 +20,15 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+FRAMEWORKS = ("keras", "tensorflow", "jax", "torch")
+
+NO_FRAMEWORK_IMPORTED = (
+    "import sys\n"
+    f"loaded = [name for name in {FRAMEWORKS!r} if name in sys.modules]\n"
+    "assert not loaded, f'imported {loaded}'\n"
+)
+"""Python code that fails if the process has imported Keras or a backend's framework."""
 
 
 class _FinderWithout:

@@ -90,21 +90,23 @@ def write_net(path, layers, **options) -> str:
 # ---------------------------------------------------------------------------------------------
 # The nets' parameter layers, as (name, type, blob shapes), in the order of their net.py.
 
-VGG16_CONVS = [
-    ("conv1_1", 3, 64),
-    ("conv1_2", 64, 64),
-    ("conv2_1", 64, 128),
-    ("conv2_2", 128, 128),
-    ("conv3_1", 128, 256),
-    ("conv3_2", 256, 256),
-    ("conv3_3", 256, 256),
-    ("conv4_1", 256, 512),
-    ("conv4_2", 512, 512),
-    ("conv4_3", 512, 512),
-    ("conv5_1", 512, 512),
-    ("conv5_2", 512, 512),
-    ("conv5_3", 512, 512),
-]
+VGG16_BLOCKS = [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]
+"""VGG16's five blocks of 3×3 convolutions (Simonyan & Zisserman, Table 1, configuration D): how
+many, and their width."""
+
+
+def vgg16_convs() -> list[tuple[str, int, int]]:
+    """(name, input channels, output channels) of VGG16's convolutions in order, `conv1_1` to
+    `conv5_3`; each reads the one before it, the first the RGB image."""
+    convs, channels = [], 3
+    for block, (count, width) in enumerate(VGG16_BLOCKS, start=1):
+        for index in range(1, count + 1):
+            convs.append((f"conv{block}_{index}", channels, width))
+            channels = width
+    return convs
+
+
+VGG16_CONVS = vgg16_convs()
 
 FCN_UPSAMPLERS = {
     "32s": [("upscore", 64)],

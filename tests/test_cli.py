@@ -32,6 +32,14 @@ def run_cli(*args, timeout=600):
     )
 
 
+def run_train(run_dir, *args):
+    """Runs `keras-fcn train ARGS --output RUN_DIR`, which must succeed; returns its process and
+    the run's `run.json`."""
+    trained = run_cli("train", *args, "--output", str(run_dir))
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    return trained, json.loads((run_dir / "run.json").read_text())
+
+
 def history_epochs(output_dir):
     with open(os.path.join(output_dir, "history.csv"), newline="") as file:
         return [int(row["epoch"]) for row in csv.DictReader(file)]
@@ -46,8 +54,8 @@ def voc_root(voc_tree):
 @pytest.mark.slow
 def test_train_evaluate_predict_export_on_a_voc_tree(voc_root, tmp_path, data_writers):
     run_dir, export_dir = tmp_path / "run", tmp_path / "saved_models" / "tiny"
-    trained = run_cli(
-        "train",
+    _, run_info = run_train(
+        run_dir,
         "--dataset",
         f"voc:{voc_root}",
         "--val-dataset",
@@ -63,14 +71,10 @@ def test_train_evaluate_predict_export_on_a_voc_tree(voc_root, tmp_path, data_wr
         "2",
         "--crop-size",
         "32",
-        "--output",
-        str(run_dir),
     )
-    assert trained.returncode == 0, trained.stderr
     for name in ("final.keras", "best.keras", "history.csv", "curves.png", "run.json"):
         assert (run_dir / name).exists(), name
     assert history_epochs(run_dir) == [0, 1]
-    run_info = json.loads((run_dir / "run.json").read_text())
     assert run_info["arguments"]["model"] == "fcn16s" and "tensorflow" in run_info["versions"]
 
     report_path = tmp_path / "report.json"
@@ -122,8 +126,8 @@ def test_bayesian_segnet_basic_trains_from_scratch_and_predicts_its_uncertainty(
     tmp_path, data_writers
 ):
     run_dir = tmp_path / "run"
-    trained = run_cli(
-        "train",
+    _, run_info = run_train(
+        run_dir,
         "--dataset",
         "synthetic:n=4,size=24,num_classes=3",
         "--model",
@@ -136,11 +140,7 @@ def test_bayesian_segnet_basic_trains_from_scratch_and_predicts_its_uncertainty(
         "1",
         "--batch-size",
         "2",
-        "--output",
-        str(run_dir),
     )
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    run_info = json.loads((run_dir / "run.json").read_text())
     assert run_info["recipe"]["learning_rate"] == 0.1 and run_info["recipe"]["momentum"] == 0.9
 
     image_path = tmp_path / "street.jpg"
@@ -483,8 +483,8 @@ def test_train_on_camvid_with_class_weights_records_them_and_predicts_in_camvid_
     from keras_fcn.data import camvid, median_frequency_weights
 
     run_dir = tmp_path / "run"
-    trained = run_cli(
-        "train",
+    trained, run_info = run_train(
+        run_dir,
         "--dataset",
         f"camvid:{camvid_root}",
         "--val-dataset",
@@ -502,11 +502,7 @@ def test_train_on_camvid_with_class_weights_records_them_and_predicts_in_camvid_
         "median-frequency",
         "--recipe-option",
         "warmup_steps=1",
-        "--output",
-        str(run_dir),
     )
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    run_info = json.loads((run_dir / "run.json").read_text())
     expected = median_frequency_weights(camvid(camvid_root, "train"), 11)
     np.testing.assert_allclose(run_info["class_weights"], expected, rtol=1e-6)
     assert run_info["recipe"]["class_weights"] == "median-frequency"

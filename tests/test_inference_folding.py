@@ -9,7 +9,7 @@ import pytest
 
 from keras_fcn import registry
 from keras_fcn.export import export_model, in_process_model, load_predictor, segmenter
-from keras_fcn.inference import fold_batch_normalization, foldable_pairs, logits_function
+from keras_fcn.inference import foldable_pairs, inference_copy, logits_function
 from keras_fcn.layers import DilatedConv2D, MatmulConv2D
 
 EPSILON = 1e-3
@@ -61,7 +61,7 @@ def test_folded_weights_are_the_formula_and_compute_the_same(convolution):
     kernel = np.asarray(conv.kernel, np.float64)
     bias = np.asarray(conv.bias, np.float64) if conv.use_bias else 0.0
 
-    folded = fold_batch_normalization(model)
+    folded = inference_copy(model)
 
     assert "bn" not in [layer.name for layer in folded.layers]
     new_kernel, new_bias = folded.get_layer("conv").get_weights()
@@ -92,7 +92,7 @@ def test_pairs_that_do_not_fold_are_left_as_they_are():
     model = randomize_batch_normalization(keras.Model(images, channels_first))
 
     assert foldable_pairs(model) == {}
-    assert fold_batch_normalization(model) is model
+    assert inference_copy(model) is model
 
 
 def test_dilated_convolutions_run_as_dilated_conv2d_in_the_copy():
@@ -107,7 +107,7 @@ def test_dilated_convolutions_run_as_dilated_conv2d_in_the_copy():
     for layer in model.layers:
         layer.set_weights([rng.normal(size=w.shape) for w in layer.weights])
 
-    folded = fold_batch_normalization(model)  # no batch normalization: still a copy
+    folded = inference_copy(model)  # no batch normalization: still a copy
 
     types = {layer.name: type(layer) for layer in folded.layers[1:]}
     assert types == {
@@ -129,7 +129,7 @@ def test_a_resnet_net_folds_every_batch_normalization_and_keeps_its_logits():
         layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
     ]
 
-    folded = fold_batch_normalization(model)
+    folded = inference_copy(model)
 
     assert len(normalizations) == 59 and sorted(foldable_pairs(model)) == sorted(normalizations)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
@@ -143,7 +143,7 @@ def test_the_copy_shares_no_variable_and_the_model_is_unchanged():
     model = randomize_batch_normalization(conv_bn(keras.layers.Conv2D(6, 3, name="conv")))
     before = [np.array(w) for w in model.weights]
 
-    folded = fold_batch_normalization(model)
+    folded = inference_copy(model)
 
     assert not {id(w) for w in folded.weights} & {id(w) for w in model.weights}
     for weight, value in zip(model.weights, before, strict=True):

@@ -297,17 +297,26 @@ def test_imresize_without_antialiasing_interpolates_when_shrinking():
     np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
 
 
+def resized_at_traced_sizes(layer, sizes, seed):
+    """Runs `layer` (a resize to a reference) in a model traced for any size, on random features
+    of two channels for each (input size, output size) of `sizes`; yields the features, the
+    output size and the resized features."""
+    features_in = keras.Input((None, None, 2))
+    reference_in = keras.Input((None, None, 1))
+    model = keras.Model([features_in, reference_in], layer([features_in, reference_in]))
+    rng = np.random.default_rng(seed)
+    for size_in, size_out in sizes:
+        features = rng.normal(size=(1, *size_in, 2)).astype("float32")
+        yield features, size_out, model.predict([features, np.zeros((1, *size_out, 1))], verbose=0)
+
+
 def test_imresize_follows_traced_dynamic_sizes_and_round_trips():
     layer = upsampling.ImresizeToReference(common_scale=True, border="symmetric", name="fusion")
     restored = upsampling.ImresizeToReference.from_config(layer.get_config())
     assert (restored.common_scale, restored.border, restored.antialias) == (True, "symmetric", True)
-    features_in = keras.Input((None, None, 2))
-    reference_in = keras.Input((None, None, 1))
-    model = keras.Model([features_in, reference_in], restored([features_in, reference_in]))
-    rng = np.random.default_rng(5)
-    for size_in, size_out in (((5, 6), (11, 13)), ((4, 4), (15, 14))):
-        features = rng.normal(size=(1, *size_in, 2)).astype("float32")
-        resized = model.predict([features, np.zeros((1, *size_out, 1))], verbose=0)
+    sizes = (((5, 6), (11, 13)), ((4, 4), (15, 14)))
+    for features, size_out, resized in resized_at_traced_sizes(restored, sizes, seed=5):
+        size_in = features.shape[1:3]
         scale = max(o / n for o, n in zip(size_out, size_in, strict=True))
         full = [int(np.ceil(scale * n)) for n in size_in]
         expected = matlab_imresize(features, full, (scale, scale), border="symmetric")
@@ -380,13 +389,8 @@ def test_bilinear_imresize_follows_traced_dynamic_sizes_and_round_trips():
     layer = upsampling.ImresizeToReference(method="bilinear", name="resize")
     restored = upsampling.ImresizeToReference.from_config(layer.get_config())
     assert (restored.method, restored.border, restored.name) == ("bilinear", "replicate", "resize")
-    features_in = keras.Input((None, None, 2))
-    reference_in = keras.Input((None, None, 1))
-    model = keras.Model([features_in, reference_in], restored([features_in, reference_in]))
-    rng = np.random.default_rng(8)
-    for size_in, size_out in (((5, 6), (11, 3)), ((17, 4), (6, 9))):
-        features = rng.normal(size=(1, *size_in, 2)).astype("float32")
-        resized = model.predict([features, np.zeros((1, *size_out, 1))], verbose=0)
+    sizes = (((5, 6), (11, 3)), ((17, 4), (6, 9)))
+    for features, size_out, resized in resized_at_traced_sizes(restored, sizes, seed=8):
         expected = matlab_bilinear(features, size_out)
         np.testing.assert_allclose(resized, expected, rtol=1e-5, atol=1e-5)
 

@@ -108,18 +108,25 @@ def test_dilation_paper_recipes_are_the_released_solver(name, rate):
     assert recipe.learning_rate_multipliers == (("*/bias", 2.0),)
 
 
+def assert_tf_deeplab_recipe(recipe, learning_rate, batch_size, crop_size, weight_decay):
+    """TF DeepLab's research/deeplab/train.py: SGD of momentum 0.9, "poly" power 0.9, scales
+    0.5–2, logits upsampled to the labels, weight decay as slim's l2_regularizer
+    (`weight_decay` · ‖w‖² / 2)."""
+    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", learning_rate, 0.9)
+    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
+    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (batch_size, crop_size, 1)
+    assert (recipe.augment, recipe.scale_range) == (True, (0.5, 2.0))
+    assert recipe.l2 == pytest.approx(weight_decay / 2)
+
+
 @pytest.mark.parametrize("name", ["deeplabv3-resnet50", "deeplabv3-resnet101"])
 def test_deeplab_v3_paper_recipe_is_the_released_first_stage(name):
     entry = registry.get(name)
-    recipe = entry.paper_recipe
-    # research/deeplab/train.py: 0.007 on train_aug, "poly" power 0.9, momentum 0.9, weight
-    # decay 1e-4 for ResNets (slim's l2_regularizer: 1e-4 · ‖w‖² / 2), 513 crops, scales
-    # 0.5–2; logits upsampled to the labels; section 4.1: batches of 16.
-    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 0.007, 0.9)
-    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
-    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (16, 513, 1)
-    assert (recipe.augment, recipe.scale_range) == (True, (0.5, 2.0))
-    assert recipe.l2 == pytest.approx(1e-4 / 2)
+    # research/deeplab/train.py: 0.007 on train_aug, weight decay 1e-4 for ResNets, 513 crops;
+    # section 4.1: batches of 16.
+    assert_tf_deeplab_recipe(
+        entry.paper_recipe, learning_rate=0.007, batch_size=16, crop_size=513, weight_decay=1e-4
+    )
     assert entry.native_size == {"original": (513, 513)} and len(entry.class_names) == 21
 
 
@@ -184,14 +191,10 @@ def test_auto_deeplab_entries_are_the_papers_cityscapes_nets(variant):
         and entry.title == f"Auto-DeepLab-{variant.upper()}"
     )
     # Section 5: from scratch on 769×769 Cityscapes crops, batch 8, "poly"; TF DeepLab's
-    # defaults where it is silent: momentum 0.9, power 0.9, weight decay 4e-5 (slim's
-    # l2_regularizer: 4e-5 · ‖w‖² / 2), scales 0.5–2.
-    recipe = entry.paper_recipe
-    assert (recipe.optimizer, recipe.learning_rate, recipe.momentum) == ("sgd", 0.05, 0.9)
-    assert (recipe.schedule, recipe.poly_power) == ("poly", 0.9)
-    assert (recipe.batch_size, recipe.crop_size, recipe.label_stride) == (8, 769, 1)
-    assert (recipe.augment, recipe.scale_range) == (True, (0.5, 2.0))
-    assert recipe.l2 == pytest.approx(4e-5 / 2)
+    # defaults where it is silent: momentum 0.9, power 0.9, weight decay 4e-5, scales 0.5–2.
+    assert_tf_deeplab_recipe(
+        entry.paper_recipe, learning_rate=0.05, batch_size=8, crop_size=769, weight_decay=4e-5
+    )
     # Cityscapes' 19 evaluated classes, whole images padded to 1025×2049 as TF DeepLab evaluates.
     assert entry.native_size == {"original": (1025, 2049)} and len(entry.class_names) == 19
     assert entry.class_names[0] == "road" and entry.class_names[-1] == "bicycle"

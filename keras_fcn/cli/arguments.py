@@ -115,6 +115,12 @@ def _add_precision_argument(parser: argparse.ArgumentParser, default: str | None
     )
 
 
+def _add_output_argument(
+    parser: argparse.ArgumentParser, default: str, what: str = "Run directory"
+) -> None:
+    parser.add_argument("--output", default=default, help=f"{what} (default: {default}).")
+
+
 def _positive_scale(value: str) -> float:
     scale = float(value)
     if not scale > 0:
@@ -362,9 +368,7 @@ def _add_train_command(commands) -> None:
         "pass: 'median-frequency' (SegNet's), 'inverse-frequency' or 'none' (default: the "
         "recipe's, none).",
     )
-    train_parser.add_argument(
-        "--output", default="runs/train", help="Run directory (default: runs/train)."
-    )
+    _add_output_argument(train_parser, "runs/train")
     train_parser.add_argument(
         "--strategy",
         default="auto",
@@ -428,9 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Offline demo: train FCN-8s on synthetic shapes, evaluate, export, serve.",
         "  keras-fcn demo\n  keras-fcn demo --epochs 2 --train-examples 128 --output runs/quick\n",
     )
-    demo_parser.add_argument(
-        "--output", default="runs/demo", help="Run directory (default: runs/demo)."
-    )
+    _add_output_argument(demo_parser, "runs/demo")
     demo_parser.add_argument(
         "--export-dir",
         default="saved_models/demo",
@@ -490,9 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
         "A .keras FCN or an export (SavedModel, ONNX, OpenVINO or LiteRT; its directory).",
     )
     predict_parser.add_argument("images", nargs="+", help="Image files.")
-    predict_parser.add_argument(
-        "--output", default="predictions", help="Output directory (default: predictions)."
-    )
+    _add_output_argument(predict_parser, "predictions", "Output directory")
     predict_parser.add_argument(
         "--samples",
         type=_at_least_two,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import keras
 import numpy as np
 
-from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
+from keras_fcn.inference import inference_copy, without_auxiliary_head
 from keras_fcn.progress import Progress
 
 PRECISIONS = ("float32", "bfloat16", "int8")
@@ -108,8 +108,8 @@ def float32_model(model: keras.Model) -> keras.Model:
 
 def in_process_model(model: keras.Model, precision: str) -> keras.Model:
     """The model to run in process in a precision: float32 (itself, or a float32 copy of a
-    mixed-precision model), or a bfloat16 copy, with its batch normalization folded into its
-    convolutions (`keras_fcn.inference.fold_batch_normalization`) and without its auxiliary
+    mixed-precision model), or a bfloat16 copy, of its inference copy (batch normalization
+    folded into its convolutions: `keras_fcn.inference.inference_copy`) without its auxiliary
     head (`keras_fcn.inference.without_auxiliary_head`).
 
     Args:
@@ -132,7 +132,7 @@ def in_process_model(model: keras.Model, precision: str) -> keras.Model:
             f"precision={precision!r}. For int8, export it (openvino, onnx or litert) and load "
             "the export."
         )
-    model = fold_batch_normalization(float32_model(without_auxiliary_head(model)))
+    model = inference_copy(float32_model(without_auxiliary_head(model)))
     return model if precision == "float32" else bfloat16_model(model)
 
 

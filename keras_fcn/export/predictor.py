@@ -153,7 +153,6 @@ def load_predictor(path: str, precision: str | None = None) -> Callable[[np.ndar
     if os.path.isfile(path) and path.endswith(".keras"):
         import keras
 
-        import keras_fcn.models  # noqa: F401  (registers the layers load_model needs)
         from keras_fcn.backends import require_tensorflow
 
         require_tensorflow("keras_fcn.export.load_predictor of a .keras file")

@@ -24,7 +24,7 @@ from keras_fcn.export.layout import (
     check_outputs,
 )
 from keras_fcn.export.precision import float32_model
-from keras_fcn.inference import fold_batch_normalization, without_auxiliary_head
+from keras_fcn.inference import inference_copy, without_auxiliary_head
 
 
 class ClassIds(keras.layers.Layer):
@@ -90,9 +90,10 @@ def segmenter(
 
     A model under a mixed-precision policy (trained with `mixed_bfloat16`) is copied to float32
     first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
-    float32, or in their own precision from the float32 graph. Batch normalization is folded
-    into the convolutions (`keras_fcn.inference.fold_batch_normalization`); a model with an
-    auxiliary head is exported without it (`keras_fcn.inference.without_auxiliary_head`).
+    float32, or in their own precision from the float32 graph. The export computes the
+    model's inference copy, its batch normalization folded into the convolutions
+    (`keras_fcn.inference.inference_copy`); a model with an auxiliary head is exported without
+    it (`keras_fcn.inference.without_auxiliary_head`).
     Each runtime's graph writes `keras_fcn.layers.MatmulConv2D` as it runs fastest there
     (`matmul_convolutions`, see `keras_fcn.export.graphs`).
 
@@ -118,7 +119,7 @@ def segmenter(
     outputs = check_outputs(outputs)
     model = without_auxiliary_head(model)
     check_model(model)
-    model = fold_batch_normalization(float32_model(model))
+    model = inference_copy(float32_model(model))
     if not matmul_convolutions:
         model = plain_convolutions(model)
     height, width = (None, None) if input_size is None else input_size

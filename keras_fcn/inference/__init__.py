@@ -1,9 +1,9 @@
 """Inference: how a model is run on images to score or segment them.
 
-`folding`: batch normalization folded into the convolutions before it, in every inference path
-(`fold_batch_normalization`). `single_scale`: the model once, at the images' own size,
-compiled once for images of any size on each backend (`logits_function`); evaluation and the
-in-process predictors run it.
+`folding`: the inference copy of a model, which every inference path runs (`inference_copy`):
+batch normalization folded into the convolutions before it, dilated convolutions run as one.
+`single_scale`: the model once, at the images' own size, compiled once for images of any size on
+each backend (`logits_function`); evaluation and the in-process predictors run it.
 `protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as
 data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under one. `crf`:
 DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `pydensecrf2`.
@@ -11,7 +11,7 @@ DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `
 
 from keras_fcn.import_hooks import lazy_package
 
-lazy_package(
+__all__ = lazy_package(
     __name__,
     {
         "keras_fcn.inference.crf": (
@@ -21,7 +21,7 @@ lazy_package(
             "get_crf_settings",
         ),
         "keras_fcn.inference.folding": (
-            "fold_batch_normalization",
+            "inference_copy",
             "foldable_pairs",
         ),
         "keras_fcn.inference.protocols": (
@@ -41,23 +41,3 @@ lazy_package(
         ),
     },
 )
-
-__all__ = [
-    "AUXILIARY_OUTPUTS",
-    "CRF_SETTINGS",
-    "MERGES",
-    "PROTOCOLS",
-    "CRFSettings",
-    "Protocol",
-    "ProtocolPredictor",
-    "dense_crf",
-    "fold_batch_normalization",
-    "foldable_pairs",
-    "get_crf_settings",
-    "get_protocol",
-    "has_auxiliary_head",
-    "logits_function",
-    "scaled_size",
-    "window_starts",
-    "without_auxiliary_head",
-]

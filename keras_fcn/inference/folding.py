@@ -1,11 +1,12 @@
-"""Batch normalization folded into the convolution before it, for inference.
+"""The inference copy of a model: batch normalization folded into the convolution before it,
+dilated convolutions as TensorFlow runs them fastest.
 
 In inference a batch normalization is an affine map per channel, `y = γ (x − μ) / √(σ² + ε) + β`;
 after a convolution `x = W ∗ u + b` it is the same convolution with `W' = W · s` and
 `b' = (b − μ) · s + β`, where `s = γ / √(σ² + ε)` scales each output channel. A bottleneck
 ResNet-101 has 104 of them, each a pass over a full feature map that reads and writes it once more
-than the convolution did; folded, they cost nothing. `fold_batch_normalization` copies a model
-with every such pair merged; the in-process predictors and every export run the copy.
+than the convolution did; folded, they cost nothing. `inference_copy` copies a model with
+every such pair merged; the in-process predictors and every export run the copy.
 
 The same copy runs every stride-1 dilated `Conv2D` as `keras_fcn.layers.DilatedConv2D`, which
 TensorFlow computes as one dilated convolution rather than Keras' `SpaceToBatchND`, convolution
@@ -121,29 +122,30 @@ def _folded_weights(
     return [folded.astype(dtype), ((bias - mean) * scale.reshape(-1) + beta).astype(dtype)]
 
 
-def fold_batch_normalization(model: keras.Model) -> keras.Model:
-    """Copies a model with every foldable batch normalization merged into its convolution.
+def inference_copy(model: keras.Model) -> keras.Model:
+    """The inference copy of a model: every foldable batch normalization merged into its
+    convolution, every dilated convolution run as one.
 
     The copy computes what `model(images, training=False)` does, up to float rounding (the
     folded weights are computed in float64, then stored in the model's precision), with the
     same layer names but the folded batch normalizations, and the folded convolutions given a
     bias. Its dilated convolutions run as `keras_fcn.layers.DilatedConv2D`
     (`runs_as_dilated_convolution`), same weights. A model with neither a foldable pair nor such
-    a convolution is returned as it is; the copy shares no variable with `model`, so fold again
-    after training it further.
+    a convolution is returned as it is; the copy shares no variable with `model`, so copy it
+    again after training it further.
 
     Args:
         model: a functional model (a model of `keras_fcn.registry`, a preset).
 
     Returns:
-        The folded copy, or `model` itself.
+        The inference copy, or `model` itself.
 
     Example:
 
     >>> images = keras.Input((None, None, 3), name="images")
     >>> features = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(images)
     >>> model = keras.Model(images, keras.layers.BatchNormalization(name="bn")(features))
-    >>> folded = fold_batch_normalization(model)
+    >>> folded = inference_copy(model)
     >>> [layer.name for layer in folded.layers], folded.get_layer("conv").use_bias
     (['images', 'conv'], True)
     >>> x = np.random.rand(1, 8, 8, 3).astype("float32")
@@ -180,6 +182,13 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(
         model, input_tensors=inputs, clone_function=clone_layer, call_function=call
     )
+    _copy_weights(model, copy, pairs)
+    return copy
+
+
+def _copy_weights(model: keras.Model, copy: keras.Model, pairs: dict[str, str]) -> None:
+    """Sets the weights of `copy` from `model`'s, those of each folded convolution folded with
+    its batch normalization (`pairs`, as `foldable_pairs` returns them)."""
     normalization_of = {convolution: bn for bn, convolution in pairs.items()}
     for layer in copy.layers:
         if not layer.weights:
@@ -190,4 +199,3 @@ def fold_batch_normalization(model: keras.Model) -> keras.Model:
             layer.set_weights(_folded_weights(source, bn))
         else:
             layer.set_weights(source.get_weights())
-    return copy

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import keras
 
-from keras_fcn.inference.folding import fold_batch_normalization
+from keras_fcn.inference.folding import inference_copy
 
 AUXILIARY_OUTPUTS = ("out", "aux")
 """The outputs of a model built with its auxiliary head (torchvision's nets and PSPNet with
@@ -50,8 +50,8 @@ def without_auxiliary_head(model: keras.Model) -> keras.Model:
 def logits_function(model: keras.Model) -> Callable:
     """The model's inference call (`training=False`) as each backend runs it fastest at any size.
 
-    The call runs a copy of the model with its batch normalization folded into its convolutions
-    (`fold_batch_normalization`), made once here: train the model further, and ask again. A
+    The call runs the model's inference copy, its batch normalization folded into its
+    convolutions (`inference_copy`), made once here: train the model further, and ask again. A
     model with an auxiliary head returns its logits alone (`without_auxiliary_head`).
 
     Args:
@@ -68,7 +68,7 @@ def logits_function(model: keras.Model) -> Callable:
     [(1, 5, 5, 2), (1, 7, 7, 2)]
     """
 
-    folded = fold_batch_normalization(without_auxiliary_head(model))
+    folded = inference_copy(without_auxiliary_head(model))
 
     def logits(images):
         return folded(images, training=False)

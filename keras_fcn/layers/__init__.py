@@ -12,7 +12,7 @@ only, so that they run on every Keras backend.
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
 - `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
 - `dilated_conv`: `DilatedConv2D`, a dilated convolution that TensorFlow runs as one convolution
-  (the inference copy's, `keras_fcn.inference.fold_batch_normalization`).
+  (the inference copy's, `keras_fcn.inference.inference_copy`).
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
@@ -21,55 +21,55 @@ only, so that they run on every Keras backend.
 - `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels (SegNet-Basic's
   input, FCN-AlexNet).
 - `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
+
+Each name is imported from its module on first use, so `import keras_fcn.layers` imports no
+Keras; `keras_fcn` exports the layers and initializers (`_LAYERS`) as well.
 """
 
-from keras_fcn.layers.dilated_conv import DilatedConv2D
-from keras_fcn.layers.dropout import MonteCarloDropout
-from keras_fcn.layers.geometry import CropToReference, PadToMultiple, ReflectPadding2D
-from keras_fcn.layers.identity import GroupedIdentity
-from keras_fcn.layers.matmul_conv import MatmulConv2D
-from keras_fcn.layers.normalization import LocalResponseNormalization
-from keras_fcn.layers.pooling import (
-    AdaptiveAveragePooling,
-    CaffeMaxPooling2D,
-    adaptive_bins,
-    caffe_pooled_size,
-    pooling_layer,
-)
-from keras_fcn.layers.unpooling import MaxPoolingWithIndices, MaxUnpooling
-from keras_fcn.layers.upsampling import (
-    BilinearUpsampling,
-    CaffeInterp,
-    ImresizeToReference,
-    ResizeToReference,
-    ZoomToReference,
-    bilinear_kernel,
-    imresize_contributions,
-    interp_size,
-)
+from keras_fcn.import_hooks import lazy_package
 
-__all__ = [
-    "AdaptiveAveragePooling",
-    "BilinearUpsampling",
-    "CaffeInterp",
-    "CaffeMaxPooling2D",
-    "CropToReference",
-    "DilatedConv2D",
-    "GroupedIdentity",
-    "ImresizeToReference",
-    "LocalResponseNormalization",
-    "MatmulConv2D",
-    "MaxPoolingWithIndices",
-    "MaxUnpooling",
-    "MonteCarloDropout",
-    "PadToMultiple",
-    "ReflectPadding2D",
-    "ResizeToReference",
-    "ZoomToReference",
-    "adaptive_bins",
-    "bilinear_kernel",
-    "caffe_pooled_size",
-    "imresize_contributions",
-    "interp_size",
-    "pooling_layer",
-]
+_LAYERS = {
+    "keras_fcn.layers.dilated_conv": ("DilatedConv2D",),
+    "keras_fcn.layers.dropout": ("MonteCarloDropout",),
+    "keras_fcn.layers.geometry": (
+        "CropToReference",
+        "PadToMultiple",
+        "ReflectPadding2D",
+    ),
+    "keras_fcn.layers.identity": ("GroupedIdentity",),
+    "keras_fcn.layers.matmul_conv": ("MatmulConv2D",),
+    "keras_fcn.layers.normalization": ("LocalResponseNormalization",),
+    "keras_fcn.layers.pooling": (
+        "AdaptiveAveragePooling",
+        "CaffeMaxPooling2D",
+    ),
+    "keras_fcn.layers.unpooling": (
+        "MaxPoolingWithIndices",
+        "MaxUnpooling",
+    ),
+    "keras_fcn.layers.upsampling": (
+        "BilinearUpsampling",
+        "CaffeInterp",
+        "ImresizeToReference",
+        "ResizeToReference",
+        "ZoomToReference",
+    ),
+}
+"""The layers and initializers, by module: public in `keras_fcn` as well."""
+
+_FUNCTIONS = {
+    "keras_fcn.layers.pooling": (
+        "adaptive_bins",
+        "caffe_pooled_size",
+        "pooling_layer",
+    ),
+    "keras_fcn.layers.upsampling": (
+        "bilinear_kernel",
+        "imresize_contributions",
+        "interp_size",
+    ),
+}
+"""The functions that go with the layers (output sizes, kernels, the layer for Caffe's pooling
+parameters), by module."""
+
+__all__ = lazy_package(__name__, _LAYERS, _FUNCTIONS)

@@ -20,8 +20,8 @@ class DilatedConv2D(StrideOneConv2D):
     rates 12, 24 and 36 on the 65×65 map of a 513×513 image) runs two to nine times faster
     (`benchmarks/README.md`, "The ResNet era against PyTorch"). It is for inference:
     TensorFlow's CPU kernels have no gradient of a dilated convolution with explicit padding.
-    `keras_fcn.inference.fold_batch_normalization` puts it in place of every such `Conv2D` of
-    the models it copies for inference. On the other backends, whose convolutions take the
+    `keras_fcn.inference.inference_copy` puts it in place of every such `Conv2D` of the
+    models it copies for inference. On the other backends, whose convolutions take the
     rate directly, it is `keras.layers.Conv2D`.
 
     Example:

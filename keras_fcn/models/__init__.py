@@ -7,88 +7,73 @@ DeepLabV3 nets), `deeplab_v3_plus` (Chen et al.: DeepLab v3+, and its decoder as
 and its context module), `segnet` (Badrinarayanan, Kendall & Cipolla: SegNet, SegNet-Basic and
 their Bayesian variants), `pspnet` (Zhao et al.: PSPNet-101 and PSPNet-50 as released),
 `refinenet` (Lin et al.: RefineNet on ResNet-50/101/152, as its MatConvNet release builds it),
-`auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head)."""
+`auto_deeplab` (Liu et al.: Auto-DeepLab's found network with DeepLab v3+'s head).
 
-from keras_fcn.models.auto_deeplab import AutoDeepLab
-from keras_fcn.models.deeplab import (
-    DeepLabASPP,
-    DeepLabLargeFOV,
-    DeepLabVariant,
-    build_deeplab,
-    build_deeplab_resnet,
-)
-from keras_fcn.models.deeplab_v3 import (
-    ASPPLayout,
-    DeepLabV3,
-    TorchvisionDeepLabV3,
-    TorchvisionFCN,
-)
-from keras_fcn.models.deeplab_v3_plus import DeepLabV3Plus, deeplab_v3_plus_decoder
-from keras_fcn.models.dilation import Dilation8, build_dilation
-from keras_fcn.models.fcn import (
-    FCN8S,
-    FCN8S_AT_ONCE,
-    FCN16S,
-    FCN32S,
-    GEOMETRIES,
-    FCN8s,
-    FCN8sAtOnce,
-    FCN16s,
-    FCN32s,
-    FCNVariant,
-    Stream,
-    build_fcn,
-)
-from keras_fcn.models.fcn_alexnet import FCNAlexNet
-from keras_fcn.models.gcn import GCN
-from keras_fcn.models.msc import multi_scale
-from keras_fcn.models.pspnet import PSPNet
-from keras_fcn.models.refinenet import RefineNet
-from keras_fcn.models.segnet import (
-    SEGNET,
-    SEGNET_BASIC,
-    SegNet,
-    SegNetBasic,
-    SegNetVariant,
-    build_segnet,
-)
+Each name is imported from its module on first use, so `import keras_fcn.models` imports no
+Keras; `keras_fcn` exports the models (`_MODELS`) as well.
+"""
 
-__all__ = [
-    "FCN8S",
-    "FCN8S_AT_ONCE",
-    "FCN16S",
-    "FCN32S",
-    "GCN",
-    "GEOMETRIES",
-    "SEGNET",
-    "SEGNET_BASIC",
-    "ASPPLayout",
-    "AutoDeepLab",
-    "DeepLabASPP",
-    "DeepLabLargeFOV",
-    "DeepLabV3",
-    "DeepLabV3Plus",
-    "DeepLabVariant",
-    "Dilation8",
-    "FCN8s",
-    "FCN8sAtOnce",
-    "FCN16s",
-    "FCN32s",
-    "FCNAlexNet",
-    "FCNVariant",
-    "PSPNet",
-    "RefineNet",
-    "SegNet",
-    "SegNetBasic",
-    "SegNetVariant",
-    "Stream",
-    "TorchvisionDeepLabV3",
-    "TorchvisionFCN",
-    "build_deeplab",
-    "build_deeplab_resnet",
-    "build_dilation",
-    "build_fcn",
-    "build_segnet",
-    "deeplab_v3_plus_decoder",
-    "multi_scale",
-]
+from keras_fcn.import_hooks import lazy_package
+
+_MODELS = {
+    "keras_fcn.models.auto_deeplab": ("AutoDeepLab",),
+    "keras_fcn.models.deeplab": (
+        "DeepLabASPP",
+        "DeepLabLargeFOV",
+    ),
+    "keras_fcn.models.deeplab_v3": (
+        "DeepLabV3",
+        "TorchvisionDeepLabV3",
+        "TorchvisionFCN",
+    ),
+    "keras_fcn.models.deeplab_v3_plus": ("DeepLabV3Plus",),
+    "keras_fcn.models.dilation": ("Dilation8",),
+    "keras_fcn.models.fcn": (
+        "FCN8s",
+        "FCN8sAtOnce",
+        "FCN16s",
+        "FCN32s",
+    ),
+    "keras_fcn.models.fcn_alexnet": ("FCNAlexNet",),
+    "keras_fcn.models.gcn": ("GCN",),
+    "keras_fcn.models.msc": ("multi_scale",),
+    "keras_fcn.models.pspnet": ("PSPNet",),
+    "keras_fcn.models.refinenet": ("RefineNet",),
+    "keras_fcn.models.segnet": (
+        "SegNet",
+        "SegNetBasic",
+    ),
+}
+"""The models (and the multi-scale net around any of them), by module: public in `keras_fcn` as
+well."""
+
+_BUILDERS = {
+    "keras_fcn.models.deeplab": (
+        "DeepLabVariant",
+        "build_deeplab",
+        "build_deeplab_resnet",
+    ),
+    "keras_fcn.models.deeplab_v3": ("ASPPLayout",),
+    "keras_fcn.models.deeplab_v3_plus": ("deeplab_v3_plus_decoder",),
+    "keras_fcn.models.dilation": ("build_dilation",),
+    "keras_fcn.models.fcn": (
+        "FCN8S",
+        "FCN8S_AT_ONCE",
+        "FCN16S",
+        "FCN32S",
+        "GEOMETRIES",
+        "FCNVariant",
+        "Stream",
+        "build_fcn",
+    ),
+    "keras_fcn.models.segnet": (
+        "SEGNET",
+        "SEGNET_BASIC",
+        "SegNetVariant",
+        "build_segnet",
+    ),
+}
+"""The builders the models call, the variants (as data) they build and the parts they share, by
+module."""
+
+__all__ = lazy_package(__name__, _MODELS, _BUILDERS)
