@@ -5,7 +5,8 @@ batch normalization folded into the convolutions before it, dilated convolutions
 `single_scale`: the model once, at the images' own size, compiled once for images of any size on
 each backend (`logits_function`); evaluation and the in-process predictors run it.
 `protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as
-data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under one. `crf`:
+data (`Protocol`, `PROTOCOLS`) and `ProtocolPredictor`, which runs a model under one;
+`resizing`: their resizes of images and score maps (Keras' bilinear, MATLAB's `imresize`). `crf`:
 DeepLab's fully connected CRF (`dense_crf`, `CRF_SETTINGS`), with the optional `pydensecrf2`.
 """
 

@@ -10,9 +10,10 @@ only, so that they run on every Keras backend.
   v2's multi-scale inputs); `ImresizeToReference` and `imresize_contributions` (MATLAB's bicubic
   and bilinear `imresize`: RefineNet's fusion and upsampling, PSPNet's evaluation).
 - `identity`: `GroupedIdentity`, the identity initializer of the Dilation context module.
-- `matmul_conv`: `MatmulConv2D`, a convolution computed as one matrix product.
-- `dilated_conv`: `DilatedConv2D`, a dilated convolution that TensorFlow runs as one convolution
-  (the inference copy's, `keras_fcn.inference.inference_copy`).
+- `stride_one_conv`: `StrideOneConv2D`, the base of the stride-1 convolutions computed another
+  way: `matmul_conv`'s `MatmulConv2D`, a convolution computed as one matrix product, and
+  `dilated_conv`'s `DilatedConv2D`, a dilated convolution that TensorFlow runs as one
+  convolution (the inference copy's, `keras_fcn.inference.inference_copy`).
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
@@ -21,6 +22,8 @@ only, so that they run on every Keras backend.
 - `normalization`: `LocalResponseNormalization`, Caffe's LRN across channels (SegNet-Basic's
   input, FCN-AlexNet).
 - `dropout`: `MonteCarloDropout`, dropout that Monte Carlo sampling keeps on at inference.
+- `config`: `ConstructorConfig`, the `get_config` of the layers that keep their constructor's
+  arguments.
 
 Each name is imported from its module on first use, so `import keras_fcn.layers` imports no
 Keras; `keras_fcn` exports the layers and initializers (`_LAYERS`) as well.
