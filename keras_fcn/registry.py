@@ -276,16 +276,18 @@ BIASES_AT_TWICE_THE_RATE = (("*/bias", 2.0),)
 
 def _paper_sgd(
     learning_rate: float,
-    momentum: float,
-    weight_decay: float,
     batch_size: int,
+    *,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
     crop: tuple[int, tuple[float, float]] | None = None,
     **settings,
 ) -> Recipe:
-    """A paper's solver: SGD at `learning_rate` with `momentum`, Caffe's `weight_decay` on the
-    kernels (`l2_for_caffe_weight_decay`), batches of `batch_size`; `crop=(side, (low, high))`
-    trains on random crops of that side, mirrored and scaled by `low`–`high`, and `settings`
-    are the recipe's other fields."""
+    """A paper's solver: SGD at `learning_rate` on batches of `batch_size`, with `momentum`
+    (0.9 unless the paper says otherwise) and Caffe's `weight_decay` on the kernels (5e-4
+    unless the paper says otherwise; `l2_for_caffe_weight_decay`); `crop=(side, (low, high))`
+    trains on random crops of that side, mirrored and scaled by `low`–`high`; `settings` are
+    the recipe's other fields."""
     if crop is not None:
         side, scales = crop
         settings |= {"crop_size": side, "augment": True, "scale_range": scales}
@@ -300,11 +302,16 @@ def _paper_sgd(
     )
 
 
+def _paper_poly_sgd(learning_rate: float, batch_size: int, **settings) -> Recipe:
+    """`_paper_sgd` with the "poly" decay of DeepLab and the nets that train as it does (power
+    0.9, `Recipe`'s)."""
+    return _paper_sgd(learning_rate, batch_size, schedule="poly", **settings)
+
+
 FCN_SOLVER = _paper_sgd(
     1e-10,
-    0.99,
-    5e-4,
     1,
+    momentum=0.99,
     learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
     loss_reduction="sum",
 )
@@ -318,13 +325,10 @@ _FCN_SIZES = {"original": (500, 500), "aligned": (512, 512)}
 """VOC's 500×500 images in FCN's original geometry, the multiple of 32 above in the aligned."""
 _FCN = _Family(fcn.build_fcn, FCN_OPTIONS, _FCN_SIZES, FCN_SOLVER, _FCN_REFERENCE)
 
-DEEPLAB_SOLVER = _paper_sgd(
+DEEPLAB_SOLVER = _paper_poly_sgd(
     1e-3,
-    0.9,
-    5e-4,
     10,
     crop=(321, (1.0, 1.0)),
-    schedule="poly",
     learning_rate_multipliers=(
         (f"{deeplab.SCORE_NAME}*/kernel", 10.0),
         (f"{deeplab.SCORE_NAME}*/bias", 20.0),
@@ -372,7 +376,7 @@ _DEEPLAB_V2_RESNET = _Family(
     _DEEPLAB_V2_REFERENCE,
 )
 
-FCN_ALEXNET_SOLVER = _paper_sgd(1e-4, 0.9, 5e-4, 1)
+FCN_ALEXNET_SOLVER = _paper_sgd(1e-4, 1)
 """FCN-AlexNet's solver (`voc-fcn-alexnet/solver.prototxt`), unlike the VGG16 nets': SGD with
 standard momentum 0.9 and a fixed rate of 1e-4 on the loss averaged over labelled pixels
 (`normalize: true`), weight decay 5e-4, whole images one at a time. The original accumulates the
@@ -385,8 +389,6 @@ _FCN_ALEXNET = _Family(
 
 DILATION_SOLVER = _paper_sgd(
     1e-4,
-    0.9,
-    5e-4,
     14,
     crop=(500, (1.0, 1.0)),
     learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
@@ -406,7 +408,7 @@ _DILATION = _Family(
     dilation.build_dilation, VGG16_OPTIONS, (500, 500), DILATION_SOLVER, _DILATION_REFERENCE
 )
 
-DEEPLAB_V3_SOLVER = _paper_sgd(0.007, 0.9, 1e-4, 16, crop=(513, (0.5, 2.0)), schedule="poly")
+DEEPLAB_V3_SOLVER = _paper_poly_sgd(0.007, 16, crop=(513, (0.5, 2.0)), weight_decay=1e-4)
 """DeepLab v3's first stage on VOC train_aug (arXiv:1706.05587, section 4.1; tensorflow/models
 `research/deeplab/train.py`): SGD with momentum 0.9 at 0.007 with the "poly" decay (power
 0.9, 30k steps), weight decay 1e-4 ("use 0.0001 for ResNet model variants": slim's
@@ -431,13 +433,11 @@ _DEEPLAB_V3_PLUS = dataclasses.replace(
     reference="Chen, Zhu, Papandreou, Schroff & Adam, ECCV 2018, sections 3.1 and 4",
 )
 
-TORCHVISION_SOLVER = _paper_sgd(
+TORCHVISION_SOLVER = _paper_poly_sgd(
     0.02,
-    0.9,
-    1e-4,
     32,
     crop=(480, (0.5, 2.0)),
-    schedule="poly",
+    weight_decay=1e-4,
     learning_rate_multipliers=(("aux_*", 10.0),),
     aux_loss_weight=0.5,
 )
@@ -456,7 +456,7 @@ _TORCHVISION = _Family(
     None, TORCHVISION_OPTIONS, (520, 520), TORCHVISION_SOLVER, _TORCHVISION_REFERENCE
 )
 
-AUTO_DEEPLAB_SOLVER = _paper_sgd(0.05, 0.9, 4e-5, 8, crop=(769, (0.5, 2.0)), schedule="poly")
+AUTO_DEEPLAB_SOLVER = _paper_poly_sgd(0.05, 8, crop=(769, (0.5, 2.0)), weight_decay=4e-5)
 """Auto-DeepLab on Cityscapes, from scratch (Liu et al., CVPR 2019, section 5): random 769×769
 crops of the 2,975 fine training images, batches of 8, the "poly" learning rate policy over
 1.5 M iterations for table 2 (0.5 M for the ablations; `mindspore-ai/models`
@@ -482,7 +482,7 @@ _AUTO_DEEPLAB = _Family(
     CITYSCAPES_CLASS_NAMES,
 )
 
-GCN_SOLVER = _paper_sgd(2.5e-5, 0.99, 5e-4, 1, crop=(512, (1.0, 1.0)))
+GCN_SOLVER = _paper_sgd(2.5e-5, 1, crop=(512, (1.0, 1.0)), momentum=0.99)
 """GCN's solver (Peng et al., CVPR 2017, section 4, Caffe): SGD with momentum 0.99, weight decay
 5e-4, batch 1, mean subtraction and horizontal flips, VOC images padded to 512×512 (stages 2 and
 3). The paper gives no learning rate: 2.5e-5 on the loss averaged over labelled pixels is the
@@ -494,13 +494,11 @@ COCO, SBD and VOC 2012 together (109,892 images padded to 640×640), stage 2 on 
 _GCN_REFERENCE = "Peng, Zhang, Yu, Luo & Sun, CVPR 2017, sections 3 and 4"
 _GCN = _Family(gcn.GCN, GCN_OPTIONS, (512, 512), GCN_SOLVER, _GCN_REFERENCE)
 
-PSPNET_SOLVER = _paper_sgd(
+PSPNET_SOLVER = _paper_poly_sgd(
     0.01,
-    0.9,
-    1e-4,
     16,
     crop=(473, (0.5, 2.0)),
-    schedule="poly",
+    weight_decay=1e-4,
     learning_rate_multipliers=(
         ("conv5_3_pool*", 10.0),
         ("conv5_4*", 10.0),
@@ -539,7 +537,7 @@ PSPNET_CITYSCAPES_SOLVER = dataclasses.replace(PSPNET_SOLVER, crop_size=713)
 `PSPNET_SOLVER` with 713×713 crops (paper: 90k iterations; semseg: 200 epochs)."""
 
 REFINENET_SOLVER = _paper_sgd(
-    5e-4, 0.9, 5e-4, 1, crop=(400, (0.7, 1.3)), learning_rate_multipliers=(("conv[1-5]_*", 0.1),)
+    5e-4, 1, crop=(400, (0.7, 1.3)), learning_rate_multipliers=(("conv[1-5]_*", 0.1),)
 )
 """RefineNet's training (guosheng/refinenet `main/demo_refinenet_train.m`,
 `main/gen_net_opts_model_type1.m`): SGD with momentum 0.9 at 5e-4, the ResNet at a tenth of the
@@ -558,7 +556,7 @@ _REFINENET = _Family(
     refinenet.RefineNet, REFINENET_OPTIONS, (400, 400), REFINENET_SOLVER, _REFINENET_REFERENCE
 )
 
-SEGNET_SOLVER = _paper_sgd(1e-3, 0.9, 5e-4, 4, class_weights="median-frequency")
+SEGNET_SOLVER = _paper_sgd(1e-3, 4, class_weights="median-frequency")
 """SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
 rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
 solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
