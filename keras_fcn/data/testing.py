@@ -278,20 +278,10 @@ def _write_split_tree(
     write_label: Writer,
     jpeg_quality: int,
 ) -> Tree:
-    """Writes a tree of JPEG images, labels and one list per split (VOC's, SBD's).
-
-    Args:
-        tree: the tree written.
-        splits: split name -> example ids.
-        arrays: example id -> `(image, label)`; called once for each id of each split, in order.
-        layout: the paths under the root of a split's list (`{}` standing for the split), of
-            an image and of a label (`{}` standing for the id).
-        write_label: the function that writes a label.
-        jpeg_quality: quality of the JPEG images, as in `write_jpeg`.
-
-    Returns:
-        `tree`, with the arrays written.
-    """
+    """Writes a tree of JPEG images, labels and one list per split (`write_voc_tree`'s and
+    `write_sbd_tree`'s, whose arguments these are): `layout` is the paths under the root of a
+    split's list (`{}` standing for the split), of an image and of a label (`{}` standing for
+    the id); `write_label` writes a label."""
     split_list, *files = layout
     writers = (functools.partial(write_jpeg, quality=jpeg_quality), write_label)
     for split, ids in splits.items():
