@@ -7,7 +7,8 @@ can take is declared once, in `OPTIONS`, with how a command line writes it; `bui
 factory: it checks the options against the entry's, names the model and calls the builder. The
 command line's choices, the benchmarks' model lists, the presets (`keras_fcn.presets`) and the
 paper recipes all read it. Adding a model to the project is a new module in `keras_fcn/models/`
-plus one entry in `MODELS` below.
+plus one row in `MODELS` below, of its family (`_Family`: what the entries of one builder and
+one paper recipe share).
 """
 
 import ast
@@ -245,8 +246,7 @@ class _Family:
         Args:
             columns: the names of a row's items, space-separated: a field of `ModelEntry`,
                 `learning_rate` (the entry's in the family's `paper_recipe`), or else an
-                argument of the builder that the entry fixes (a `fixed` column replaces the
-                family's).
+                argument of the builder that the entry fixes.
             *rows: one an entry.
         """
         sizes = self.native_size
@@ -651,24 +651,14 @@ MODELS = {
             "name title depth",
             *((f"refinenet{depth}", f"RefineNet (ResNet-{depth})", depth) for depth in (101, 152)),
         ),
-        # The front-end alone trains at 1e-4, jointly with a context module at 1e-5.
+        # The front-end alone trains at the solver's 1e-4, jointly with a context module at 1e-5.
         *_DILATION.entries(
-            "name title fixed options learning_rate",
-            ("dilation8", "Dilation8 front-end", {}, (*VGG16_OPTIONS, "context"), 1e-4),
-            (
-                "dilation8-basic",
-                "Dilation8 + basic context",
-                {"context": "basic"},
-                VGG16_OPTIONS,
-                1e-5,
-            ),
-            (
-                "dilation8-large",
-                "Dilation8 + large context",
-                {"context": "large"},
-                VGG16_OPTIONS,
-                1e-5,
-            ),
+            "name title options", ("dilation8", "Dilation8 front-end", (*VGG16_OPTIONS, "context"))
+        ),
+        *_DILATION.entries(
+            "name title context learning_rate",
+            ("dilation8-basic", "Dilation8 + basic context", "basic", 1e-5),
+            ("dilation8-large", "Dilation8 + large context", "large", 1e-5),
         ),
         *_SEGNET.entries("name title builder learning_rate", *_SEGNET_ROWS),
         *_BAYESIAN_SEGNET.entries(
