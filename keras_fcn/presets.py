@@ -157,6 +157,64 @@ def _refinenet_preset(depth, prefix, suffix, title, classes, pooling, palette="v
     )
 
 
+_PSPNET_FILES = {
+    "pspnet50_ADE20K.caffemodel": "1SyCa_mEB-WiwvnqyBBBkWycS1zQDtDzW",
+    "pspnet101_VOC2012.caffemodel": "1-jjYyRzbNEwsdQYP2UPJVy0ZV_yCVU2N",
+    "pspnet101_cityscapes.caffemodel": "1-Me01pX1KUsut_7l6uJXkIbaBxxSVgX0",
+}
+"""PSPNet's released files and their ids on Google Drive."""
+
+_PSPNET_SCORES = {
+    "ade20k-pspnet50": (
+        "ADE20K val (2000 images), multi-scale with flip (protocol pspnet-ms)",
+        {
+            "pspnet-ss": {"mean_iou": 41.68, "pixel_accuracy": 80.04},
+            "pspnet-ms": {"pixel_accuracy": 80.76, "mean_iou": 42.78},
+        },
+    ),
+    "voc-pspnet101": (
+        "PASCAL VOC 2012 test (evaluation server), multi-scale with flip (pspnet-ms)",
+        {"pspnet-ms": {"mean_iou": 85.41}},
+    ),
+    "cityscapes-pspnet101": (
+        "Cityscapes val (500 images), multi-scale with flip (pspnet-cityscapes-ms)",
+        {
+            "pspnet-cityscapes-ss": {"mean_iou": 79.70, "pixel_accuracy": 96.38},
+            "pspnet-cityscapes-ms": {"pixel_accuracy": 96.59, "mean_iou": 80.91},
+        },
+    ),
+}
+"""PSPNet's published scores by preset: the images and protocol of its mean IU, and each
+protocol's metrics, the mean IU last (README's table: single and multi-scale, with flip)."""
+
+
+def _pspnet_preset(prefix, depth, dataset, classes, input_size) -> "Preset":
+    """A PSPNet net of the release: `pspnet<depth>_<dataset>.caffemodel` on Google Drive, run
+    at `input_size`, drawn with the palette named `prefix`."""
+    name = f"{prefix}-pspnet{depth}"
+    file = f"pspnet{depth}_{dataset}.caffemodel"
+    split, protocols = _PSPNET_SCORES[name]
+    scores = tuple(
+        (protocol, metric, value)
+        for protocol, metrics in protocols.items()
+        for metric, value in metrics.items()
+    )
+    return Preset(
+        name,
+        f"PSPNet{depth} {dataset}",
+        f"pspnet{depth}",
+        (Stream("image", PSPNET_MEAN_BGR),),
+        classes,
+        GOOGLE_DRIVE_URL.format(_PSPNET_FILES[file]),
+        mean_iou=scores[-1][2],
+        mean_iou_split=split,
+        manual_file=file,
+        palette_name=prefix,
+        options=(("input_size", input_size),),
+        scores=scores,
+    )
+
+
 _UNTRAINED = {"weights": None, "kernel_initializer": "zeros"}
 """How presets are built: every weight is loaded next, and zeros cost nothing to draw where
 random kernels take seconds and twice the weights' memory."""
@@ -433,70 +491,9 @@ PRESETS = {
                 ("deeplabv3", "DeepLabV3", 101, "586e9e4e", 67.4),
             )
         ),
-        *(
-            Preset(
-                name,
-                title,
-                f"pspnet{depth}",
-                (Stream("image", PSPNET_MEAN_BGR),),
-                classes,
-                GOOGLE_DRIVE_URL.format(drive),
-                mean_iou=scores[-1][2],
-                mean_iou_split=split,
-                manual_file=file,
-                palette_name=palette,
-                options=(("input_size", size),),
-                scores=scores,
-            )
-            for name, title, depth, classes, drive, file, palette, size, split, scores in (
-                (
-                    "ade20k-pspnet50",
-                    "PSPNet50 ADE20K",
-                    50,
-                    ADE20K_CLASS_NAMES,
-                    "1SyCa_mEB-WiwvnqyBBBkWycS1zQDtDzW",
-                    "pspnet50_ADE20K.caffemodel",
-                    "ade20k",
-                    473,
-                    "ADE20K val (2000 images), multi-scale with flip (protocol pspnet-ms)",
-                    (
-                        ("pspnet-ss", "mean_iou", 41.68),
-                        ("pspnet-ss", "pixel_accuracy", 80.04),
-                        ("pspnet-ms", "pixel_accuracy", 80.76),
-                        ("pspnet-ms", "mean_iou", 42.78),
-                    ),
-                ),
-                (
-                    "voc-pspnet101",
-                    "PSPNet101 VOC2012",
-                    101,
-                    VOC_CLASS_NAMES,
-                    "1-jjYyRzbNEwsdQYP2UPJVy0ZV_yCVU2N",
-                    "pspnet101_VOC2012.caffemodel",
-                    "voc",
-                    473,
-                    "PASCAL VOC 2012 test (evaluation server), multi-scale with flip (pspnet-ms)",
-                    (("pspnet-ms", "mean_iou", 85.41),),
-                ),
-                (
-                    "cityscapes-pspnet101",
-                    "PSPNet101 cityscapes",
-                    101,
-                    CITYSCAPES_CLASS_NAMES,
-                    "1-Me01pX1KUsut_7l6uJXkIbaBxxSVgX0",
-                    "pspnet101_cityscapes.caffemodel",
-                    "cityscapes",
-                    713,
-                    "Cityscapes val (500 images), multi-scale with flip (pspnet-cityscapes-ms)",
-                    (
-                        ("pspnet-cityscapes-ss", "mean_iou", 79.70),
-                        ("pspnet-cityscapes-ss", "pixel_accuracy", 96.38),
-                        ("pspnet-cityscapes-ms", "pixel_accuracy", 96.59),
-                        ("pspnet-cityscapes-ms", "mean_iou", 80.91),
-                    ),
-                ),
-            )
-        ),
+        _pspnet_preset("ade20k", 50, "ADE20K", ADE20K_CLASS_NAMES, 473),
+        _pspnet_preset("voc", 101, "VOC2012", VOC_CLASS_NAMES, 473),
+        _pspnet_preset("cityscapes", 101, "cityscapes", CITYSCAPES_CLASS_NAMES, 713),
         *(
             _refinenet_preset(depth, *dataset)
             for dataset in _REFINENET_DATASETS

@@ -7,7 +7,8 @@ can take is declared once, in `OPTIONS`, with how a command line writes it; `bui
 factory: it checks the options against the entry's, names the model and calls the builder. The
 command line's choices, the benchmarks' model lists, the presets (`keras_fcn.presets`) and the
 paper recipes all read it. Adding a model to the project is a new module in `keras_fcn/models/`
-plus one entry in `MODELS` below.
+plus one row in `MODELS` below, of its family (`_Family`: what the entries of one builder and
+one paper recipe share).
 """
 
 import ast
@@ -215,42 +216,125 @@ class ModelEntry:
     fixed: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Family:
+    """What the entries of one family of models share: their builder, options, native size,
+    paper recipe and reference; `entries` makes each from a row of what it has of its own.
+
+    Args:
+        builder: the function building them; `None` where each row names its own.
+        options: the `OPTIONS` its builder takes from a caller.
+        native_size: `(height, width)` for a family of one geometry, the released net's, or
+            the size by geometry, the default geometry first.
+        paper_recipe: the solver of the paper's release.
+        reference: the paper and section.
+        class_names: the classes of the dataset the paper trained them on.
+        fixed: builder arguments every entry of the family fixes.
+    """
+
+    builder: Callable[..., keras.Model] | None
+    options: tuple[str, ...]
+    native_size: tuple[int, int] | Mapping[str, tuple[int, int]]
+    paper_recipe: Recipe
+    reference: str
+    class_names: tuple[str, ...] = VOC_CLASS_NAMES
+    fixed: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    def entries(self, columns: str, *rows: Sequence) -> tuple[ModelEntry, ...]:
+        """The family's entries, one a row.
+
+        Args:
+            columns: the names of a row's items, space-separated: a field of `ModelEntry`,
+                `learning_rate` (the entry's in the family's `paper_recipe`), or else an
+                argument of the builder that the entry fixes.
+            *rows: one an entry.
+        """
+        sizes = self.native_size
+        if not isinstance(sizes, Mapping):
+            sizes = {"original": sizes}
+        entry_fields = {field.name for field in dataclasses.fields(ModelEntry)}
+        entries = []
+        for row in rows:
+            fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+            fields |= {"native_size": sizes, "fixed": dict(self.fixed)}
+            for column, value in zip(columns.split(), row, strict=True):
+                if column == "learning_rate":
+                    fields["paper_recipe"] = dataclasses.replace(
+                        self.paper_recipe, learning_rate=value
+                    )
+                elif column in entry_fields:
+                    fields[column] = value
+                else:
+                    fields["fixed"][column] = value
+            entries.append(ModelEntry(geometries=tuple(sizes), **fields))
+        return tuple(entries)
+
+
 BIASES_AT_TWICE_THE_RATE = (("*/bias", 2.0),)
 """Caffe's `lr_mult: 2` on every bias, as FCN's, DeepLab's and Dilation's prototxts set it."""
 
-FCN_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=1e-10,
+
+def _paper_sgd(
+    learning_rate: float,
+    batch_size: int,
+    *,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+    crop: tuple[int, tuple[float, float]] | None = None,
+    **settings,
+) -> Recipe:
+    """A paper's solver: SGD at `learning_rate` on batches of `batch_size`, with `momentum`
+    (0.9 unless the paper says otherwise) and Caffe's `weight_decay` on the kernels (5e-4
+    unless the paper says otherwise; `l2_for_caffe_weight_decay`); `crop=(side, (low, high))`
+    trains on random crops of that side, mirrored and scaled by `low`–`high`; `settings` are
+    the recipe's other fields."""
+    if crop is not None:
+        side, scales = crop
+        settings |= {"crop_size": side, "augment": True, "scale_range": scales}
+    return Recipe(
+        name="paper",
+        optimizer="sgd",
+        learning_rate=learning_rate,
+        momentum=momentum,
+        l2=l2_for_caffe_weight_decay(weight_decay),
+        batch_size=batch_size,
+        **settings,
+    )
+
+
+def _paper_poly_sgd(learning_rate: float, batch_size: int, **settings) -> Recipe:
+    """`_paper_sgd` with the "poly" decay of DeepLab and the nets that train as it does (power
+    0.9, `Recipe`'s)."""
+    return _paper_sgd(learning_rate, batch_size, schedule="poly", **settings)
+
+
+FCN_SOLVER = _paper_sgd(
+    1e-10,
+    1,
     momentum=0.99,
     learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
     loss_reduction="sum",
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=1,
 )
 """The original FCN solver (`solver.prototxt`, `solve.py`, `net.py`): SGD with momentum 0.99 and
 a fixed rate, biases at twice the rate, the loss summed over pixels (not averaged), Caffe's
 weight decay 5e-4 on the weights (not the biases), batch 1, whole images without augmentation.
 The learning rate differs per net."""
 
-DEEPLAB_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=1e-3,
-    momentum=0.9,
-    schedule="poly",
-    poly_power=0.9,
+_FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
+_FCN_SIZES = {"original": (500, 500), "aligned": (512, 512)}
+"""VOC's 500×500 images in FCN's original geometry, the multiple of 32 above in the aligned."""
+_FCN = _Family(fcn.build_fcn, FCN_OPTIONS, _FCN_SIZES, FCN_SOLVER, _FCN_REFERENCE)
+
+DEEPLAB_SOLVER = _paper_poly_sgd(
+    1e-3,
+    10,
+    crop=(321, (1.0, 1.0)),
     learning_rate_multipliers=(
         (f"{deeplab.SCORE_NAME}*/kernel", 10.0),
         (f"{deeplab.SCORE_NAME}*/bias", 20.0),
         *BIASES_AT_TWICE_THE_RATE,
     ),
     label_stride=deeplab.OUTPUT_STRIDE,
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=10,
-    crop_size=321,
-    augment=True,
-    scale_range=(1.0, 1.0),
 )
 """DeepLab's VGG16 solver: SGD with momentum 0.9, base rate 1e-3 with the "poly" decay (power
 0.9; PAMI 2017 table 3: 65.88 mean IU with batch 10 and 20k iterations, against 62.25 for the
@@ -258,6 +342,11 @@ v1 release's step schedule), the new classifier `fc8_voc12` at 10× (biases 20×
 bias at 2× (`train.prototxt`'s `lr_mult`), weight decay 5e-4, the loss averaged over labelled
 pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops, mirrored
 and not rescaled, as the release's `ImageSegData` layer takes them."""
+
+_DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
+_DEEPLAB = _Family(
+    deeplab.build_deeplab, VGG16_OPTIONS, (513, 513), DEEPLAB_SOLVER, _DEEPLAB_REFERENCE
+)
 
 DEEPLAB_V2_RESNET_SOLVER = dataclasses.replace(
     DEEPLAB_SOLVER,
@@ -278,32 +367,32 @@ mirrored, with the labels subsampled 8×, and the images randomly rescaled betwe
 (`build_deeplab_resnet`). The released net trains with multi-scale inputs and a loss on every
 scale and on their maximum, which a recipe does not express."""
 
-FCN_ALEXNET_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=1e-4,
-    momentum=0.9,
-    loss_reduction="sum_over_batch_size",
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=1,
+_DEEPLAB_V2_REFERENCE = "Chen et al., PAMI 2017, sections 3.2 and 4.1 (ResNet-101)"
+_DEEPLAB_V2_RESNET = _Family(
+    deeplab.build_deeplab_resnet,
+    RESNET_OPTIONS,
+    (513, 513),
+    DEEPLAB_V2_RESNET_SOLVER,
+    _DEEPLAB_V2_REFERENCE,
 )
+
+FCN_ALEXNET_SOLVER = _paper_sgd(1e-4, 1)
 """FCN-AlexNet's solver (`voc-fcn-alexnet/solver.prototxt`), unlike the VGG16 nets': SGD with
 standard momentum 0.9 and a fixed rate of 1e-4 on the loss averaged over labelled pixels
 (`normalize: true`), weight decay 5e-4, whole images one at a time. The original accumulates the
 gradients of 20 images per step (`iter_size: 20`); the recipe's batches of one do not."""
 
-DILATION_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=1e-4,
-    momentum=0.9,
+_FCN_ALEXNET_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1"
+_FCN_ALEXNET = _Family(
+    fcn_alexnet.FCNAlexNet, VGG16_OPTIONS, (500, 500), FCN_ALEXNET_SOLVER, _FCN_ALEXNET_REFERENCE
+)
+
+DILATION_SOLVER = _paper_sgd(
+    1e-4,
+    14,
+    crop=(500, (1.0, 1.0)),
     learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
     label_stride=dilation.OUTPUT_STRIDE,
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=14,
-    crop_size=500,
-    augment=True,
-    scale_range=(1.0, 1.0),
 )
 """The Dilation front-end's solver (`fyu/dilation`, `train.py` and `docs/training.md`): SGD
 with momentum 0.9 at 1e-4 (the code's front-end default; its step decay by 10 comes only after
@@ -314,19 +403,12 @@ reflects each crop itself. The context module's joint training with the front-en
 (`train.py joint`), after the module alone was trained at 1e-3 on stored front-end scores,
 which one recipe does not express."""
 
-DEEPLAB_V3_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=0.007,
-    momentum=0.9,
-    schedule="poly",
-    poly_power=0.9,
-    l2=l2_for_caffe_weight_decay(1e-4),
-    batch_size=16,
-    crop_size=513,
-    augment=True,
-    scale_range=(0.5, 2.0),
+_DILATION_REFERENCE = "Yu & Koltun, ICLR 2016, sections 3 and 4"
+_DILATION = _Family(
+    dilation.build_dilation, VGG16_OPTIONS, (500, 500), DILATION_SOLVER, _DILATION_REFERENCE
 )
+
+DEEPLAB_V3_SOLVER = _paper_poly_sgd(0.007, 16, crop=(513, (0.5, 2.0)), weight_decay=1e-4)
 """DeepLab v3's first stage on VOC train_aug (arXiv:1706.05587, section 4.1; tensorflow/models
 `research/deeplab/train.py`): SGD with momentum 0.9 at 0.007 with the "poly" decay (power
 0.9, 30k steps), weight decay 1e-4 ("use 0.0001 for ResNet model variants": slim's
@@ -338,19 +420,25 @@ head carries it (`keras_fcn.models.deeplab_v3.PAPER_ASPP`, Keras' `momentum`). N
 second stage, at output stride 8 with frozen batch normalization at 0.001, which one recipe
 does not express."""
 
-TORCHVISION_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=0.02,
-    momentum=0.9,
-    schedule="poly",
-    poly_power=0.9,
+_DEEPLAB_V3_REFERENCE = "Chen, Papandreou, Schroff & Adam, arXiv:1706.05587, sections 3.2-3.3"
+_DEEPLAB_V3 = _Family(
+    deeplab_v3.DeepLabV3, DEEPLAB_V3_OPTIONS, (513, 513), DEEPLAB_V3_SOLVER, _DEEPLAB_V3_REFERENCE
+)
+# v3+ trains as v3 (ECCV 2018, section 4: poly from 0.007, crops of 513, scale augmentation, BN
+# fine-tuned at output stride 16).
+_DEEPLAB_V3_PLUS = dataclasses.replace(
+    _DEEPLAB_V3,
+    builder=deeplab_v3_plus.DeepLabV3Plus,
+    options=DEEPLAB_V3_PLUS_OPTIONS,
+    reference="Chen, Zhu, Papandreou, Schroff & Adam, ECCV 2018, sections 3.1 and 4",
+)
+
+TORCHVISION_SOLVER = _paper_poly_sgd(
+    0.02,
+    32,
+    crop=(480, (0.5, 2.0)),
+    weight_decay=1e-4,
     learning_rate_multipliers=(("aux_*", 10.0),),
-    l2=l2_for_caffe_weight_decay(1e-4),
-    batch_size=32,
-    crop_size=480,
-    augment=True,
-    scale_range=(0.5, 2.0),
     aux_loss_weight=0.5,
 )
 """torchvision's (pytorch/vision `references/segmentation`: README's `--lr 0.02 -b 4` on 8 GPUs
@@ -363,19 +451,12 @@ biases and batch normalization parameters (the recipe's L2 is on kernels), nor t
 scale jitter, a resize of the shorter side to 260–1040 pixels rather than a factor of the
 image's size."""
 
-AUTO_DEEPLAB_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=0.05,
-    momentum=0.9,
-    schedule="poly",
-    poly_power=0.9,
-    l2=l2_for_caffe_weight_decay(4e-5),
-    batch_size=8,
-    crop_size=769,
-    augment=True,
-    scale_range=(0.5, 2.0),
+_TORCHVISION_REFERENCE = "pytorch/vision, torchvision/models/segmentation (fcn.py, deeplabv3.py)"
+_TORCHVISION = _Family(
+    None, TORCHVISION_OPTIONS, (520, 520), TORCHVISION_SOLVER, _TORCHVISION_REFERENCE
 )
+
+AUTO_DEEPLAB_SOLVER = _paper_poly_sgd(0.05, 8, crop=(769, (0.5, 2.0)), weight_decay=4e-5)
 """Auto-DeepLab on Cityscapes, from scratch (Liu et al., CVPR 2019, section 5): random 769×769
 crops of the 2,975 fine training images, batches of 8, the "poly" learning rate policy over
 1.5 M iterations for table 2 (0.5 M for the ablations; `mindspore-ai/models`
@@ -392,17 +473,16 @@ iteration count (1.5 M) nor the release's drop-path, which is off (`drop_path_ke
 _AUTO_DEEPLAB_REFERENCE = (
     "Liu et al., CVPR 2019, sections 3 and 5; tensorflow/models research/deeplab/core/nas_*.py"
 )
-GCN_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=2.5e-5,
-    momentum=0.99,
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=1,
-    crop_size=512,
-    augment=True,
-    scale_range=(1.0, 1.0),
+_AUTO_DEEPLAB = _Family(
+    auto_deeplab.AutoDeepLab,
+    AUTO_DEEPLAB_OPTIONS,
+    (1025, 2049),
+    AUTO_DEEPLAB_SOLVER,
+    _AUTO_DEEPLAB_REFERENCE,
+    CITYSCAPES_CLASS_NAMES,
 )
+
+GCN_SOLVER = _paper_sgd(2.5e-5, 1, crop=(512, (1.0, 1.0)), momentum=0.99)
 """GCN's solver (Peng et al., CVPR 2017, section 4, Caffe): SGD with momentum 0.99, weight decay
 5e-4, batch 1, mean subtraction and horizontal flips, VOC images padded to 512×512 (stages 2 and
 3). The paper gives no learning rate: 2.5e-5 on the loss averaged over labelled pixels is the
@@ -411,24 +491,20 @@ over a 500×500 image). Nor does a recipe express the paper's staged VOC schedul
 COCO, SBD and VOC 2012 together (109,892 images padded to 640×640), stage 2 on SBD and VOC
 2012 (10,582), stage 3 on VOC 2012 train alone (1,464)."""
 
-PSPNET_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=0.01,
-    momentum=0.9,
-    schedule="poly",
-    poly_power=0.9,
+_GCN_REFERENCE = "Peng, Zhang, Yu, Luo & Sun, CVPR 2017, sections 3 and 4"
+_GCN = _Family(gcn.GCN, GCN_OPTIONS, (512, 512), GCN_SOLVER, _GCN_REFERENCE)
+
+PSPNET_SOLVER = _paper_poly_sgd(
+    0.01,
+    16,
+    crop=(473, (0.5, 2.0)),
+    weight_decay=1e-4,
     learning_rate_multipliers=(
         ("conv5_3_pool*", 10.0),
         ("conv5_4*", 10.0),
         ("conv6*", 10.0),
         ("conv4_24*", 10.0),
     ),
-    l2=l2_for_caffe_weight_decay(1e-4),
-    batch_size=16,
-    crop_size=473,
-    augment=True,
-    scale_range=(0.5, 2.0),
     aux_loss_weight=pspnet.AUX_LOSS_WEIGHT,
 )
 """PSPNet's solver on VOC 2012 and ADE20K (Zhao et al., CVPR 2017, section 4.1; the author's
@@ -446,21 +522,22 @@ L2 is on kernels). The Caffe training of the released nets is not published; the
 steps differs per dataset (paper: 30k iterations on VOC, 150k on ADE20K; semseg: 50 and 100
 epochs)."""
 
+_PSPNET_REFERENCE = "Zhao et al., CVPR 2017, sections 3 and 4 (hszhao/PSPNet)"
+_PSPNET = _Family(
+    pspnet.PSPNet,
+    PSPNET_OPTIONS,
+    (473, 473),
+    PSPNET_SOLVER,
+    _PSPNET_REFERENCE,
+    fixed={"input_size": None},
+)
+
 PSPNET_CITYSCAPES_SOLVER = dataclasses.replace(PSPNET_SOLVER, crop_size=713)
 """PSPNet's solver on Cityscapes (hszhao/semseg `config/cityscapes/cityscapes_pspnet101.yaml`):
 `PSPNET_SOLVER` with 713×713 crops (paper: 90k iterations; semseg: 200 epochs)."""
 
-REFINENET_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=5e-4,
-    momentum=0.9,
-    learning_rate_multipliers=(("conv[1-5]_*", 0.1),),
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=1,
-    crop_size=400,
-    augment=True,
-    scale_range=(0.7, 1.3),
+REFINENET_SOLVER = _paper_sgd(
+    5e-4, 1, crop=(400, (0.7, 1.3)), learning_rate_multipliers=(("conv[1-5]_*", 0.1),)
 )
 """RefineNet's training (guosheng/refinenet `main/demo_refinenet_train.m`,
 `main/gen_net_opts_model_type1.m`): SGD with momentum 0.9 at 5e-4, the ResNet at a tenth of the
@@ -474,20 +551,12 @@ class (`class_sample`), computes the loss at 1/4 against labels resized by neare
 where the recipe's loss reads the upsampled logits (the project's choice, as for the other
 models), and trains the batch normalizations' scale and shift, which the model freezes."""
 
-_FCN_NATIVE_SIZE = {"original": (500, 500), "aligned": (512, 512)}
-_FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
-_DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
-_DILATION_REFERENCE = "Yu & Koltun, ICLR 2016, sections 3 and 4"
-
-SEGNET_SOLVER = Recipe(
-    name="paper",
-    optimizer="sgd",
-    learning_rate=1e-3,
-    momentum=0.9,
-    l2=l2_for_caffe_weight_decay(5e-4),
-    batch_size=4,
-    class_weights="median-frequency",
+_REFINENET_REFERENCE = "Lin, Milan, Shen & Reid, CVPR 2017, section 3; guosheng/refinenet"
+_REFINENET = _Family(
+    refinenet.RefineNet, REFINENET_OPTIONS, (400, 400), REFINENET_SOLVER, _REFINENET_REFERENCE
 )
+
+SEGNET_SOLVER = _paper_sgd(1e-3, 4, class_weights="median-frequency")
 """SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
 rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
 solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
@@ -497,235 +566,107 @@ weighted by median-frequency class weights (the prototxts' `class_weighting`, co
 the training labels). The weight decay also applies to
 the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
 
-_SEGNET_NATIVE_SIZE = {"original": (360, 480)}
 _SEGNET_REFERENCE = "Badrinarayanan, Kendall & Cipolla, PAMI 2017"
-_BAYESIAN_REFERENCE = f"{_SEGNET_REFERENCE}; Kendall, Badrinarayanan & Cipolla, BMVC 2017"
-
-_FCN_ROWS = (
-    ("fcn32s", "FCN-32s", fcn.FCN32S, 1e-10),
-    ("fcn16s", "FCN-16s", fcn.FCN16S, 1e-12),
-    ("fcn8s", "FCN-8s", fcn.FCN8S, 1e-14),
-    ("fcn8s-atonce", "FCN-8s at-once", fcn.FCN8S_AT_ONCE, 1e-10),
+_SEGNET = _Family(
+    None, SEGNET_OPTIONS, (360, 480), SEGNET_SOLVER, _SEGNET_REFERENCE, CAMVID_CLASS_NAMES
 )
-"""FCN's rows: name, title, the row of the FCN table, the release's fixed learning rate."""
-
-_DEEPLAB_ROWS = (
-    ("deeplab-largefov", "DeepLab-LargeFOV", deeplab.LARGE_FOV),
-    ("deeplab-aspp", "DeepLab-ASPP-L", deeplab.ASPP_L),
+_BAYESIAN_SEGNET = dataclasses.replace(
+    _SEGNET,
+    reference=f"{_SEGNET_REFERENCE}; Kendall, Badrinarayanan & Cipolla, BMVC 2017",
+    fixed={"dropout": segnet.BAYESIAN_DROPOUT},
 )
-
-_DILATION_ROWS = (
-    ("dilation8", "Dilation8 front-end", {}, (*VGG16_OPTIONS, "context"), 1e-4),
-    ("dilation8-basic", "Dilation8 + basic context", {"context": "basic"}, VGG16_OPTIONS, 1e-5),
-    ("dilation8-large", "Dilation8 + large context", {"context": "large"}, VGG16_OPTIONS, 1e-5),
-)
-"""Dilation's rows: the front-end alone trains at 1e-4, jointly with a context module at 1e-5."""
-
-_DEEPLAB_V3_REFERENCE = "Chen, Papandreou, Schroff & Adam, arXiv:1706.05587, sections 3.2-3.3"
-_DEEPLAB_V3_PLUS_REFERENCE = "Chen, Zhu, Papandreou, Schroff & Adam, ECCV 2018, sections 3.1 and 4"
-_TORCHVISION_REFERENCE = "pytorch/vision, torchvision/models/segmentation (fcn.py, deeplabv3.py)"
-
-_TORCHVISION_ROWS = (
-    ("fcn", "FCN", deeplab_v3.TorchvisionFCN),
-    ("deeplabv3", "DeepLabV3", deeplab_v3.TorchvisionDeepLabV3),
-)
-"""torchvision's heads: name, title, builder; each on ResNet-50 and ResNet-101."""
-
 _SEGNET_ROWS = (
     ("segnet", "SegNet", segnet.SegNet, 1e-3),
     ("segnet-basic", "SegNet-Basic", segnet.SegNetBasic, 0.1),
 )
-"""SegNet's rows, each also as its Bayesian net (`bayesian-` + name, dropout 0.5)."""
+"""SegNet's rows: name, title, builder, the release's learning rate; each also as its Bayesian
+net (`bayesian-` + name, dropout 0.5)."""
+
+_RESNET_BACKBONES = (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+"""The backbones of DeepLab v3 and v3+: name, title."""
 
 MODELS = {
     entry.name: entry
     for entry in (
-        *(
-            ModelEntry(
-                name=name,
-                title=title,
-                builder=fcn.build_fcn,
-                options=FCN_OPTIONS,
-                geometries=fcn.GEOMETRIES,
-                native_size=_FCN_NATIVE_SIZE,
-                paper_recipe=dataclasses.replace(FCN_SOLVER, learning_rate=rate),
-                class_names=VOC_CLASS_NAMES,
-                reference=_FCN_REFERENCE,
-                fixed={"variant": variant},
-            )
-            for name, title, variant, rate in _FCN_ROWS
+        *_FCN.entries(
+            "name title variant learning_rate",
+            ("fcn32s", "FCN-32s", fcn.FCN32S, 1e-10),
+            ("fcn16s", "FCN-16s", fcn.FCN16S, 1e-12),
+            ("fcn8s", "FCN-8s", fcn.FCN8S, 1e-14),
+            ("fcn8s-atonce", "FCN-8s at-once", fcn.FCN8S_AT_ONCE, 1e-10),
         ),
-        ModelEntry(
-            name="fcn-alexnet",
-            title="FCN-AlexNet",
-            builder=fcn_alexnet.FCNAlexNet,
-            options=VGG16_OPTIONS,
-            geometries=("original",),
-            native_size={"original": (500, 500)},
-            paper_recipe=FCN_ALEXNET_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference="Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1",
+        *_FCN_ALEXNET.entries("name title", ("fcn-alexnet", "FCN-AlexNet")),
+        *_DEEPLAB.entries(
+            "name title variant",
+            ("deeplab-largefov", "DeepLab-LargeFOV", deeplab.LARGE_FOV),
+            ("deeplab-aspp", "DeepLab-ASPP-L", deeplab.ASPP_L),
         ),
-        *(
-            ModelEntry(
-                name=name,
-                title=title,
-                builder=deeplab.build_deeplab,
-                options=VGG16_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (513, 513)},
-                paper_recipe=DEEPLAB_SOLVER,
-                class_names=VOC_CLASS_NAMES,
-                reference=_DEEPLAB_REFERENCE,
-                fixed={"variant": variant},
-            )
-            for name, title, variant in _DEEPLAB_ROWS
+        *_DEEPLAB_V2_RESNET.entries(
+            "name title", ("deeplab-aspp-resnet101", "DeepLab-ASPP-L, ResNet-101")
         ),
-        ModelEntry(
-            name="deeplab-aspp-resnet101",
-            title="DeepLab-ASPP-L, ResNet-101",
-            builder=deeplab.build_deeplab_resnet,
-            options=RESNET_OPTIONS,
-            geometries=("original",),
-            native_size={"original": (513, 513)},
-            paper_recipe=DEEPLAB_V2_RESNET_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference="Chen et al., PAMI 2017, sections 3.2 and 4.1 (ResNet-101)",
+        *_PSPNET.entries(
+            "name title depth class_names",
+            ("pspnet101", "PSPNet-101", 101, VOC_CLASS_NAMES),
+            ("pspnet50", "PSPNet-50", 50, ADE20K_CLASS_NAMES),
         ),
-        *(
-            ModelEntry(
-                name=f"pspnet{depth}",
-                title=f"PSPNet-{depth}",
-                builder=pspnet.PSPNet,
-                options=PSPNET_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (473, 473)},
-                paper_recipe=PSPNET_SOLVER,
-                class_names=class_names,
-                reference="Zhao et al., CVPR 2017, sections 3 and 4 (hszhao/PSPNet)",
-                fixed={"depth": depth, "input_size": None},
-            )
-            for depth, class_names in ((101, VOC_CLASS_NAMES), (50, ADE20K_CLASS_NAMES))
+        *_DEEPLAB_V3.entries(
+            "name title backbone",
+            *(
+                (f"deeplabv3-{name}", f"DeepLab v3 ({title})", name)
+                for name, title in _RESNET_BACKBONES
+            ),
         ),
-        *(
-            ModelEntry(
-                name=f"deeplabv3-{backbone}",
-                title=f"DeepLab v3 ({title})",
-                builder=deeplab_v3.DeepLabV3,
-                options=DEEPLAB_V3_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (513, 513)},
-                paper_recipe=DEEPLAB_V3_SOLVER,
-                class_names=VOC_CLASS_NAMES,
-                reference=_DEEPLAB_V3_REFERENCE,
-                fixed={"backbone": backbone},
-            )
-            for backbone, title in (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+        *_AUTO_DEEPLAB.entries(
+            "name title variant",
+            *(
+                (f"auto-deeplab-{variant.lower()}", f"Auto-DeepLab-{variant}", variant)
+                for variant in auto_deeplab.FILTER_MULTIPLIERS
+            ),
         ),
-        *(
-            ModelEntry(
-                name=f"auto-deeplab-{variant.lower()}",
-                title=f"Auto-DeepLab-{variant}",
-                builder=auto_deeplab.AutoDeepLab,
-                options=AUTO_DEEPLAB_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (1025, 2049)},
-                paper_recipe=AUTO_DEEPLAB_SOLVER,
-                class_names=CITYSCAPES_CLASS_NAMES,
-                reference=_AUTO_DEEPLAB_REFERENCE,
-                fixed={"variant": variant},
-            )
-            for variant in auto_deeplab.FILTER_MULTIPLIERS
+        *_DEEPLAB_V3_PLUS.entries(
+            "name title backbone",
+            *(
+                (f"deeplabv3plus-{name}", f"DeepLab v3+ ({title})", name)
+                for name, title in _RESNET_BACKBONES
+            ),
         ),
-        *(
-            ModelEntry(
-                name=f"deeplabv3plus-{backbone}",
-                title=f"DeepLab v3+ ({title})",
-                builder=deeplab_v3_plus.DeepLabV3Plus,
-                options=DEEPLAB_V3_PLUS_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (513, 513)},
-                # v3+ trains as v3 (ECCV 2018, section 4: poly from 0.007, crops of 513, scale
-                # augmentation, BN fine-tuned at output stride 16).
-                paper_recipe=DEEPLAB_V3_SOLVER,
-                class_names=VOC_CLASS_NAMES,
-                reference=_DEEPLAB_V3_PLUS_REFERENCE,
-                fixed={"backbone": backbone},
-            )
-            for backbone, title in (("resnet50", "ResNet-50"), ("resnet101", "ResNet-101"))
+        *_GCN.entries("name title", ("gcn", "GCN (Large Kernel Matters)")),
+        *_TORCHVISION.entries(
+            "name title builder depth",
+            *(
+                (
+                    f"torchvision-{net}-resnet{depth}",
+                    f"torchvision {title}-ResNet{depth}",
+                    builder,
+                    depth,
+                )
+                for net, title, builder in (
+                    ("fcn", "FCN", deeplab_v3.TorchvisionFCN),
+                    ("deeplabv3", "DeepLabV3", deeplab_v3.TorchvisionDeepLabV3),
+                )
+                for depth in deeplab_v3.TORCHVISION_DEPTHS
+            ),
         ),
-        ModelEntry(
-            name="gcn",
-            title="GCN (Large Kernel Matters)",
-            builder=gcn.GCN,
-            options=GCN_OPTIONS,
-            geometries=("original",),
-            native_size={"original": (512, 512)},
-            paper_recipe=GCN_SOLVER,
-            class_names=VOC_CLASS_NAMES,
-            reference="Peng, Zhang, Yu, Luo & Sun, CVPR 2017, sections 3 and 4",
+        *_REFINENET.entries(
+            "name title depth",
+            *((f"refinenet{depth}", f"RefineNet (ResNet-{depth})", depth) for depth in (101, 152)),
         ),
-        *(
-            ModelEntry(
-                name=f"torchvision-{name}-resnet{depth}",
-                title=f"torchvision {title}-ResNet{depth}",
-                builder=builder,
-                options=TORCHVISION_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (520, 520)},
-                paper_recipe=TORCHVISION_SOLVER,
-                class_names=VOC_CLASS_NAMES,
-                reference=_TORCHVISION_REFERENCE,
-                fixed={"depth": depth},
-            )
-            for name, title, builder in _TORCHVISION_ROWS
-            for depth in deeplab_v3.TORCHVISION_DEPTHS
+        # The front-end alone trains at the solver's 1e-4, jointly with a context module at 1e-5.
+        *_DILATION.entries(
+            "name title options", ("dilation8", "Dilation8 front-end", (*VGG16_OPTIONS, "context"))
         ),
-        *(
-            ModelEntry(
-                name=f"refinenet{depth}",
-                title=f"RefineNet (ResNet-{depth})",
-                builder=refinenet.RefineNet,
-                options=REFINENET_OPTIONS,
-                geometries=("original",),
-                native_size={"original": (400, 400)},
-                paper_recipe=REFINENET_SOLVER,
-                class_names=VOC_CLASS_NAMES,
-                reference="Lin, Milan, Shen & Reid, CVPR 2017, section 3; guosheng/refinenet",
-                fixed={"depth": depth},
-            )
-            for depth in (101, 152)
+        *_DILATION.entries(
+            "name title context learning_rate",
+            ("dilation8-basic", "Dilation8 + basic context", "basic", 1e-5),
+            ("dilation8-large", "Dilation8 + large context", "large", 1e-5),
         ),
-        *(
-            ModelEntry(
-                name=name,
-                title=title,
-                builder=dilation.build_dilation,
-                options=options,
-                geometries=("original",),
-                native_size={"original": (500, 500)},
-                paper_recipe=dataclasses.replace(DILATION_SOLVER, learning_rate=rate),
-                class_names=VOC_CLASS_NAMES,
-                reference=_DILATION_REFERENCE,
-                fixed=fixed,
-            )
-            for name, title, fixed, options, rate in _DILATION_ROWS
-        ),
-        *(
-            ModelEntry(
-                name=prefix + name,
-                title=f"Bayesian {title}" if prefix else title,
-                builder=builder,
-                options=SEGNET_OPTIONS,
-                geometries=("original",),
-                native_size=_SEGNET_NATIVE_SIZE,
-                paper_recipe=dataclasses.replace(SEGNET_SOLVER, learning_rate=rate),
-                class_names=CAMVID_CLASS_NAMES,
-                reference=_BAYESIAN_REFERENCE if prefix else _SEGNET_REFERENCE,
-                fixed={"dropout": segnet.BAYESIAN_DROPOUT} if prefix else {},
-            )
-            for prefix in ("", "bayesian-")
-            for name, title, builder, rate in _SEGNET_ROWS
+        *_SEGNET.entries("name title builder learning_rate", *_SEGNET_ROWS),
+        *_BAYESIAN_SEGNET.entries(
+            "name title builder learning_rate",
+            *(
+                (f"bayesian-{name}", f"Bayesian {title}", *row)
+                for name, title, *row in _SEGNET_ROWS
+            ),
         ),
     )
 }

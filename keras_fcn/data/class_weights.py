@@ -140,13 +140,10 @@ def count_class_pixels(dataset: tf.data.Dataset, num_classes: int) -> ClassPixel
 def median_frequency_weights(dataset: tf.data.Dataset, num_classes: int) -> np.ndarray:
     """Median-frequency class weights of a dataset (Eigen & Fergus 2015, as SegNet uses).
 
-    freq(c) = pixels of class c / all pixels (void included) of the images in which c
-    appears; weight(c) = median over the classes present of freq / freq(c); 0 for classes
+    The weights of `count_class_pixels(dataset, num_classes)`, which says what the arguments
+    must be: freq(c) = pixels of class c / all pixels (void included) of the images in which
+    c appears; weight(c) = median over the classes present of freq / freq(c); 0 for classes
     that never appear.
-
-    Args:
-        dataset: a source's unbatched dataset of `(image, label)`.
-        num_classes: labels must lie in `[0, num_classes)` or be 255.
 
     Returns:
         A float32 numpy array of shape `(num_classes,)`.
@@ -166,12 +163,9 @@ def median_frequency_weights(dataset: tf.data.Dataset, num_classes: int) -> np.n
 def inverse_frequency_weights(dataset: tf.data.Dataset, num_classes: int) -> np.ndarray:
     """Inverse-frequency class weights: labelled pixels / (K · pixels of class c).
 
-    K is the number of classes that appear; the mean weight over the labelled pixels is then
-    1. Classes that never appear get 0.
-
-    Args:
-        dataset: a source's unbatched dataset of `(image, label)`.
-        num_classes: labels must lie in `[0, num_classes)` or be 255.
+    The weights of `count_class_pixels(dataset, num_classes)`, which says what the arguments
+    must be. K is the number of classes that appear; the mean weight over the labelled pixels
+    is then 1. Classes that never appear get 0.
 
     Returns:
         A float32 numpy array of shape `(num_classes,)`.

@@ -125,9 +125,8 @@ def folder(
         label_map: stored mask value -> class index or 255, for masks that store other values
             than the labels, as in `from_tfds` (every stored value must appear); not together
             with `void`.
-        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
-            training; `False` keeps the listing's order.
-        seed: makes the shuffled orders repeatable.
+        shuffle: `dataset_from_files`'s: a new order of the files each epoch, for training.
+        seed: `dataset_from_files`'s: makes the orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`, sorted by stem unless shuffled: uint8

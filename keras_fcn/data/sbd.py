@@ -87,16 +87,14 @@ def sbd(
         root: the `benchmark_RELEASE/dataset` directory.
         split: `"train"`, `"val"`, `"trainval"`, or another `{split}.txt` in `root`.
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
-        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
-            training; `False` keeps the listing's order.
-        seed: makes the shuffled orders repeatable.
+        shuffle: `dataset_from_files`'s: a new order of the files each epoch, for training.
+        seed: `dataset_from_files`'s: makes the orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)`.
 
     Raises:
-        ValueError: if the directory or split does not exist, the split is empty, or files it
-            names are missing.
+        ValueError: for a missing directory, split or file (`sbd_files`), or an empty split.
 
     Example:
 

@@ -230,6 +230,21 @@ def _voc_class_names(spec: DatasetSpec) -> tuple[str, ...] | None:
     return None if "num_classes" in spec.options else VOC_CLASS_NAMES
 
 
+def _voc_classes_source(
+    files: Callable[[DatasetSpec, str], FilePairs], usage: str, **options: Callable
+) -> Source:
+    """The row of a dataset of VOC's classes in one root directory (VOC, SBD): its files
+    decoded, a `split` and `num_classes` option, and its own `options` between them."""
+    return Source(
+        arguments=("root",),
+        options={"split": str, **options, "num_classes": int},
+        usage=usage,
+        build=_decoded(files),
+        class_names=_voc_class_names,
+        files=files,
+    )
+
+
 def _tfds_examples(spec: DatasetSpec, split: str) -> Examples:
     options = spec.options
     layout = tfds_layout(spec.arguments[0], options.get("image_key"), options.get("mask_key"))
@@ -254,22 +269,8 @@ def _synthetic(spec: DatasetSpec, split: str, num_classes: int | None) -> tf.dat
 
 
 SOURCES = {
-    "voc": Source(
-        arguments=("root",),
-        options={"split": str, "sbd": str, "num_classes": int},
-        usage="voc:PATH[,split=S,sbd=PATH]",
-        build=_decoded(_voc_files),
-        class_names=_voc_class_names,
-        files=_voc_files,
-    ),
-    "sbd": Source(
-        arguments=("root",),
-        options={"split": str, "num_classes": int},
-        usage="sbd:PATH[,split=S]",
-        build=_decoded(_sbd_files),
-        class_names=_voc_class_names,
-        files=_sbd_files,
-    ),
+    "voc": _voc_classes_source(_voc_files, "voc:PATH[,split=S,sbd=PATH]", sbd=str),
+    "sbd": _voc_classes_source(_sbd_files, "sbd:PATH[,split=S]"),
     "camvid": Source(
         arguments=("root",),
         options={"split": str, "num_classes": int, "scale": float},

