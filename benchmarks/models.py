@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 from keras_fcn import registry
 
@@ -33,6 +34,40 @@ def build(name: str, geometry: str, fc_units: int | None) -> keras.Model:
     entry = registry.get(name)
     options = {"fc_units": fc_units} if fc_units and "fc_units" in entry.options else {}
     return registry.build(name, len(entry.class_names), weights=None, geometry=geometry, **options)
+
+
+def with_trained_statistics(model: keras.Model, seed: int = 0) -> keras.Model:
+    """`model` with the nonzero biases and batch-normalization statistics a trained net has:
+    biases and BN shifts and means drawn around 0 (standard deviation 0.1), BN scales and
+    variances in [0.5, 1.5). A fresh net's are zero and one, so its folded biases are zero,
+    which TensorFlow's graph optimizer removes, and the activation after each convolution then
+    runs apart instead of fused into it: a timing of a fresh net is not one of a trained net.
+
+    Example:
+
+    >>> images = keras.Input((None, None, 3))
+    >>> model = keras.Model(images, keras.layers.Conv2D(2, 1)(images))
+    >>> bool(np.all(with_trained_statistics(model).layers[1].bias.numpy() != 0))
+    True
+    """
+    rng = np.random.default_rng(seed)
+
+    def values(variable, low=None, high=None):
+        shape = tuple(variable.shape)
+        drawn = rng.normal(0.0, 0.1, shape) if low is None else rng.uniform(low, high, shape)
+        variable.assign(drawn.astype(variable.dtype))
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for variable in (layer.beta, layer.moving_mean):
+                if variable is not None:
+                    values(variable)
+            for variable in (layer.gamma, layer.moving_variance):
+                if variable is not None:
+                    values(variable, 0.5, 1.5)
+        elif getattr(layer, "bias", None) is not None:
+            values(layer.bias)
+    return model
 
 
 def build_in_precision(

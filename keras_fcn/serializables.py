@@ -23,6 +23,7 @@ import keras_fcn.layers.identity
 import keras_fcn.layers.matmul_conv
 import keras_fcn.layers.normalization
 import keras_fcn.layers.pooling
+import keras_fcn.layers.tap_sum_conv
 import keras_fcn.layers.unpooling
 import keras_fcn.layers.upsampling
 import keras_fcn.metrics.confusion_matrix

@@ -36,3 +36,23 @@ def test_the_copy_computes_fc6_as_tensorflows_convolution(small_fcn):
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-4)
     assert float(np.abs(np.asarray(expected)).max()) > 0  # the check has power
     np.testing.assert_allclose(plain(images), small_fcn(images), rtol=1e-4, atol=1e-4)
+
+
+def test_tap_sums_export_and_segment_as_keras_does(tmp_path):
+    """The inference copy runs DeepLab v2's ASPP-L as `TapSumConv2D` (an input of 2,048
+    channels): ONNX and LiteRT keep it, OpenVINO gets the plain convolution; all segment alike."""
+    from keras_fcn.export import export_model, load_predictor
+    from keras_fcn.inference.folding import TAP_SUM_INPUT_CHANNELS
+
+    images = keras.Input((None, None, 3))
+    wide = keras.layers.Conv2D(TAP_SUM_INPUT_CHANNELS, 1, activation="relu")(images)
+    model = keras.Model(images, keras.layers.Conv2D(3, 3, padding="same", dilation_rate=6)(wide))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") for w in model.weights])
+    image = synthetic_example(0, image_size=24, num_classes=3)[0][None, :, :20]
+    expected = np.asarray(model(image.astype("float32"))).argmax(-1)
+    assert len(np.unique(expected)) > 1
+    for format in ("onnx", "litert", "openvino"):
+        size = image.shape[1:3] if format == "litert" else None
+        path = export_model(model, str(tmp_path / format), format, input_size=size)
+        assert np.mean(load_predictor(path)(image) == expected) > 0.99, format

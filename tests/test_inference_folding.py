@@ -10,7 +10,8 @@ import pytest
 from keras_fcn import registry
 from keras_fcn.export import export_model, in_process_model, load_predictor, segmenter
 from keras_fcn.inference import foldable_pairs, inference_copy, logits_function
-from keras_fcn.layers import DilatedConv2D, MatmulConv2D
+from keras_fcn.inference.folding import TAP_SUM_INPUT_CHANNELS
+from keras_fcn.layers import DilatedConv2D, MatmulConv2D, TapSumConv2D
 
 EPSILON = 1e-3
 
@@ -120,6 +121,38 @@ def test_dilated_convolutions_run_as_dilated_conv2d_in_the_copy():
     for size in ((5, 7), (13, 16)):  # rate 6 beyond and within the map
         x = rng.uniform(-1, 1, (1, *size, 3)).astype("float32")
         assert relative_error(folded(x), model(x)) < 1e-5
+
+
+def test_convolutions_from_wide_inputs_run_as_tap_sums_in_the_copy():
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the copy swaps convolutions on TensorFlow only")
+    wide = keras.Input((None, None, TAP_SUM_INPUT_CHANNELS))
+    branches = {
+        "aspp": keras.layers.Conv2D(4, 3, padding="same", dilation_rate=6),  # 36 ≤ 2048
+        "head": keras.layers.Conv2D(300, 3, padding="same"),  # undilated
+        "wide_dilated": keras.layers.Conv2D(300, 3, padding="same", dilation_rate=2),  # 2700
+        "strip": keras.layers.Conv2D(4, (5, 1), padding="same"),  # not square
+        "pointwise": keras.layers.Conv2D(4, 1),
+    }
+    model = keras.Model(wide, [layer(wide) for layer in branches.values()])
+    for name, layer in branches.items():
+        layer.name = name
+    rng = np.random.default_rng(5)
+    for layer in model.layers[1:]:
+        layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.weights])
+
+    copy = inference_copy(model)
+
+    assert {layer.name: type(layer) for layer in copy.layers[1:]} == {
+        "aspp": TapSumConv2D,
+        "head": TapSumConv2D,
+        "wide_dilated": DilatedConv2D,
+        "strip": keras.layers.Conv2D,
+        "pointwise": keras.layers.Conv2D,
+    }
+    x = rng.uniform(-1, 1, (1, 5, 7, TAP_SUM_INPUT_CHANNELS)).astype("float32")
+    for ours, theirs in zip(copy(x), model(x), strict=True):
+        assert relative_error(ours, theirs) < 1e-5
 
 
 def test_a_resnet_net_folds_every_batch_normalization_and_keeps_its_logits():

@@ -48,7 +48,12 @@ OpenVINO (bf16 hint) and ONNX Runtime (float32), milliseconds per call):
 
 import keras
 
-from keras_fcn.layers import MatmulConv2D
+from keras_fcn.layers import MatmulConv2D, TapSumConv2D
+
+MATRIX_PRODUCT_CONVOLUTIONS = (MatmulConv2D, TapSumConv2D)
+"""The layers that compute a convolution as a matrix product for TensorFlow's sake
+(`TapSumConv2D` comes from `keras_fcn.inference.inference_copy`): kept or written as the plain
+`Conv2D` together."""
 
 MATMUL_CONVOLUTIONS = {
     "saved_model": True,
@@ -57,15 +62,17 @@ MATMUL_CONVOLUTIONS = {
     "litert": True,
 }
 """Whether each format's graph keeps `MatmulConv2D` (`True`) or writes it as a plain
-`Conv2D` (`False`): the faster in that format's runtime, measured (see the module)."""
+`Conv2D` (`False`): the faster in that format's runtime, measured (see the module).
+`TapSumConv2D` goes with it, measured in TensorFlow only."""
 
 
 def _has_matmul_convolutions(model: keras.Model) -> bool:
-    return any(isinstance(layer, MatmulConv2D) for layer in model._flatten_layers())
+    return any(isinstance(layer, MATRIX_PRODUCT_CONVOLUTIONS) for layer in model._flatten_layers())
 
 
 def plain_convolutions(model: keras.Model) -> keras.Model:
-    """Copies a functional model with every `MatmulConv2D` written as the plain `Conv2D`.
+    """Copies a functional model with every `MatmulConv2D` and `TapSumConv2D` written as the plain
+    `Conv2D`.
 
     The two compute the same convolution from the same weights (the `Conv2D` configuration is
     `MatmulConv2D`'s); only the way each runtime executes it differs. The other layers are
@@ -75,7 +82,7 @@ def plain_convolutions(model: keras.Model) -> keras.Model:
         model: a functional model, such as `keras_fcn.FCN8s`.
 
     Returns:
-        The copy, or `model` itself when it has no `MatmulConv2D`.
+        The copy, or `model` itself when it has neither.
 
     Example:
 
@@ -87,7 +94,7 @@ def plain_convolutions(model: keras.Model) -> keras.Model:
         return model
 
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if isinstance(layer, MatmulConv2D):
+        if isinstance(layer, MATRIX_PRODUCT_CONVOLUTIONS):
             plain = keras.layers.Conv2D.from_config(layer.get_config())
             plain.build((None, None, None, layer.kernel.shape[2]))
             plain.set_weights(layer.get_weights())

@@ -10,7 +10,9 @@ every such pair merged; the in-process predictors and every export run the copy.
 
 The same copy runs every stride-1 dilated `Conv2D` as `keras_fcn.layers.DilatedConv2D`, which
 TensorFlow computes as one dilated convolution rather than Keras' `SpaceToBatchND`, convolution
-and `BatchToSpaceND` (DeepLab's ASPP and dilated ResNets; the weights are the same).
+and `BatchToSpaceND` (DeepLab's ASPP and dilated ResNets), and the convolutions from a wide input
+to a narrower output as `keras_fcn.layers.TapSumConv2D`, one matrix product (DeepLab v2's ASPP-L,
+the FCN heads of torchvision's nets); the weights are the same (`inference_convolution`).
 
 Keras has no graph rewriting (and TensorFlow's grappler folds batch normalization only into
 constant weights, not into a model's variables): the copy is `keras.models.clone_model` with a
@@ -21,30 +23,56 @@ import keras
 import numpy as np
 
 from keras_fcn.layers.dilated_conv import DilatedConv2D
+from keras_fcn.layers.tap_sum_conv import TapSumConv2D
 
 FOLDABLE_CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 """The layers a batch normalization after them folds into (their exact classes, not
 subclasses, whose call may do more than convolve)."""
 
 
-def runs_as_dilated_convolution(layer: keras.layers.Layer) -> bool:
-    """Whether the inference copy runs `layer` as a `DilatedConv2D`: a plain `Conv2D` (its
-    exact class) of stride 1, one group, channels last and a rate above 1, on TensorFlow (the
-    other backends convolve with the rate directly).
+TAP_SUM_INPUT_CHANNELS = 2048
+"""The input width from which the inference copy runs a convolution as a `TapSumConv2D`."""
+
+
+def inference_convolution(layer: keras.layers.Layer) -> type | None:
+    """The class the inference copy runs `layer` as, or `None` for its own.
+
+    Only a plain `Conv2D` (its exact class) of stride 1, one group and channels last is run
+    otherwise, and only on TensorFlow, where these were measured (the other backends convolve
+    with the rate directly): as a `TapSumConv2D` (one matrix product, then shifted sums) where
+    its input is at least `TAP_SUM_INPUT_CHANNELS` wide, its kernel square and wider than 1, and
+    it is undilated or its taps' maps are narrower than its input; else as a `DilatedConv2D` (one
+    dilated convolution) where it is dilated. On the 65 × 65 maps of a 513 × 513 image, 2 cores
+    of an AMD EPYC (AVX-512), in shares of the float32 matmul ceiling: DeepLab v2's ASPP-L
+    (3×3, 2,048 → 21, rates 6 to 24) 0.48–0.72 as convolutions, 0.77–0.79 as tap sums;
+    torchvision's FCN head (3×3, 2,048 → 512) 0.70–0.83 against 0.94–0.97; DeepLab v3's ASPP
+    (3×3, 2,048 → 256 at rate 12, whose taps beyond the map the dilated convolution skips) 1.15
+    against 0.92, and the ResNets' 3×3 convolutions (256 → 256, 512 → 512) 0.86–1.0 against
+    0.74–0.86, so these stay convolutions. Whole nets, same run: DeepLab v2 ResNet-101 1.04×
+    faster, torchvision's FCN-ResNet50 1.09×, PSPNet-50 (3×3, 4,096 → 512) 1.25×; GCN's 15×1 and
+    1×15 convolutions were no faster (0.98×) and stay convolutions.
 
     Example:
 
-    >>> runs_as_dilated_convolution(keras.layers.Conv2D(4, 3, dilation_rate=12))
-    True
+    >>> inference_convolution(keras.layers.Conv2D(4, 3, dilation_rate=12)).__name__
+    'DilatedConv2D'
     """
-    return (
+    if not (
         keras.backend.backend() == "tensorflow"
         and type(layer) is keras.layers.Conv2D
-        and max(layer.dilation_rate) > 1
         and layer.strides == (1, 1)
         and layer.groups == 1
         and layer.data_format == "channels_last"
-    )
+    ):
+        return None
+    dilated = max(layer.dilation_rate) > 1
+    height, width = layer.kernel_size
+    if layer.built and height == width > 1:
+        channels = layer.kernel.shape[2]
+        taps_channels = np.prod(layer.kernel_size) * layer.filters
+        if channels >= TAP_SUM_INPUT_CHANNELS and (not dilated or taps_channels <= channels):
+            return TapSumConv2D
+    return DilatedConv2D if dilated else None
 
 
 def _consumers(model: keras.Model) -> dict[int, list]:
@@ -124,15 +152,15 @@ def _folded_weights(
 
 def inference_copy(model: keras.Model) -> keras.Model:
     """The inference copy of a model: every foldable batch normalization merged into its
-    convolution, every dilated convolution run as one.
+    convolution, convolutions run as TensorFlow runs them fastest.
 
     The copy computes what `model(images, training=False)` does, up to float rounding (the
     folded weights are computed in float64, then stored in the model's precision), with the
     same layer names but the folded batch normalizations, and the folded convolutions given a
-    bias. Its dilated convolutions run as `keras_fcn.layers.DilatedConv2D`
-    (`runs_as_dilated_convolution`), same weights. A model with neither a foldable pair nor such
-    a convolution is returned as it is; the copy shares no variable with `model`, so copy it
-    again after training it further.
+    bias. Some of its convolutions run as `keras_fcn.layers.DilatedConv2D` or
+    `keras_fcn.layers.TapSumConv2D` (`inference_convolution`), same weights. A model with
+    neither a foldable pair nor such a convolution is returned as it is; the copy shares no
+    variable with `model`, so copy it again after training it further.
 
     Args:
         model: a functional model (a model of `keras_fcn.registry`, a preset).
@@ -155,8 +183,9 @@ def inference_copy(model: keras.Model) -> keras.Model:
     if not getattr(model, "_nodes_by_depth", None):
         return model
     pairs = foldable_pairs(model)
-    dilated = {layer.name for layer in model.layers if runs_as_dilated_convolution(layer)}
-    if not pairs and not dilated:
+    swapped = {layer.name: inference_convolution(layer) for layer in model.layers}
+    swapped = {name: kind for name, kind in swapped.items() if kind is not None}
+    if not pairs and not swapped:
         return model
     convolutions = set(pairs.values())
 
@@ -164,9 +193,7 @@ def inference_copy(model: keras.Model) -> keras.Model:
         config = layer.get_config()
         if layer.name in convolutions:
             config["use_bias"] = True
-        if layer.name in dilated:
-            return DilatedConv2D.from_config(config)
-        return layer.__class__.from_config(config)
+        return swapped.get(layer.name, layer.__class__).from_config(config)
 
     def call(layer, *args, **kwargs):
         if layer.name in pairs:

@@ -13,7 +13,8 @@ only, so that they run on every Keras backend.
 - `stride_one_conv`: `StrideOneConv2D`, the base of the stride-1 convolutions computed another
   way: `matmul_conv`'s `MatmulConv2D`, a convolution computed as one matrix product, and
   `dilated_conv`'s `DilatedConv2D`, a dilated convolution that TensorFlow runs as one
-  convolution (the inference copy's, `keras_fcn.inference.inference_copy`).
+  convolution, and `tap_sum_conv`'s `TapSumConv2D`, one matrix product with all the taps, then
+  their shifted sum (both the inference copy's, `keras_fcn.inference.inference_copy`).
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
@@ -46,6 +47,7 @@ _LAYERS = {
         "AdaptiveAveragePooling",
         "CaffeMaxPooling2D",
     ),
+    "keras_fcn.layers.tap_sum_conv": ("TapSumConv2D",),
     "keras_fcn.layers.unpooling": (
         "MaxPoolingWithIndices",
         "MaxUnpooling",
