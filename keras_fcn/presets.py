@@ -67,6 +67,7 @@ from keras_fcn.classes import (
     VOC_CLASS_NAMES,
 )
 from keras_fcn.downloads import get_file, keras_home
+from keras_fcn.model_options import OPTIONS
 from keras_fcn.models.fcn import Stream
 from keras_fcn.weights.mappings.caffe import load_caffemodel
 from keras_fcn.weights.mappings.matconvnet import load_matconvnet_weights
@@ -309,7 +310,7 @@ class Preset:
 
         Args:
             **options: architecture options of its registry entry (`input_shape`, `fc_units`,
-                `dropout`, `geometry`; `keras_fcn.registry.OPTIONS`).
+                `dropout`, `geometry`; `keras_fcn.model_options.OPTIONS`).
 
         Returns:
             The model; `from_preset` loads the trained weights into it.
@@ -319,7 +320,7 @@ class Preset:
         allowed = {"geometry"} | {
             name
             for name in entry.options
-            if registry.OPTIONS[name].architecture
+            if OPTIONS[name].architecture
             and name not in _SET_BY_THE_PRESET
             and (name not in fixed or name in _SIZES)
         }
