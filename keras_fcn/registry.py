@@ -3,15 +3,15 @@
 Each entry says how to build the model (its builder, the options it fixes and the options it
 takes, the geometries it has), how its paper trained it (its `Recipe`), the input size it is
 usually run at, and the classes of the dataset its paper trained it on. Every option a builder
-can take is declared once, in `OPTIONS`, with how a command line writes it; `build` is the one
-factory: it checks the options against the entry's, names the model and calls the builder. The
+can take is declared once, in `keras_fcn.model_options`, with how a command line writes it, and
+every paper's solver in `keras_fcn.training.paper_recipes`; `build` is the one factory: it
+checks the options against the entry's, names the model and calls the builder. The
 command line's choices, the benchmarks' model lists, the presets (`keras_fcn.presets`) and the
 paper recipes all read it. Adding a model to the project is a new module in `keras_fcn/models/`
 plus one row in `MODELS` below, of its family (`_Family`: what the entries of one builder and
 one paper recipe share).
 """
 
-import ast
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
@@ -22,6 +22,20 @@ from keras_fcn.classes import (
     CAMVID_CLASS_NAMES,
     CITYSCAPES_CLASS_NAMES,
     VOC_CLASS_NAMES,
+)
+from keras_fcn.model_options import (
+    AUTO_DEEPLAB_OPTIONS,
+    DEEPLAB_V3_OPTIONS,
+    DEEPLAB_V3_PLUS_OPTIONS,
+    FCN_OPTIONS,
+    GCN_OPTIONS,
+    OPTIONS,
+    PSPNET_OPTIONS,
+    REFINENET_OPTIONS,
+    RESNET_OPTIONS,
+    SEGNET_OPTIONS,
+    TORCHVISION_OPTIONS,
+    VGG16_OPTIONS,
 )
 from keras_fcn.models import (
     auto_deeplab,
@@ -36,149 +50,21 @@ from keras_fcn.models import (
     refinenet,
     segnet,
 )
-from keras_fcn.training.recipes import Recipe, l2_for_caffe_weight_decay
-
-
-def _weights_value(value: str) -> str | None:
-    return None if value.lower() == "none" else value
-
-
-def _size_value(value: str) -> int | None:
-    """An input side, or `None` (`none`) for any size."""
-    return None if value.lower() == "none" else int(value)
-
-
-def _literal(value: str):
-    """A Python literal of a command line (`(None, None, 3)`, `6,12,18,24`)."""
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError) as error:
-        raise ValueError(f"{value!r} is not a Python literal") from error
-
-
-def _boolean(value: str) -> bool:
-    """`true` or `false`, in any case."""
-    if value.lower() not in ("true", "false"):
-        raise ValueError(f"expected true or false, received {value!r}")
-    return value.lower() == "true"
-
-
-@dataclasses.dataclass(frozen=True)
-class Option:
-    """One keyword argument a model builder can take, declared once for every model.
-
-    Args:
-        name: the keyword.
-        help: what it does.
-        parse: turns a command line's `--option NAME=VALUE` into the value; `None` for an option
-            set from Python only (a preset's means and streams).
-        architecture: whether it changes the graph (a preset's file must fit it), rather than
-            what the weights start from.
-    """
-
-    name: str
-    help: str
-    parse: Callable[[str], object] | None = None
-    architecture: bool = True
-
-
-OPTIONS = {
-    option.name: option
-    for option in (
-        Option("input_shape", "(height, width, 3), None for any size", _literal),
-        Option("geometry", "FCN's 'original' (Caffe's pad 100) or 'aligned' geometry", str),
-        Option("fc_units", "width of fc6/fc7", int),
-        Option("dropout", "dropout rate", float),
-        Option("context", "Dilation's context module: 'none', 'basic' or 'large'", str),
-        Option("backbone", "the backbone's name (keras_fcn.backbones.BACKBONES)", str),
-        Option("output_stride", "the backbone's output stride: 8, 16 or 32", int),
-        Option("multi_grid", "factors of the dilation rates of conv5's blocks: 1,2,4", _literal),
-        Option("aux", "torchvision's auxiliary head on conv4: outputs {'out', 'aux'}", _boolean),
-        Option("pooling", "RefineNet's chained residual pooling: 'original' or 'improved'", str),
-        Option("adapt_widths", "RefineNet's paths' widths after dimred: 512,256,256,256", _literal),
-        Option(
-            "upsampling",
-            "how RefineNet resizes: 'bilinear' or 'bicubic' (MATLAB's imresize, the release's)",
-            str,
-        ),
-        Option(
-            "low_level",
-            "DeepLab v3+'s low-level features: 'release' (conv2_block2_3_bn) or 'stage' (P2)",
-            str,
-        ),
-        Option(
-            "k",
-            "GCN's odd kernel size, one or one per stage res-2 ... res-5: 15,15,15,15",
-            _literal,
-        ),
-        Option(
-            "input_size",
-            "PSPNet's input side: 473 or 713 for the released nets, none for any size",
-            _size_value,
-        ),
-        Option(
-            "weights",
-            "'imagenet', None, or the path of the backbone's weights file (of the whole net's "
-            "for torchvision's nets)",
-            _weights_value,
-            architecture=False,
-        ),
-        Option("mean", "the BGR mean the weights expect, subtracted inside the model"),
-        Option("streams", "FCN's inputs and their means (keras_fcn.models.Stream)"),
-        Option("kernel_initializer", "kernels without weights", architecture=False),
-    )
-}
-"""Every option of every builder, by name."""
-
-VGG16_OPTIONS = ("input_shape", "weights", "fc_units", "dropout", "mean", "kernel_initializer")
-"""The options of the nets on VGG16 with fc6/fc7 (DeepLab, Dilation, FCN-AlexNet's own)."""
-
-FCN_OPTIONS = (*VGG16_OPTIONS, "geometry", "streams")
-"""FCN's: `VGG16_OPTIONS`, the geometry, and the streams (a net of several inputs)."""
-
-SEGNET_OPTIONS = ("input_shape", "weights", "dropout")
-"""SegNet's and SegNet-Basic's."""
-
-DEEPLAB_V3_OPTIONS = (
-    "input_shape",
-    "weights",
-    "output_stride",
-    "multi_grid",
-    "kernel_initializer",
+from keras_fcn.training.paper_recipes import (
+    AUTO_DEEPLAB_SOLVER,
+    DEEPLAB_SOLVER,
+    DEEPLAB_V2_RESNET_SOLVER,
+    DEEPLAB_V3_SOLVER,
+    DILATION_SOLVER,
+    FCN_ALEXNET_SOLVER,
+    FCN_SOLVER,
+    GCN_SOLVER,
+    PSPNET_SOLVER,
+    REFINENET_SOLVER,
+    SEGNET_SOLVER,
+    TORCHVISION_SOLVER,
 )
-"""DeepLab v3's: its backbone is the entry's; its output stride and multi-grid change no
-weight."""
-
-DEEPLAB_V3_PLUS_OPTIONS = (*DEEPLAB_V3_OPTIONS, "low_level")
-"""DeepLab v3+'s: DeepLab v3's, and which low-level features the decoder reads (no weight
-changes)."""
-
-GCN_OPTIONS = ("input_shape", "weights", "backbone", "k", "kernel_initializer")
-"""GCN's: the paper's ResNet-152 by default, or ResNet-50/101, and k."""
-
-TORCHVISION_OPTIONS = ("input_shape", "weights", "aux", "kernel_initializer")
-"""torchvision's FCN and DeepLabV3: output stride 8, the auxiliary head on or off."""
-
-RESNET_OPTIONS = ("input_shape", "weights", "mean", "kernel_initializer")
-"""The options of the nets on a ResNet backbone of fixed layout (DeepLab v2's ResNet-101)."""
-
-AUTO_DEEPLAB_OPTIONS = ("input_shape", "weights", "kernel_initializer")
-"""Auto-DeepLab's: its variant is the entry's; `weights` is the path of a whole net's file."""
-
-PSPNET_OPTIONS = ("input_size", "aux", "weights", "mean", "kernel_initializer")
-"""PSPNet's: its input side, the auxiliary head. Its entries take images of any size, as every
-model of the registry does (`input_size=None`); `input_size=473` or `713` builds a released
-deploy net, as its presets do."""
-REFINENET_OPTIONS = (
-    "input_shape",
-    "weights",
-    "pooling",
-    "upsampling",
-    "adapt_widths",
-    "kernel_initializer",
-)
-"""RefineNet's: its depth is the entry's; the pooling order and the resize are the release's
-choices per dataset."""
+from keras_fcn.training.recipes import Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,102 +156,15 @@ class _Family:
         return tuple(entries)
 
 
-BIASES_AT_TWICE_THE_RATE = (("*/bias", 2.0),)
-"""Caffe's `lr_mult: 2` on every bias, as FCN's, DeepLab's and Dilation's prototxts set it."""
-
-
-def _paper_sgd(
-    learning_rate: float,
-    batch_size: int,
-    *,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    crop: tuple[int, tuple[float, float]] | None = None,
-    **settings,
-) -> Recipe:
-    """A paper's solver: SGD at `learning_rate` on batches of `batch_size`, with `momentum`
-    (0.9 unless the paper says otherwise) and Caffe's `weight_decay` on the kernels (5e-4
-    unless the paper says otherwise; `l2_for_caffe_weight_decay`); `crop=(side, (low, high))`
-    trains on random crops of that side, mirrored and scaled by `low`–`high`; `settings` are
-    the recipe's other fields."""
-    if crop is not None:
-        side, scales = crop
-        settings |= {"crop_size": side, "augment": True, "scale_range": scales}
-    return Recipe(
-        name="paper",
-        optimizer="sgd",
-        learning_rate=learning_rate,
-        momentum=momentum,
-        l2=l2_for_caffe_weight_decay(weight_decay),
-        batch_size=batch_size,
-        **settings,
-    )
-
-
-def _paper_poly_sgd(learning_rate: float, batch_size: int, **settings) -> Recipe:
-    """`_paper_sgd` with the "poly" decay of DeepLab and the nets that train as it does (power
-    0.9, `Recipe`'s)."""
-    return _paper_sgd(learning_rate, batch_size, schedule="poly", **settings)
-
-
-FCN_SOLVER = _paper_sgd(
-    1e-10,
-    1,
-    momentum=0.99,
-    learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
-    loss_reduction="sum",
-)
-"""The original FCN solver (`solver.prototxt`, `solve.py`, `net.py`): SGD with momentum 0.99 and
-a fixed rate, biases at twice the rate, the loss summed over pixels (not averaged), Caffe's
-weight decay 5e-4 on the weights (not the biases), batch 1, whole images without augmentation.
-The learning rate differs per net."""
-
 _FCN_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015; Shelhamer, Long & Darrell, PAMI 2016"
 _FCN_SIZES = {"original": (500, 500), "aligned": (512, 512)}
 """VOC's 500×500 images in FCN's original geometry, the multiple of 32 above in the aligned."""
 _FCN = _Family(fcn.build_fcn, FCN_OPTIONS, _FCN_SIZES, FCN_SOLVER, _FCN_REFERENCE)
 
-DEEPLAB_SOLVER = _paper_poly_sgd(
-    1e-3,
-    10,
-    crop=(321, (1.0, 1.0)),
-    learning_rate_multipliers=(
-        (f"{deeplab.SCORE_NAME}*/kernel", 10.0),
-        (f"{deeplab.SCORE_NAME}*/bias", 20.0),
-        *BIASES_AT_TWICE_THE_RATE,
-    ),
-    label_stride=deeplab.OUTPUT_STRIDE,
-)
-"""DeepLab's VGG16 solver: SGD with momentum 0.9, base rate 1e-3 with the "poly" decay (power
-0.9; PAMI 2017 table 3: 65.88 mean IU with batch 10 and 20k iterations, against 62.25 for the
-v1 release's step schedule), the new classifier `fc8_voc12` at 10× (biases 20×) and every other
-bias at 2× (`train.prototxt`'s `lr_mult`), weight decay 5e-4, the loss averaged over labelled
-pixels of the labels subsampled 8× (`label_shrink`), batches of random 321×321 crops, mirrored
-and not rescaled, as the release's `ImageSegData` layer takes them."""
-
 _DEEPLAB_REFERENCE = "Chen et al., ICLR 2015, section 4.1; Chen et al., PAMI 2017, section 3.2"
 _DEEPLAB = _Family(
     deeplab.build_deeplab, VGG16_OPTIONS, (513, 513), DEEPLAB_SOLVER, _DEEPLAB_REFERENCE
 )
-
-DEEPLAB_V2_RESNET_SOLVER = dataclasses.replace(
-    DEEPLAB_SOLVER,
-    learning_rate=2.5e-4,
-    learning_rate_multipliers=(
-        (f"{deeplab.RESNET_SCORE_NAME}*/kernel", 10.0),
-        (f"{deeplab.RESNET_SCORE_NAME}*/bias", 20.0),
-    ),
-    scale_range=(0.5, 1.5),
-)
-"""DeepLab v2's ResNet-101 solver, as its TensorFlow port trains it
-(DrSleep/tensorflow-deeplab-resnet `train.py`): SGD with momentum 0.9, base rate 2.5e-4 with
-the "poly" decay (power 0.9, 20k iterations), the ASPP branches `fc1_voc12_c*` at 10× (biases
-20×) and the bias-free backbone at 1×, weight decay 5e-4, batches of 10 random 321×321 crops,
-mirrored, with the labels subsampled 8×, and the images randomly rescaled between 0.5 and 1.5
-(PAMI 2017, section 4.1: "data augmentation by randomly scaling the input images (from 0.5 to
-1.5) during training"). Batch normalization is frozen in the model itself
-(`build_deeplab_resnet`). The released net trains with multi-scale inputs and a loss on every
-scale and on their maximum, which a recipe does not express."""
 
 _DEEPLAB_V2_REFERENCE = "Chen et al., PAMI 2017, sections 3.2 and 4.1 (ResNet-101)"
 _DEEPLAB_V2_RESNET = _Family(
@@ -376,49 +175,15 @@ _DEEPLAB_V2_RESNET = _Family(
     _DEEPLAB_V2_REFERENCE,
 )
 
-FCN_ALEXNET_SOLVER = _paper_sgd(1e-4, 1)
-"""FCN-AlexNet's solver (`voc-fcn-alexnet/solver.prototxt`), unlike the VGG16 nets': SGD with
-standard momentum 0.9 and a fixed rate of 1e-4 on the loss averaged over labelled pixels
-(`normalize: true`), weight decay 5e-4, whole images one at a time. The original accumulates the
-gradients of 20 images per step (`iter_size: 20`); the recipe's batches of one do not."""
-
 _FCN_ALEXNET_REFERENCE = "Long, Shelhamer & Darrell, CVPR 2015, section 4.1 and table 1"
 _FCN_ALEXNET = _Family(
     fcn_alexnet.FCNAlexNet, VGG16_OPTIONS, (500, 500), FCN_ALEXNET_SOLVER, _FCN_ALEXNET_REFERENCE
 )
 
-DILATION_SOLVER = _paper_sgd(
-    1e-4,
-    14,
-    crop=(500, (1.0, 1.0)),
-    learning_rate_multipliers=BIASES_AT_TWICE_THE_RATE,
-    label_stride=dilation.OUTPUT_STRIDE,
-)
-"""The Dilation front-end's solver (`fyu/dilation`, `train.py` and `docs/training.md`): SGD
-with momentum 0.9 at 1e-4 (the code's front-end default; its step decay by 10 comes only after
-100k iterations), biases at 2×, weight decay 5e-4, the loss averaged over labelled pixels of the
-labels sliced every 8 pixels (`label_slice`), batches of 14 random 500×500 crops, mirrored. The
-release crops 500×500 windows of the reflected image (128×128 pixels of labels); the model here
-reflects each crop itself. The context module's joint training with the front-end uses 1e-5
-(`train.py joint`), after the module alone was trained at 1e-3 on stored front-end scores,
-which one recipe does not express."""
-
 _DILATION_REFERENCE = "Yu & Koltun, ICLR 2016, sections 3 and 4"
 _DILATION = _Family(
     dilation.build_dilation, VGG16_OPTIONS, (500, 500), DILATION_SOLVER, _DILATION_REFERENCE
 )
-
-DEEPLAB_V3_SOLVER = _paper_poly_sgd(0.007, 16, crop=(513, (0.5, 2.0)), weight_decay=1e-4)
-"""DeepLab v3's first stage on VOC train_aug (arXiv:1706.05587, section 4.1; tensorflow/models
-`research/deeplab/train.py`): SGD with momentum 0.9 at 0.007 with the "poly" decay (power
-0.9, 30k steps), weight decay 1e-4 ("use 0.0001 for ResNet model variants": slim's
-`l2_regularizer(1e-4)`, 1e-4 · ‖w‖² / 2, Caffe's rule), batches of 16 random 513×513 crops,
-mirrored and scaled by 0.5–2 (in steps of 0.25 there, continuously here), the loss averaged
-over labelled pixels of the upsampled logits (`upsample_logits`), at output stride 16. The
-batch normalization decay of 0.9997 is not a solver setting that a `Recipe` holds: the model's
-head carries it (`keras_fcn.models.deeplab_v3.PAPER_ASPP`, Keras' `momentum`). Nor is the
-second stage, at output stride 8 with frozen batch normalization at 0.001, which one recipe
-does not express."""
 
 _DEEPLAB_V3_REFERENCE = "Chen, Papandreou, Schroff & Adam, arXiv:1706.05587, sections 3.2-3.3"
 _DEEPLAB_V3 = _Family(
@@ -433,42 +198,10 @@ _DEEPLAB_V3_PLUS = dataclasses.replace(
     reference="Chen, Zhu, Papandreou, Schroff & Adam, ECCV 2018, sections 3.1 and 4",
 )
 
-TORCHVISION_SOLVER = _paper_poly_sgd(
-    0.02,
-    32,
-    crop=(480, (0.5, 2.0)),
-    weight_decay=1e-4,
-    learning_rate_multipliers=(("aux_*", 10.0),),
-    aux_loss_weight=0.5,
-)
-"""torchvision's (pytorch/vision `references/segmentation`: README's `--lr 0.02 -b 4` on 8 GPUs
-with `--aux-loss`, `train.py`, `presets.py`): SGD with momentum 0.9 at 0.02 with the "poly"
-decay per step (power 0.9, 30 epochs), the auxiliary head at 10× the rate, weight decay 1e-4
-(torch's coupled decay, 1e-4 · ‖w‖² / 2), batches of 4 × 8 = 32 random 480×480 crops, mirrored,
-the loss averaged over labelled pixels, plus 0.5 × the auxiliary head's for a net built with it
-(`aux=True`; the registry's nets are built without). A `Recipe` does not express the decay of
-biases and batch normalization parameters (the recipe's L2 is on kernels), nor torchvision's
-scale jitter, a resize of the shorter side to 260–1040 pixels rather than a factor of the
-image's size."""
-
 _TORCHVISION_REFERENCE = "pytorch/vision, torchvision/models/segmentation (fcn.py, deeplabv3.py)"
 _TORCHVISION = _Family(
     None, TORCHVISION_OPTIONS, (520, 520), TORCHVISION_SOLVER, _TORCHVISION_REFERENCE
 )
-
-AUTO_DEEPLAB_SOLVER = _paper_poly_sgd(0.05, 8, crop=(769, (0.5, 2.0)), weight_decay=4e-5)
-"""Auto-DeepLab on Cityscapes, from scratch (Liu et al., CVPR 2019, section 5): random 769×769
-crops of the 2,975 fine training images, batches of 8, the "poly" learning rate policy over
-1.5 M iterations for table 2 (0.5 M for the ablations; `mindspore-ai/models`
-`research/cv/Auto-DeepLab/README.md` quotes the paper's S at 75.20 / 77.09 / 78.00 mean IU after
-0.5 / 1 / 1.5 M). The base rate 0.05 is the paper's as its MindSpore port reads it
-(`base_lr`; not checked against the paper here). The project's choices, from the release's
-defaults where the paper is silent (tensorflow/models `research/deeplab/train.py`,
-`nas_network.nas_arg_scope`): SGD with momentum 0.9, power 0.9, weight decay 4e-5 (slim's
-`l2_regularizer(4e-5)`, 4e-5 · ‖w‖² / 2), mirrored crops scaled by 0.5–2 (in steps of 0.25
-there, continuously here), the loss averaged over labelled pixels of the upsampled logits. The
-batch normalization decay of 0.9997 is the model's (Keras' `momentum`); a `Recipe` holds no
-iteration count (1.5 M) nor the release's drop-path, which is off (`drop_path_keep_prob=1.0`)."""
 
 _AUTO_DEEPLAB_REFERENCE = (
     "Liu et al., CVPR 2019, sections 3 and 5; tensorflow/models research/deeplab/core/nas_*.py"
@@ -482,45 +215,8 @@ _AUTO_DEEPLAB = _Family(
     CITYSCAPES_CLASS_NAMES,
 )
 
-GCN_SOLVER = _paper_sgd(2.5e-5, 1, crop=(512, (1.0, 1.0)), momentum=0.99)
-"""GCN's solver (Peng et al., CVPR 2017, section 4, Caffe): SGD with momentum 0.99, weight decay
-5e-4, batch 1, mean subtraction and horizontal flips, VOC images padded to 512×512 (stages 2 and
-3). The paper gives no learning rate: 2.5e-5 on the loss averaged over labelled pixels is the
-project's choice, FCN-32s' rate under the same momentum and batch (1e-10 on the loss summed
-over a 500×500 image). Nor does a recipe express the paper's staged VOC schedule: stage 1 on
-COCO, SBD and VOC 2012 together (109,892 images padded to 640×640), stage 2 on SBD and VOC
-2012 (10,582), stage 3 on VOC 2012 train alone (1,464)."""
-
 _GCN_REFERENCE = "Peng, Zhang, Yu, Luo & Sun, CVPR 2017, sections 3 and 4"
 _GCN = _Family(gcn.GCN, GCN_OPTIONS, (512, 512), GCN_SOLVER, _GCN_REFERENCE)
-
-PSPNET_SOLVER = _paper_poly_sgd(
-    0.01,
-    16,
-    crop=(473, (0.5, 2.0)),
-    weight_decay=1e-4,
-    learning_rate_multipliers=(
-        ("conv5_3_pool*", 10.0),
-        ("conv5_4*", 10.0),
-        ("conv6*", 10.0),
-        ("conv4_24*", 10.0),
-    ),
-    aux_loss_weight=pspnet.AUX_LOSS_WEIGHT,
-)
-"""PSPNet's solver on VOC 2012 and ADE20K (Zhao et al., CVPR 2017, section 4.1; the author's
-PyTorch re-implementation hszhao/semseg `config/voc2012/voc2012_pspnet101.yaml`,
-`config/ade20k/ade20k_pspnet50.yaml`, `tool/train.py`): SGD with momentum 0.9 at 0.01 with the
-"poly" decay per step (power 0.9), the new layers (the pyramid pooling module, `conv5_4`,
-`conv6` and the auxiliary head) at 10× the rate, weight decay 1e-4, batches of 16 random
-473×473 crops, mirrored and scaled by 0.5–2, the loss averaged over labelled pixels of the
-zoomed logits, plus 0.4 × the auxiliary head's for a net built with it (`aux=True`,
-`pspnet.AUX_LOSS_WEIGHT`), batch normalization trained (synchronised over the GPUs there). A
-`Recipe` does not express the random rotation
-by −10°…10° and Gaussian blur of the augmentation, the crops' padding with the mean, and the
-decay of biases and batch normalization parameters (torch's coupled decay there; the recipe's
-L2 is on kernels). The Caffe training of the released nets is not published; the number of
-steps differs per dataset (paper: 30k iterations on VOC, 150k on ADE20K; semseg: 50 and 100
-epochs)."""
 
 _PSPNET_REFERENCE = "Zhao et al., CVPR 2017, sections 3 and 4 (hszhao/PSPNet)"
 _PSPNET = _Family(
@@ -532,39 +228,10 @@ _PSPNET = _Family(
     fixed={"input_size": None},
 )
 
-PSPNET_CITYSCAPES_SOLVER = dataclasses.replace(PSPNET_SOLVER, crop_size=713)
-"""PSPNet's solver on Cityscapes (hszhao/semseg `config/cityscapes/cityscapes_pspnet101.yaml`):
-`PSPNET_SOLVER` with 713×713 crops (paper: 90k iterations; semseg: 200 epochs)."""
-
-REFINENET_SOLVER = _paper_sgd(
-    5e-4, 1, crop=(400, (0.7, 1.3)), learning_rate_multipliers=(("conv[1-5]_*", 0.1),)
-)
-"""RefineNet's training (guosheng/refinenet `main/demo_refinenet_train.m`,
-`main/gen_net_opts_model_type1.m`): SGD with momentum 0.9 at 5e-4, the ResNet at a tenth of the
-rate (`input_featnet_lr_multiplier`), MatConvNet's weight decay 5e-4 (Caffe's rule), one image
-per step, random 400 × 400 crops, flipped and scaled by 0.7–1.3 (`aug_scales`, in steps of 0.1
-there, continuously here), the loss averaged over labelled pixels. Not expressed by a recipe:
-the release lowers the rate by hand to 5e-5 once the validation score stalls
-(`demo_refinenet_train_reduce_learning_rate.m`; the constant schedule here is the first stage),
-clamps every image's short side to [450, 1100] before it crops, samples crops and images per
-class (`class_sample`), computes the loss at 1/4 against labels resized by nearest neighbour
-where the recipe's loss reads the upsampled logits (the project's choice, as for the other
-models), and trains the batch normalizations' scale and shift, which the model freezes."""
-
 _REFINENET_REFERENCE = "Lin, Milan, Shen & Reid, CVPR 2017, section 3; guosheng/refinenet"
 _REFINENET = _Family(
     refinenet.RefineNet, REFINENET_OPTIONS, (400, 400), REFINENET_SOLVER, _REFINENET_REFERENCE
 )
-
-SEGNET_SOLVER = _paper_sgd(1e-3, 4, class_weights="median-frequency")
-"""SegNet-Tutorial's solver (`Models/segnet_solver.prototxt`): SGD with momentum 0.9 and a fixed
-rate (0.001 for SegNet, 0.1 for SegNet-Basic, `segnet_basic_solver.prototxt`; the Bayesian
-solvers are the same), Caffe's weight decay 5e-4, batches of 4 whole 360×480 images
-(`batch_size` of the train prototxts; the paper reports mini-batches of 12 for its SegNet-Basic
-comparisons), the loss averaged over labelled pixels (`SoftmaxWithLoss`, normalised) and
-weighted by median-frequency class weights (the prototxts' `class_weighting`, computed here from
-the training labels). The weight decay also applies to
-the BN scales (`compile_for_training`); Caffe's doubled bias rate is not reproduced."""
 
 _SEGNET_REFERENCE = "Badrinarayanan, Kendall & Cipolla, PAMI 2017"
 _SEGNET = _Family(

@@ -32,6 +32,7 @@ LEVELS = {
     "uncertainty": 4,
     "visualization": 4,
     "data": 4,
+    "model_options": 0,
     "registry": 6,
     "serializables": 6,
     "presets": 7,

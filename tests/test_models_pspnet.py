@@ -16,6 +16,7 @@ from keras_fcn.export.predictor import load_predictor
 from keras_fcn.inference.protocols import PSPNET_MEAN
 from keras_fcn.layers import AdaptiveAveragePooling, ZoomToReference
 from keras_fcn.models.pspnet import PSPNet, conv5_size, pyramid_pooling
+from keras_fcn.training import paper_recipes
 from keras_fcn.training.multipliers import multiplier_for
 
 AUX_LAYERS = ("conv4_24", "conv4_24_bn", "conv6_1")
@@ -142,7 +143,7 @@ def test_the_paper_recipe_trains_the_new_layers_ten_times_faster(pspnet50):
         assert multiplier_for(variable.path, recipe.learning_rate_multipliers) == expected
     assert registry.get("pspnet101").paper_recipe.crop_size == 473
     # Cityscapes: the same solver on 713 × 713 crops (cityscapes_pspnet101.yaml).
-    assert dataclasses.replace(recipe, crop_size=713) == registry.PSPNET_CITYSCAPES_SOLVER
+    assert dataclasses.replace(recipe, crop_size=713) == paper_recipes.PSPNET_CITYSCAPES_SOLVER
 
 
 def test_the_protocols_padding_is_the_mean_the_model_subtracts():

@@ -42,7 +42,7 @@ def add_architecture_arguments(parser: argparse.ArgumentParser) -> None:
         "--option",
         action="append",
         metavar="NAME=VALUE",
-        help="Any other build option the model declares (keras_fcn.registry.OPTIONS), e.g. "
+        help="Any other build option the model declares (keras_fcn.model_options.OPTIONS), e.g. "
         "dropout=0.1, context=large, input_shape=(512,512,3); repeatable (default: none).",
     )
 

@@ -67,9 +67,10 @@ def summary(args: argparse.Namespace) -> None:
 def models(args: argparse.Namespace) -> None:
     """Lists the models of the registry: name, title, options, paper recipe, reference."""
     from keras_fcn import registry
+    from keras_fcn.model_options import OPTIONS
 
     for entry in registry.MODELS.values():
-        settable = [name for name in entry.options if registry.OPTIONS[name].parse is not None]
+        settable = [name for name in entry.options if OPTIONS[name].parse is not None]
         print(f"{entry.name:<24} {entry.title}")
         print(f"{'':<24} options: {', '.join(settable)}")
         print(

@@ -1,8 +1,8 @@
-"""Training: recipes as data (`recipes`), per-variable learning-rate multipliers
-(`multipliers`), the loss on subsampled labels (`losses`), strategies and precision
-(`strategies`), the run's callbacks (`callbacks`), compiling and fitting a model (`fitting`),
-and one whole training run (`driver`: `train_model`, which the CLI, the benchmarks and the
-notebooks call).
+"""Training: recipes as data (`recipes`), the papers' solvers as recipes (`paper_recipes`, which
+the registry's entries read), per-variable learning-rate multipliers (`multipliers`), the loss
+on subsampled labels (`losses`), strategies and precision (`strategies`), the run's callbacks
+(`callbacks`), compiling and fitting a model (`fitting`), and one whole training run
+(`driver`: `train_model`, which the CLI, the benchmarks and the notebooks call).
 
 Everything else is Keras: `model.fit`, `tf.distribute` strategies, Keras callbacks.
 """
