@@ -2,36 +2,15 @@
 `keras.layers.Conv2D`'s values, at any size, rates above the map's included."""
 
 import keras
-import numpy as np
 import pytest
+from convolution_reference import (
+    assert_computes_the_formula_and_conv2d,
+    assert_one_graph_for_every_size,
+)
 
 from keras_fcn.layers.dilated_conv import DilatedConv2D
 
 pytestmark = pytest.mark.backends
-
-
-def dilated_convolution(x: np.ndarray, kernel: np.ndarray, rates, padding: str) -> np.ndarray:
-    """The formula in float64: `y[b, i, j] = Σ x[b, i + a·r_h − p_h, j + c·r_w − p_w] · k[a, c]`
-    over the taps `(a, c)` inside the map, with "same"'s padding `p = (span − 1) // 2`, span
-    `(k − 1)·r + 1` (TensorFlow's and Keras' split: the smaller half before), or none."""
-    (kernel_height, kernel_width), (row_rate, column_rate) = kernel.shape[:2], rates
-    spans = ((kernel_height - 1) * row_rate + 1, (kernel_width - 1) * column_rate + 1)
-    batch, height, width, _ = x.shape
-    if padding == "same":
-        out_height, out_width = height, width
-        top, left = ((span - 1) // 2 for span in spans)
-    else:
-        out_height, out_width = height - spans[0] + 1, width - spans[1] + 1
-        top, left = 0, 0
-    y = np.zeros((batch, out_height, out_width, kernel.shape[-1]))
-    for i in range(out_height):
-        for j in range(out_width):
-            for a in range(kernel_height):
-                for c in range(kernel_width):
-                    row, column = i + a * row_rate - top, j + c * column_rate - left
-                    if 0 <= row < height and 0 <= column < width:
-                        y[:, i, j] += x[:, row, column] @ kernel[a, c]
-    return y
 
 
 CASES = [
@@ -49,47 +28,14 @@ CASES = [
 
 @pytest.mark.parametrize("kernel_size, rates, padding, size", CASES)
 def test_dilated_conv_computes_the_formula_and_conv2d(kernel_size, rates, padding, size):
-    options = {"padding": padding, "dilation_rate": rates}
-    layer = DilatedConv2D(6, kernel_size, use_bias=False, **options)
-    reference = keras.layers.Conv2D(6, kernel_size, use_bias=False, **options)
-    for built in (layer, reference):
-        built.build((None, None, None, 5))
-    rng = np.random.default_rng(0)
-    kernel = rng.normal(size=layer.kernel.shape)
-    layer.set_weights([kernel])
-    reference.set_weights([kernel])
-    x = rng.normal(size=(2, *size, 5))
-    expected = dilated_convolution(x, kernel, layer.dilation_rate, padding)
-    actual = keras.ops.convert_to_numpy(layer(x.astype("float32")))
-    keras_conv = keras.ops.convert_to_numpy(reference(x.astype("float32")))
-    assert actual.shape == expected.shape == keras_conv.shape
-    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(actual, keras_conv, rtol=1e-5, atol=1e-5)
+    assert_computes_the_formula_and_conv2d(DilatedConv2D, kernel_size, rates, padding, size)
 
 
 def test_dilated_conv_takes_any_size_in_one_graph():
     if keras.backend.backend() != "tensorflow":
         pytest.skip("tf.function needs the TensorFlow backend")
-    import tensorflow as tf
-
-    options = {"padding": "same", "dilation_rate": 12, "activation": "relu"}
-    layer, reference = DilatedConv2D(6, 3, **options), keras.layers.Conv2D(6, 3, **options)
-    for built in (layer, reference):
-        built.build((None, None, None, 5))
-    rng = np.random.default_rng(1)
-    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.weights])
-    reference.set_weights(layer.get_weights())
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 5])])
-    def both(x):  # one graph for every size: the shapes are unknown when it is traced
-        return layer(x), reference(x)
-
-    for size in ((3, 5), (17, 13), (29, 31)):  # rate 12 beyond, within and inside the map
-        x = tf.constant(rng.normal(size=(1, *size, 5)).astype("float32"))
-        ours, theirs = both(x)
-        assert ours.shape == (1, *size, 6)
-        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
-    assert len(both._list_all_concrete_functions()) == 1
+    # Rate 12 beyond, within and inside the map.
+    assert_one_graph_for_every_size(DilatedConv2D, 12, [(3, 5), (17, 13), (29, 31)])
 
 
 def test_dilated_conv_rejects_strides_and_round_trips_its_config():

@@ -2,10 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fcn.layers import DilatedConv2D, MatmulConv2D
+from keras_fcn.layers import DilatedConv2D, MatmulConv2D, TapSumConv2D
 
 
-@pytest.mark.parametrize("layer_class", [MatmulConv2D, DilatedConv2D])
+@pytest.mark.parametrize("layer_class", [MatmulConv2D, DilatedConv2D, TapSumConv2D])
 def test_refusals_name_the_layer_class(layer_class):
     with pytest.raises(ValueError, match=f"^{layer_class.__name__} supports strides=1"):
         layer_class(4, 3, strides=2)
@@ -13,7 +13,7 @@ def test_refusals_name_the_layer_class(layer_class):
         layer_class(4, 3, groups=2)
 
 
-@pytest.mark.parametrize("layer_class", [MatmulConv2D, DilatedConv2D])
+@pytest.mark.parametrize("layer_class", [MatmulConv2D, DilatedConv2D, TapSumConv2D])
 def test_config_is_conv2ds(layer_class):
     layer = layer_class(4, 3, padding="same", dilation_rate=2)
     reference = keras.layers.Conv2D(4, 3, padding="same", dilation_rate=2)

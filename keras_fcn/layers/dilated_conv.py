@@ -36,12 +36,9 @@ class DilatedConv2D(StrideOneConv2D):
             return super().convolution_op(inputs, kernel)
         import tensorflow as tf
 
-        padding = "VALID"
-        if self.padding == "same":  # "same"'s split, explicit: ONNX Runtime refuses dilation
-            # with SAME_UPPER, which tf2onnx writes for "SAME" on maps of unknown size.
-            sizes = zip(self.kernel_size, self.dilation_rate, strict=True)
-            spans = [(kernel - 1) * rate + 1 for kernel, rate in sizes]
-            padding = [[0, 0], *([(span - 1) // 2, span // 2] for span in spans), [0, 0]]
+        # "same"'s split, explicit: ONNX Runtime refuses dilation with SAME_UPPER, which
+        # tf2onnx writes for "SAME" on maps of unknown size.
+        padding = self.same_padding() if self.padding == "same" else "VALID"
         return tf.nn.conv2d(
             inputs, kernel, strides=1, padding=padding, dilations=list(self.dilation_rate)
         )

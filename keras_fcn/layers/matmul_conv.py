@@ -31,18 +31,9 @@ class MatmulConv2D(StrideOneConv2D):
             self.kernel_size,
             self.dilation_rate,
         )
-        span_height = (kernel_height - 1) * row_step + 1
-        span_width = (kernel_width - 1) * column_step + 1
+        span_height, span_width = self.spans
         if self.padding == "same":
-            inputs = ops.pad(
-                inputs,
-                [
-                    [0, 0],
-                    [(span_height - 1) // 2, span_height // 2],
-                    [(span_width - 1) // 2, span_width // 2],
-                    [0, 0],
-                ],
-            )
+            inputs = ops.pad(inputs, self.same_padding())
         batch, height, width, channels = ops.shape(inputs)
         height, width = height - span_height + 1, width - span_width + 1
         patches = ops.concatenate(

@@ -24,3 +24,14 @@ class StrideOneConv2D(keras.layers.Conv2D):
                 f"only; received strides={self.strides}, groups={self.groups}, "
                 f"data_format={self.data_format!r}. Use keras.layers.Conv2D otherwise."
             )
+
+    @property
+    def spans(self) -> tuple[int, int]:
+        """The rows and columns one output reads: `(k − 1)·rate + 1` per axis."""
+        sizes = zip(self.kernel_size, self.dilation_rate, strict=True)
+        return tuple((size - 1) * rate + 1 for size, rate in sizes)
+
+    def same_padding(self) -> list[list[int]]:
+        """The `(4, 2)` padding of a channels-last batch that "same" pads with, TensorFlow's and
+        Keras' split (the smaller half before)."""
+        return [[0, 0], *([(span - 1) // 2, span // 2] for span in self.spans), [0, 0]]

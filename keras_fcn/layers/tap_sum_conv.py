@@ -36,24 +36,15 @@ class TapSumConv2D(StrideOneConv2D):
             self.dilation_rate,
         )
         channels, taps = kernel.shape[2], kernel_height * kernel_width
-        span_height = (kernel_height - 1) * row_step + 1
-        span_width = (kernel_width - 1) * column_step + 1
+        span_height, span_width = self.spans
         batch, height, width = ops.shape(inputs)[0], ops.shape(inputs)[1], ops.shape(inputs)[2]
         all_taps = ops.reshape(ops.transpose(kernel, (2, 0, 1, 3)), (channels, -1))
         maps = ops.matmul(ops.reshape(inputs, (-1, channels)), all_taps)
         maps = ops.reshape(maps, (batch, height, width, taps * self.filters))
         if self.padding == "same":  # zero input rows and columns give zero maps
-            maps = ops.pad(
-                maps,
-                [
-                    [0, 0],
-                    [(span_height - 1) // 2, span_height // 2],
-                    [(span_width - 1) // 2, span_width // 2],
-                    [0, 0],
-                ],
-            )
-            height, width = height + span_height - 1, width + span_width - 1
-        height, width = height - span_height + 1, width - span_width + 1
+            maps = ops.pad(maps, self.same_padding())
+        else:
+            height, width = height - span_height + 1, width - span_width + 1
         outputs = None
         for row in range(kernel_height):
             for column in range(kernel_width):
