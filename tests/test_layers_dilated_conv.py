@@ -4,6 +4,7 @@
 import keras
 import pytest
 from convolution_reference import (
+    CASES,
     assert_computes_the_formula_and_conv2d,
     assert_one_graph_for_every_size,
 )
@@ -11,19 +12,6 @@ from convolution_reference import (
 from keras_fcn.layers.dilated_conv import DilatedConv2D
 
 pytestmark = pytest.mark.backends
-
-
-CASES = [
-    # kernel, rates, padding, map: the rates of DeepLab's ASPP on maps narrower than them
-    # (every tap but the centre in the padding), a rate between, and asymmetric ones.
-    (3, 36, "same", (9, 11)),
-    (3, 24, "same", (9, 11)),
-    (3, 6, "same", (9, 11)),
-    (3, 12, "same", (1, 1)),
-    ((3, 5), (2, 3), "same", (7, 5)),
-    (3, 2, "valid", (9, 11)),
-    ((2, 3), (3, 2), "valid", (7, 8)),
-]
 
 
 @pytest.mark.parametrize("kernel_size, rates, padding, size", CASES)

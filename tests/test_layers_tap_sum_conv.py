@@ -4,10 +4,10 @@
 import keras
 import pytest
 from convolution_reference import (
+    CASES,
     assert_computes_the_formula_and_conv2d,
     assert_one_graph_for_every_size,
 )
-from test_layers_dilated_conv import CASES
 
 from keras_fcn.layers.tap_sum_conv import TapSumConv2D
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.backends
 
 @pytest.mark.parametrize(
     "kernel_size, rates, padding, size",
-    # DilatedConv2D's cases, an undilated one and a strip (GCN's 15 × 1).
+    # The dilated cases, an undilated one and a strip (GCN's 15 × 1).
     [*CASES, (3, 1, "same", (6, 5)), ((15, 1), 1, "same", (17, 4))],
 )
 def test_tap_sum_conv_computes_the_formula_and_conv2d(kernel_size, rates, padding, size):
