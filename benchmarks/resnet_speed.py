@@ -55,6 +55,11 @@ default); its last column is the ratio of their median CPU times (above 1: `Dila
 faster): 2.00 on DeepLab v3 ResNet-50 and 1.07 on DeepLab v2 ResNet-101 at 513×513 on 2 cores
 (benchmarks/README.md).
 
+`--tap-sums` adds the same comparison for `keras_fcn.layers.TapSumConv2D` (convolutions from
+a 2,048-channel input to a narrower output as one matrix product and shifted sums) against the
+graph with those convolutions as the copy would otherwise run them, for `--tap-sum-models`
+(DeepLab v2 ResNet-101's ASPP-L and torchvision's FCN-ResNet50 head by default).
+
 `--memory` adds the peak memory of DeepLab v3 ResNet-101 (`--memory-model`) training steps at
 513×513 (output stride 16, the paper's training; `--memory-batches`), each in a fresh process:
 `model.fit`'s step (`train_on_batch`, SGD with momentum,
@@ -78,6 +83,7 @@ Usage, from the repository root:
 
 import argparse
 import copy
+import dataclasses
 import importlib
 import os
 import resource
@@ -138,6 +144,10 @@ DILATION_MODELS = ("deeplabv3-resnet50", "deeplab-aspp-resnet101")
 """The nets `--dilation` times by default: DeepLab v3's ASPP at rates 12, 24, 36 on a dilated
 ResNet-50, and DeepLab v2's dilated ResNet-101 with ASPP-L at rates 6, 12, 18, 24."""
 
+TAP_SUM_MODELS = ("deeplab-aspp-resnet101", "torchvision-fcn-resnet50")
+"""The nets `--tap-sums` times by default: DeepLab v2's ASPP-L (3×3, 2,048 → 21 at rates 6 to
+24) and torchvision's FCN head (3×3, 2,048 → 512)."""
+
 MEMORY_MODELS = ("deeplabv3-resnet101", "deeplabv3-resnet50")
 """The nets whose training step `--memory` measures: the issue's, and a smaller one."""
 MEMORY_OUTPUT_STRIDE = 16
@@ -162,17 +172,51 @@ ROW_HEADERS = [
     "× PyTorch (CPU time)",
 ]
 
-DILATION_ROW_HEADERS = [
-    "model",
-    "input",
+
+@dataclasses.dataclass(frozen=True)
+class Swap:
+    """A layer the inference copy runs in place of Keras' own, timed against the graph without
+    it: `--dilation` and `--tap-sums`."""
+
+    layer: str
+    """The class in `keras_fcn.layers` (`DilatedConv2D`, `TapSumConv2D`)."""
+    counted: str
+    """The table's name of the layers swapped."""
+    without: str
+    """What runs in their place without the swap, as the table calls it."""
+    title: str
+    """The table's heading and first sentence."""
+
+    def headers(self) -> list[str]:
+        return [
+            "model",
+            "input",
+            self.counted,
+            "G MACs",
+            f"{self.layer} median, CPU time (s)",
+            "share of float32 ceiling (CPU time)",
+            f"{self.without} median, CPU time (s)",
+            f"{self.without} share of float32 ceiling (CPU time)",
+            f"× {self.without} (CPU time)",
+        ]
+
+
+DILATION = Swap(
+    "DilatedConv2D",
     "dilated convolutions",
-    "G MACs",
-    "DilatedConv2D median, CPU time (s)",
-    "share of float32 ceiling (CPU time)",
-    "Keras Conv2D median, CPU time (s)",
-    "Keras Conv2D share of float32 ceiling (CPU time)",
-    "× Keras Conv2D (CPU time)",
-]
+    "Keras Conv2D",
+    "Dilated convolutions: DilatedConv2D against Keras' Conv2D\n\nOur float32 graph (batch "
+    "normalization folded, dilated convolutions as DilatedConv2D) against the same graph with "
+    "Keras' dilated Conv2D (SpaceToBatchND, convolution, BatchToSpaceND)",
+)
+TAP_SUMS = Swap(
+    "TapSumConv2D",
+    "tap-sum convolutions",
+    "convolution",
+    "Tap sums: TapSumConv2D against the convolution\n\nOur float32 graph (wide-input "
+    "convolutions as TapSumConv2D) against the same graph with those convolutions as the copy "
+    "would otherwise run them (DilatedConv2D where dilated, Keras' Conv2D otherwise)",
+)
 
 MEMORY_ROW_HEADERS = [
     "model",
@@ -442,16 +486,22 @@ def time_net(name: str, args: argparse.Namespace, torchvision, workdir: str) -> 
     release_memory()
 
 
-def with_keras_dilated_convolutions(model):
-    """A copy of an inference model (`inference_model`) with Keras' `Conv2D` in place of each
-    `DilatedConv2D`, the same weights: the graph TensorFlow ran before `DilatedConv2D`."""
+def without_swap(model, swap: Swap):
+    """A copy of an inference model (`inference_model`) with the layers of `swap` as the copy
+    would run them without it, the same weights: for `DILATION`, Keras' `Conv2D` (the graph
+    TensorFlow ran before `DilatedConv2D`); for `TAP_SUMS`, `DilatedConv2D` where dilated and
+    Keras' `Conv2D` otherwise."""
     import keras
 
-    from keras_fcn.layers import DilatedConv2D
+    from keras_fcn import layers
+
+    swapped = getattr(layers, swap.layer)
 
     def clone_layer(layer):
-        if isinstance(layer, DilatedConv2D):
-            return keras.layers.Conv2D.from_config(layer.get_config())
+        if isinstance(layer, swapped):
+            dilated = max(layer.dilation_rate) > 1 and swap is TAP_SUMS
+            plain = layers.DilatedConv2D if dilated else keras.layers.Conv2D
+            return plain.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
     copy = keras.models.clone_model(model, clone_function=clone_layer)
@@ -460,11 +510,11 @@ def with_keras_dilated_convolutions(model):
     return copy
 
 
-def time_dilation(name: str, args: argparse.Namespace) -> list:
-    """Our float32 graph against it with Keras' dilated `Conv2D`, interleaved: one table row."""
+def time_swap(name: str, args: argparse.Namespace, swap: Swap) -> list:
+    """Our float32 graph against it without `swap`, interleaved: one table row."""
     import keras
 
-    from keras_fcn.layers import DilatedConv2D
+    from keras_fcn import layers
 
     keras.utils.set_random_seed(0)
     model = with_trained_statistics(
@@ -473,25 +523,25 @@ def time_dilation(name: str, args: argparse.Namespace) -> list:
     images, _ = random_batch(1, (args.size, args.size), NUM_CLASSES)
     macs = total_flops(model, images.shape) // 2
     ours = inference_model(model, "float32")
-    keras_conv = with_keras_dilated_convolutions(ours)
+    plain = without_swap(ours, swap)
     floats = tf.constant(images)
     calls = []
-    for timed in (ours, keras_conv):
+    for timed in (ours, plain):
         forward = tf.function(lambda x, timed=timed: timed(x, training=False))
         calls.append(lambda forward=forward: forward(floats).numpy())
-    ours_logits, keras_logits = calls[0](), calls[1]()
-    error = np.abs(ours_logits - keras_logits).max() / np.abs(keras_logits).max()
+    ours_logits, plain_logits = calls[0](), calls[1]()
+    error = np.abs(ours_logits - plain_logits).max() / np.abs(plain_logits).max()
     if error > 1e-5:
-        raise RuntimeError(f"{name}: DilatedConv2D's logits differ from Conv2D's by {error:.1e}.")
+        raise RuntimeError(f"{name}: {swap.layer}'s logits differ by {error:.1e}.")
     ceiling = matmul_ceiling(args.ceiling_size)
     timings = interleaved(calls, args.repeats)
     ceiling = ceiling.better(matmul_ceiling(args.ceiling_size))
-    dilated = sum(isinstance(layer, DilatedConv2D) for layer in ours.layers)
+    swapped = sum(isinstance(layer, getattr(layers, swap.layer)) for layer in ours.layers)
     release_memory()
     return [
         name,
         f"{args.size}×{args.size}",
-        dilated,
+        swapped,
         f"{macs / 1e9:.1f}",
         f"{median_cpu(timings[0]):.2f}",
         share(macs, timings[0], ceiling.cpu),
@@ -588,6 +638,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         help=f"nets of --dilation (default: {' '.join(DILATION_MODELS)})",
     )
     parser.add_argument(
+        "--tap-sums",
+        action="store_true",
+        help="also time our float32 graph against it with its tap-sum convolutions as convolutions",
+    )
+    parser.add_argument(
+        "--tap-sum-models",
+        nargs="+",
+        choices=list(PEERS),
+        default=list(TAP_SUM_MODELS),
+        help=f"nets of --tap-sums (default: {' '.join(TAP_SUM_MODELS)})",
+    )
+    parser.add_argument(
         "--memory",
         action="store_true",
         help=f"also measure a training step's memory (output stride {MEMORY_OUTPUT_STRIDE}) in "
@@ -606,7 +668,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     arguments.add_smoke(
         parser,
         f"torchvision-fcn-resnet50 at {smoke.SIZE + 1}×{smoke.SIZE + 1}, {smoke.REPEATS} repeat, "
-        f"float32, and against Keras' dilated Conv2D; {MEMORY_MODELS[1]}'s training step at that "
+        f"float32, and against Keras' dilated Conv2D and without tap sums; {MEMORY_MODELS[1]}'s "
+        "training step at that "
         "size, batch 1",
     )
     args = parser.parse_args(argv)
@@ -618,6 +681,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             size=smoke.SIZE + 1,  # DeepLab's k · 8 + 1
             dilation=True,
             dilation_models=["torchvision-fcn-resnet50"],
+            tap_sums=True,
+            tap_sum_models=["torchvision-fcn-resnet50"],
             memory=True,
             memory_model=MEMORY_MODELS[1],
             memory_batches=[1],
@@ -643,7 +708,8 @@ def main(args: argparse.Namespace) -> None:
             else "torchvision not installed: our side only"
         )
         print(
-            f"Random weights, {NUM_CLASSES} classes, batch 1 of {args.size}×{args.size} seeded "
+            "Random weights (ours with a trained net's nonzero biases and batch-normalization "
+            f"statistics), {NUM_CLASSES} classes, batch 1 of {args.size}×{args.size} seeded "
             f"images; {peer}. Each net: one warm-up call per side and path, then "
             f"{args.repeats} interleaved calls each, medians kept; the {args.ceiling_size}² "
             "float32 matmul ceiling measured before and after each net, the better kept.\n"
@@ -652,17 +718,19 @@ def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="resnet-speed-") as workdir:
             for name in args.models:
                 time_net(name, args, torchvision, workdir)
-    if args.dilation:
+    for swap, enabled, names in (
+        (DILATION, args.dilation, args.dilation_models),
+        (TAP_SUMS, args.tap_sums, args.tap_sum_models),
+    ):
+        if not enabled:
+            continue
         print(
-            f"\n### Dilated convolutions: DilatedConv2D against Keras' Conv2D\n\nOur float32 "
-            "graph (batch normalization folded, dilated convolutions as DilatedConv2D) against "
-            "the same graph with Keras' dilated Conv2D (SpaceToBatchND, convolution, "
-            f"BatchToSpaceND), batch 1 of {args.size}×{args.size}: one warm-up call each, then "
-            f"{args.repeats} interleaved calls each, medians kept.\n"
+            f"\n### {swap.title}, batch 1 of {args.size}×{args.size}: one warm-up call each, "
+            f"then {args.repeats} interleaved calls each, medians kept.\n"
         )
-        print_headers(DILATION_ROW_HEADERS)
-        for name in args.dilation_models:
-            print_row(time_dilation(name, args))
+        print_headers(swap.headers())
+        for name in names:
+            print_row(time_swap(name, args, swap))
     if args.memory:
         print(
             f"\n### Training step: {args.memory_model}\n\nEach batch in a fresh process: the model "

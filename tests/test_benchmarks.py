@@ -338,6 +338,12 @@ def test_resnet_speed_smoke_times_a_net_against_pytorch_keras_conv2d_and_a_train
         ("torchvision-fcn-resnet50", "8")
     ]
     assert float(dilation[0]["× Keras Conv2D (CPU time)"]) > 0
+    tap_sums = table(output[output.index("### Tap sums") :], "model")
+    # FCNHead's 3×3 convolution from layer4's 2,048 channels.
+    assert [(row["model"], row["tap-sum convolutions"]) for row in tap_sums] == [
+        ("torchvision-fcn-resnet50", "1")
+    ]
+    assert float(tap_sums[0]["× convolution (CPU time)"]) > 0
     steps = table(output[output.index("### Training step") :], "model")
     assert [(step["model"], step["output stride"], step["batch"]) for step in steps] == [
         ("deeplabv3-resnet50", "16", "1")
