@@ -58,7 +58,7 @@ faster): 2.00 on DeepLab v3 ResNet-50 and 1.07 on DeepLab v2 ResNet-101 at 513×
 `--tap-sums` adds the same comparison for `keras_fcn.layers.TapSumConv2D` (convolutions from
 a 2,048-channel input to a narrower output as one matrix product and shifted sums) against the
 graph with those convolutions as the copy would otherwise run them, for `--tap-sum-models`
-(DeepLab v2 ResNet-101's ASPP-L and torchvision's FCN-ResNet50 head by default).
+(DeepLab v2 ResNet-101's ASPP-L, torchvision's FCN-ResNet50 head and PSPNet-50's by default).
 
 `--memory` adds the peak memory of DeepLab v3 ResNet-101 (`--memory-model`) training steps at
 513×513 (output stride 16, the paper's training; `--memory-batches`), each in a fresh process:
@@ -144,9 +144,10 @@ DILATION_MODELS = ("deeplabv3-resnet50", "deeplab-aspp-resnet101")
 """The nets `--dilation` times by default: DeepLab v3's ASPP at rates 12, 24, 36 on a dilated
 ResNet-50, and DeepLab v2's dilated ResNet-101 with ASPP-L at rates 6, 12, 18, 24."""
 
-TAP_SUM_MODELS = ("deeplab-aspp-resnet101", "torchvision-fcn-resnet50")
+TAP_SUM_MODELS = ("deeplab-aspp-resnet101", "torchvision-fcn-resnet50", "pspnet50")
 """The nets `--tap-sums` times by default: DeepLab v2's ASPP-L (3×3, 2,048 → 21 at rates 6 to
-24) and torchvision's FCN head (3×3, 2,048 → 512)."""
+24), torchvision's FCN head (3×3, 2,048 → 512) and PSPNet's (3×3, 4,096 → 512); any net of the
+registry can be named."""
 
 MEMORY_MODELS = ("deeplabv3-resnet101", "deeplabv3-resnet50")
 """The nets whose training step `--memory` measures: the issue's, and a smaller one."""
@@ -645,7 +646,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--tap-sum-models",
         nargs="+",
-        choices=list(PEERS),
+        choices=list(registry.MODELS),
         default=list(TAP_SUM_MODELS),
         help=f"nets of --tap-sums (default: {' '.join(TAP_SUM_MODELS)})",
     )
