@@ -34,14 +34,22 @@ TAP_SUM_INPUT_CHANNELS = 2048
 """The input width from which the inference copy runs a convolution as a `TapSumConv2D`."""
 
 
+def _tensorflow_sees_a_gpu() -> bool:
+    """Whether TensorFlow runs on a GPU here, whose convolutions were not measured slower."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
 def inference_convolution(layer: keras.layers.Layer) -> type | None:
     """The class the inference copy runs `layer` as, or `None` for its own.
 
     Only a plain `Conv2D` (its exact class) of stride 1, one group and channels last is run
     otherwise, and only on TensorFlow, where these were measured (the other backends convolve
     with the rate directly): as a `TapSumConv2D` (one matrix product, then shifted sums) where
-    its input is at least `TAP_SUM_INPUT_CHANNELS` wide, its kernel square and wider than 1, and
-    it is undilated or its taps' maps are narrower than its input; else as a `DilatedConv2D` (one
+    its input is at least `TAP_SUM_INPUT_CHANNELS` wide, its kernel square and wider than 1, it
+    is undilated or its taps' maps are narrower than its input, and TensorFlow runs on CPUs
+    (the taps' maps take up to 2.25 times the input's memory); else as a `DilatedConv2D` (one
     dilated convolution) where it is dilated. On the 65 × 65 maps of a 513 × 513 image, 2 cores
     of an AMD EPYC (AVX-512), in shares of the float32 matmul ceiling: DeepLab v2's ASPP-L
     (3×3, 2,048 → 21, rates 6 to 24) 0.48–0.72 as convolutions, 0.77–0.79 as tap sums;
@@ -67,7 +75,7 @@ def inference_convolution(layer: keras.layers.Layer) -> type | None:
         return None
     dilated = max(layer.dilation_rate) > 1
     height, width = layer.kernel_size
-    if layer.built and height == width > 1:
+    if layer.built and height == width > 1 and not _tensorflow_sees_a_gpu():
         channels = layer.kernel.shape[2]
         taps_channels = np.prod(layer.kernel_size) * layer.filters
         if channels >= TAP_SUM_INPUT_CHANNELS and (not dilated or taps_channels <= channels):
