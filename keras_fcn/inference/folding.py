@@ -56,9 +56,10 @@ def inference_convolution(layer: keras.layers.Layer) -> type | None:
     torchvision's FCN head (3×3, 2,048 → 512) 0.70–0.83 against 0.94–0.97; DeepLab v3's ASPP
     (3×3, 2,048 → 256 at rate 12, whose taps beyond the map the dilated convolution skips) 1.15
     against 0.92, and the ResNets' 3×3 convolutions (256 → 256, 512 → 512) 0.86–1.0 against
-    0.74–0.86, so these stay convolutions. Whole nets, same run: DeepLab v2 ResNet-101 1.04×
-    faster, torchvision's FCN-ResNet50 1.09×, PSPNet-50 (3×3, 4,096 → 512) 1.25×; GCN's 15×1 and
-    1×15 convolutions were no faster (0.98×) and stay convolutions.
+    0.74–0.86, so these stay convolutions. Whole nets at 513 × 513, interleaved with the same
+    graph without tap sums (`python -m benchmarks.resnet_speed --models --tap-sums`): DeepLab v2
+    ResNet-101 1.01× faster, torchvision's FCN-ResNet50 1.10×, PSPNet-50 (3×3, 4,096 → 512)
+    1.23×; GCN's 15×1 and 1×15 convolutions were no faster (0.98×) and stay convolutions.
 
     Example:
 
