@@ -23,17 +23,23 @@ def script_parser(docstring: str, epilog: str | None = None) -> argparse.Argumen
     return argparse.ArgumentParser(description=docstring.split("\n\n")[0], epilog=epilog)
 
 
-def add_models(parser: argparse.ArgumentParser, default: Sequence[str], purpose: str) -> None:
-    """`--models`: names of `keras_fcn.registry.MODELS`.
+def add_models(
+    parser: argparse.ArgumentParser,
+    default: Sequence[str],
+    purpose: str,
+    flag: str = "--models",
+) -> None:
+    """`--models` (or another `flag`): names of `keras_fcn.registry.MODELS`.
 
     Args:
         parser: the script's parser.
         default: the models of a run without the flag.
         purpose: what the script does with them, as in `"to time"`.
+        flag: the flag's name.
     """
     shown = "all" if list(default) == list(registry.MODELS) else " ".join(default)
     parser.add_argument(
-        "--models",
+        flag,
         nargs="+",
         choices=list(registry.MODELS),
         default=list(default),

@@ -643,12 +643,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="also time our float32 graph against it with its tap-sum convolutions as convolutions",
     )
-    parser.add_argument(
-        "--tap-sum-models",
-        nargs="+",
-        choices=list(registry.MODELS),
-        default=list(TAP_SUM_MODELS),
-        help=f"nets of --tap-sums (default: {' '.join(TAP_SUM_MODELS)})",
+    arguments.add_models(
+        parser, TAP_SUM_MODELS, "to time with and without tap sums", flag="--tap-sum-models"
     )
     parser.add_argument(
         "--memory",
