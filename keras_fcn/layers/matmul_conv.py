@@ -27,10 +27,6 @@ class MatmulConv2D(StrideOneConv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        (kernel_height, kernel_width), (row_step, column_step) = (
-            self.kernel_size,
-            self.dilation_rate,
-        )
         span_height, span_width = self.spans
         if self.padding == "same":
             inputs = ops.pad(inputs, self.same_padding())
@@ -38,13 +34,8 @@ class MatmulConv2D(StrideOneConv2D):
         height, width = height - span_height + 1, width - span_width + 1
         patches = ops.concatenate(
             [
-                ops.slice(
-                    inputs,
-                    [0, row * row_step, column * column_step, 0],
-                    [batch, height, width, channels],
-                )
-                for row in range(kernel_height)
-                for column in range(kernel_width)
+                ops.slice(inputs, [0, row, column, 0], [batch, height, width, channels])
+                for row, column in self.tap_offsets()
             ],
             axis=-1,
         )

@@ -35,3 +35,9 @@ class StrideOneConv2D(keras.layers.Conv2D):
         """The `(4, 2)` padding of a channels-last batch that "same" pads with, TensorFlow's and
         Keras' split (the smaller half before)."""
         return [[0, 0], *([(span - 1) // 2, span // 2] for span in self.spans), [0, 0]]
+
+    def tap_offsets(self) -> list[tuple[int, int]]:
+        """Each tap's `(row, column)` offset in the (padded) input, row-major, as the kernel
+        lists its taps: `(i · rate, j · rate)` for tap `(i, j)`."""
+        (height, width), (row_rate, column_rate) = self.kernel_size, self.dilation_rate
+        return [(i * row_rate, j * column_rate) for i in range(height) for j in range(width)]

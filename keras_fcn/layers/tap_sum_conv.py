@@ -31,32 +31,20 @@ class TapSumConv2D(StrideOneConv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        (kernel_height, kernel_width), (row_step, column_step) = (
-            self.kernel_size,
-            self.dilation_rate,
-        )
-        channels, taps = kernel.shape[2], kernel_height * kernel_width
+        channels, offsets = kernel.shape[2], self.tap_offsets()
         span_height, span_width = self.spans
         batch, height, width = ops.shape(inputs)[0], ops.shape(inputs)[1], ops.shape(inputs)[2]
         all_taps = ops.reshape(ops.transpose(kernel, (2, 0, 1, 3)), (channels, -1))
         maps = ops.matmul(ops.reshape(inputs, (-1, channels)), all_taps)
-        maps = ops.reshape(maps, (batch, height, width, taps * self.filters))
+        maps = ops.reshape(maps, (batch, height, width, len(offsets) * self.filters))
         if self.padding == "same":  # zero input rows and columns give zero maps
             maps = ops.pad(maps, self.same_padding())
         else:
             height, width = height - span_height + 1, width - span_width + 1
         outputs = None
-        for row in range(kernel_height):
-            for column in range(kernel_width):
-                tap = ops.slice(
-                    maps,
-                    [
-                        0,
-                        row * row_step,
-                        column * column_step,
-                        (row * kernel_width + column) * self.filters,
-                    ],
-                    [batch, height, width, self.filters],
-                )
-                outputs = tap if outputs is None else outputs + tap
+        for tap, (row, column) in enumerate(offsets):
+            shifted = ops.slice(
+                maps, [0, row, column, tap * self.filters], [batch, height, width, self.filters]
+            )
+            outputs = shifted if outputs is None else outputs + shifted
         return outputs
