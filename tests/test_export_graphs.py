@@ -56,3 +56,29 @@ def test_tap_sums_export_and_segment_as_keras_does(tmp_path):
         size = image.shape[1:3] if format == "litert" else None
         path = export_model(model, str(tmp_path / format), format, input_size=size)
         assert np.mean(load_predictor(path)(image) == expected) > 0.99, format
+
+
+def test_a_dilated_tap_sum_becomes_one_dilated_convolution_for_openvino(tmp_path):
+    """Written as Keras' `Conv2D`, a dilated convolution would reach OpenVINO as TensorFlow's
+    `SpaceToBatchND`, convolution and `BatchToSpaceND` (`SpaceToDepth`, `DepthToSpace` there)."""
+    import openvino
+
+    from keras_fcn.export import export_model
+    from keras_fcn.layers import DilatedConv2D, TapSumConv2D
+
+    images = keras.Input((None, None, 3))
+    wide = keras.layers.Conv2D(8, 1)(images)
+    model = keras.Model(images, TapSumConv2D(3, 3, padding="same", dilation_rate=6)(wide))
+    plain = plain_convolutions(model)
+    assert type(plain.layers[-1]) is DilatedConv2D
+    assert plain.layers[-1].get_config() == model.layers[-1].get_config()
+    export_model(model, str(tmp_path / "openvino"), "openvino")
+    graph = openvino.Core().read_model(str(tmp_path / "openvino" / "1" / "model.xml"))
+    kinds = {op.get_type_name() for op in graph.get_ops()}
+    assert not kinds & {"SpaceToDepth", "DepthToSpace", "SpaceToBatch", "BatchToSpace"}
+    dilations = [
+        list(op.get_attributes()["dilations"])
+        for op in graph.get_ops()
+        if op.get_type_name() == "Convolution"
+    ]
+    assert [6, 6] in dilations
