@@ -728,3 +728,26 @@ def test_a_fresh_process_runs_the_function_and_returns_its_result():
 
     assert run_in_fresh_process(os.getpid) != os.getpid()
     assert run_in_fresh_process(divmod, 17, 5) == (3, 2)
+
+
+def test_resnet_layers_smoke_times_every_convolution_kind_and_the_whole_net():
+    import keras
+
+    from keras_fcn import registry
+
+    rows = table(run_smoke("resnet_layers"), "convolution")
+    kinds, (total, whole, outside) = rows[:-3], rows[-3:]
+    assert [total["convolution"], whole["convolution"], outside["convolution"]] == [
+        "sum over the convolutions",
+        "whole net",
+        "outside the convolutions",
+    ]
+    # torchvision's FCN-ResNet50 without its aux head: 53 in the backbone, 2 in the FCN head.
+    model = registry.build("torchvision-fcn-resnet50", 21, weights=None)
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convolutions) == 55
+    assert sum(int(row["layers"]) for row in kinds) == int(total["layers"]) == 55
+    assert len({(row["convolution"], row["map"]) for row in kinds}) == len(kinds)
+    assert any(row["convolution"].startswith("TapSumConv2D 3×3, 2,048 → 512") for row in kinds)
+    assert any(row["convolution"].startswith("DilatedConv2D 3×3, rate 2") for row in kinds)
+    assert float(whole["share of float32 ceiling (CPU time)"]) > 0
