@@ -77,10 +77,11 @@ def plain_convolutions(model: keras.Model) -> keras.Model:
     They compute the same convolution from the same weights (the `Conv2D` configuration is
     `MatmulConv2D`'s); only the way each runtime executes it differs. A dilated one becomes one
     dilated convolution in the exported graph: as Keras' `Conv2D` it would be TensorFlow's
-    `SpaceToBatchND`, convolution and `BatchToSpaceND`, which OpenVINO runs as written (DeepLab
-    v2's ASPP-L, on 513 × 513 images: the whole net 0.61 s against 0.45 s for OpenVINO on
-    PyTorch's ONNX of the same net, before). The other layers are shared with `model`, not
-    copied (no weight is duplicated but the convolutions').
+    `SpaceToBatchND`, convolution and `BatchToSpaceND`, which OpenVINO runs as written: with
+    them, DeepLab v2's export (ASPP-L's four dilated convolutions) took 0.61 s on a 513 × 513
+    image against 0.45 s for OpenVINO on PyTorch's ONNX of the same net, and takes 0.45 s
+    without (`benchmarks/README.md`). The other layers are shared with `model`, not copied (no
+    weight is duplicated but the convolutions').
 
     Args:
         model: a functional model, such as `keras_fcn.FCN8s`.
