@@ -66,17 +66,20 @@ class Kind:
 
     layer: str
     kernel: tuple[int, int]
+    strides: tuple[int, int]
     rate: tuple[int, int]
     channels: tuple[int, int]
     map: tuple[int, int]
 
     def cells(self) -> list[str]:
-        (height, width), (rows, columns) = self.kernel, self.rate
-        dilation = f", rate {rows}" if rows == columns else f", rate {rows}×{columns}"
-        inputs, outputs = self.channels
+        (height, width), inputs, outputs = self.kernel, *self.channels
+        steps = [
+            f", {label} {rows if rows == columns else f'{rows}×{columns}'}"
+            for label, (rows, columns) in (("stride", self.strides), ("rate", self.rate))
+            if max(rows, columns) > 1
+        ]
         return [
-            f"{self.layer} {height}×{width}{dilation if max(self.rate) > 1 else ''}, "
-            f"{inputs:,} → {outputs:,}",
+            f"{self.layer} {height}×{width}{''.join(steps)}, {inputs:,} → {outputs:,}",
             f"{self.map[0]}×{self.map[1]}",
         ]
 
@@ -90,6 +93,7 @@ def kinds_of(model: keras.Model, shape: tuple) -> dict[Kind, list]:
         kind = Kind(
             type(layer).__name__,
             tuple(layer.kernel_size),
+            tuple(layer.strides),
             tuple(layer.dilation_rate),
             (count.input_shape[-1], count.output_shape[-1]),
             tuple(count.input_shape[1:3]),
