@@ -495,13 +495,13 @@ def without_swap(model, swap: Swap):
     import keras
 
     from keras_fcn import layers
+    from keras_fcn.export.graphs import plain_convolution_class
 
     swapped = getattr(layers, swap.layer)
 
     def clone_layer(layer):
         if isinstance(layer, swapped):
-            dilated = max(layer.dilation_rate) > 1 and swap is TAP_SUMS
-            plain = layers.DilatedConv2D if dilated else keras.layers.Conv2D
+            plain = plain_convolution_class(layer) if swap is TAP_SUMS else keras.layers.Conv2D
             return plain.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 

@@ -70,9 +70,21 @@ def _has_matmul_convolutions(model: keras.Model) -> bool:
     return any(isinstance(layer, MATRIX_PRODUCT_CONVOLUTIONS) for layer in model._flatten_layers())
 
 
+def plain_convolution_class(layer: keras.layers.Conv2D) -> type:
+    """The class that computes `layer`'s convolution as one convolution operation:
+    `keras_fcn.layers.DilatedConv2D` where it is dilated, else `keras.layers.Conv2D`.
+
+    Example:
+
+    >>> plain_convolution_class(TapSumConv2D(4, 3, dilation_rate=6)).__name__
+    'DilatedConv2D'
+    """
+    return DilatedConv2D if max(layer.dilation_rate) > 1 else keras.layers.Conv2D
+
+
 def plain_convolutions(model: keras.Model) -> keras.Model:
     """Copies a functional model with every `MatmulConv2D` and `TapSumConv2D` written as the plain
-    convolution: `keras_fcn.layers.DilatedConv2D` where dilated, else `keras.layers.Conv2D`.
+    convolution (`plain_convolution_class`).
 
     They compute the same convolution from the same weights (the `Conv2D` configuration is
     `MatmulConv2D`'s); only the way each runtime executes it differs. A dilated one becomes one
@@ -100,10 +112,7 @@ def plain_convolutions(model: keras.Model) -> keras.Model:
 
     def clone_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
         if isinstance(layer, MATRIX_PRODUCT_CONVOLUTIONS):
-            dilated = max(layer.dilation_rate) > 1
-            plain = (DilatedConv2D if dilated else keras.layers.Conv2D).from_config(
-                layer.get_config()
-            )
+            plain = plain_convolution_class(layer).from_config(layer.get_config())
             plain.build((None, None, None, layer.kernel.shape[2]))
             plain.set_weights(layer.get_weights())
             return plain
