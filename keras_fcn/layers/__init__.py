@@ -15,6 +15,9 @@ only, so that they run on every Keras backend.
   `dilated_conv`'s `DilatedConv2D`, a dilated convolution that TensorFlow runs as one
   convolution, and `tap_sum_conv`'s `TapSumConv2D`, one matrix product with all the taps, then
   their shifted sum (both the inference copy's, `keras_fcn.inference.inference_copy`).
+- `phases`: a map split into its phases (`SpaceToPhases`, `PhaseValidity`, `PhasesToSpace`),
+  where a dilated convolution is an undilated one (`PhaseConv2D`): the inference copy runs
+  ResNet's third stage so where TensorFlow runs it faster.
 - `pooling`: `CaffeMaxPooling2D`, max pooling with Caffe's padding and round-up sizes;
   `AdaptiveAveragePooling` and `adaptive_bins`, average pooling to a number of bins for inputs
   of any size (PSPNet's pyramid pooling module).
@@ -43,6 +46,12 @@ _LAYERS = {
     "keras_fcn.layers.identity": ("GroupedIdentity",),
     "keras_fcn.layers.matmul_conv": ("MatmulConv2D",),
     "keras_fcn.layers.normalization": ("LocalResponseNormalization",),
+    "keras_fcn.layers.phases": (
+        "PhaseConv2D",
+        "PhaseValidity",
+        "PhasesToSpace",
+        "SpaceToPhases",
+    ),
     "keras_fcn.layers.pooling": (
         "AdaptiveAveragePooling",
         "CaffeMaxPooling2D",
