@@ -92,8 +92,9 @@ def segmenter(
     first (`keras_fcn.export.float32_model`): the ONNX, OpenVINO and LiteRT exports compute in
     float32, or in their own precision from the float32 graph. The export computes the
     model's inference copy, its batch normalization folded into the convolutions
-    (`keras_fcn.inference.inference_copy`); a model with an auxiliary head is exported without
-    it (`keras_fcn.inference.without_auxiliary_head`).
+    (`keras_fcn.inference.inference_copy`), without the phase layout that only TensorFlow
+    was measured faster with (`keras_fcn.inference.phase_layout`); a model with an auxiliary
+    head is exported without it (`keras_fcn.inference.without_auxiliary_head`).
     Each runtime's graph writes `keras_fcn.layers.MatmulConv2D` as it runs fastest there
     (`matmul_convolutions`, see `keras_fcn.export.graphs`).
 
@@ -119,7 +120,7 @@ def segmenter(
     outputs = check_outputs(outputs)
     model = without_auxiliary_head(model)
     check_model(model)
-    model = inference_copy(float32_model(model))
+    model = inference_copy(float32_model(model), phases=False)
     if not matmul_convolutions:
         model = plain_convolutions(model)
     height, width = (None, None) if input_size is None else input_size

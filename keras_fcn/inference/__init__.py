@@ -1,7 +1,8 @@
 """Inference: how a model is run on images to score or segment them.
 
 `folding`: the inference copy of a model, which every inference path runs (`inference_copy`):
-batch normalization folded into the convolutions before it, dilated convolutions run as one.
+batch normalization folded into the convolutions before it, dilated convolutions run as one;
+`phase_layout`: the ResNet stages that copy runs on the phases of their maps (`phase_layers`).
 `single_scale`: the model once, at the images' own size, compiled once for images of any size on
 each backend (`logits_function`); evaluation and the in-process predictors run it.
 `protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as
@@ -25,6 +26,7 @@ __all__ = lazy_package(
             "inference_copy",
             "foldable_pairs",
         ),
+        "keras_fcn.inference.phase_layout": ("phase_layers",),
         "keras_fcn.inference.protocols": (
             "MERGES",
             "PROTOCOLS",

@@ -12,7 +12,9 @@ The same copy runs every stride-1 dilated `Conv2D` as `keras_fcn.layers.DilatedC
 TensorFlow computes as one dilated convolution rather than Keras' `SpaceToBatchND`, convolution
 and `BatchToSpaceND` (DeepLab's ASPP and dilated ResNets), and the convolutions from a wide input
 to a narrower output as `keras_fcn.layers.TapSumConv2D`, one matrix product (DeepLab v2's ASPP-L,
-the FCN heads of torchvision's nets); the weights are the same (`inference_convolution`).
+the FCN heads of torchvision's nets); the weights are the same (`inference_convolution`). Where
+TensorFlow runs a dilated ResNet stage faster on the phases of its maps, the copy runs it so
+(`keras_fcn.inference.phase_layout`).
 
 Keras has no graph rewriting (and TensorFlow's grappler folds batch normalization only into
 constant weights, not into a model's variables): the copy is `keras.models.clone_model` with a
@@ -22,7 +24,9 @@ constant weights, not into a model's variables): the copy is `keras.models.clone
 import keras
 import numpy as np
 
+from keras_fcn.inference.phase_layout import PhaseLayout, phase_layers, runs_on_phases
 from keras_fcn.layers.dilated_conv import DilatedConv2D
+from keras_fcn.layers.phases import PhaseConv2D
 from keras_fcn.layers.tap_sum_conv import TapSumConv2D
 
 FOLDABLE_CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
@@ -56,10 +60,12 @@ def inference_convolution(layer: keras.layers.Layer) -> type | None:
     torchvision's FCN head (3×3, 2,048 → 512) 0.70–0.83 against 0.94–0.97; DeepLab v3's ASPP
     (3×3, 2,048 → 256 at rate 12, whose taps beyond the map the dilated convolution skips) 1.15
     against 0.92, and the ResNets' 3×3 convolutions (256 → 256, 512 → 512) 0.86–1.0 against
-    0.74–0.86, so these stay convolutions. Whole nets at 513 × 513, interleaved with the same
-    graph without tap sums (`python -m benchmarks.resnet_speed --models --tap-sums`): DeepLab v2
-    ResNet-101 1.01× faster, torchvision's FCN-ResNet50 1.10×, PSPNet-50 (3×3, 4,096 → 512)
-    1.23×; GCN's 15×1 and 1×15 convolutions were no faster (0.98×) and stay convolutions.
+    0.74–0.86, so these stay convolutions (those of a ResNet's third stage at dilation 2 run
+    on phases instead: `keras_fcn.inference.phase_layout`). Whole nets at 513 × 513,
+    interleaved with the same graph without tap sums (`python -m benchmarks.resnet_speed
+    --models --tap-sums`): DeepLab v2 ResNet-101 1.01× faster, torchvision's FCN-ResNet50
+    1.10×, PSPNet-50 (3×3, 4,096 → 512) 1.23×; GCN's 15×1 and 1×15 convolutions were no
+    faster (0.98×) and stay convolutions.
 
     Example:
 
@@ -159,7 +165,7 @@ def _folded_weights(
     return [folded.astype(dtype), ((bias - mean) * scale.reshape(-1) + beta).astype(dtype)]
 
 
-def inference_copy(model: keras.Model) -> keras.Model:
+def inference_copy(model: keras.Model, phases: bool = True) -> keras.Model:
     """The inference copy of a model: every foldable batch normalization merged into its
     convolution, convolutions run as TensorFlow runs them fastest.
 
@@ -167,12 +173,17 @@ def inference_copy(model: keras.Model) -> keras.Model:
     folded weights are computed in float64, then stored in the model's precision), with the
     same layer names but the folded batch normalizations, and the folded convolutions given a
     bias. Some of its convolutions run as `keras_fcn.layers.DilatedConv2D` or
-    `keras_fcn.layers.TapSumConv2D` (`inference_convolution`), same weights. A model with
-    neither a foldable pair nor such a convolution is returned as it is; the copy shares no
-    variable with `model`, so copy it again after training it further.
+    `keras_fcn.layers.TapSumConv2D` (`inference_convolution`), same weights, and the ResNet
+    stages that TensorFlow runs faster on the phases of their maps run on them
+    (`keras_fcn.inference.phase_layout.phase_layers`; their convolutions as
+    `keras_fcn.layers.PhaseConv2D`). A model with none of these is returned as it is; the copy
+    shares no variable with `model`, so copy it again after training it further.
 
     Args:
         model: a functional model (a model of `keras_fcn.registry`, a preset).
+        phases: whether stages may run on phases: `False` for a graph that another runtime will
+            run (the ONNX, OpenVINO and LiteRT exports) or that will compute in bfloat16, where
+            phases were measured no faster.
 
     Returns:
         The inference copy, or `model` itself.
@@ -192,8 +203,12 @@ def inference_copy(model: keras.Model) -> keras.Model:
     if not getattr(model, "_nodes_by_depth", None):
         return model
     pairs = foldable_pairs(model)
+    on_phases = phase_layers(model) if phases else set()
     swapped = {layer.name: inference_convolution(layer) for layer in model.layers}
     swapped = {name: kind for name, kind in swapped.items() if kind is not None}
+    swapped.update(
+        {name: PhaseConv2D for name in on_phases if runs_on_phases(model.get_layer(name))}
+    )
     if not pairs and not swapped:
         return model
     convolutions = set(pairs.values())
@@ -208,6 +223,9 @@ def inference_copy(model: keras.Model) -> keras.Model:
         if layer.name in pairs:
             return args[0]
         return layer(*args, **kwargs)
+
+    if on_phases:
+        call = PhaseLayout(on_phases, call)
 
     inputs = keras.tree.map_structure(
         lambda x: keras.Input(
