@@ -38,7 +38,9 @@ def conv_flops(model: keras.Model, input_shape: Sequence[int]) -> list[LayerFlop
     with kernel `(kh, kw, c_in, c_out)` costs `prod(output shape) · kh · kw · c_in` MACs, and a
     Conv2DTranspose with kernel `(kh, kw, c_out, c_in)` costs `prod(input shape) · kh · kw ·
     c_out` (each input value is scattered through the whole kernel). Zero padding counts, as the
-    kernels compute it. Pooling, ReLU, additions and crops are left out (well under 1%).
+    kernels compute it, and so do the phases' padding (`keras_fcn.layers.PhaseConv2D`, whose
+    input is the phases of a map). Pooling, ReLU, additions and crops are left out (well under
+    1%).
 
     Args:
         model: a functional `keras.Model` with one image input.
@@ -64,6 +66,8 @@ def conv_flops(model: keras.Model, input_shape: Sequence[int]) -> list[LayerFlop
     specs = probe.compute_output_spec(keras.KerasTensor(tuple(input_shape)))
     counts = []
     for layer, (inputs, outputs) in zip(convs, specs, strict=True):
+        if isinstance(inputs, list | tuple):  # `PhaseConv2D`'s phases and their validity
+            inputs = inputs[0]
         kernel_height, kernel_width, kernel_in, _ = layer.kernel.shape
         transposed = isinstance(layer, keras.layers.Conv2DTranspose)
         positions = int(np.prod(inputs.shape if transposed else outputs.shape))

@@ -110,7 +110,7 @@ def time_kinds(model: keras.Model, images: np.ndarray, repeats: int) -> dict[Kin
     first = [members[0][0] for members in kinds.values()]
     probe = keras.Model(model.inputs, [layer.input for layer in first])
     inputs = probe(tf.constant(images), training=False)
-    dispatch = tf.function(lambda value: value[0, 0, 0, 0])
+    dispatch = tf.function(lambda value: tf.nest.flatten(value)[0][0, 0, 0, 0])
     seconds = {}
     for kind, layer, value in zip(kinds, first, inputs, strict=True):
         call = tf.function(lambda value, layer=layer: layer(value, training=False))

@@ -60,6 +60,12 @@ a 2,048-channel input to a narrower output as one matrix product and shifted sum
 graph with those convolutions as the copy would otherwise run them, for `--tap-sum-models`
 (DeepLab v2 ResNet-101's ASPP-L, torchvision's FCN-ResNet50 head and PSPNet-50's by default).
 
+`--phases` adds the same comparison for the ResNet stages the copy runs on the phases of their
+maps (`keras_fcn.inference.phase_layout`: the third stage's 3×3 convolutions at dilation 2 as
+`keras_fcn.layers.PhaseConv2D`) against the copy without phases (`inference_copy(model,
+phases=False)`), for `--phase-models` (DeepLab v2 ResNet-101, torchvision's FCN-ResNet50 and
+DeepLab v3 ResNet-50 at output stride 8 by default).
+
 `--memory` adds the peak memory of DeepLab v3 ResNet-101 (`--memory-model`) training steps at
 513×513 (output stride 16, the paper's training; `--memory-batches`), each in a fresh process:
 `model.fit`'s step (`train_on_batch`, SGD with momentum,
@@ -78,6 +84,7 @@ Usage, from the repository root:
     python -m benchmarks.resnet_speed --models deeplabv3-resnet101 --paths openvino-f32 \\
         openvino-default
     python -m benchmarks.resnet_speed --models --memory     # the training step's memory only
+    python -m benchmarks.resnet_speed --models --phases     # with and without phases only
     python -m benchmarks.resnet_speed --smoke               # seconds: checks that it runs
 """
 
@@ -112,6 +119,7 @@ from benchmarks.models import with_trained_statistics
 from benchmarks.tables import print_header, print_headers, print_row
 from keras_fcn import registry
 from keras_fcn.classes import IGNORE_LABEL
+from keras_fcn.inference import inference_copy
 
 NUM_CLASSES = 21
 """PASCAL VOC's classes, background included: what every net here scores."""
@@ -149,6 +157,10 @@ TAP_SUM_MODELS = ("deeplab-aspp-resnet101", "torchvision-fcn-resnet50", "pspnet5
 24), torchvision's FCN head (3×3, 2,048 → 512) and PSPNet's (3×3, 4,096 → 512); any net of the
 registry can be named."""
 
+PHASE_MODELS = ("deeplab-aspp-resnet101", "torchvision-fcn-resnet50", "deeplabv3-resnet50")
+"""The nets `--phases` times by default: ResNet's third stage at dilation 2 on phases, in
+DeepLab v2's ResNet-101 and torchvision's and DeepLab v3's ResNet-50 at output stride 8."""
+
 MEMORY_MODELS = ("deeplabv3-resnet101", "deeplabv3-resnet50")
 """The nets whose training step `--memory` measures: the issue's, and a smaller one."""
 MEMORY_OUTPUT_STRIDE = 16
@@ -177,10 +189,10 @@ ROW_HEADERS = [
 @dataclasses.dataclass(frozen=True)
 class Swap:
     """A layer the inference copy runs in place of Keras' own, timed against the graph without
-    it: `--dilation` and `--tap-sums`."""
+    it: `--dilation`, `--tap-sums` and `--phases`."""
 
     layer: str
-    """The class in `keras_fcn.layers` (`DilatedConv2D`, `TapSumConv2D`)."""
+    """The class in `keras_fcn.layers` (`DilatedConv2D`, `TapSumConv2D`, `PhaseConv2D`)."""
     counted: str
     """The table's name of the layers swapped."""
     without: str
@@ -217,6 +229,15 @@ TAP_SUMS = Swap(
     "Tap sums: TapSumConv2D against the convolution\n\nOur float32 graph (wide-input "
     "convolutions as TapSumConv2D) against the same graph with those convolutions as the copy "
     "would otherwise run them (DilatedConv2D where dilated, Keras' Conv2D otherwise)",
+)
+PHASES = Swap(
+    "PhaseConv2D",
+    "convolutions on phases",
+    "DilatedConv2D",
+    "Phases: ResNet stages on the phases of their maps against the dilated convolution\n\nOur "
+    "float32 graph (ResNet's third stage at dilation 2 on the phases of its maps, its 3×3 "
+    "convolutions as PhaseConv2D) against the same graph without phases (`inference_copy(model, "
+    "phases=False)`: those convolutions as DilatedConv2D)",
 )
 
 MEMORY_ROW_HEADERS = [
@@ -524,7 +545,7 @@ def time_swap(name: str, args: argparse.Namespace, swap: Swap) -> list:
     images, _ = random_batch(1, (args.size, args.size), NUM_CLASSES)
     macs = total_flops(model, images.shape) // 2
     ours = inference_model(model, "float32")
-    plain = without_swap(ours, swap)
+    plain = inference_copy(model, phases=False) if swap is PHASES else without_swap(ours, swap)
     floats = tf.constant(images)
     calls = []
     for timed in (ours, plain):
@@ -647,6 +668,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser, TAP_SUM_MODELS, "to time with and without tap sums", flag="--tap-sum-models"
     )
     parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time our float32 graph against it without stages on phases",
+    )
+    arguments.add_models(
+        parser, PHASE_MODELS, "to time with and without phases", flag="--phase-models"
+    )
+    parser.add_argument(
         "--memory",
         action="store_true",
         help=f"also measure a training step's memory (output stride {MEMORY_OUTPUT_STRIDE}) in "
@@ -665,7 +694,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     arguments.add_smoke(
         parser,
         f"torchvision-fcn-resnet50 at {smoke.SIZE + 1}×{smoke.SIZE + 1}, {smoke.REPEATS} repeat, "
-        f"float32, and against Keras' dilated Conv2D and without tap sums; {MEMORY_MODELS[1]}'s "
+        f"float32, and against Keras' dilated Conv2D, without tap sums and without phases; "
+        f"{MEMORY_MODELS[1]}'s "
         "training step at that "
         "size, batch 1",
     )
@@ -680,6 +710,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             dilation_models=["torchvision-fcn-resnet50"],
             tap_sums=True,
             tap_sum_models=["torchvision-fcn-resnet50"],
+            phases=True,
+            phase_models=["torchvision-fcn-resnet50"],
             memory=True,
             memory_model=MEMORY_MODELS[1],
             memory_batches=[1],
@@ -718,6 +750,7 @@ def main(args: argparse.Namespace) -> None:
     for swap, enabled, names in (
         (DILATION, args.dilation, args.dilation_models),
         (TAP_SUMS, args.tap_sums, args.tap_sum_models),
+        (PHASES, args.phases, args.phase_models),
     ):
         if not enabled:
             continue

@@ -332,12 +332,18 @@ def test_resnet_speed_smoke_times_a_net_against_pytorch_keras_conv2d_and_a_train
         assert row["peer G MACs"] == row["G MACs"]
         assert float(row["× PyTorch (CPU time)"]) > 0
     dilation = table(output[output.index("### Dilated convolutions") :], "model")
-    # At output stride 8, torchvision's layer3 blocks 1–5 (rate 2; block 0 keeps rate 1) and
-    # layer4's three blocks (rates 2, 4, 4).
+    # At output stride 8, layer4's three blocks (rates 2, 4, 4 from 512 channels); layer3's
+    # dilated blocks run on phases.
     assert [(row["model"], row["dilated convolutions"]) for row in dilation] == [
-        ("torchvision-fcn-resnet50", "8")
+        ("torchvision-fcn-resnet50", "3")
     ]
     assert float(dilation[0]["× Keras Conv2D (CPU time)"]) > 0
+    phases = table(output[output.index("### Phases") :], "model")
+    # torchvision's layer3 blocks 1–5 (rate 2 from 256 channels; block 0 keeps rate 1).
+    assert [(row["model"], row["convolutions on phases"]) for row in phases] == [
+        ("torchvision-fcn-resnet50", "5")
+    ]
+    assert float(phases[0]["× DilatedConv2D (CPU time)"]) > 0
     tap_sums = table(output[output.index("### Tap sums") :], "model")
     # FCNHead's 3×3 convolution from layer4's 2,048 channels.
     assert [(row["model"], row["tap-sum convolutions"]) for row in tap_sums] == [
@@ -750,4 +756,5 @@ def test_resnet_layers_smoke_times_every_convolution_kind_and_the_whole_net():
     assert len({(row["convolution"], row["map"]) for row in kinds}) == len(kinds)
     assert any(row["convolution"].startswith("TapSumConv2D 3×3, 2,048 → 512") for row in kinds)
     assert any(row["convolution"].startswith("DilatedConv2D 3×3, rate 2") for row in kinds)
+    assert any(row["convolution"].startswith("PhaseConv2D 3×3, rate 2, 256") for row in kinds)
     assert float(whole["share of float32 ceiling (CPU time)"]) > 0
