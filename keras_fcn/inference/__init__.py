@@ -2,7 +2,8 @@
 
 `folding`: the inference copy of a model, which every inference path runs (`inference_copy`):
 batch normalization folded into the convolutions before it, dilated convolutions run as one;
-`phase_layout`: the ResNet stages that copy runs on the phases of their maps (`phase_layers`).
+`phase_layout`: the ResNet stages that copy runs on the phases of their maps (`phase_layers`);
+`kernels`: which convolutions, backends and devices those choices were measured on.
 `single_scale`: the model once, at the images' own size, compiled once for images of any size on
 each backend (`logits_function`); evaluation and the in-process predictors run it.
 `protocols`: the papers' test-time protocols (scales, flips, sliding windows, their merge) as

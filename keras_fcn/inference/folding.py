@@ -24,6 +24,7 @@ constant weights, not into a model's variables): the copy is `keras.models.clone
 import keras
 import numpy as np
 
+from keras_fcn.inference.kernels import plain_stride_one_convolution, tensorflow_on_cpus
 from keras_fcn.inference.phase_layout import PhaseLayout, phase_layers, runs_on_phases
 from keras_fcn.layers.dilated_conv import DilatedConv2D
 from keras_fcn.layers.phases import PhaseConv2D
@@ -36,13 +37,6 @@ subclasses, whose call may do more than convolve)."""
 
 TAP_SUM_INPUT_CHANNELS = 2048
 """The input width from which the inference copy runs a convolution as a `TapSumConv2D`."""
-
-
-def _tensorflow_sees_a_gpu() -> bool:
-    """Whether TensorFlow runs on a GPU here, whose convolutions were not measured slower."""
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def inference_convolution(layer: keras.layers.Layer) -> type | None:
@@ -72,17 +66,11 @@ def inference_convolution(layer: keras.layers.Layer) -> type | None:
     >>> inference_convolution(keras.layers.Conv2D(4, 3, dilation_rate=12)).__name__
     'DilatedConv2D'
     """
-    if not (
-        keras.backend.backend() == "tensorflow"
-        and type(layer) is keras.layers.Conv2D
-        and layer.strides == (1, 1)
-        and layer.groups == 1
-        and layer.data_format == "channels_last"
-    ):
+    if keras.backend.backend() != "tensorflow" or not plain_stride_one_convolution(layer):
         return None
     dilated = max(layer.dilation_rate) > 1
     height, width = layer.kernel_size
-    if layer.built and height == width > 1 and not _tensorflow_sees_a_gpu():
+    if layer.built and height == width > 1 and tensorflow_on_cpus():
         channels = layer.kernel.shape[2]
         taps_channels = np.prod(layer.kernel_size) * layer.filters
         if channels >= TAP_SUM_INPUT_CHANNELS and (not dilated or taps_channels <= channels):

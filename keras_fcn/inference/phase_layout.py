@@ -23,6 +23,7 @@ Keras has no graph rewriting: the inference copy (`keras_fcn.inference.inference
 
 import keras
 
+from keras_fcn.inference.kernels import plain_stride_one_convolution, tensorflow_on_cpus
 from keras_fcn.layers.phases import PhaseConv2D, PhasesToSpace, PhaseValidity, SpaceToPhases
 
 PHASE_RATE = 2
@@ -41,24 +42,6 @@ _PER_PIXEL_LAYERS = (
 """The layers (their exact classes) that act on each pixel alone, besides 1×1 convolutions."""
 
 
-def _tensorflow_on_cpus() -> bool:
-    """Whether the backend is TensorFlow and it runs on CPUs, where phases were measured."""
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
-
-    return not tf.config.list_physical_devices("GPU")
-
-
-def _plain_convolution(layer: keras.layers.Layer) -> bool:
-    return (
-        type(layer) is keras.layers.Conv2D
-        and layer.strides == (1, 1)
-        and layer.groups == 1
-        and layer.data_format == "channels_last"
-    )
-
-
 def runs_on_phases(layer: keras.layers.Layer) -> bool:
     """Whether the inference copy computes `layer` on the phases of its input: a built `Conv2D`
     (its exact class) of stride 1, 3×3, "same", dilated by `PHASE_RATE`, from a number of
@@ -73,14 +56,14 @@ def runs_on_phases(layer: keras.layers.Layer) -> bool:
     True
     """
     return (
-        _plain_convolution(layer)
+        plain_stride_one_convolution(layer)
         and layer.built
         and layer.kernel_size == (3, 3)
         and layer.dilation_rate == (PHASE_RATE, PHASE_RATE)
         and layer.padding == "same"
         and layer.kernel.shape[2] in PHASE_INPUT_CHANNELS
         and layer.dtype_policy.compute_dtype == "float32"
-        and _tensorflow_on_cpus()
+        and tensorflow_on_cpus()
     )
 
 
@@ -88,7 +71,7 @@ def _acts_per_pixel(layer: keras.layers.Layer) -> bool:
     if type(layer) is keras.layers.BatchNormalization:
         return layer.axis in (-1, len(layer.input.shape) - 1)
     return type(layer) in _PER_PIXEL_LAYERS or (
-        _plain_convolution(layer) and layer.kernel_size == (1, 1)
+        plain_stride_one_convolution(layer) and layer.kernel_size == (1, 1)
     )
 
 
