@@ -112,6 +112,13 @@ def test_layers_that_phases_were_not_measured_faster_on_stay_as_they_are():
     y = keras.layers.Conv2D(WIDTH, 3, padding="valid", dilation_rate=2, name="valid")(y)
     assert phase_layers(keras.Model(images, keras.layers.Conv2D(2, 1)(y))) == set()
 
+    z = keras.layers.Conv2D(WIDTH, 3, padding="same", dilation_rate=2, name="first")(y)
+    pooled = keras.layers.GlobalAveragePooling2D(keepdims=True)(z)
+    z = keras.layers.Add(name="broadcast")([z, pooled])  # (B, 1, 1, C) added to every pixel
+    z = keras.layers.Conv2D(WIDTH, 3, padding="same", dilation_rate=2, name="second")(z)
+    # Not one stage: each alone would be split and merged for one convolution.
+    assert phase_layers(keras.Model(images, keras.layers.Conv2D(2, 1)(z))) == set()
+
     assert phase_layers(stage_net("mixed_bfloat16")) == set()
     assert phase_layers(stage_net("bfloat16")) == set()
 

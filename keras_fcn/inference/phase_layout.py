@@ -68,6 +68,12 @@ def runs_on_phases(layer: keras.layers.Layer) -> bool:
 
 
 def _acts_per_pixel(layer: keras.layers.Layer) -> bool:
+    """Whether `layer` maps each pixel of its inputs to the same pixel of its output, its inputs
+    of the output's size (a sum with a pooled `(B, 1, 1, C)` map broadcasts it: not on phases)."""
+    node = layer._inbound_nodes[0]
+    size = tuple(node.output_tensors[0].shape[1:3])
+    if any(tuple(tensor.shape[1:3]) != size for tensor in node.input_tensors):
+        return False
     if type(layer) is keras.layers.BatchNormalization:
         return layer.axis in (-1, len(layer.input.shape) - 1)
     return type(layer) in _PER_PIXEL_LAYERS or (
@@ -78,10 +84,12 @@ def _acts_per_pixel(layer: keras.layers.Layer) -> bool:
 def phase_layers(model: keras.Model) -> set[str]:
     """The layers of `model` that its inference copy runs on phases.
 
-    Those that `runs_on_phases`, and the layers on a path between two of them through layers
-    that act on each pixel alone (1×1 convolutions, activations, sums, batch normalizations):
+    The layers on a path between two that `runs_on_phases` through layers that act on each
+    pixel alone (1×1 convolutions, activations, sums, batch normalizations), those two included:
     with them a ResNet stage runs on phases from its first dilated convolution to its last. A
-    layer called more than once, or whose output is one of the model's, stays as it is.
+    convolution with no such path to another stays as it is (a split and a merge for it alone
+    would cost more than it saves), and so does a layer called more than once, or whose output
+    is one of the model's.
 
     Args:
         model: a functional model.
@@ -127,7 +135,8 @@ def phase_layers(model: keras.Model) -> set[str]:
     for source, names in after.items():
         for name in names:
             before[name].add(source)
-    return seeds | (_reachable(seeds, after) & _reachable(seeds, before))
+    later, earlier = _reachable(seeds, after), _reachable(seeds, before)
+    return (later & earlier) | (seeds & (later | earlier))
 
 
 def _reachable(starts: set[str], edges: dict[str, set[str]]) -> set[str]:
@@ -147,7 +156,7 @@ class PhaseLayout:
 
     Each such layer gets its inputs as phases: a map computed outside them is split
     (`SpaceToPhases`, once per map), and a `PhaseConv2D` gets the validity of the phases as well
-    (`PhaseValidity`, once per map size). Any other layer gets plain maps: phases are merged back
+    (`PhaseValidity`, once per map split). Any other layer gets plain maps: phases are merged back
     (`PhasesToSpace`, once per map) to the size of the map they were split from. The layers
     inserted are named after the layer whose map they split or merge.
 
