@@ -99,14 +99,15 @@ def phase_layers(model: keras.Model) -> set[str]:
 
     Example:
 
-    >>> images = keras.Input((None, None, 8))
+    >>> images = keras.Input((None, None, 256))
     >>> def conv(size, name):
-    ...     return keras.layers.Conv2D(8, size, padding="same", dilation_rate=2, name=name)
+    ...     return keras.layers.Conv2D(256, size, padding="same", dilation_rate=2, name=name)
     >>> first = conv(3, "first")(images)
     >>> middle = conv(1, "middle")(keras.layers.ReLU(name="relu")(first))
     >>> last = conv(3, "last")(middle)
     >>> found = phase_layers(keras.Model(images, conv(1, "out")(last)))
-    >>> sorted(found) == (["first", "last", "middle", "relu"] if found else [])
+    >>> on_tensorflow = keras.backend.backend() == "tensorflow"
+    >>> sorted(found) == (["first", "last", "middle", "relu"] if on_tensorflow else [])
     True
     """
     if not getattr(model, "_nodes_by_depth", None):
